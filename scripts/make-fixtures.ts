@@ -1,0 +1,281 @@
+/**
+ * Deterministic fixture models for tests: tiny transformers with seeded random weights, written
+ * as GGUF (F32, F16, BF16, Q8_0, Q4_0) and as Hugging Face safetensors directories (single and
+ * sharded), in every architecture webinfer supports. The weights are generated in Hugging Face
+ * layout; GGUF llama files get the q/k row permutation llama.cpp's converter applies, so the same
+ * model in both formats must give the same logits.
+ *
+ *   npx tsx scripts/make-fixtures.ts [outDir]
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromFloat32, type DType } from '../src/formats/dtypes.js';
+import { readGGUFHeader, writeGGUF, type GGUFTensorInput, type GGUFTypedValue } from '../src/formats/gguf.js';
+import { ByteStream } from '../src/formats/byte-stream.js';
+import { writeSafetensors } from '../src/formats/safetensors.js';
+import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Bump when the generated files change, so stale fixture folders are rebuilt. */
+const VERSION = 3;
+
+export interface FixtureSpec {
+  name: string;
+  arch: 'llama' | 'mistral' | 'qwen2' | 'qwen3';
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ropeTheta: number;
+  tied: boolean;
+  /** Llama 3 rope_scaling block, as in config.json. */
+  ropeScaling?: Record<string, number | string>;
+  seed: number;
+}
+
+export const FIXTURES: FixtureSpec[] = [
+  { name: 'llama', arch: 'llama', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, ropeTheta: 10000, tied: false, seed: 1 },
+  { name: 'llama3', arch: 'llama', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 1, headDim: 16, ropeTheta: 500000, tied: true, seed: 2,
+    ropeScaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
+  { name: 'mistral', arch: 'mistral', dim: 64, hiddenDim: 128, nLayers: 2, nHeads: 8, nKvHeads: 2, headDim: 8, ropeTheta: 1000000, tied: false, seed: 3 },
+  { name: 'qwen2', arch: 'qwen2', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, ropeTheta: 1000000, tied: true, seed: 4 },
+  { name: 'qwen3', arch: 'qwen3', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 32, ropeTheta: 1000000, tied: true, seed: 5 },
+];
+
+export const GGUF_TYPES: DType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+
+/** Seeded normal samples (mulberry32 + Box-Muller). */
+function gaussian(seed: number): () => number {
+  let s = seed >>> 0;
+  const uniform = () => {
+    let t = (s = (s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** Hugging Face tensor name → (shape, data). */
+export type HFWeights = Map<string, { shape: number[]; data: Float32Array }>;
+
+export function makeWeights(spec: FixtureSpec, vocab: number): HFWeights {
+  const rnd = gaussian(spec.seed);
+  const w: HFWeights = new Map();
+  const matrix = (name: string, rows: number, cols: number, scale = 1 / Math.sqrt(cols)) => {
+    const data = new Float32Array(rows * cols);
+    for (let i = 0; i < data.length; i++) data[i] = rnd() * scale;
+    w.set(name, { shape: [rows, cols], data });
+  };
+  const vector = (name: string, n: number, mean: number, spread: number) => {
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = mean + rnd() * spread;
+    w.set(name, { shape: [n], data });
+  };
+  const q = spec.nHeads * spec.headDim;
+  const kv = spec.nKvHeads * spec.headDim;
+  matrix('model.embed_tokens.weight', vocab, spec.dim, 1);
+  for (let l = 0; l < spec.nLayers; l++) {
+    const p = `model.layers.${l}.`;
+    vector(p + 'input_layernorm.weight', spec.dim, 1, 0.1);
+    matrix(p + 'self_attn.q_proj.weight', q, spec.dim);
+    matrix(p + 'self_attn.k_proj.weight', kv, spec.dim);
+    matrix(p + 'self_attn.v_proj.weight', kv, spec.dim);
+    if (spec.arch === 'qwen2') {
+      vector(p + 'self_attn.q_proj.bias', q, 0, 0.5);
+      vector(p + 'self_attn.k_proj.bias', kv, 0, 0.5);
+      vector(p + 'self_attn.v_proj.bias', kv, 0, 0.5);
+    }
+    if (spec.arch === 'qwen3') {
+      vector(p + 'self_attn.q_norm.weight', spec.headDim, 1, 0.1);
+      vector(p + 'self_attn.k_norm.weight', spec.headDim, 1, 0.1);
+    }
+    matrix(p + 'self_attn.o_proj.weight', spec.dim, q);
+    vector(p + 'post_attention_layernorm.weight', spec.dim, 1, 0.1);
+    matrix(p + 'mlp.gate_proj.weight', spec.hiddenDim, spec.dim);
+    matrix(p + 'mlp.up_proj.weight', spec.hiddenDim, spec.dim);
+    matrix(p + 'mlp.down_proj.weight', spec.dim, spec.hiddenDim);
+  }
+  vector('model.norm.weight', spec.dim, 1, 0.1);
+  if (!spec.tied) matrix('lm_head.weight', vocab, spec.dim);
+  return w;
+}
+
+/** HF rotate-half rows → GGUF adjacent-pair rows (llama.cpp convert_hf_to_gguf's permute). */
+export function permuteForInterleavedRope(data: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  const half = headDim / 2;
+  for (let h = 0; h < nHeads; h++)
+    for (let i = 0; i < half; i++)
+      for (let j = 0; j < 2; j++) {
+        const src = h * headDim + j * half + i;
+        const dst = h * headDim + 2 * i + j;
+        out.set(data.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+  return out;
+}
+
+const GGUF_NAMES: Record<string, string> = {
+  'input_layernorm.weight': 'attn_norm.weight',
+  'self_attn.q_proj.weight': 'attn_q.weight',
+  'self_attn.k_proj.weight': 'attn_k.weight',
+  'self_attn.v_proj.weight': 'attn_v.weight',
+  'self_attn.q_proj.bias': 'attn_q.bias',
+  'self_attn.k_proj.bias': 'attn_k.bias',
+  'self_attn.v_proj.bias': 'attn_v.bias',
+  'self_attn.q_norm.weight': 'attn_q_norm.weight',
+  'self_attn.k_norm.weight': 'attn_k_norm.weight',
+  'self_attn.o_proj.weight': 'attn_output.weight',
+  'post_attention_layernorm.weight': 'ffn_norm.weight',
+  'mlp.gate_proj.weight': 'ffn_gate.weight',
+  'mlp.up_proj.weight': 'ffn_up.weight',
+  'mlp.down_proj.weight': 'ffn_down.weight',
+};
+
+function ggufName(hf: string): string {
+  if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
+  if (hf === 'model.norm.weight') return 'output_norm.weight';
+  if (hf === 'lm_head.weight') return 'output.weight';
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hf)!;
+  return `blk.${m[1]}.${GGUF_NAMES[m[2]!]}`;
+}
+
+function llama3FreqFactors(spec: FixtureSpec): Float32Array {
+  const s = spec.ropeScaling!;
+  const [factor, low, high, old] = [Number(s.factor), Number(s.low_freq_factor), Number(s.high_freq_factor), Number(s.original_max_position_embeddings)];
+  const out = new Float32Array(spec.headDim / 2);
+  for (let i = 0; i < out.length; i++) {
+    const wavelen = 2 * Math.PI * spec.ropeTheta ** ((2 * i) / spec.headDim);
+    if (wavelen < old / high) out[i] = 1;
+    else if (wavelen > old / low) out[i] = factor;
+    else {
+      const smooth = (old / wavelen - low) / (high - low);
+      out[i] = 1 / ((1 - smooth) / factor + smooth);
+    }
+  }
+  return out;
+}
+
+export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenizerMeta: Record<string, GGUFTypedValue>, dtype: DType): Uint8Array {
+  const a = spec.arch;
+  const interleaved = a === 'llama' || a === 'mistral';
+  const tensors: GGUFTensorInput[] = [];
+  for (const [hf, { shape, data }] of weights) {
+    let values = data;
+    if (interleaved && hf.endsWith('q_proj.weight')) values = permuteForInterleavedRope(data, spec.nHeads, spec.headDim, shape[1]!);
+    if (interleaved && hf.endsWith('k_proj.weight')) values = permuteForInterleavedRope(data, spec.nKvHeads, spec.headDim, shape[1]!);
+    // Quantise matrices only; norms and biases stay F32, as llama.cpp's quantiser does.
+    const type: DType = shape.length === 2 ? dtype : 'F32';
+    tensors.push({ name: ggufName(hf), dims: [...shape].reverse(), dtype: type, bytes: fromFloat32(type, values) });
+  }
+  if (spec.ropeScaling) tensors.push({ name: 'rope_freqs.weight', dims: [spec.headDim / 2], dtype: 'F32', bytes: fromFloat32('F32', llama3FreqFactors(spec)) });
+  const meta: Record<string, GGUFTypedValue> = {
+    'general.architecture': { type: 'string', value: a },
+    'general.name': { type: 'string', value: `fixture-${spec.name}` },
+    [`${a}.context_length`]: { type: 'u32', value: 256 },
+    [`${a}.embedding_length`]: { type: 'u32', value: spec.dim },
+    [`${a}.feed_forward_length`]: { type: 'u32', value: spec.hiddenDim },
+    [`${a}.block_count`]: { type: 'u32', value: spec.nLayers },
+    [`${a}.attention.head_count`]: { type: 'u32', value: spec.nHeads },
+    [`${a}.attention.head_count_kv`]: { type: 'u32', value: spec.nKvHeads },
+    [`${a}.attention.key_length`]: { type: 'u32', value: spec.headDim },
+    [`${a}.attention.value_length`]: { type: 'u32', value: spec.headDim },
+    [`${a}.attention.layer_norm_rms_epsilon`]: { type: 'f32', value: 1e-6 },
+    [`${a}.rope.freq_base`]: { type: 'f32', value: spec.ropeTheta },
+    [`${a}.rope.dimension_count`]: { type: 'u32', value: spec.headDim },
+    ...tokenizerMeta,
+  };
+  return writeGGUF(meta, tensors);
+}
+
+const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' } as const;
+
+export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unknown> {
+  return {
+    architectures: [HF_ARCH[spec.arch]],
+    model_type: spec.arch,
+    hidden_size: spec.dim,
+    intermediate_size: spec.hiddenDim,
+    num_hidden_layers: spec.nLayers,
+    num_attention_heads: spec.nHeads,
+    num_key_value_heads: spec.nKvHeads,
+    head_dim: spec.headDim,
+    vocab_size: vocab,
+    max_position_embeddings: 256,
+    rms_norm_eps: 1e-6,
+    rope_theta: spec.ropeTheta,
+    rope_scaling: spec.ropeScaling ?? null,
+    tie_word_embeddings: spec.tied,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: 'float32',
+  };
+}
+
+function writeHFDir(dir: string, spec: FixtureSpec, weights: HFWeights, vocab: number, tokenizerJson: unknown, tokenizerConfig: unknown, dtype: DType, shards: number): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(spec, vocab), null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: [2] }));
+  const all = [...weights].map(([name, { shape, data }]) => ({ name, shape, dtype, bytes: fromFloat32(dtype, data) }));
+  if (shards === 1) {
+    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(all, { format: 'pt' }));
+    return;
+  }
+  const weightMap: Record<string, string> = {};
+  const per = Math.ceil(all.length / shards);
+  for (let s = 0; s < shards; s++) {
+    const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+    const part = all.slice(s * per, (s + 1) * per);
+    for (const t of part) weightMap[t.name] = file;
+    writeFileSync(join(dir, file), writeSafetensors(part, { format: 'pt' }));
+  }
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+}
+
+/** Tokenizer metadata copied from stories260K's GGUF: a real 512-piece SentencePiece vocabulary. */
+async function storiesTokenizer(): Promise<{ meta: Record<string, GGUFTypedValue>; vocab: number; json: unknown; config: unknown }> {
+  const bytes = readFileSync(join(ROOT, 'models', 'stories260K.gguf'));
+  const header = await readGGUFHeader(ByteStream.fromBytes(bytes));
+  const m = header.metadata;
+  const tokens = (m.get('tokenizer.ggml.tokens') as string[]).map(String);
+  const meta: Record<string, GGUFTypedValue> = {
+    'tokenizer.ggml.model': { type: 'string', value: 'llama' },
+    'tokenizer.ggml.tokens': { type: 'array', itemType: 'string', value: tokens },
+    'tokenizer.ggml.scores': { type: 'array', itemType: 'f32', value: m.get('tokenizer.ggml.scores') as number[] },
+    'tokenizer.ggml.token_type': { type: 'array', itemType: 'i32', value: m.get('tokenizer.ggml.token_type') as number[] },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 1 },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 2 },
+    'tokenizer.ggml.unknown_token_id': { type: 'u32', value: 0 },
+  };
+  const { tokenizerJson, tokenizerConfig } = tokenizerFromGGUF(m);
+  return { meta, vocab: tokens.length, json: tokenizerJson, config: tokenizerConfig };
+}
+
+export async function generateFixtures(outDir: string): Promise<void> {
+  const stamp = join(outDir, `.version-${VERSION}`);
+  if (existsSync(stamp)) return;
+  mkdirSync(outDir, { recursive: true });
+  const tok = await storiesTokenizer();
+  for (const spec of FIXTURES) {
+    const weights = makeWeights(spec, tok.vocab);
+    for (const dtype of GGUF_TYPES) writeFileSync(join(outDir, `${spec.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(spec, weights, tok.meta, dtype));
+    writeHFDir(join(outDir, `${spec.name}-hf`), spec, weights, tok.vocab, tok.json, tok.config, 'F32', 1);
+  }
+  // Sharded and reduced-precision safetensors, once each.
+  const llama = FIXTURES[0]!;
+  const w = makeWeights(llama, tok.vocab);
+  writeHFDir(join(outDir, 'llama-hf-sharded-f16'), llama, w, tok.vocab, tok.json, tok.config, 'F16', 3);
+  writeHFDir(join(outDir, 'llama-hf-bf16'), llama, w, tok.vocab, tok.json, tok.config, 'BF16', 1);
+  writeFileSync(stamp, '');
+}
+
+if (process.argv[1] && basename(process.argv[1]).startsWith('make-fixtures')) {
+  const out = process.argv[2] ?? join(ROOT, 'test', '.generated');
+  await generateFixtures(out);
+  console.log(`fixtures in ${out}`);
+}

@@ -1,0 +1,54 @@
+/**
+ * Chat templates: the model's own Jinja template (tokenizer_config.json `chat_template`,
+ * chat_template.jinja, or GGUF `tokenizer.chat_template`) rendered by @huggingface/jinja with the
+ * variables Hugging Face's apply_chat_template provides. Models without a template get a plain
+ * documented fallback (FALLBACK_TEMPLATE).
+ */
+import { Template } from '@huggingface/jinja';
+
+export interface TemplateMessage {
+  role: string;
+  content: string | null;
+  [key: string]: unknown;
+}
+
+export interface RenderOptions {
+  addGenerationPrompt: boolean;
+  bosToken?: string;
+  eosToken?: string;
+  tools?: unknown[];
+  /** Extra variables (`chat_template_kwargs`), e.g. `enable_thinking`. */
+  kwargs?: Record<string, unknown>;
+}
+
+/**
+ * Used when a model ships no template (base models such as stories260K): each turn on its own
+ * line as "Role: text", then "Assistant:" when a reply is wanted.
+ */
+export const FALLBACK_TEMPLATE =
+  "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}" +
+  "{% if add_generation_prompt %}Assistant:{% endif %}";
+
+const cache = new Map<string, Template>();
+
+export function compileTemplate(source: string): Template {
+  let t = cache.get(source);
+  if (!t) {
+    t = new Template(source);
+    if (cache.size > 16) cache.clear();
+    cache.set(source, t);
+  }
+  return t;
+}
+
+export function renderChat(template: string | undefined, messages: TemplateMessage[], o: RenderOptions): string {
+  const t = compileTemplate(template ?? FALLBACK_TEMPLATE);
+  return t.render({
+    ...o.kwargs,
+    messages,
+    add_generation_prompt: o.addGenerationPrompt,
+    bos_token: o.bosToken ?? '',
+    eos_token: o.eosToken ?? '',
+    ...(o.tools ? { tools: o.tools } : {}),
+  });
+}

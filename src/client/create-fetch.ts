@@ -1,0 +1,121 @@
+/**
+ * createFetch: a function with fetch's signature whose `/v1/...` requests are answered by a model
+ * running locally. In browsers the engine lives in a dedicated Web Worker; in Node (or with
+ * `worker: false`) it runs in the calling thread behind the same message protocol.
+ */
+import * as Comlink from 'comlink';
+import type { OpenAIErrorBody } from '../api/errors.js';
+import type { LoadProgress } from '../model/load.js';
+import { EngineHost } from '../worker/host.js';
+import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from '../worker/protocol.js';
+
+export interface CreateFetchOptions extends EngineOptions {
+  onProgress?: (p: LoadProgress) => void;
+  /** Run the engine in a Web Worker (default in browsers) or in the calling thread. */
+  worker?: boolean;
+}
+
+export type WebinferFetch = typeof fetch & {
+  /** Resolves when the model is loaded (rejects with the load error). */
+  ready: Promise<ModelInfo>;
+  /** Stops the worker and frees the model. */
+  dispose(): Promise<void>;
+};
+
+const inBrowser = typeof Worker !== 'undefined' && typeof (globalThis as { document?: unknown; importScripts?: unknown }).document !== 'undefined';
+
+function startHost(useWorker: boolean): { host: HostApi | Comlink.Remote<HostApi>; terminate(): void } {
+  if (!useWorker) return { host: new EngineHost(), terminate() {} };
+  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webinfer-engine' });
+  return { host: Comlink.wrap<HostApi>(worker), terminate: () => worker.terminate() };
+}
+
+/** A model URL given relative to the page must be resolved there: the worker has another base. */
+function absoluteModel(options: EngineOptions): EngineOptions {
+  if (typeof options.model === 'string' && typeof location !== 'undefined' && !/^[a-z]+:/i.test(options.model)) {
+    return { ...options, model: new URL(options.model, location.href).href };
+  }
+  if (options.model instanceof URL) return { ...options, model: options.model.href };
+  return options;
+}
+
+function errorResponse(status: number, body: OpenAIErrorBody): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+const abortError = () => new DOMException('The operation was aborted.', 'AbortError');
+
+export function createFetch(options: CreateFetchOptions): WebinferFetch {
+  const useWorker = options.worker ?? inBrowser;
+  const { host, terminate } = startHost(useWorker);
+  const { onProgress, worker: _w, ...engineOptions } = options;
+  const progress = onProgress && (useWorker ? Comlink.proxy(onProgress) : onProgress);
+  const ready = Promise.resolve(host.load(absoluteModel(engineOptions), progress)) as Promise<ModelInfo>;
+  ready.catch(() => {}); // failures are reported per request (503) and through `ready`
+
+  const localFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    if (request.signal.aborted) throw abortError();
+    const wire: WireRequest = {
+      url: request.url,
+      method: request.method,
+      headers: [...request.headers],
+      body: request.method === 'GET' || request.method === 'HEAD' ? null : await request.text(),
+    };
+    const channel = new MessageChannel();
+    const port = channel.port1;
+    return new Promise<Response>((resolve, reject) => {
+      let body: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let settled = false;
+      const onAbort = () => {
+        port.postMessage({ type: 'abort' } satisfies PortToHost);
+        if (!settled) reject(abortError());
+        else body?.error(abortError());
+        port.close();
+      };
+      request.signal.addEventListener('abort', onAbort, { once: true });
+      const finish = () => {
+        request.signal.removeEventListener('abort', onAbort);
+        port.close();
+      };
+      port.onmessage = (e: MessageEvent<PortToPage>) => {
+        const m = e.data;
+        switch (m.type) {
+          case 'head': {
+            settled = true;
+            const stream = new ReadableStream<Uint8Array>({
+              start: (c) => void (body = c),
+              cancel: () => {
+                port.postMessage({ type: 'abort' } satisfies PortToHost);
+                finish();
+              },
+            });
+            resolve(new Response(m.status === 204 ? null : stream, { status: m.status, headers: m.headers }));
+            break;
+          }
+          case 'chunk':
+            body?.enqueue(m.bytes);
+            break;
+          case 'end':
+            body?.close();
+            finish();
+            break;
+          case 'error':
+            if (!settled) resolve(errorResponse(m.status, m.body));
+            else body?.error(new Error(m.body.error.message));
+            finish();
+            break;
+        }
+      };
+      host.fetch(wire, useWorker ? Comlink.transfer(channel.port2, [channel.port2]) : channel.port2);
+    });
+  };
+
+  return Object.assign(localFetch as typeof fetch, {
+    ready,
+    async dispose() {
+      await Promise.resolve(host.unload()).catch(() => {});
+      terminate();
+    },
+  });
+}

@@ -1,0 +1,41 @@
+/** The CPU reference backend: weights dequantised to float32, forward pass in plain TypeScript. */
+import { toFloat32 } from '../../formats/dtypes.js';
+import { loadModel } from '../../model/load.js';
+import { checkTensors } from '../../model/tensors.js';
+import type { ModelSource } from '../../model/files.js';
+import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import { CpuTransformer, type Weights } from './forward.js';
+
+export async function loadCpu(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
+  const weights: Weights = new Map();
+  const shapes = new Map<string, number[]>();
+  const model = await loadModel(
+    source,
+    {
+      tensor(name, shape, dtype, bytes) {
+        const elements = shape.reduce((a, b) => a * b, 1);
+        weights.set(name, toFloat32(dtype, bytes, elements));
+        shapes.set(name, shape);
+      },
+    },
+    options.onProgress,
+  );
+  checkTensors(model.config, shapes);
+  const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
+  const transformer = new CpuTransformer(model.config, weights, maxSeqLen);
+  const runner: ModelRunner = {
+    backend: 'cpu',
+    config: model.config,
+    maxSeqLen,
+    async forward(tokens, pos) {
+      let logits: Float32Array | undefined;
+      for (let i = 0; i < tokens.length; i++) logits = transformer.forward(tokens[i]!, pos + i);
+      if (!logits) throw new Error('forward needs at least one token');
+      return logits;
+    },
+    dispose() {
+      weights.clear();
+    },
+  };
+  return { model, runner };
+}

@@ -1,0 +1,174 @@
+/**
+ * CPU reference forward pass, in the spirit of llama2.c's run.c: one readable function, plain
+ * loops, every buffer commented with its shape. It is the oracle every other backend is tested
+ * against, so clarity wins over speed.
+ */
+import type { ModelConfig } from '../../model/config.js';
+
+/** Float32 weights by GGUF tensor name; matrices are row-major (out, in). */
+export type Weights = Map<string, Float32Array>;
+
+/** out[d] = W[d, n] · x[n]  (+ bias[d]) */
+export function matmul(out: Float32Array, x: Float32Array, w: Float32Array, n: number, d: number, bias?: Float32Array): void {
+  for (let i = 0; i < d; i++) {
+    let sum = 0;
+    const row = i * n;
+    for (let j = 0; j < n; j++) sum += w[row + j]! * x[j]!;
+    out[i] = bias ? sum + bias[i]! : sum;
+  }
+}
+
+/** out = x / rms(x) * weight, over `size` elements starting at `offset`. */
+export function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, size: number, eps: number, offset = 0): void {
+  let ss = 0;
+  for (let j = 0; j < size; j++) ss += x[offset + j]! * x[offset + j]!;
+  const scale = 1 / Math.sqrt(ss / size + eps);
+  for (let j = 0; j < size; j++) out[offset + j] = weight[j]! * (scale * x[offset + j]!);
+}
+
+/** In-place softmax over x[0..size). */
+export function softmax(x: Float32Array, size: number): void {
+  let max = -Infinity;
+  for (let i = 0; i < size; i++) if (x[i]! > max) max = x[i]!;
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    x[i] = Math.exp(x[i]! - max);
+    sum += x[i]!;
+  }
+  for (let i = 0; i < size; i++) x[i] = x[i]! / sum;
+}
+
+/** Rotates every head of `vec` (nHeads × headDim) by position `pos`, in the config's pair layout. */
+export function rope(vec: Float32Array, nHeads: number, pos: number, c: ModelConfig): void {
+  const half = c.headDim / 2;
+  for (let h = 0; h < nHeads; h++) {
+    const base = h * c.headDim;
+    for (let i = 0; i < half; i++) {
+      const freq = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
+      const angle = pos * freq;
+      const cos = Math.cos(angle);
+      const sin = Math.sin(angle);
+      // interleaved: pairs (2i, 2i+1); neox: pairs (i, i + headDim/2)
+      const a = c.ropeLayout === 'interleaved' ? base + 2 * i : base + i;
+      const b = c.ropeLayout === 'interleaved' ? a + 1 : a + half;
+      const v0 = vec[a]!;
+      const v1 = vec[b]!;
+      vec[a] = v0 * cos - v1 * sin;
+      vec[b] = v0 * sin + v1 * cos;
+    }
+  }
+}
+
+export class CpuTransformer {
+  private readonly c: ModelConfig;
+  // activations for the current position
+  private readonly x: Float32Array; // (dim) residual stream
+  private readonly xb: Float32Array; // (dim) normed input / attention output
+  private readonly xb2: Float32Array; // (dim)
+  private readonly q: Float32Array; // (nHeads * headDim)
+  private readonly k: Float32Array; // (nKvHeads * headDim)
+  private readonly v: Float32Array; // (nKvHeads * headDim)
+  private readonly att: Float32Array; // (nHeads * headDim) concatenated head outputs
+  private readonly scores: Float32Array; // (maxSeqLen) attention scores of one head
+  private readonly hb: Float32Array; // (hiddenDim) gate
+  private readonly hb2: Float32Array; // (hiddenDim) up
+  private readonly logits: Float32Array; // (vocabSize)
+  // KV cache
+  private readonly keyCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
+  private readonly valueCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
+
+  constructor(
+    config: ModelConfig,
+    private readonly w: Weights,
+    readonly maxSeqLen: number,
+  ) {
+    this.c = config;
+    const kvDim = config.nKvHeads * config.headDim;
+    const qDim = config.nHeads * config.headDim;
+    this.x = new Float32Array(config.dim);
+    this.xb = new Float32Array(Math.max(config.dim, qDim));
+    this.xb2 = new Float32Array(config.dim);
+    this.q = new Float32Array(qDim);
+    this.k = new Float32Array(kvDim);
+    this.v = new Float32Array(kvDim);
+    this.att = new Float32Array(qDim);
+    this.scores = new Float32Array(maxSeqLen);
+    this.hb = new Float32Array(config.hiddenDim);
+    this.hb2 = new Float32Array(config.hiddenDim);
+    this.logits = new Float32Array(config.vocabSize);
+    this.keyCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
+    this.valueCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
+  }
+
+  private weight(name: string): Float32Array {
+    const t = this.w.get(name);
+    if (!t) throw new Error(`missing weight ${name}`);
+    return t;
+  }
+
+  /** One token at position `pos`; returns logits (vocabSize), valid until the next call. */
+  forward(token: number, pos: number): Float32Array {
+    const c = this.c;
+    const { x, xb, xb2, q, k, v, att, scores, hb, hb2 } = this;
+    const kvDim = c.nKvHeads * c.headDim;
+    const qDim = c.nHeads * c.headDim;
+    const groupSize = c.nHeads / c.nKvHeads; // query heads sharing one kv head
+
+    if (token < 0 || token >= c.vocabSize) throw new RangeError(`token id ${token} is outside the vocabulary (0..${c.vocabSize - 1})`);
+    x.set(this.weight('token_embd.weight').subarray(token * c.dim, (token + 1) * c.dim));
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const p = `blk.${l}.`;
+      // ---- attention ----
+      rmsnorm(xb, x, this.weight(p + 'attn_norm.weight'), c.dim, c.normEps);
+      matmul(q, xb, this.weight(p + 'attn_q.weight'), c.dim, qDim, this.w.get(p + 'attn_q.bias'));
+      matmul(k, xb, this.weight(p + 'attn_k.weight'), c.dim, kvDim, this.w.get(p + 'attn_k.bias'));
+      matmul(v, xb, this.weight(p + 'attn_v.weight'), c.dim, kvDim, this.w.get(p + 'attn_v.bias'));
+      if (c.qkNorm) {
+        for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(p + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
+        for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(p + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
+      }
+      rope(q, c.nHeads, pos, c);
+      rope(k, c.nKvHeads, pos, c);
+      this.keyCache[l]!.set(k, pos * kvDim);
+      this.valueCache[l]!.set(v, pos * kvDim);
+
+      const kc = this.keyCache[l]!;
+      const vc = this.valueCache[l]!;
+      const scale = 1 / Math.sqrt(c.headDim);
+      for (let h = 0; h < c.nHeads; h++) {
+        const qo = h * c.headDim;
+        const kvo = Math.floor(h / groupSize) * c.headDim;
+        for (let t = 0; t <= pos; t++) {
+          let s = 0;
+          for (let i = 0; i < c.headDim; i++) s += q[qo + i]! * kc[t * kvDim + kvo + i]!;
+          scores[t] = s * scale;
+        }
+        softmax(scores, pos + 1);
+        for (let i = 0; i < c.headDim; i++) {
+          let acc = 0;
+          for (let t = 0; t <= pos; t++) acc += scores[t]! * vc[t * kvDim + kvo + i]!;
+          att[qo + i] = acc;
+        }
+      }
+      matmul(xb2, att, this.weight(p + 'attn_output.weight'), qDim, c.dim);
+      for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
+
+      // ---- SiLU-gated feed-forward: down(silu(gate x) * up x) ----
+      rmsnorm(xb, x, this.weight(p + 'ffn_norm.weight'), c.dim, c.normEps);
+      matmul(hb, xb, this.weight(p + 'ffn_gate.weight'), c.dim, c.hiddenDim);
+      matmul(hb2, xb, this.weight(p + 'ffn_up.weight'), c.dim, c.hiddenDim);
+      for (let i = 0; i < c.hiddenDim; i++) {
+        const g = hb[i]!;
+        hb[i] = (g / (1 + Math.exp(-g))) * hb2[i]!;
+      }
+      matmul(xb2, hb, this.weight(p + 'ffn_down.weight'), c.hiddenDim, c.dim);
+      for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
+    }
+
+    rmsnorm(x, x, this.weight('output_norm.weight'), c.dim, c.normEps);
+    const head = this.w.get('output.weight') ?? this.weight('token_embd.weight');
+    matmul(this.logits, x, head, c.dim, c.vocabSize);
+    return this.logits;
+  }
+}

@@ -1,0 +1,9 @@
+/** webinfer: an OpenAI-compatible fetch answered by a model running in the browser tab. */
+export { createFetch, type CreateFetchOptions, type WebinferFetch } from './client/create-fetch.js';
+export { installFetchInterceptor, DEFAULT_BASE_URL, type InterceptorOptions } from './client/interceptor.js';
+export type { EngineOptions, ModelInfo } from './worker/protocol.js';
+export type { LoadProgress } from './model/load.js';
+export type { ModelSource } from './model/files.js';
+export type { BackendName } from './engine/backend.js';
+export type * from './api/protocol.js';
+export type { OpenAIErrorBody } from './api/errors.js';

@@ -1,0 +1,159 @@
+/**
+ * Loads a model (GGUF file or Hugging Face safetensors directory) into its parts: the config, the
+ * tokenizer and chat template, and a stream of weights handed to a backend's TensorSink. Backends
+ * decide what a tensor becomes (float32 arrays for the CPU engine, GPU buffers for WGSL).
+ */
+import { ByteStream } from '../formats/byte-stream.js';
+import type { DType } from '../formats/dtypes.js';
+import { readGGUFHeader, readGGUFTensors } from '../formats/gguf.js';
+import { readSafetensors } from '../formats/safetensors.js';
+import { toFloat32 } from '../formats/dtypes.js';
+import { tokenizerFromGGUF } from '../tokenizer/from-gguf.js';
+import { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { configFromGGUF, configFromHF, ggufNameFromHF, type ModelConfig } from './config.js';
+import { openSource, readJson, readText, ModelNotFoundError, type FileStore, type ModelSource } from './files.js';
+
+export interface TensorSink {
+  /** `name` uses GGUF naming; `shape` is row-major, outermost first. */
+  tensor(name: string, shape: number[], dtype: DType, bytes: Uint8Array): void | Promise<void>;
+}
+
+export interface LoadProgress {
+  loadedBytes: number;
+  totalBytes?: number;
+  /** 0..1 when the total is known. */
+  progress?: number;
+  text: string;
+}
+
+export interface LoadedModel {
+  id: string;
+  format: 'gguf' | 'safetensors';
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  chatTemplate?: string;
+  /** Sampling defaults from generation_config.json, when present. */
+  generationDefaults: { temperature?: number; top_p?: number; top_k?: number; repetition_penalty?: number };
+}
+
+class Progress {
+  loaded = 0;
+  constructor(
+    private total: number | undefined,
+    private report?: (p: LoadProgress) => void,
+  ) {}
+  /** Counts bytes as they flow through, so progress follows the network, not the parser. */
+  track(stream: ReadableStream<Uint8Array>, name: string): ReadableStream<Uint8Array> {
+    return stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, c) => {
+          this.loaded += chunk.length;
+          this.emit(`loading ${name}`);
+          c.enqueue(chunk);
+        },
+      }),
+    );
+  }
+  emit(text: string): void {
+    this.report?.({
+      loadedBytes: this.loaded,
+      totalBytes: this.total,
+      progress: this.total ? Math.min(1, this.loaded / this.total) : undefined,
+      text,
+    });
+  }
+}
+
+function idsOf(v: unknown): number[] {
+  if (typeof v === 'number') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
+  return [];
+}
+
+export async function loadModel(source: ModelSource, sink: TensorSink, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+  const { store, single } = await openSource(source);
+  return single ? loadGGUF(store, sink, onProgress) : loadHFDirectory(store, sink, onProgress);
+}
+
+async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+  const file = await store.open('');
+  if (!file) throw new ModelNotFoundError(`model ${store.label} not found`);
+  const progress = new Progress(file.size, onProgress);
+  const stream = new ByteStream(progress.track(file.stream, store.label).getReader());
+  try {
+    const header = await readGGUFHeader(stream);
+    const names = new Set(header.tensors.map((t) => t.name));
+    const config = configFromGGUF(header.metadata, names);
+    const { tokenizerJson, tokenizerConfig } = tokenizerFromGGUF(header.metadata);
+    const extraEos = ['tokenizer.ggml.eot_token_id', 'tokenizer.ggml.eom_token_id'].flatMap((k) => (header.metadata.has(k) ? [Number(header.metadata.get(k))] : []));
+    const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig, extraEos);
+    await readGGUFTensors(stream, header, async (info, bytes) => {
+      if (info.name === 'rope_freqs.weight') {
+        config.ropeFreqFactors = toFloat32(info.dtype, bytes, info.elements);
+        return;
+      }
+      await sink.tensor(info.name, [...info.dims].reverse(), info.dtype, bytes);
+    });
+    progress.emit('loaded');
+    const template = header.metadata.get('tokenizer.chat_template');
+    return {
+      id: String(store.label),
+      format: 'gguf',
+      config,
+      tokenizer,
+      chatTemplate: typeof template === 'string' ? template : undefined,
+      generationDefaults: {},
+    };
+  } finally {
+    stream.cancel();
+  }
+}
+
+async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+  const cfg = await readJson(store, 'config.json');
+  if (!cfg) throw new ModelNotFoundError(`no config.json in model directory ${store.label} (a .gguf file or a Hugging Face directory is expected)`);
+  const config = configFromHF(cfg);
+  const tokJson = await readJson(store, 'tokenizer.json');
+  if (!tokJson) throw new ModelNotFoundError(`no tokenizer.json in model directory ${store.label}`);
+  const tokConfig = (await readJson(store, 'tokenizer_config.json')) ?? {};
+  const genConfig = (await readJson(store, 'generation_config.json')) ?? {};
+  const tokenizer = new TextTokenizer(tokJson, tokConfig, [...idsOf(genConfig.eos_token_id), ...idsOf(cfg.eos_token_id)]);
+  const chatTemplate = (await readText(store, 'chat_template.jinja')) ?? (typeof tokConfig.chat_template === 'string' ? tokConfig.chat_template : undefined);
+
+  const index = await readJson(store, 'model.safetensors.index.json');
+  const shards = index ? [...new Set(Object.values(index.weight_map as Record<string, string>))].sort() : ['model.safetensors'];
+  const opened = [];
+  for (const shard of shards) {
+    const f = await store.open(shard);
+    if (!f) throw new ModelNotFoundError(`weights file ${shard} is missing from ${store.label}`);
+    opened.push({ shard, ...f });
+  }
+  const total = opened.every((f) => f.size !== undefined) ? opened.reduce((a, f) => a + f.size!, 0) : undefined;
+  const progress = new Progress(total, onProgress);
+  for (const f of opened) {
+    const stream = new ByteStream(progress.track(f.stream, f.shard).getReader());
+    try {
+      await readSafetensors(stream, async (info, bytes) => {
+        const name = ggufNameFromHF(info.name);
+        if (name) await sink.tensor(name, info.shape, info.dtype, bytes);
+      });
+    } finally {
+      stream.cancel();
+    }
+  }
+  progress.emit('loaded');
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    id: store.label,
+    format: 'safetensors',
+    config,
+    tokenizer,
+    chatTemplate,
+    generationDefaults: {
+      temperature: num(genConfig.temperature),
+      top_p: num(genConfig.top_p),
+      top_k: num(genConfig.top_k),
+      repetition_penalty: num(genConfig.repetition_penalty),
+    },
+  };
+}

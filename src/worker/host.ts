@@ -1,0 +1,96 @@
+/**
+ * The engine host: owns the loaded model and the router, and answers WireRequests by pushing
+ * the response on the request's MessagePort. It runs inside the Web Worker in browsers, and in
+ * the same thread (or a worker_threads worker) in Node.
+ */
+import { APIError } from '../api/errors.js';
+import { errorResponse, Router } from '../api/router.js';
+import { Serving } from '../api/serving.js';
+import type { LoadedRunner, LoadOptions } from '../engine/backend.js';
+import { loadCpu } from '../engine/cpu/backend.js';
+import { Engine } from '../engine/engine.js';
+import type { LoadProgress } from '../model/load.js';
+import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
+
+async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<LoadedRunner> {
+  const backend = options.backend ?? 'auto';
+  switch (backend) {
+    case 'auto':
+    case 'cpu':
+      return loadCpu(options.model, load);
+    case 'wgsl':
+    case 'ort':
+      throw new APIError(400, `backend '${backend}' is not available in this build yet; use 'cpu' or 'auto'`, 'invalid_request_error', 'backend', 'backend_unavailable');
+    default:
+      throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
+  }
+}
+
+export class EngineHost implements HostApi {
+  private router?: Router;
+  private engine?: Engine;
+  private loading?: Promise<Router>;
+
+  async load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    await this.unload();
+    const loading = (async () => {
+      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress });
+      const engine = new Engine(loaded);
+      const id = options.modelId ?? loaded.model.id;
+      this.engine = engine;
+      this.router = new Router(new Serving(engine, id));
+      return this.router;
+    })();
+    this.loading = loading;
+    await loading;
+    const e = this.engine!;
+    return {
+      id: options.modelId ?? e.model.id,
+      backend: e.runner.backend,
+      format: e.model.format,
+      maxModelLen: e.maxModelLen,
+      architecture: e.model.config.arch,
+      vocabSize: e.model.config.vocabSize,
+    };
+  }
+
+  async unload(): Promise<void> {
+    this.engine?.dispose();
+    this.engine = undefined;
+    this.router = undefined;
+    this.loading = undefined;
+  }
+
+  fetch(wire: WireRequest, port: MessagePort): void {
+    const abort = new AbortController();
+    const post = (m: PortToPage, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+    port.onmessage = (e: MessageEvent<PortToHost>) => {
+      if (e.data?.type === 'abort') abort.abort();
+    };
+    void (async () => {
+      let response: Response;
+      try {
+        const router = this.router ?? (await this.loading);
+        if (!router) throw new APIError(503, 'no model is loaded', 'server_error', null, 'model_not_loaded');
+        const request = new Request(wire.url, { method: wire.method, headers: wire.headers, body: wire.body, signal: abort.signal });
+        response = await router.handle(request);
+      } catch (e) {
+        const err = e instanceof APIError ? e : new APIError(503, `the model could not be loaded: ${(e as Error).message}`, 'server_error', null, 'model_load_failed');
+        response = errorResponse(err);
+      }
+      post({ type: 'head', status: response.status, headers: [...response.headers] });
+      if (response.body) {
+        const reader = response.body.getReader();
+        abort.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          post({ type: 'chunk', bytes: value }, [value.buffer]);
+        }
+      }
+      post({ type: 'end' });
+    })()
+      .catch((e) => post({ type: 'error', status: 500, body: APIError.from(e).toJSON() }))
+      .finally(() => port.close());
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The one protocol between a page and the engine host (a Web Worker, a worker_threads worker, or
+ * the same thread). Control calls go through comlink; each HTTP exchange gets its own
+ * MessagePort on which the host *pushes* the response head and body chunks, and the page may post
+ * an abort. Errors carry their OpenAI shape across the boundary.
+ */
+import type { OpenAIErrorBody } from '../api/errors.js';
+import type { BackendName } from '../engine/backend.js';
+import type { ModelSource } from '../model/files.js';
+import type { LoadProgress } from '../model/load.js';
+
+export interface EngineOptions {
+  /** URL or path of a .gguf file or a Hugging Face model directory, or the bytes themselves. */
+  model: ModelSource;
+  /** Model id served in responses and accepted in requests (default: the file name). */
+  modelId?: string;
+  /** KV-cache capacity in tokens (default: the model's context length). */
+  maxModelLen?: number;
+  backend?: BackendName;
+}
+
+export interface ModelInfo {
+  id: string;
+  backend: Exclude<BackendName, 'auto'>;
+  format: 'gguf' | 'safetensors';
+  maxModelLen: number;
+  architecture: string;
+  vocabSize: number;
+}
+
+/** A Request reduced to what survives structured cloning. */
+export interface WireRequest {
+  url: string;
+  method: string;
+  headers: [string, string][];
+  body: string | null;
+}
+
+/** Page → host, on a request's port. */
+export type PortToHost = { type: 'abort' };
+
+/** Host → page, on a request's port. */
+export type PortToPage =
+  | { type: 'head'; status: number; headers: [string, string][] }
+  | { type: 'chunk'; bytes: Uint8Array }
+  | { type: 'end' }
+  | { type: 'error'; status: number; body: OpenAIErrorBody };
+
+/** The control surface of the host, exposed with comlink. */
+export interface HostApi {
+  load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  /** Answers one HTTP exchange; the response is pushed on `port`. */
+  fetch(request: WireRequest, port: MessagePort): void;
+  unload(): Promise<void>;
+}
