@@ -8,7 +8,7 @@ import { Template } from '@huggingface/jinja';
 
 export interface TemplateMessage {
   role: string;
-  content: string | null;
+  content: string | null | { type: string; text: string }[];
   [key: string]: unknown;
 }
 
@@ -41,7 +41,25 @@ export function compileTemplate(source: string): Template {
   return t;
 }
 
+/**
+ * Templates disagree on what `content` is: most concatenate it as a string, multimodal ones (Gemma 3)
+ * index it as a list of parts. Render with strings first and, if the template fails, once more with
+ * every content as a list of text parts, as vLLM's content-format detection would choose.
+ */
 export function renderChat(template: string | undefined, messages: TemplateMessage[], o: RenderOptions): string {
+  try {
+    return renderWith(template, messages, o);
+  } catch (first) {
+    const asParts = messages.map((m) => (typeof m.content === 'string' ? { ...m, content: [{ type: 'text', text: m.content }] } : m));
+    try {
+      return renderWith(template, asParts, o);
+    } catch {
+      throw first;
+    }
+  }
+}
+
+function renderWith(template: string | undefined, messages: TemplateMessage[] | Record<string, unknown>[], o: RenderOptions): string {
   const t = compileTemplate(template ?? FALLBACK_TEMPLATE);
   return t.render({
     ...o.kwargs,

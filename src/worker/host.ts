@@ -32,7 +32,7 @@ export class EngineHost implements HostApi {
   private loading?: Promise<Router>;
 
   async load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
-    await this.unload();
+    void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
     const loading = (async () => {
       const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress });
       const engine = new Engine(loaded);
@@ -63,7 +63,9 @@ export class EngineHost implements HostApi {
 
   fetch(wire: WireRequest, port: MessagePort): void {
     const abort = new AbortController();
-    const post = (m: PortToPage, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+    // Chunks are copied, not transferred: they are small, and a transfer would detach buffers the
+    // router may share between responses.
+    const post = (m: PortToPage) => port.postMessage(m);
     port.onmessage = (e: MessageEvent<PortToHost>) => {
       if (e.data?.type === 'abort') abort.abort();
     };
@@ -85,7 +87,7 @@ export class EngineHost implements HostApi {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          post({ type: 'chunk', bytes: value }, [value.buffer]);
+          post({ type: 'chunk', bytes: value });
         }
       }
       post({ type: 'end' });
