@@ -24,7 +24,7 @@ export function errorResponse(e: unknown, headers: Record<string, string> = {}):
 
 const encoder = new TextEncoder();
 export const sseData = (obj: unknown) => encoder.encode(`data: ${JSON.stringify(obj)}\n\n`);
-const SSE_DONE = encoder.encode('data: [DONE]\n\n');
+const SSE_DONE = () => encoder.encode('data: [DONE]\n\n');
 
 /** Known routes, matched on the end of the path so any base URL (`/v1`, `/api/v1`) works. */
 const ROUTES: { pattern: RegExp; methods: string[]; name: string }[] = [
@@ -105,15 +105,18 @@ export class Router {
 
   private streamResponse(plan: Plan, signal: AbortSignal): Response {
     const chunks = this.serving.stream(plan, signal);
+    let cancelled = false;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const next = await chunks.next();
+          if (cancelled) return; // the reader went away while this chunk was being generated
           if (next.done) {
-            controller.enqueue(SSE_DONE);
+            controller.enqueue(SSE_DONE());
             controller.close();
           } else controller.enqueue(sseData(next.value));
         } catch (e) {
+          if (cancelled) return;
           if (e instanceof AbortError || signal.aborted) {
             controller.close();
             return;
@@ -121,11 +124,12 @@ export class Router {
           // Headers are gone already: the error travels as an SSE event, as OpenAI-compatible servers do.
           const err: OpenAIErrorBody = APIError.from(e).toJSON();
           controller.enqueue(sseData(err));
-          controller.enqueue(SSE_DONE);
+          controller.enqueue(SSE_DONE());
           controller.close();
         }
       },
       async cancel() {
+        cancelled = true;
         await chunks.return(undefined);
       },
     });

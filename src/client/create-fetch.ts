@@ -43,6 +43,15 @@ function errorResponse(status: number, body: OpenAIErrorBody): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
+/** A body the reader cancelled or errored may still receive in-flight messages: drop them. */
+function ignoreClosed(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* stream already closed or errored */
+  }
+}
+
 const abortError = () => new DOMException('The operation was aborted.', 'AbortError');
 
 export function createFetch(options: CreateFetchOptions): WebinferFetch {
@@ -94,10 +103,10 @@ export function createFetch(options: CreateFetchOptions): WebinferFetch {
             break;
           }
           case 'chunk':
-            body?.enqueue(m.bytes);
+            ignoreClosed(() => body?.enqueue(m.bytes));
             break;
           case 'end':
-            body?.close();
+            ignoreClosed(() => body?.close());
             finish();
             break;
           case 'error':

@@ -8,6 +8,7 @@ import { StreamingDetokenizer } from '../tokenizer/tokenizer.js';
 import type { LoadedRunner, ModelRunner } from './backend.js';
 import { Rng, sample, type SamplingParams } from './sampling.js';
 import { StopMatcher } from './stop.js';
+import { yieldToEventLoop } from './yield.js';
 
 export type FinishReason = 'stop' | 'length';
 
@@ -38,8 +39,6 @@ export class AbortError extends Error {
   }
 }
 
-/** Lets queued work, abort messages and other events in, between tokens. */
-const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export class Engine {
   readonly model: LoadedModel;

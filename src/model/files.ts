@@ -91,9 +91,11 @@ export async function openSource(source: ModelSource): Promise<{ store: FileStor
 }
 
 async function openNodePath(path: string): Promise<{ store: FileStore; single: boolean }> {
-  const fs = await import(/* @vite-ignore */ 'node:fs');
-  const { join } = await import(/* @vite-ignore */ 'node:path');
-  const { Readable } = await import(/* @vite-ignore */ 'node:stream');
+  // Specifiers in variables keep bundlers from replacing Node built-ins with browser stubs.
+  const [fsName, pathName, streamName] = ['node:fs', 'node:path', 'node:stream'];
+  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ fsName);
+  const { join }: typeof import('node:path') = await import(/* @vite-ignore */ pathName);
+  const { Readable }: typeof import('node:stream') = await import(/* @vite-ignore */ streamName);
   let stat;
   try {
     stat = fs.statSync(path);

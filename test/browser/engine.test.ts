@@ -1,0 +1,70 @@
+/**
+ * End to end in headless Chromium: createFetch runs the engine in a real Web Worker, and the
+ * stories260K reference text comes back token for token through the openai SDK.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, startVite, watchPage } from '../helpers/browser.js';
+import { storiesReference } from '../helpers/paths.js';
+import { expectChatStream } from '../helpers/shapes.js';
+
+let browser: Browser;
+let server: { url: string; close(): Promise<void> };
+let page: Page;
+let log: string[];
+
+const call = <T>(fn: string, ...args: unknown[]) =>
+  page.evaluate(([f, a]) => ((window as any).webinferTest[f as string] as (...x: unknown[]) => Promise<unknown>)(...(a as unknown[])), [fn, args] as const) as Promise<T>;
+
+beforeAll(async () => {
+  server = await startVite();
+  browser = await launchBrowser();
+  page = await browser.newPage();
+  log = watchPage(page);
+  await page.goto(`${server.url}/test/browser/pages/engine.html`);
+  await page.waitForFunction(() => (window as any).webinferTest, null, { timeout: 60_000 });
+  await call('ready');
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('createFetch in Chromium (engine in a Web Worker)', () => {
+  it('runs the engine in a dedicated worker', async () => {
+    expect(await call('inWorker')).toBe(true);
+    const workers = page.workers();
+    expect(workers.some((w) => w.url().includes('worker'))).toBe(true);
+  });
+
+  it('reproduces the stories260K reference text token for token', async () => {
+    expect(await call<string>('greedyFromBos', 256)).toBe(storiesReference());
+  }, 120_000);
+
+  it('streams chat chunks shaped like OpenAI', async () => {
+    const chunks = await call<any[]>('streamChat', 'Tell me a story');
+    expect(expectChatStream(chunks, 'stories260K').length).toBeGreaterThan(10);
+  });
+
+  it('aborts mid-stream and keeps serving', async () => {
+    const r = await call<{ error: string | null; n: number }>('abortMidStream');
+    expect([null, 'AbortError']).toContain(r.error);
+    expect(r.n).toBe(3);
+    expect(storiesReference().startsWith('Once upon a time' + (await call<string>('streamCompletion', 'Once upon a time')))).toBe(true);
+  });
+
+  it('carries an OpenAI error across the worker boundary', async () => {
+    const r = await call<{ status: number; body: any }>('badRequest');
+    expect(r.status).toBe(400);
+    expect(r.body.error.type).toBe('invalid_request_error');
+    expect(r.body.error.code).toBe('invalid_json');
+  });
+
+  it('has WebGPU available on SwiftShader (for the wgsl backend to come)', async () => {
+    expect((await call<{ page: boolean }>('webgpu')).page).toBe(true);
+  });
+
+  it('logged no page errors', () => {
+    expect(log.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
+  });
+});
