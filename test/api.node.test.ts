@@ -95,6 +95,17 @@ describe('HTTP surface', () => {
     for (const event of body.trim().split('\n\n')) expect(event.startsWith('data: ')).toBe(true);
   });
 
+  it('pushes chunks as they are generated, not after the whole answer', async () => {
+    const t0 = performance.now();
+    const res = await fetchFn('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 250, temperature: 0, stream: true, ignore_eos: true }) });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const first = performance.now() - t0;
+    while (!(await reader.read()).done);
+    const total = performance.now() - t0;
+    expect(first).toBeLessThan(total * 0.5);
+  });
+
   it('the interceptor answers under its base URL and passes everything else through', async () => {
     const original = globalThis.fetch;
     const seen: string[] = [];
