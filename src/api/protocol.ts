@@ -21,6 +21,26 @@ export interface Usage {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+}
+
+/** Chat logprobs: one entry per generated token. */
+export interface ChatLogprobs {
+  content: (TopLogprob & { top_logprobs: TopLogprob[] })[];
+  refusal: null;
+}
+
+/** Legacy completions logprobs (parallel arrays; the first prompt token has no logprob). */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
+  text_offset: number[];
+}
+
 /** Sampling and stopping fields common to both endpoints, including FastDeploy's extras. */
 export interface SamplingFields {
   frequency_penalty?: number | null;
@@ -87,6 +107,8 @@ export interface ChatCompletionRequest extends SamplingFields {
   disable_chat_template?: boolean | null;
   add_generation_prompt?: boolean | null;
   chat_template?: string | null;
+  // ---- vLLM extension ----
+  continue_final_message?: boolean | null;
 }
 
 export interface ChatCompletionMessage {
@@ -102,7 +124,7 @@ export interface ChatCompletionMessage {
 export interface ChatCompletionChoice {
   index: number;
   message: ChatCompletionMessage;
-  logprobs: unknown | null;
+  logprobs: ChatLogprobs | null;
   finish_reason: FinishReason | null;
 }
 
@@ -128,7 +150,7 @@ export interface ChatDelta {
 export interface ChatCompletionChunkChoice {
   index: number;
   delta: ChatDelta;
-  logprobs: unknown | null;
+  logprobs: ChatLogprobs | null;
   finish_reason: FinishReason | null;
   // ---- FastDeploy extension ----
   arrival_time?: number;
@@ -158,7 +180,7 @@ export interface CompletionRequest extends SamplingFields {
 export interface CompletionChoice {
   index: number;
   text: string;
-  logprobs: unknown | null;
+  logprobs: CompletionLogprobs | null;
   finish_reason: FinishReason | null;
   // ---- FastDeploy extensions ----
   prompt_token_ids?: number[] | null;

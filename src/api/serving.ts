@@ -1,22 +1,30 @@
 /**
  * Serving logic between the wire protocol and the engine. A request is first *planned* (prompt
- * rendered and tokenized, limits checked: every 4xx happens here, before any byte is streamed),
- * then *streamed* as OpenAI chunks. Non-streaming responses are the fold of the same chunks, so
- * there is exactly one generation path.
+ * rendered and tokenized, every field turned into generation parameters, limits checked: every 4xx
+ * happens here, before any byte is streamed), then *streamed* as OpenAI chunks. Non-streaming
+ * responses are the fold of the same chunks, so there is exactly one generation path.
  */
 import { renderChat, type TemplateMessage } from '../chat/template.js';
-import type { Engine, GenerationParams } from '../engine/engine.js';
+import type { Engine, GenerationParams, TokenEvent, TokenLogprob } from '../engine/engine.js';
 import { badRequest } from './errors.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
+  ChatDelta,
+  ChatLogprobs,
   ChatMessage,
   Completion,
+  CompletionLogprobs,
   CompletionRequest,
   SamplingFields,
   Usage,
 } from './protocol.js';
+
+export interface ServingOptions {
+  /** Mirrors the seed server's --enable-logprob: without it, requests for logprobs get a 400. */
+  enableLogprob?: boolean;
+}
 
 interface ChoicePlan {
   index: number;
@@ -31,12 +39,23 @@ export interface Plan {
   id: string;
   created: number;
   model: string;
+  /** Generated sequences: the choices, or the best_of candidates they are picked from. */
   choices: ChoicePlan[];
+  /** Choices returned per prompt; less than the candidates per prompt when best_of is used. */
+  n: number;
+  bestOf: number;
   /** Prompt tokens counted once per distinct prompt. */
   promptTokens: number;
   params: Omit<GenerationParams, 'promptIds' | 'seed'>;
   includeUsage: boolean;
+  continuousUsage: boolean;
   returnTokenIds: boolean;
+  /** How logprobs are shown: OpenAI chat format, legacy completions format, or not at all. */
+  logprobs: 'none' | 'chat' | 'legacy';
+  /** Tokens grouped into one chunk (max_streaming_response_tokens). */
+  chunkTokens: number;
+  /** The model separates reasoning (chat only): usage reports reasoning tokens. */
+  reasoning: boolean;
 }
 
 const randomId = (prefix: string) => `${prefix}-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
@@ -47,27 +66,46 @@ function messageText(m: ChatMessage): string | null {
   return m.content.map((p) => p.text).join('');
 }
 
+/** Fields that belong to structured output and tool calling, which this build does not do yet. */
+const UNSUPPORTED = ['guided_json', 'guided_regex', 'guided_choice', 'guided_grammar', 'structural_tag'] as const;
+
 export class Serving {
+  private readonly reasoningMarkers?: { startId: number; endId: number };
+
   constructor(
     readonly engine: Engine,
     readonly modelId: string,
-  ) {}
+    readonly options: ServingOptions = {},
+  ) {
+    const tok = engine.model.tokenizer;
+    const startId = tok.tokenToId('<think>');
+    const endId = tok.tokenToId('</think>');
+    if (startId !== undefined && endId !== undefined) this.reasoningMarkers = { startId, endId };
+  }
 
   // ---------------------------------------------------------------- planning
 
   planChat(req: ChatCompletionRequest): Plan {
     const tok = this.engine.model.tokenizer;
+    if (req.tools && req.tools.length > 0 && req.tool_choice !== 'none')
+      throw badRequest('tool calling is not supported by this server yet; send tool_choice "none" or no tools', 'tools', 'unsupported_parameter');
+    if (req.response_format && req.response_format.type !== 'text')
+      throw badRequest(`response_format "${req.response_format.type}" (structured output) is not supported by this server yet`, 'response_format', 'unsupported_parameter');
     let promptIds: number[];
     if (req.prompt_token_ids) promptIds = req.prompt_token_ids;
     else if ((req.messages as unknown[]).every((m) => typeof m === 'number')) promptIds = req.messages as number[];
     else {
-      const messages: TemplateMessage[] = (req.messages as ChatMessage[]).map((m) => ({ ...m, content: messageText(m) }));
+      const source = req.messages as ChatMessage[];
+      const messages: TemplateMessage[] = source.map((m) => ({ ...m, content: messageText(m) }));
+      const last = messages[messages.length - 1]!;
+      // A final assistant message is continued (prefill), unless a new turn is asked for explicitly.
+      const continueFinal = req.continue_final_message ?? (last.role === 'assistant' && req.add_generation_prompt !== true);
       let text: string;
       if (req.disable_chat_template) text = messages.map((m) => m.content ?? '').join('');
       else {
         try {
           text = renderChat(req.chat_template ?? this.engine.model.chatTemplate, messages, {
-            addGenerationPrompt: req.add_generation_prompt ?? true,
+            addGenerationPrompt: continueFinal ? false : (req.add_generation_prompt ?? true),
             bosToken: tok.bosToken,
             eosToken: tok.eosToken,
             tools: req.tools ?? undefined,
@@ -76,12 +114,28 @@ export class Serving {
         } catch (e) {
           throw badRequest(`the chat template could not render these messages: ${(e as Error).message}`, 'messages', 'chat_template_error');
         }
+        if (continueFinal) {
+          const content = typeof last.content === 'string' ? last.content : '';
+          const at = text.lastIndexOf(content);
+          if (last.role !== 'assistant' || at === -1) throw badRequest('continue_final_message needs a final assistant message that the template keeps', 'messages', 'invalid_value');
+          text = text.slice(0, at + content.length); // drop the template's end-of-turn markup
+        }
       }
       // Templates that write BOS themselves must not get a second one from the tokenizer.
       promptIds = tok.encode(text, !(tok.bosToken && text.startsWith(tok.bosToken)));
     }
-    const limit = req.max_completion_tokens ?? req.max_tokens ?? undefined;
-    return this.plan('chat', req, [{ ids: promptIds }], limit, req.prompt_token_ids ? 'prompt_token_ids' : 'messages');
+    if (req.logprobs) this.requireLogprobs('logprobs');
+    else if (req.top_logprobs) throw badRequest("'top_logprobs' needs 'logprobs': true", 'top_logprobs');
+    const plan = this.plan('chat', req, [{ ids: promptIds }], req.max_completion_tokens ?? req.max_tokens ?? undefined, req.prompt_token_ids ? 'prompt_token_ids' : 'messages');
+    if (req.logprobs) {
+      plan.logprobs = 'chat';
+      plan.params.logprobs = req.top_logprobs ?? 0;
+    }
+    if (this.reasoningMarkers) {
+      plan.reasoning = true;
+      plan.params.reasoning = { ...this.reasoningMarkers, maxTokens: req.reasoning_max_tokens ?? undefined };
+    }
+    return plan;
   }
 
   planCompletion(req: CompletionRequest): Plan {
@@ -94,18 +148,47 @@ export class Serving {
     else if (p.every((x) => typeof x === 'number')) prompts = [{ ids: p as number[] }];
     else prompts = (p as number[][]).map((ids) => ({ ids }));
     if (req.suffix) throw badRequest(`model ${this.modelId} has no fill-in-the-middle support, so 'suffix' cannot be used`, 'suffix', 'unsupported_parameter');
-    const plan = this.plan('completion', req, prompts, req.max_tokens ?? undefined, req.prompt_token_ids ? 'prompt_token_ids' : 'prompt');
-    if (req.echo) for (const c of plan.choices) c.echo = prompts[Math.floor(c.index / (req.n ?? 1))]!.text ?? tok.decode(c.promptIds);
+    if (req.logprobs !== undefined && req.logprobs !== null) this.requireLogprobs('logprobs');
+    const n = req.n ?? 1;
+    const bestOf = req.best_of ?? n;
+    if (bestOf < n) throw badRequest(`'best_of' (${bestOf}) must be at least 'n' (${n})`, 'best_of');
+    if (bestOf > n && req.stream) throw badRequest("'best_of' greater than 'n' cannot be streamed", 'best_of');
+    const plan = this.plan('completion', req, prompts, req.max_tokens ?? undefined, req.prompt_token_ids ? 'prompt_token_ids' : 'prompt', bestOf);
+    plan.bestOf = bestOf;
+    if (req.logprobs !== undefined && req.logprobs !== null) {
+      plan.logprobs = 'legacy';
+      plan.params.logprobs = req.logprobs;
+      if (req.echo) plan.params.promptLogprobs = req.logprobs;
+    } else if (bestOf > n) plan.params.logprobs = 0; // ranking needs each token's logprob
+    if (req.echo) for (const c of plan.choices) c.echo = prompts[Math.floor(c.index / bestOf)]!.text ?? tok.decode(c.promptIds);
     return plan;
   }
 
-  private plan(kind: Plan['kind'], req: SamplingFields, prompts: { ids: number[] }[], maxTokens: number | undefined, promptParam: string): Plan {
+  private requireLogprobs(param: string): void {
+    if (!this.options.enableLogprob)
+      throw badRequest('log probabilities are disabled on this server; start it with --enable-logprob (createFetch: enableLogprob: true)', param, 'logprobs_disabled');
+  }
+
+  private tokenSequences(words: string[]): number[][] {
+    const tok = this.engine.model.tokenizer;
+    const seqs = new Map<string, number[]>();
+    for (const w of words) {
+      // The word at the start of a text and after a space tokenizes differently: ban both.
+      for (const ids of [tok.encode(w, false), tok.encode(' ' + w, false)]) if (ids.length) seqs.set(ids.join(','), ids);
+    }
+    return [...seqs.values()];
+  }
+
+  private plan(kind: Plan['kind'], req: SamplingFields, prompts: { ids: number[] }[], maxTokens: number | undefined, promptParam: string, perPrompt = req.n ?? 1): Plan {
     const { model } = this.engine;
+    const vocab = model.config.vocabSize;
     const maxLen = this.engine.maxModelLen;
+    for (const f of UNSUPPORTED)
+      if ((req as Record<string, unknown>)[f] !== undefined && (req as Record<string, unknown>)[f] !== null) throw badRequest(`'${f}' (structured output) is not supported by this server yet`, f, 'unsupported_parameter');
     for (const { ids } of prompts) {
       if (ids.length === 0) throw badRequest('the prompt is empty after tokenization', promptParam);
-      const bad = ids.find((t) => t >= model.config.vocabSize);
-      if (bad !== undefined) throw badRequest(`token id ${bad} is outside the vocabulary (size ${model.config.vocabSize})`, promptParam);
+      const bad = ids.find((t) => t >= vocab);
+      if (bad !== undefined) throw badRequest(`token id ${bad} is outside the vocabulary (size ${vocab})`, promptParam);
       if (ids.length >= maxLen)
         throw badRequest(
           `this model's maximum context length is ${maxLen} tokens; the prompt has ${ids.length} tokens, leaving no room for a completion`,
@@ -113,11 +196,19 @@ export class Serving {
           'context_length_exceeded',
         );
     }
-    const n = req.n ?? 1;
+    const badStop = (req.stop_token_ids ?? []).find((t) => t >= vocab);
+    if (badStop !== undefined) throw badRequest(`stop token id ${badStop} is outside the vocabulary (size ${vocab})`, 'stop_token_ids');
+    const logitBias = new Map<number, number>();
+    for (const [k, v] of Object.entries(req.logit_bias ?? {})) {
+      const id = Number(k);
+      if (!/^\d+$/.test(k) || id >= vocab) throw badRequest(`logit_bias key "${k}" is not a token id of this model (0..${vocab - 1})`, 'logit_bias');
+      if (typeof v !== 'number' || !(v >= -100 && v <= 100)) throw badRequest(`logit_bias values must be numbers from -100 to 100, got ${JSON.stringify(v)} for token ${k}`, 'logit_bias');
+      logitBias.set(id, v);
+    }
     const defaults = model.generationDefaults;
     const stop = req.stop === undefined || req.stop === null ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
     const choices: ChoicePlan[] = prompts.flatMap((p, pi) =>
-      Array.from({ length: n }, (_, i) => ({ index: pi * n + i, promptIds: p.ids, seed: req.seed === undefined || req.seed === null ? undefined : req.seed + i })),
+      Array.from({ length: perPrompt }, (_, i) => ({ index: pi * perPrompt + i, promptIds: p.ids, seed: req.seed === undefined || req.seed === null ? undefined : req.seed + i })),
     );
     // Every choice gets the same budget: what the longest prompt leaves, capped by the request.
     const room = maxLen - Math.max(...prompts.map((p) => p.ids.length));
@@ -127,6 +218,8 @@ export class Serving {
       created: Math.floor(Date.now() / 1000),
       model: this.modelId,
       choices,
+      n: req.n ?? 1,
+      bestOf: perPrompt,
       promptTokens: prompts.reduce((a, p) => a + p.ids.length, 0),
       params: {
         maxTokens: Math.min(maxTokens ?? room, room),
@@ -140,9 +233,21 @@ export class Serving {
         includeStopStr: req.include_stop_str_in_output ?? false,
         stopTokenIds: req.stop_token_ids ?? [],
         ignoreEos: req.ignore_eos ?? false,
+        minTokens: req.min_tokens ?? 0,
+        logitBias,
+        penalties: {
+          frequency: req.frequency_penalty ?? 0,
+          presence: req.presence_penalty ?? 0,
+          repetition: req.repetition_penalty ?? defaults.repetition_penalty ?? 1,
+        },
+        badWords: req.bad_words?.length ? this.tokenSequences(req.bad_words) : [],
       },
       includeUsage: req.stream_options?.include_usage ?? false,
+      continuousUsage: req.stream_options?.continuous_usage_stats ?? false,
       returnTokenIds: req.return_token_ids ?? false,
+      logprobs: 'none',
+      chunkTokens: req.max_streaming_response_tokens ?? 1,
+      reasoning: false,
     };
   }
 
@@ -150,68 +255,150 @@ export class Serving {
 
   /** The one generation path: chunks for every choice, in order, then the usage chunk if asked. */
   async *stream(plan: Plan, signal?: AbortSignal): AsyncGenerator<ChatCompletionChunk | Completion> {
-    let completionTokens = 0;
+    const counter = { completion: 0, reasoning: 0 };
+    if (plan.bestOf > plan.n) yield* this.streamBestOf(plan, counter, signal);
+    else for (const choice of plan.choices) yield* this.streamChoice(plan, choice, choice.index, counter, signal);
+    if (plan.includeUsage) {
+      const usage = this.usage(plan, counter);
+      const base = { id: plan.id, created: plan.created, model: plan.model };
+      yield plan.kind === 'chat' ? { ...base, object: 'chat.completion.chunk', choices: [], usage } : { ...base, object: 'text_completion', choices: [], usage };
+    }
+  }
+
+  private usage(plan: Plan, counter: { completion: number; reasoning: number }): Usage {
+    const u = usageOf(plan.promptTokens, counter.completion);
+    if (plan.reasoning) u.completion_tokens_details = { reasoning_tokens: counter.reasoning };
+    return u;
+  }
+
+  /** best_of: generate every candidate, return the n with the highest mean token logprob per prompt. */
+  private async *streamBestOf(plan: Plan, counter: { completion: number; reasoning: number }, signal?: AbortSignal) {
+    for (let p = 0; p < plan.choices.length / plan.bestOf; p++) {
+      const candidates: { chunks: (ChatCompletionChunk | Completion)[]; score: number }[] = [];
+      for (const choice of plan.choices.slice(p * plan.bestOf, (p + 1) * plan.bestOf)) {
+        const score = { sum: 0, n: 0 };
+        const chunks = [];
+        for await (const c of this.streamChoice(plan, choice, 0, counter, signal, score)) chunks.push(c);
+        candidates.push({ chunks, score: score.n ? score.sum / score.n : -Infinity });
+      }
+      candidates.sort((a, b) => b.score - a.score);
+      for (const [k, cand] of candidates.slice(0, plan.n).entries())
+        for (const c of cand.chunks) yield { ...c, choices: c.choices.map((ch) => ({ ...ch, index: p * plan.n + k })) } as ChatCompletionChunk | Completion;
+    }
+  }
+
+  private async *streamChoice(
+    plan: Plan,
+    choice: ChoicePlan,
+    index: number,
+    counter: { completion: number; reasoning: number },
+    signal?: AbortSignal,
+    score?: { sum: number; n: number },
+  ): AsyncGenerator<ChatCompletionChunk | Completion> {
+    const tok = this.engine.model.tokenizer;
     const base = { id: plan.id, created: plan.created, model: plan.model };
-    for (const choice of plan.choices) {
-      const t0 = performance.now();
-      const arrival = () => (performance.now() - t0) / 1000;
-      if (plan.kind === 'chat')
-        yield {
+    const t0 = performance.now();
+    const usage = () => (plan.continuousUsage ? { usage: this.usage(plan, counter) } : {});
+    let textOffset = 0;
+    const legacy = (entries: (TokenLogprob | null)[], ids: number[]): CompletionLogprobs => {
+      const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+      entries.forEach((e, i) => {
+        const text = tok.tokenText(ids[i]!);
+        out.tokens.push(text);
+        out.token_logprobs.push(e ? e.logprob : null);
+        out.top_logprobs.push(e ? Object.fromEntries(e.top.map((t) => [tok.tokenText(t.id), t.logprob])) : null);
+        out.text_offset.push(textOffset);
+        textOffset += text.length;
+      });
+      return out;
+    };
+    const chat = (entries: TokenLogprob[]): ChatLogprobs => ({
+      content: entries.map((e) => ({
+        token: tok.tokenText(e.id),
+        logprob: e.logprob,
+        bytes: tok.tokenBytes(e.id),
+        top_logprobs: e.top.map((t) => ({ token: tok.tokenText(t.id), logprob: t.logprob, bytes: tok.tokenBytes(t.id) })),
+      })),
+      refusal: null,
+    });
+
+    if (plan.kind === 'chat')
+      yield {
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index, delta: { role: 'assistant', content: '', ...(plan.returnTokenIds ? { prompt_token_ids: choice.promptIds } : {}) }, logprobs: null, finish_reason: null }],
+        ...usage(),
+      };
+
+    // A group collects up to plan.chunkTokens tokens' worth of events before a chunk goes out.
+    let group: TokenEvent[] = [];
+    let first = true;
+    const flush = (): ChatCompletionChunk | Completion | undefined => {
+      const events = group;
+      group = [];
+      const ids = events.flatMap((e) => (e.tokenId !== undefined ? [e.tokenId] : []));
+      const lps = events.flatMap((e) => (e.logprob ? [e.logprob] : []));
+      const finish = events.at(-1)?.finishReason ?? null;
+      const content = events.filter((e) => e.channel === 'content').map((e) => e.text).join('');
+      const reasoning = events.filter((e) => e.channel === 'reasoning').map((e) => e.text).join('');
+      const arrival_time = (performance.now() - t0) / 1000;
+      const showIds = plan.returnTokenIds ? { completion_token_ids: ids } : {};
+      if (plan.kind === 'chat') {
+        const delta: ChatDelta = { ...(content || (!finish && !reasoning) ? { content } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...showIds };
+        if (!content && !reasoning && !finish && !(ids.length && (plan.returnTokenIds || plan.logprobs !== 'none'))) return undefined;
+        return {
           ...base,
           object: 'chat.completion.chunk',
-          choices: [
-            {
-              index: choice.index,
-              delta: { role: 'assistant', content: '', ...(plan.returnTokenIds ? { prompt_token_ids: choice.promptIds } : {}) },
-              logprobs: null,
-              finish_reason: null,
-            },
-          ],
+          choices: [{ index, delta, logprobs: plan.logprobs === 'chat' && lps.length ? chat(lps) : null, finish_reason: finish, arrival_time }],
+          ...usage(),
         };
-      let first = true;
-      for await (const ev of this.engine.generate({ ...plan.params, promptIds: choice.promptIds, seed: choice.seed }, signal)) {
-        if (ev.tokenId !== undefined) completionTokens++;
-        const ids = ev.tokenId !== undefined ? [ev.tokenId] : [];
-        const finish = ev.finishReason ?? null;
-        if (plan.kind === 'chat') {
-          if (!ev.text && !finish && !plan.returnTokenIds) continue;
-          yield {
-            ...base,
-            object: 'chat.completion.chunk',
-            choices: [
-              {
-                index: choice.index,
-                delta: { ...(ev.text || !finish ? { content: ev.text } : {}), ...(plan.returnTokenIds ? { completion_token_ids: ids } : {}) },
-                logprobs: null,
-                finish_reason: finish,
-                arrival_time: arrival(),
-              },
-            ],
-          };
-        } else {
-          const text = first && choice.echo !== undefined ? choice.echo + ev.text : ev.text;
-          if (!text && !finish && !plan.returnTokenIds) continue;
-          yield {
-            ...base,
-            object: 'text_completion',
-            choices: [
-              {
-                index: choice.index,
-                text,
-                logprobs: null,
-                finish_reason: finish,
-                arrival_time: arrival(),
-                ...(plan.returnTokenIds ? { completion_token_ids: ids, ...(first ? { prompt_token_ids: choice.promptIds } : {}) } : {}),
-              },
-            ],
-          };
-        }
-        first = false;
       }
-    }
-    if (plan.includeUsage) {
-      const usage = usageOf(plan.promptTokens, completionTokens);
-      yield plan.kind === 'chat' ? { ...base, object: 'chat.completion.chunk', choices: [], usage } : { ...base, object: 'text_completion', choices: [], usage };
+      const promptLps = first ? events.find((e) => e.promptLogprobs)?.promptLogprobs : undefined;
+      const text = (first && choice.echo !== undefined ? choice.echo : '') + content + reasoning;
+      if (!text && !finish && !(ids.length && (plan.returnTokenIds || plan.logprobs !== 'none'))) return undefined;
+      let logprobs: CompletionLogprobs | null = null;
+      if (plan.logprobs === 'legacy') logprobs = promptLps ? legacy([...promptLps, ...lps], [...choice.promptIds, ...ids]) : legacy(lps, ids);
+      first = false;
+      return {
+        ...base,
+        object: 'text_completion',
+        choices: [
+          {
+            index,
+            text,
+            logprobs,
+            finish_reason: finish,
+            arrival_time,
+            ...showIds,
+          },
+        ],
+        ...usage(),
+      };
+    };
+
+    let tokens = 0;
+    let promptIdsSent = false;
+    for await (const ev of this.engine.generate({ ...plan.params, promptIds: choice.promptIds, seed: choice.seed }, signal)) {
+      if (ev.tokenId !== undefined) {
+        counter.completion++;
+        tokens++;
+        if (ev.channel === 'reasoning') counter.reasoning++;
+      }
+      if (score && ev.logprob) {
+        score.sum += ev.logprob.logprob;
+        score.n++;
+      }
+      group.push(ev);
+      if (tokens % plan.chunkTokens === 0 || ev.finishReason) {
+        const chunk = flush();
+        if (chunk) {
+          if (plan.kind === 'completion' && plan.returnTokenIds && !promptIdsSent) {
+            (chunk as Completion).choices[0]!.prompt_token_ids = choice.promptIds;
+            promptIdsSent = true;
+          }
+          yield chunk;
+        }
+      }
     }
   }
 }
@@ -225,7 +412,7 @@ export function usageOf(prompt: number, completion: number): Usage {
 /** Builds the non-streaming chat response from the streamed chunks. */
 export async function foldChat(plan: Plan, chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletion> {
   const choices = new Map<number, ChatCompletion['choices'][number]>();
-  let completionTokens = 0;
+  let usage: Usage | undefined;
   for await (const chunk of chunks) {
     for (const c of chunk.choices) {
       let acc = choices.get(c.index);
@@ -233,30 +420,25 @@ export async function foldChat(plan: Plan, chunks: AsyncIterable<ChatCompletionC
         acc = { index: c.index, message: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null };
         choices.set(c.index, acc);
       }
-      if (c.delta.content) acc.message.content += c.delta.content;
-      if (c.delta.prompt_token_ids) acc.message.prompt_token_ids = c.delta.prompt_token_ids;
-      if (c.delta.completion_token_ids) {
-        acc.message.completion_token_ids = [...(acc.message.completion_token_ids ?? []), ...c.delta.completion_token_ids];
-      }
-      completionTokens += c.delta.completion_token_ids?.length ?? 0;
+      const m = acc.message;
+      if (c.delta.content) m.content += c.delta.content;
+      if (c.delta.reasoning_content) m.reasoning_content = (m.reasoning_content ?? '') + c.delta.reasoning_content;
+      if (c.delta.prompt_token_ids) m.prompt_token_ids = c.delta.prompt_token_ids;
+      if (c.delta.completion_token_ids) m.completion_token_ids = [...(m.completion_token_ids ?? []), ...c.delta.completion_token_ids];
+      if (c.logprobs) acc.logprobs = { content: [...(acc.logprobs?.content ?? []), ...c.logprobs.content], refusal: null };
       if (c.finish_reason) acc.finish_reason = c.finish_reason;
     }
-    if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    if (chunk.usage) usage = chunk.usage;
   }
-  return {
-    id: plan.id,
-    object: 'chat.completion',
-    created: plan.created,
-    model: plan.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index),
-    usage: usageOf(plan.promptTokens, completionTokens),
-  };
+  const out = [...choices.values()].sort((a, b) => a.index - b.index);
+  if (plan.logprobs === 'chat') for (const c of out) c.logprobs ??= { content: [], refusal: null };
+  return { id: plan.id, object: 'chat.completion', created: plan.created, model: plan.model, choices: out, usage: usage! };
 }
 
 /** Builds the non-streaming completions response from the streamed chunks. */
 export async function foldCompletion(plan: Plan, chunks: AsyncIterable<Completion>): Promise<Completion> {
   const choices = new Map<number, Completion['choices'][number]>();
-  let completionTokens = 0;
+  let usage: Usage | undefined;
   for await (const chunk of chunks) {
     for (const c of chunk.choices) {
       let acc = choices.get(c.index);
@@ -267,18 +449,18 @@ export async function foldCompletion(plan: Plan, chunks: AsyncIterable<Completio
       acc.text += c.text;
       if (c.prompt_token_ids) acc.prompt_token_ids = c.prompt_token_ids;
       if (c.completion_token_ids) acc.completion_token_ids = [...(acc.completion_token_ids ?? []), ...c.completion_token_ids];
-      completionTokens += c.completion_token_ids?.length ?? 0;
+      if (c.logprobs) {
+        const a = (acc.logprobs ??= { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] });
+        a.tokens.push(...c.logprobs.tokens);
+        a.token_logprobs.push(...c.logprobs.token_logprobs);
+        a.top_logprobs.push(...c.logprobs.top_logprobs);
+        a.text_offset.push(...c.logprobs.text_offset);
+      }
       if (c.finish_reason) acc.finish_reason = c.finish_reason;
     }
-    if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    if (chunk.usage) usage = chunk.usage;
   }
-  return {
-    id: plan.id,
-    object: 'text_completion',
-    created: plan.created,
-    model: plan.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index),
-    usage: usageOf(plan.promptTokens, completionTokens),
-  };
+  const out = [...choices.values()].sort((a, b) => a.index - b.index);
+  if (plan.logprobs === 'legacy') for (const c of out) c.logprobs ??= { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  return { id: plan.id, object: 'text_completion', created: plan.created, model: plan.model, choices: out, usage: usage! };
 }
-

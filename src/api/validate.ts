@@ -114,6 +114,11 @@ export function parseChatRequest(body: Obj): ChatCompletionRequest {
   c.number('top_logprobs', 0, 20, { int: true });
   c.bool('disable_chat_template');
   c.bool('add_generation_prompt');
+  c.bool('continue_final_message');
+  if (body.continue_final_message === true && body.add_generation_prompt === true)
+    throw badRequest("'continue_final_message' and 'add_generation_prompt' cannot both be true", 'continue_final_message');
+  if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) throw badRequest("'tools' must be a list", 'tools', 'invalid_type');
+  c.object('response_format');
   c.object('chat_template_kwargs');
   c.string('chat_template');
   c.number('reasoning_max_tokens', 1, 2 ** 31 - 1, { int: true });

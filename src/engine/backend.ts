@@ -15,9 +15,10 @@ export interface ModelRunner {
   readonly maxSeqLen: number;
   /**
    * Runs `tokens` at positions pos .. pos+tokens.length-1, writing their keys/values into the cache
-   * (overwriting whatever was cached from `pos` on), and returns the logits [vocab] of the last one.
+   * (overwriting whatever was cached from `pos` on), and returns the logits [vocab] of the last
+   * one, or with `allLogits` the logits of every position [tokens.length × vocab].
    */
-  forward(tokens: number[], pos: number): Promise<Float32Array>;
+  forward(tokens: number[], pos: number, allLogits?: boolean): Promise<Float32Array>;
   dispose(): void;
 }
 

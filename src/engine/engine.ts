@@ -6,11 +6,18 @@
 import type { LoadedModel } from '../model/load.js';
 import { StreamingDetokenizer } from '../tokenizer/tokenizer.js';
 import type { LoadedRunner, ModelRunner } from './backend.js';
+import { applyLogitBias, applyPenalties, banSequences, logSoftmax, suppress, topK, type Penalties } from './logits.js';
 import { Rng, sample, type SamplingParams } from './sampling.js';
 import { StopMatcher } from './stop.js';
 import { yieldToEventLoop } from './yield.js';
 
 export type FinishReason = 'stop' | 'length';
+
+/** Thinking markers of a reasoning model (e.g. `<think>` … `</think>`). */
+export interface ReasoningMarkers {
+  startId: number;
+  endId: number;
+}
 
 export interface GenerationParams {
   promptIds: number[];
@@ -22,6 +29,24 @@ export interface GenerationParams {
   includeStopStr: boolean;
   stopTokenIds: number[];
   ignoreEos: boolean;
+  /** EOS, stop_token_ids and stop strings are ignored until this many tokens exist. */
+  minTokens?: number;
+  logitBias?: Map<number, number>;
+  penalties?: Penalties;
+  /** Token sequences that may never be produced. */
+  badWords?: number[][];
+  /** Report the chosen token's logprob and this many alternatives (undefined: none). */
+  logprobs?: number;
+  /** Report logprobs of the prompt tokens too, with this many alternatives (completions echo). */
+  promptLogprobs?: number;
+  /** Separate the thinking part; `maxTokens` caps it by forcing the end marker. */
+  reasoning?: ReasoningMarkers & { maxTokens?: number };
+}
+
+export interface TokenLogprob {
+  id: number;
+  logprob: number;
+  top: { id: number; logprob: number }[];
 }
 
 export interface TokenEvent {
@@ -29,7 +54,12 @@ export interface TokenEvent {
   tokenId?: number;
   /** Text that became final with this token (may be ''). */
   text: string;
+  /** Which part of the answer `text` belongs to. */
+  channel: 'content' | 'reasoning';
   finishReason?: FinishReason;
+  logprob?: TokenLogprob;
+  /** On the first event only, when asked: one entry per prompt token (null for the first). */
+  promptLogprobs?: (TokenLogprob | null)[];
 }
 
 export class AbortError extends Error {
@@ -39,6 +69,9 @@ export class AbortError extends Error {
   }
 }
 
+function logprobOf(logprobs: Float32Array, id: number, k: number): TokenLogprob {
+  return { id, logprob: logprobs[id]!, top: topK(logprobs, k).map((t) => ({ id: t.id, logprob: t.value })) };
+}
 
 export class Engine {
   readonly model: LoadedModel;
@@ -92,44 +125,114 @@ export class Engine {
     }
   }
 
+  /** Feeds the prompt, reusing the cached prefix; returns the last position's logits. */
+  private async prefill(prompt: number[], promptLogprobs?: number): Promise<{ logits: Float32Array; promptLogprobs?: (TokenLogprob | null)[] }> {
+    const vocab = this.model.config.vocabSize;
+    if (promptLogprobs !== undefined) {
+      // Prompt logprobs need every position's logits: recompute the whole prompt.
+      this.cached.length = 0;
+      const all = await this.runner.forward(prompt, 0, true);
+      this.cached.push(...prompt);
+      const lp: (TokenLogprob | null)[] = [null];
+      for (let i = 1; i < prompt.length; i++) lp.push(logprobOf(logSoftmax(all.subarray((i - 1) * vocab, i * vocab)), prompt[i]!, promptLogprobs));
+      return { logits: all.slice((prompt.length - 1) * vocab), promptLogprobs: lp };
+    }
+    // The last prompt token is always re-run to get its logits.
+    let common = 0;
+    while (common < prompt.length - 1 && common < this.cached.length && this.cached[common] === prompt[common]) common++;
+    this.cached.length = common;
+    const logits = await this.runner.forward(prompt.slice(common), common);
+    this.cached.push(...prompt.slice(common));
+    return { logits };
+  }
+
   private async *run(p: GenerationParams, signal?: AbortSignal): AsyncGenerator<TokenEvent> {
     const { tokenizer } = this.model;
     const prompt = p.promptIds;
     if (prompt.length === 0) throw new Error('empty prompt');
     const rng = new Rng(p.seed ?? (Date.now() ^ (++this.seedCounter * 0x9e3779b9)));
     const eos = new Set(p.ignoreEos ? p.stopTokenIds : [...tokenizer.eosIds, ...p.stopTokenIds]);
+    const minTokens = p.minTokens ?? 0;
+    const penalties = p.penalties && (p.penalties.frequency !== 0 || p.penalties.presence !== 0 || p.penalties.repetition !== 1) ? p.penalties : undefined;
+    const seen = new Set(penalties ? prompt : []);
+    const counts = new Map<number, number>();
+    const output: number[] = [];
 
-    // Reuse the cached prefix; the last prompt token is always re-run to get its logits.
-    let common = 0;
-    while (common < prompt.length - 1 && common < this.cached.length && this.cached[common] === prompt[common]) common++;
-    this.cached.length = common;
-    let logits = await this.runner.forward(prompt.slice(common), common);
-    this.cached.push(...prompt.slice(common));
+    // Reasoning: the prompt may already have opened a thinking block (e.g. DeepSeek-R1's template).
+    const r = p.reasoning;
+    let channel: TokenEvent['channel'] = r && prompt.lastIndexOf(r.startId) > prompt.lastIndexOf(r.endId) ? 'reasoning' : 'content';
+    let thoughts = 0; // tokens inside the thinking block, markers excluded: what reasoning_max_tokens caps
 
-    const detok = new StreamingDetokenizer(tokenizer, prompt);
+    const pre = await this.prefill(prompt, p.promptLogprobs);
+    let logits = pre.logits;
+    let promptLogprobs = pre.promptLogprobs;
+    let detok = new StreamingDetokenizer(tokenizer, prompt);
     const stops = new StopMatcher(p.stop, p.includeStopStr);
-    for (let produced = 0; ; ) {
+    const takePromptLogprobs = () => {
+      const v = promptLogprobs;
+      promptLogprobs = undefined;
+      return v ? { promptLogprobs: v } : {};
+    };
+    /** Ends generation: whatever text is still held back goes out with the finish reason. */
+    const finish = (reason: FinishReason, extra: Partial<TokenEvent> = {}): TokenEvent => {
+      const rest = detok.flush();
+      const text = channel === 'content' ? stops.push(rest).text + stops.flush() : rest;
+      return { channel, ...extra, text: (extra.text ?? '') + text, finishReason: reason, ...takePromptLogprobs() };
+    };
+
+    for (;;) {
       if (signal?.aborted) throw new AbortError();
-      if (produced >= p.maxTokens) {
-        yield { text: stops.push(detok.flush()).text + stops.flush(), finishReason: 'length' };
+      if (output.length >= p.maxTokens) {
+        yield finish('length');
         return;
       }
-      const token = sample(logits, p.sampling, rng);
-      if (eos.has(token)) {
-        yield { text: stops.push(detok.flush()).text + stops.flush(), finishReason: 'stop' };
+      const logprob = p.logprobs !== undefined ? logSoftmax(logits) : undefined;
+      let token: number;
+      if (r && channel === 'reasoning' && r.maxTokens !== undefined && thoughts >= r.maxTokens) token = r.endId;
+      else {
+        if (p.logitBias?.size) applyLogitBias(logits, p.logitBias);
+        if (p.badWords?.length) banSequences(logits, output, p.badWords);
+        if (output.length < minTokens) suppress(logits, [...tokenizer.eosIds, ...p.stopTokenIds]);
+        if (penalties) applyPenalties(logits, counts, seen, penalties);
+        token = sample(logits, p.sampling, rng);
+      }
+      const lp = logprob ? { logprob: logprobOf(logprob, token, p.logprobs!) } : {};
+      if (eos.has(token) && output.length >= minTokens) {
+        yield finish('stop'); // EOS is not part of the output: no text, no logprob, not counted
         return;
       }
-      produced++;
-      const piece = stops.push(detok.push(token));
-      if (piece.stopped) {
-        yield { tokenId: token, text: piece.text, finishReason: 'stop' };
+      output.push(token);
+      if (penalties) {
+        seen.add(token);
+        counts.set(token, (counts.get(token) ?? 0) + 1);
+      }
+
+      let event: TokenEvent;
+      if (r && token === r.endId && channel === 'reasoning') {
+        event = { tokenId: token, channel, text: detok.flush(), ...lp };
+        channel = 'content';
+        detok = new StreamingDetokenizer(tokenizer, [...prompt, ...output]);
+      } else if (r && token === r.startId && channel === 'content' && output.length === 1) {
+        // A model that opens its own thinking block: the marker itself is not content.
+        channel = 'reasoning';
+        detok = new StreamingDetokenizer(tokenizer, [...prompt, ...output]);
+        event = { tokenId: token, channel, text: '', ...lp };
+      } else if (channel === 'reasoning') {
+        thoughts++;
+        event = { tokenId: token, channel, text: detok.push(token), ...lp };
+      } else {
+        const piece = stops.push(detok.push(token), output.length >= minTokens);
+        if (piece.stopped) {
+          yield { tokenId: token, channel, text: piece.text, finishReason: 'stop', ...lp, ...takePromptLogprobs() };
+          return;
+        }
+        event = { tokenId: token, channel, text: piece.text, ...lp };
+      }
+      if (output.length >= p.maxTokens) {
+        yield finish('length', event);
         return;
       }
-      if (produced >= p.maxTokens) {
-        yield { tokenId: token, text: piece.text + stops.push(detok.flush()).text + stops.flush(), finishReason: 'length' };
-        return;
-      }
-      yield { tokenId: token, text: piece.text };
+      yield { ...event, ...takePromptLogprobs() };
       logits = await this.runner.forward([token], this.cached.length);
       this.cached.push(token);
       await yieldToEventLoop();

@@ -13,10 +13,13 @@ export class StopMatcher {
     this.hold = Math.max(0, ...stops.map((s) => s.length - 1));
   }
 
-  /** Feeds new text; returns what can be released and whether a stop string was hit. */
-  push(text: string): { text: string; stopped: boolean } {
+  /**
+   * Feeds new text; returns what can be released and whether a stop string was hit. With `active`
+   * false (min_tokens not reached yet) stop strings are not looked for and everything is released.
+   */
+  push(text: string, active = true): { text: string; stopped: boolean } {
     this.pending += text;
-    if (this.stops.length === 0) return this.release(this.pending.length, false);
+    if (this.stops.length === 0 || !active) return this.release(this.pending.length, false);
     let first = -1;
     let which = '';
     for (const s of this.stops) {

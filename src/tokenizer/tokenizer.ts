@@ -18,8 +18,32 @@ export function tokenContent(v: unknown): string | undefined {
   return undefined;
 }
 
+/** GPT-2's byte-level alphabet: printable stand-ins for each of the 256 byte values. */
+function byteLevelDecoder(): Map<string, number> {
+  const bytes: number[] = [];
+  for (let b = 33; b <= 126; b++) bytes.push(b);
+  for (let b = 161; b <= 172; b++) bytes.push(b);
+  for (let b = 174; b <= 255; b++) bytes.push(b);
+  const chars = [...bytes];
+  let n = 0;
+  for (let b = 0; b < 256; b++)
+    if (!bytes.includes(b)) {
+      bytes.push(b);
+      chars.push(256 + n++);
+    }
+  return new Map(bytes.map((b, i) => [String.fromCodePoint(chars[i]!), b]));
+}
+
+function usesByteLevel(decoder: unknown): boolean {
+  if (!decoder || typeof decoder !== 'object') return false;
+  const d = decoder as { type?: string; decoders?: unknown[] };
+  return d.type === 'ByteLevel' || (d.decoders ?? []).some(usesByteLevel);
+}
+
 export class TextTokenizer {
   private readonly impl: Tokenizer;
+  private readonly byteLevel?: Map<string, number>;
+  private readonly utf8 = new TextEncoder();
   readonly bosId?: number;
   readonly eosIds: number[];
   readonly addBos: boolean;
@@ -38,6 +62,7 @@ export class TextTokenizer {
     this.bosId = this.bosToken !== undefined ? this.impl.token_to_id(this.bosToken) : undefined;
     const eos = this.eosToken !== undefined ? this.impl.token_to_id(this.eosToken) : undefined;
     this.eosIds = [...new Set([...(eos !== undefined ? [eos] : []), ...extraEosIds])];
+    if (usesByteLevel(tokenizerJson.decoder)) this.byteLevel = byteLevelDecoder();
     this.specialIds = new Set([...this.impl.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
     // A post-processor that inserts BOS is how tokenizer.json says "add BOS"; tokenizer_config may override.
     this.addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : this.bosId !== undefined && this.impl.encode('a').ids[0] === this.bosId;
@@ -68,6 +93,24 @@ export class TextTokenizer {
 
   tokenToId(token: string): number | undefined {
     return this.impl.token_to_id(token);
+  }
+
+  /**
+   * The raw bytes one token stands for, as OpenAI's logprobs `bytes` report them: byte-fallback
+   * pieces (`<0xE6>`) and byte-level pieces give their bytes; SentencePiece's ▁ is a space.
+   */
+  tokenBytes(id: number): number[] {
+    const piece = this.impl.id_to_token(id) ?? '';
+    if (this.specialIds.has(id)) return [...this.utf8.encode(piece)];
+    if (this.byteLevel) return [...piece].map((ch) => this.byteLevel!.get(ch) ?? 0x3f);
+    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
+    if (byte) return [parseInt(byte[1]!, 16)];
+    return [...this.utf8.encode(piece.replaceAll('▁', ' '))];
+  }
+
+  /** The token as text for logprobs (a partial UTF-8 character shows as U+FFFD). */
+  tokenText(id: number): string {
+    return new TextDecoder().decode(new Uint8Array(this.tokenBytes(id)));
   }
 }
 

@@ -17,6 +17,8 @@ export interface EngineOptions {
   /** KV-cache capacity in tokens (default: the model's context length). */
   maxModelLen?: number;
   backend?: BackendName;
+  /** Allow `logprobs` in requests (the seed server's --enable-logprob); off by default, as there. */
+  enableLogprob?: boolean;
 }
 
 export interface ModelInfo {

@@ -27,11 +27,16 @@ export async function loadCpu(source: ModelSource, options: LoadOptions): Promis
     backend: 'cpu',
     config: model.config,
     maxSeqLen,
-    async forward(tokens, pos) {
-      let logits: Float32Array | undefined;
-      for (let i = 0; i < tokens.length; i++) logits = transformer.forward(tokens[i]!, pos + i);
-      if (!logits) throw new Error('forward needs at least one token');
-      return logits;
+    async forward(tokens, pos, allLogits = false) {
+      if (tokens.length === 0) throw new Error('forward needs at least one token');
+      const vocab = model.config.vocabSize;
+      const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
+      let logits!: Float32Array;
+      for (let i = 0; i < tokens.length; i++) {
+        logits = transformer.forward(tokens[i]!, pos + i);
+        all?.set(logits, i * vocab);
+      }
+      return all ?? logits;
     },
     dispose() {
       weights.clear();

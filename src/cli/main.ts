@@ -1,0 +1,82 @@
+/**
+ * webinfer command line.
+ *
+ *   webinfer serve --model models/stories260K.gguf [--port 8188] [--host 127.0.0.1]
+ *                  [--max-model-len 512] [--enable-logprob] [--served-model-name NAME] [--backend auto]
+ */
+import { parseArgs } from 'node:util';
+import type { BackendName } from '../engine/backend.js';
+import { serve } from './server.js';
+
+const USAGE = `usage: webinfer serve --model <file.gguf | model-dir> [--port 8188] [--host 127.0.0.1]
+                      [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|cpu]`;
+
+function fail(message: string): never {
+  console.error(`webinfer: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function integer(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === undefined) {
+    console.log(USAGE);
+    return;
+  }
+  if (command !== 'serve') fail(`unknown command "${command}"`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'max-model-len': { type: 'string' },
+        'enable-logprob': { type: 'boolean' },
+        'served-model-name': { type: 'string' },
+        backend: { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (!values.model) fail('--model is required');
+  const backend = (values.backend ?? 'auto') as BackendName;
+  if (!['auto', 'cpu', 'wgsl', 'ort'].includes(backend)) fail(`unknown --backend "${backend}"`);
+  const started = performance.now();
+  let server;
+  try {
+    server = await serve({
+      model: values.model,
+      host: values.host ?? '127.0.0.1',
+      port: integer('port', values.port, 0, 65535) ?? 8188,
+      maxModelLen: integer('max-model-len', values['max-model-len'], 2, 1 << 24),
+      enableLogprob: values['enable-logprob'] ?? false,
+      modelId: values['served-model-name'],
+      backend,
+    });
+  } catch (e) {
+    console.error(`webinfer: could not start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const { info } = server;
+  console.log(`webinfer: serving ${info.id} (${info.architecture}, ${info.backend} backend, context ${info.maxModelLen}) on ${server.url}/v1 — loaded in ${Math.round(performance.now() - started)} ms`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`webinfer: ${signal}, shutting down`);
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
