@@ -187,7 +187,7 @@ export class Serving {
       if ((req as Record<string, unknown>)[f] !== undefined && (req as Record<string, unknown>)[f] !== null) throw badRequest(`'${f}' (structured output) is not supported by this server yet`, f, 'unsupported_parameter');
     for (const { ids } of prompts) {
       if (ids.length === 0) throw badRequest('the prompt is empty after tokenization', promptParam);
-      const bad = ids.find((t) => t >= vocab);
+      const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
       if (bad !== undefined) throw badRequest(`token id ${bad} is outside the vocabulary (size ${vocab})`, promptParam);
       if (ids.length >= maxLen)
         throw badRequest(

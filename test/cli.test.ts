@@ -1,0 +1,135 @@
+/**
+ * The seed's server command as a real process: `webinfer serve` on 127.0.0.1, answering the seed
+ * document's curl examples verbatim, streaming chunked SSE, treating a client disconnect as an
+ * abort, and exiting cleanly on SIGTERM and SIGINT.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, storiesReference } from './helpers/paths.js';
+
+function start(args: string[]): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'webinfer.js'), 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    proc.stdout!.on('data', () => {
+      const m = /on (http:\/\/[^\s]+)\/v1/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1]!, output: () => out });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+  });
+}
+
+const exited = (proc: ChildProcess) => new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.on('exit', (c) => r(c))));
+
+describe('webinfer serve', () => {
+  let server: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    server = await start(['--model', 'models/stories260K.gguf', '--port', '0', '--max-model-len', '512', '--enable-logprob']);
+  });
+  afterAll(() => {
+    server?.proc.kill('SIGKILL');
+  });
+
+  it('announces the model and answers the seed curl example verbatim', async () => {
+    expect(server.output()).toMatch(/serving stories260K \(llama, cpu backend, context 512\)/);
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: `{
+  "messages": [
+    {"role": "user", "content": "Hello!"}
+  ]
+}`,
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.object).toBe('chat.completion');
+    expect(body.usage.total_tokens).toBeLessThanOrEqual(512);
+  });
+
+  it("answers the seed's second (malformed) curl example with a 400", async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: `{
+  "messages": [
+    {"role": "user", "content": "Hello!"}, "logprobs": true, "top_logprobs": 5
+  ]
+}`,
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe('invalid_json');
+  });
+
+  it('serves the openai SDK as in the seed Python example (model "null"/"default")', async () => {
+    const c = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'null', maxRetries: 0 });
+    const stream = await c.chat.completions.create({ model: 'null', messages: [{ role: 'system', content: "I'm a helpful AI assistant." }, { role: 'user', content: '把李白的静夜思改写为现代诗' }], stream: true, max_tokens: 20 });
+    let n = 0;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta) n++;
+    expect(n).toBeGreaterThan(2);
+    const r = await c.completions.create({ model: 'default', prompt: '', max_tokens: 64, temperature: 0 });
+    expect(storiesReference().startsWith(r.choices[0]!.text)).toBe(true);
+  });
+
+  it('streams with chunked transfer encoding', async () => {
+    const { headers, body } = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const u = new URL(`${server.url}/v1/completions`);
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve({ headers: res.headers, body: b }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ prompt: 'Once', max_tokens: 8, stream: true }));
+    });
+    expect(headers['transfer-encoding']).toBe('chunked');
+    expect(headers['content-type']).toMatch(/text\/event-stream/);
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('a client that disconnects mid-stream frees the engine at once', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 500, stream: true, temperature: 0 }), signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    const t0 = performance.now();
+    const r = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 10, temperature: 0 }) });
+    expect(storiesReference().startsWith((await r.json()).choices[0].text)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe('shutdown and arguments', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s stops the server cleanly with exit code 0, even mid-stream', async (signal) => {
+    const s = await start(['--model', 'models/stories260K.gguf', '--port', '0']);
+    const res = await fetch(`${s.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 400, stream: true }) });
+    await res.body!.getReader().read();
+    s.proc.kill(signal);
+    expect(await exited(s.proc)).toBe(0);
+    expect(s.output()).toMatch(new RegExp(`${signal}, shutting down`));
+  });
+
+  it('bad arguments exit with 2 and a usage line; a missing model with 1', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((r) => {
+        const p = spawn(process.execPath, [join(ROOT, 'bin', 'webinfer.js'), ...args], { cwd: ROOT });
+        let out = '';
+        p.stderr.on('data', (d) => (out += d));
+        p.on('exit', (code) => r({ code, out }));
+      });
+    expect(await run(['serve'])).toMatchObject({ code: 2, out: expect.stringMatching(/--model is required[\s\S]*usage/) });
+    expect(await run(['serve', '--model', 'x.gguf', '--port', 'abc'])).toMatchObject({ code: 2, out: expect.stringMatching(/--port must be an integer/) });
+    expect(await run(['serve', '--model', 'nope.gguf', '--port', '0'])).toMatchObject({ code: 1, out: expect.stringMatching(/does not exist/) });
+    expect((await run(['launch'])).code).toBe(2);
+  });
+});
