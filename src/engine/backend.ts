@@ -19,6 +19,10 @@ export interface ModelRunner {
    * one, or with `allLogits` the logits of every position [tokens.length × vocab].
    */
   forward(tokens: number[], pos: number, allLogits?: boolean): Promise<Float32Array>;
+  /** The device behind the backend, for load reports (e.g. the GPU adapter). */
+  readonly description?: string;
+  /** True once the backend can no longer run (a lost GPU device): the host reloads the model. */
+  readonly lost?: boolean;
   dispose(): void;
 }
 

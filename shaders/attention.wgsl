@@ -1,0 +1,112 @@
+// Causal attention over the KV cache, split over the sequence (flash-decoding): each workgroup
+// takes one query token, one head and one chunk of CHUNK cached positions and writes a partial
+// result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
+// chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
+// kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t.
+
+struct Params {
+  heads: u32,
+  kv_heads: u32,
+  head_dim: u32,
+  max_chunks: u32, // stride of the partial buffer
+  scale: f32,      // 1 / sqrt(head_dim)
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+struct Step { pos0: u32, T: u32 }
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+const CHUNK = 256u;
+const NEG = -3.0e38;
+var<workgroup> sc: array<f32, 256>;
+var<workgroup> red: array<f32, 64>;
+
+fn part_base(t: u32, h: u32, c: u32) -> u32 {
+  return ((t * p.heads + h) * p.max_chunks + c) * (p.head_dim + 2u);
+}
+
+@compute @workgroup_size(64)
+fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.x;
+  let h = wg.y;
+  let t = wg.z;
+  if (t >= step.T) { return; }
+  let len = step.pos0 + t + 1u;
+  let start = c * CHUNK;
+  let end = min(start + CHUNK, len);
+  let base = part_base(t, h, c);
+  if (start >= len) {
+    if (lid == 0u) { part[base] = NEG; part[base + 1u] = 0.0; }
+    for (var d = lid; d < p.head_dim; d += 64u) { part[base + 2u + d] = 0.0; }
+    return;
+  }
+  let kvw = p.kv_heads * p.head_dim;
+  let kvh = h / (p.heads / p.kv_heads);
+  let qo = (t * p.heads + h) * p.head_dim;
+  var m = NEG;
+  for (var j = start + lid; j < end; j += 64u) {
+    let ko = j * kvw + kvh * p.head_dim;
+    var s = 0.0;
+    for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_cache[ko + d]; }
+    s *= p.scale;
+    sc[j - start] = s;
+    m = max(m, s);
+  }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (lid < k) { red[lid] = max(red[lid], red[lid + k]); }
+    workgroupBarrier();
+  }
+  let mx = red[0];
+  workgroupBarrier();
+  var l = 0.0;
+  for (var j = start + lid; j < end; j += 64u) {
+    let e = exp(sc[j - start] - mx);
+    sc[j - start] = e;
+    l += e;
+  }
+  red[lid] = l;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (lid < k) { red[lid] += red[lid + k]; }
+    workgroupBarrier();
+  }
+  for (var d = lid; d < p.head_dim; d += 64u) {
+    var acc = 0.0;
+    for (var j = start; j < end; j++) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
+    part[base + 2u + d] = acc;
+  }
+  if (lid == 0u) { part[base] = mx; part[base + 1u] = red[0]; }
+}
+
+@compute @workgroup_size(64)
+fn attn_combine(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let h = wg.x;
+  let t = wg.y;
+  if (t >= step.T) { return; }
+  let chunks = (step.pos0 + t + CHUNK) / CHUNK; // chunks holding positions 0 .. pos0 + t
+  var mx = NEG;
+  for (var c = 0u; c < chunks; c++) { mx = max(mx, part[part_base(t, h, c)]); }
+  var l = 0.0;
+  for (var c = 0u; c < chunks; c++) {
+    let b = part_base(t, h, c);
+    l += exp(part[b] - mx) * part[b + 1u];
+  }
+  for (var d = lid; d < p.head_dim; d += 64u) {
+    var acc = 0.0;
+    for (var c = 0u; c < chunks; c++) {
+      let b = part_base(t, h, c);
+      acc += exp(part[b] - mx) * part[b + 2u + d];
+    }
+    out[(t * p.heads + h) * p.head_dim + d] = acc / l;
+  }
+}

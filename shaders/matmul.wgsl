@@ -1,0 +1,106 @@
+// y[t, n] = sum_k W[n, k] * x[t, k] (+ bias[n]) for a weight matrix in any stored type: the
+// dequantisation snippet (shaders/dequant/*.wgsl) is prepended and provides w_at and dot32.
+//   matvec: one workgroup per 4 output rows of one token; threads split k in blocks of 32.
+//           Used for decode (T = 1), where reading each weight once is all that matters.
+//   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
+//           k-tile and reused by all 16 tokens. Used for prefill.
+
+struct Params {
+  K: u32,          // input features
+  N: u32,          // output rows in this weight part
+  x_off: u32,      // offset of token 0's input in x
+  y_off: u32,      // offset of token 0's output in y
+  y_stride: u32,   // distance between tokens' outputs in y (the full output width)
+  row_off: u32,    // first output row of this part (weights split across buffers)
+  has_bias: u32,
+  tokens: u32,     // 0: use step.T (all tokens of the step); otherwise this many
+}
+struct Step { pos0: u32, T: u32 }
+
+@group(0) @binding(0) var<storage, read> w: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> step: Step;
+
+const ROWS = 4u;
+const WG = 64u;
+var<workgroup> partial: array<f32, 256>; // ROWS * WG
+
+fn token_count() -> u32 {
+  return select(p.tokens, step.T, p.tokens == 0u);
+}
+
+@compute @workgroup_size(64)
+fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row0 = (wg.x + wg.y * nwg.x) * ROWS;
+  let t = wg.z;
+  if (t >= token_count()) { return; }
+  let xoff = p.x_off + t * p.K;
+  let nblk = (p.K + 31u) / 32u;
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var b = lid; b < nblk; b += WG) {
+    for (var r = 0u; r < ROWS; r++) {
+      if (row0 + r < p.N) { acc[r] += dot32(row0 + r, b, p.K, xoff); }
+    }
+  }
+  for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] = acc[r]; }
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      for (var r = 0u; r < ROWS; r++) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
+    }
+    workgroupBarrier();
+  }
+  if (lid < ROWS && row0 + lid < p.N) {
+    let row = row0 + lid;
+    var v = partial[lid * WG];
+    if (p.has_bias != 0u) { v += bias[p.row_off + row]; }
+    y[p.y_off + t * p.y_stride + p.row_off + row] = v;
+  }
+}
+
+const TILE = 16u;
+const KT = 32u;
+var<workgroup> xs: array<f32, 512>; // TILE tokens x KT
+var<workgroup> ws: array<f32, 512>; // TILE rows x KT
+
+@compute @workgroup_size(8, 8)
+fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let T = token_count();
+  let row0 = wg.x * TILE;
+  let t0 = wg.y * TILE;
+  // each thread owns a 2x2 block: tokens t0 + 2*l.y + {0,1}, rows row0 + 2*l.x + {0,1}
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  for (var k0 = 0u; k0 < p.K; k0 += KT) {
+    for (var i = lid; i < TILE * KT; i += 64u) {
+      let r = i / KT;
+      let k = k0 + i % KT;
+      let t = t0 + r;
+      xs[i] = select(0.0, x[p.x_off + t * p.K + k], t < T && k < p.K);
+      ws[i] = select(0.0, w_at(min(row0 + r, p.N - 1u), min(k, p.K - 1u), p.K), row0 + r < p.N && k < p.K);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < KT; k++) {
+      let xa = xs[(2u * l.y) * KT + k];
+      let xb = xs[(2u * l.y + 1u) * KT + k];
+      let wa = ws[(2u * l.x) * KT + k];
+      let wb = ws[(2u * l.x + 1u) * KT + k];
+      acc[0] += xa * wa;
+      acc[1] += xa * wb;
+      acc[2] += xb * wa;
+      acc[3] += xb * wb;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let t = t0 + 2u * l.y + i / 2u;
+    let row = row0 + 2u * l.x + i % 2u;
+    if (t < T && row < p.N) {
+      var v = acc[i];
+      if (p.has_bias != 0u) { v += bias[p.row_off + row]; }
+      y[p.y_off + t * p.y_stride + p.row_off + row] = v;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// Rotary position embedding, in either pair layout:
+//   interleaved (GGUF llama, llama2.c): pairs (2i, 2i+1);  neox (Hugging Face, qwen): (i, i + d/2).
+// inv_freq[i] = 1 / (theta^(2i/d) * factor_i) is computed on the CPU in float64 (Llama 3 scaling
+// folded in), so the shader only multiplies by the position.
+//   rope_q:   rotates q [T, heads, d] in place.
+//   store_kv: rotates k and writes k and v of every token into this layer's KV cache at pos0 + t.
+
+struct Params {
+  heads: u32,
+  head_dim: u32,
+  neox: u32,
+  pad: u32,
+}
+struct Step { pos0: u32, T: u32 }
+
+@group(0) @binding(0) var<storage, read_write> q: array<f32>;
+@group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> k_in: array<f32>;
+@group(0) @binding(5) var<storage, read> v_in: array<f32>;
+@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+
+fn pair(i: u32) -> vec2u {
+  if (p.neox != 0u) { return vec2u(i, i + p.head_dim / 2u); }
+  return vec2u(2u * i, 2u * i + 1u);
+}
+
+fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
+  let angle = f32(pos) * inv_freq[i];
+  let c = cos(angle);
+  let s = sin(angle);
+  return vec2f(a * c - b * s, a * s + b * c);
+}
+
+@compute @workgroup_size(64)
+fn rope_q(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let idx = g.x + g.y * n.x * 64u;
+  let half = p.head_dim / 2u;
+  let per_token = p.heads * half;
+  let t = idx / per_token;
+  if (t >= step.T) { return; }
+  let h = (idx % per_token) / half;
+  let i = idx % half;
+  let base = (t * p.heads + h) * p.head_dim;
+  let ij = pair(i);
+  let v = rotate(q[base + ij.x], q[base + ij.y], step.pos0 + t, i);
+  q[base + ij.x] = v.x;
+  q[base + ij.y] = v.y;
+}
+
+@compute @workgroup_size(64)
+fn store_kv(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let idx = g.x + g.y * n.x * 64u;
+  let half = p.head_dim / 2u;
+  let per_token = p.heads * half;
+  let t = idx / per_token;
+  if (t >= step.T) { return; }
+  let h = (idx % per_token) / half;
+  let i = idx % half;
+  let width = p.heads * p.head_dim;
+  let src = t * width + h * p.head_dim;
+  let dst = (step.pos0 + t) * width + h * p.head_dim;
+  let ij = pair(i);
+  let v = rotate(k_in[src + ij.x], k_in[src + ij.y], step.pos0 + t, i);
+  k_cache[dst + ij.x] = v.x;
+  k_cache[dst + ij.y] = v.y;
+  v_cache[dst + ij.x] = v_in[src + ij.x];
+  v_cache[dst + ij.y] = v_in[src + ij.y];
+}

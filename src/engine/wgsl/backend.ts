@@ -1,0 +1,66 @@
+/** The `wgsl` backend: our own WGSL kernels on one GPUDevice (browser WebGPU or Dawn in Node). */
+import { loadModel } from '../../model/load.js';
+import { checkTensors } from '../../model/tensors.js';
+import type { ModelSource } from '../../model/files.js';
+import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import { acquireDevice } from './device.js';
+import { MAX_STEP, WgslTransformer } from './transformer.js';
+import { GpuWeights } from './weights.js';
+
+export class DeviceLostError extends Error {}
+
+export async function loadWgsl(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
+  const { device, description } = await acquireDevice();
+  let lost: string | undefined;
+  void device.lost.then((info) => {
+    lost = info.message || info.reason || 'device lost';
+  });
+  const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize));
+  device.pushErrorScope('out-of-memory');
+  let model;
+  try {
+    model = await loadModel(source, weights, options.onProgress);
+    checkTensors(model.config, weights.shapes);
+  } catch (e) {
+    await device.popErrorScope();
+    weights.destroy();
+    device.destroy();
+    throw e;
+  }
+  const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
+  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen);
+  const oom = await device.popErrorScope();
+  if (oom) {
+    transformer.destroy();
+    device.destroy();
+    throw new Error(`the model does not fit in GPU memory (${(weights.bytes / 2 ** 20).toFixed(0)} MiB of weights + ${(transformer.kvBytes / 2 ** 20).toFixed(0)} MiB of KV cache): ${oom.message}`);
+  }
+  const runner: ModelRunner = {
+    backend: 'wgsl',
+    config: model.config,
+    maxSeqLen,
+    description: `${description}`,
+    async forward(tokens, pos, allLogits = false) {
+      if (lost) throw new DeviceLostError(`the GPU device was lost (${lost}); the model will be reloaded`);
+      if (tokens.length === 0) throw new Error('forward needs at least one token');
+      const vocab = model.config.vocabSize;
+      const chunk = allLogits ? transformer.logitRows : MAX_STEP;
+      const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
+      let last!: Float32Array;
+      for (let i = 0; i < tokens.length; i += chunk) {
+        const part = tokens.slice(i, i + chunk);
+        last = await transformer.step(part, pos + i, allLogits);
+        all?.set(last, i * vocab);
+      }
+      return all ?? last;
+    },
+    get lost() {
+      return lost !== undefined;
+    },
+    dispose() {
+      transformer.destroy();
+      device.destroy();
+    },
+  };
+  return { model, runner };
+}

@@ -1,0 +1,71 @@
+/**
+ * Getting a GPUDevice: navigator.gpu in browsers and workers; in Node the `webgpu` package
+ * (Dawn), which on a machine without a GPU runs on SwiftShader when VK_ICD_FILENAMES points at
+ * its ICD (Debian's chromium ships one). The device asks for the adapter's largest buffer limits,
+ * so big weight tensors need as few splits as possible.
+ */
+export interface GpuContext {
+  device: GPUDevice;
+  /** The adapter offers shader-f16 and the device enabled it. */
+  f16: boolean;
+  description: string;
+}
+
+export class WebGPUUnavailableError extends Error {}
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * The Dawn instance must outlive every device made from it: if the GPU object were garbage
+ * collected, its devices would crash the process from Dawn's threads. So it is kept here.
+ */
+let dawn: Promise<GPU | undefined> | undefined;
+
+function nodeGpu(): Promise<GPU | undefined> {
+  dawn ??= createNodeGpu();
+  return dawn;
+}
+
+async function createNodeGpu(): Promise<GPU | undefined> {
+  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  const fsName = 'node:fs';
+  const { existsSync }: typeof import('node:fs') = await import(/* @vite-ignore */ fsName);
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  const pkg = 'webgpu';
+  try {
+    const mod = (await import(/* @vite-ignore */ pkg)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    return mod.create([]);
+  } catch (e) {
+    throw new WebGPUUnavailableError(`WebGPU is not available in this Node process: the 'webgpu' package could not be loaded (${(e as Error).message})`);
+  }
+}
+
+export async function isWebGPUAvailable(): Promise<boolean> {
+  try {
+    const gpu = typeof navigator !== 'undefined' && navigator.gpu ? navigator.gpu : await nodeGpu();
+    return !!(await gpu?.requestAdapter());
+  } catch {
+    return false;
+  }
+}
+
+export async function acquireDevice(): Promise<GpuContext> {
+  const gpu = typeof navigator !== 'undefined' && navigator.gpu ? navigator.gpu : await nodeGpu();
+  if (!gpu) throw new WebGPUUnavailableError('WebGPU is not available (no navigator.gpu)');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new WebGPUUnavailableError('WebGPU is available but no GPU adapter was found');
+  const f16 = adapter.features.has('shader-f16');
+  const device = await adapter.requestDevice({
+    requiredFeatures: f16 ? ['shader-f16'] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(adapter.limits.maxStorageBuffersPerShaderStage, 10),
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    },
+  });
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'WebGPU adapter';
+  return { device, f16, description };
+}

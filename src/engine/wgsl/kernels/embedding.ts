@@ -1,0 +1,17 @@
+/** shaders/embedding.wgsl: token ids → rows of the (possibly quantised, possibly split) table. */
+import type { DType } from '../../../formats/dtypes.js';
+import type { WeightPart } from './matmul.js';
+import { bind, uniform, type Op, type PipelineCache } from './op.js';
+
+export async function embeddingOps(cache: PipelineCache, a: { dtype: DType; dim: number; parts: WeightPart[]; tokens: GPUBuffer; out: GPUBuffer; step: GPUBuffer }): Promise<Op[]> {
+  const pipeline = await cache.get('embedding', 'embed', a.dtype);
+  return a.parts.map((part, i) => {
+    const params = uniform(cache.device, [a.dim, part.rows, part.rowOffset, 0], `embed.params${i}`);
+    return {
+      label: 'embedding',
+      pipeline,
+      bindGroup: bind(cache.device, pipeline, { 0: part.buffer, 1: a.tokens, 2: a.out, 3: params, 4: a.step }, 'embedding'),
+      workgroups: (T) => [T, 1, 1],
+    };
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * What every kernel module produces: an Op — a pipeline, its bind group, and the workgroup count
+ * for a step of T tokens starting at position pos0. Pipelines are cached by a key of
+ * (shader family, weight type, entry point), so a model with 30 layers compiles each kernel once.
+ */
+import type { DType } from '../../../formats/dtypes.js';
+import { shaderSource } from '../shaders.js';
+
+export interface Op {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups(T: number, pos0: number): [number, number, number];
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  constructor(readonly device: GPUDevice) {}
+
+  /** `dtype` prepends shaders/dequant/<dtype>.wgsl (the weight reader) to the family's source. */
+  get(family: string, entry: string, dtype?: DType): Promise<GPUComputePipeline> {
+    const key = `${family}:${entry}:${dtype ?? '-'}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = (async () => {
+        const code = (dtype ? (await shaderSource(`dequant/${dtype.toLowerCase()}`)) + '\n' : '') + (await shaderSource(family));
+        const module = this.device.createShaderModule({ code, label: key });
+        return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry }, label: key });
+      })();
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+}
+
+/** A uniform buffer of u32/f32 fields, written once. */
+export function uniform(device: GPUDevice, fields: (number | { f32: number })[], label: string): GPUBuffer {
+  const size = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+  const buf = device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label });
+  const data = new ArrayBuffer(size);
+  const view = new DataView(data);
+  fields.forEach((f, i) => (typeof f === 'number' ? view.setUint32(i * 4, f, true) : view.setFloat32(i * 4, f.f32, true)));
+  device.queue.writeBuffer(buf, 0, data);
+  return buf;
+}
+
+export function bind(device: GPUDevice, pipeline: GPUComputePipeline, entries: Record<number, GPUBuffer>, label: string): GPUBindGroup {
+  return device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: Object.entries(entries).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
+  });
+}
+
+/** Splits a workgroup count over x and y when it exceeds the 65535 per-dimension limit. */
+export function grid(count: number, z = 1): [number, number, number] {
+  if (count <= 65535) return [Math.max(1, count), 1, z];
+  const y = Math.ceil(count / 65535);
+  return [Math.ceil(count / y), y, z];
+}

@@ -1,0 +1,216 @@
+/**
+ * The WGSL forward pass: the same computation as engine/cpu/forward.ts, as a list of GPU ops
+ * recorded into one command buffer per step. Every buffer is allocated once, at the largest step
+ * size (MAX_STEP tokens); longer prompts are fed in steps. The only CPU round trip of a step is
+ * reading back its logits.
+ */
+import type { ModelConfig } from '../../model/config.js';
+import { attentionOps, attentionPartialBytes } from './kernels/attention.js';
+import { siluMulOp } from './kernels/elementwise.js';
+import { embeddingOps } from './kernels/embedding.js';
+import { matmulOps } from './kernels/matmul.js';
+import { PipelineCache, type Op } from './kernels/op.js';
+import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
+import { ropeQOp, storeKVOp } from './kernels/rope.js';
+import type { GpuWeights } from './weights.js';
+
+/** Tokens per step: prompt chunks of this size keep every activation buffer small. */
+export const MAX_STEP = 64;
+/** Rows of logits one step may return (all-positions logits for prompt logprobs). */
+const LOGITS_BYTES = 32 * 1024 * 1024;
+
+interface LayerOps {
+  pre: Op[]; // (residual add +) attention norm
+  qkv: { matvec: Op[]; gemm: Op[] };
+  qkNorm: Op[];
+  rope: Op[]; // rope q, rope k + store k/v
+  attention: Op[];
+  out: { matvec: Op[]; gemm: Op[] };
+  ffnNorm: Op[];
+  gateUp: { matvec: Op[]; gemm: Op[] };
+  act: Op[];
+  down: { matvec: Op[]; gemm: Op[] };
+}
+
+function merge(...all: { matvec: Op[]; gemm: Op[] }[]): { matvec: Op[]; gemm: Op[] } {
+  return { matvec: all.flatMap((a) => a.matvec), gemm: all.flatMap((a) => a.gemm) };
+}
+
+export class WgslTransformer {
+  private readonly buffers: GPUBuffer[] = [];
+  private stepBuf!: GPUBuffer;
+  private tokensBuf!: GPUBuffer;
+  private xb!: GPUBuffer;
+  private xlast!: GPUBuffer;
+  private logits!: GPUBuffer;
+  private readback!: GPUBuffer;
+  private embed!: Op[];
+  private layers: LayerOps[] = [];
+  private finalNorm!: Op;
+  private head!: { matvec: Op[]; gemm: Op[] };
+  private headAll!: { matvec: Op[]; gemm: Op[] };
+  /** Positions whose logits fit the logits buffer at once. */
+  readonly logitRows: number;
+  kvBytes = 0;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly c: ModelConfig,
+    readonly weights: GpuWeights,
+    readonly maxSeq: number,
+  ) {
+    this.logitRows = Math.max(1, Math.min(MAX_STEP, Math.floor(LOGITS_BYTES / (c.vocabSize * 4))));
+  }
+
+  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number): Promise<WgslTransformer> {
+    const t = new WgslTransformer(device, c, weights, maxSeq);
+    await t.build();
+    return t;
+  }
+
+  private buffer(floats: number, label: string, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, floats * 4), usage, label });
+    this.buffers.push(b);
+    return b;
+  }
+
+  private async build(): Promise<void> {
+    const { device, c, weights: w } = this;
+    const cache = new PipelineCache(device);
+    const T = MAX_STEP;
+    const qDim = c.nHeads * c.headDim;
+    const kvDim = c.nKvHeads * c.headDim;
+    const step = (this.stepBuf = this.buffer(4, 'step', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
+    this.tokensBuf = this.buffer(T, 'tokens');
+    const x = this.buffer(T * c.dim, 'x'); // residual stream
+    const xb = (this.xb = this.buffer(T * c.dim, 'xb')); // normed input of a sub-layer
+    const q = this.buffer(T * qDim, 'q');
+    const k = this.buffer(T * kvDim, 'k');
+    const v = this.buffer(T * kvDim, 'v');
+    const att = this.buffer(T * qDim, 'att');
+    const o = this.buffer(T * c.dim, 'o'); // sub-layer output, added to x by the next norm
+    const g = this.buffer(T * c.hiddenDim, 'gate');
+    const u = this.buffer(T * c.hiddenDim, 'up');
+    const partial = this.buffer(attentionPartialBytes(c.nHeads, c.headDim, this.maxSeq, T) / 4, 'attention.partial');
+    this.xlast = this.buffer(c.dim, 'xlast');
+    this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
+    this.readback = this.buffer(this.logitRows * c.vocabSize, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const dummy = this.buffer(4, 'dummy');
+    const invFreq = this.buffer(c.headDim / 2, 'inv_freq');
+    const freqs = new Float32Array(c.headDim / 2);
+    for (let i = 0; i < freqs.length; i++) freqs[i] = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
+    device.queue.writeBuffer(invFreq, 0, freqs);
+    const neox = c.ropeLayout === 'neox';
+
+    const mm = (name: string, xIn: GPUBuffer, y: GPUBuffer, extra: { bias?: GPUBuffer; tokens?: number } = {}) => {
+      const m = w.matrix(name);
+      return matmulOps(cache, { label: name, dtype: m.dtype, K: m.cols, parts: m.parts, x: xIn, y, step, dummy, ...extra });
+    };
+    const emb = w.matrix('token_embd.weight');
+    this.embed = await embeddingOps(cache, { dtype: emb.dtype, dim: c.dim, parts: emb.parts, tokens: this.tokensBuf, out: x, step });
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const p = `blk.${l}.`;
+      const kCache = this.buffer(this.maxSeq * kvDim, `${p}k_cache`);
+      const vCache = this.buffer(this.maxSeq * kvDim, `${p}v_cache`);
+      this.kvBytes += 2 * kCache.size;
+      const bias = (n: string) => (c.qkvBias ? w.vector(p + n) : undefined);
+      const [qm, km, vm, om, gm, um, dm] = await Promise.all([
+        mm(p + 'attn_q.weight', xb, q, { bias: bias('attn_q.bias') }),
+        mm(p + 'attn_k.weight', xb, k, { bias: bias('attn_k.bias') }),
+        mm(p + 'attn_v.weight', xb, v, { bias: bias('attn_v.bias') }),
+        mm(p + 'attn_output.weight', att, o),
+        mm(p + 'ffn_gate.weight', xb, g),
+        mm(p + 'ffn_up.weight', xb, u),
+        mm(p + 'ffn_down.weight', g, o),
+      ]);
+      this.layers.push({
+        // Layer 0 starts from the embedding; later layers first add the previous FFN output.
+        pre: [await addNormOp(cache, { label: p + 'attn_norm', width: c.dim, eps: c.normEps, x, residual: l > 0 ? o : undefined, weight: w.vector(p + 'attn_norm.weight'), out: xb, step })],
+        qkv: merge(qm, km, vm),
+        qkNorm: c.qkNorm
+          ? [
+              await normRowsOp(cache, { label: p + 'q_norm', width: c.headDim, rowsPerToken: c.nHeads, eps: c.normEps, x: q, weight: w.vector(p + 'attn_q_norm.weight'), step }),
+              await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step }),
+            ]
+          : [],
+        rope: [
+          await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q, invFreq, step }),
+          await storeKVOp(cache, { label: p + 'store_kv', kvHeads: c.nKvHeads, headDim: c.headDim, neox, k, v, kCache, vCache, invFreq, step }),
+        ],
+        attention: await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step }),
+        out: om,
+        ffnNorm: [await addNormOp(cache, { label: p + 'ffn_norm', width: c.dim, eps: c.normEps, x, residual: o, weight: w.vector(p + 'ffn_norm.weight'), out: xb, step })],
+        gateUp: merge(gm, um),
+        act: [await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step })],
+        down: dm,
+      });
+    }
+    this.finalNorm = await addNormOp(cache, { label: 'output_norm', width: c.dim, eps: c.normEps, x, residual: o, weight: w.vector('output_norm.weight'), out: xb, step });
+    const headName = w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight';
+    this.head = await mm(headName, this.xlast, this.logits, { tokens: 1 });
+    this.headAll = await mm(headName, xb, this.logits);
+  }
+
+  /**
+   * Runs T ≤ MAX_STEP tokens at positions pos0 … and returns the logits of the last one, or of
+   * all T when `all` (T ≤ logitRows).
+   */
+  async step(tokens: number[], pos0: number, all: boolean): Promise<Float32Array> {
+    const T = tokens.length;
+    const { device, c } = this;
+    device.queue.writeBuffer(this.stepBuf, 0, new Uint32Array([pos0, T, 0, 0]));
+    device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const run = (ops: Op[]) => {
+      for (const op of ops) {
+        const [gx, gy, gz] = op.workgroups(T, pos0);
+        pass.setPipeline(op.pipeline);
+        pass.setBindGroup(0, op.bindGroup);
+        pass.dispatchWorkgroups(gx, gy, gz);
+      }
+    };
+    const mat = (m: { matvec: Op[]; gemm: Op[] }) => run(T === 1 ? m.matvec : m.gemm);
+    run(this.embed);
+    for (const L of this.layers) {
+      run(L.pre);
+      mat(L.qkv);
+      run(L.qkNorm);
+      run(L.rope);
+      run(L.attention);
+      mat(L.out);
+      run(L.ffnNorm);
+      mat(L.gateUp);
+      run(L.act);
+      mat(L.down);
+    }
+    run([this.finalNorm]);
+    if (all) {
+      mat(this.headAll);
+      pass.end();
+    } else {
+      pass.end();
+      enc.copyBufferToBuffer(this.xb, (T - 1) * c.dim * 4, this.xlast, 0, c.dim * 4);
+      const p2 = enc.beginComputePass();
+      for (const op of this.head.matvec) {
+        p2.setPipeline(op.pipeline);
+        p2.setBindGroup(0, op.bindGroup);
+        p2.dispatchWorkgroups(...op.workgroups(1, pos0));
+      }
+      p2.end();
+    }
+    const bytes = (all ? T : 1) * c.vocabSize * 4;
+    enc.copyBufferToBuffer(this.logits, 0, this.readback, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    await this.readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    const out = new Float32Array(this.readback.getMappedRange(0, bytes).slice(0));
+    this.readback.unmap();
+    return out;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.weights.destroy();
+  }
+}

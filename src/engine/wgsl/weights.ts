@@ -1,0 +1,77 @@
+/**
+ * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0): the kernels
+ * dequantise in registers, so a Q4_0 model occupies its file size in GPU memory. A matrix larger
+ * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
+ * small and become float32.
+ */
+import { byteSize, toFloat32, type DType } from '../../formats/dtypes.js';
+import type { TensorSink } from '../../model/load.js';
+import type { WeightPart } from './kernels/matmul.js';
+
+export interface GpuMatrix {
+  dtype: DType;
+  rows: number;
+  cols: number;
+  parts: WeightPart[];
+  bytes: number;
+}
+
+export function upload(device: GPUDevice, data: Uint8Array, label: string): GPUBuffer {
+  const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+  const buffer = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label });
+  new Uint8Array(buffer.getMappedRange()).set(data);
+  buffer.unmap();
+  return buffer;
+}
+
+export class GpuWeights implements TensorSink {
+  readonly matrices = new Map<string, GpuMatrix>();
+  readonly vectors = new Map<string, GPUBuffer>();
+  readonly shapes = new Map<string, number[]>();
+  bytes = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBinding: number,
+  ) {}
+
+  tensor(name: string, shape: number[], dtype: DType, bytes: Uint8Array): void {
+    this.shapes.set(name, shape);
+    if (shape.length === 1) {
+      const buf = upload(this.device, new Uint8Array(toFloat32(dtype, bytes, shape[0]!).buffer), name);
+      this.vectors.set(name, buf);
+      this.bytes += buf.size;
+      return;
+    }
+    const [rows, cols] = shape as [number, number];
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && cols % 32 !== 0) throw new Error(`tensor ${name}: ${dtype} rows must be a multiple of 32 elements, got ${cols}`);
+    const rowBytes = byteSize(dtype, cols);
+    const rowsPerPart = Math.floor(this.maxBinding / rowBytes);
+    if (rowsPerPart < 1) throw new Error(`tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's largest storage binding (${this.maxBinding} bytes)`);
+    const parts: WeightPart[] = [];
+    for (let r = 0; r < rows; r += rowsPerPart) {
+      const n = Math.min(rowsPerPart, rows - r);
+      // Rows of block types can end mid-word; each part starts a fresh buffer at its first row.
+      parts.push({ buffer: upload(this.device, bytes.subarray(r * rowBytes, (r + n) * rowBytes), `${name}[${r}]`), rowOffset: r, rows: n });
+    }
+    this.matrices.set(name, { dtype, rows, cols, parts, bytes: bytes.length });
+    this.bytes += bytes.length;
+  }
+
+  matrix(name: string): GpuMatrix {
+    const m = this.matrices.get(name);
+    if (!m) throw new Error(`missing weight ${name}`);
+    return m;
+  }
+
+  vector(name: string): GPUBuffer {
+    const v = this.vectors.get(name);
+    if (!v) throw new Error(`missing weight ${name}`);
+    return v;
+  }
+
+  destroy(): void {
+    for (const m of this.matrices.values()) for (const p of m.parts) p.buffer.destroy();
+    for (const v of this.vectors.values()) v.destroy();
+  }
+}
