@@ -1,7 +1,10 @@
 // y[t, n] = sum_k W[n, k] * x[t, k] (+ bias[n]) for a weight matrix in any stored type: the
-// dequantisation snippet (shaders/dequant/*.wgsl) is prepended and provides w_at and dot32.
-//   matvec: one workgroup per 4 output rows of one token; threads split k in blocks of 32.
-//           Used for decode (T = 1), where reading each weight once is all that matters.
+// dequantisation snippet (shaders/dequant_*.wgsl) is prepended and provides w_at and dot32.
+//   matvec: one workgroup per 4 output rows of one token; threads split k in blocks of 32 and
+//           reduce in shared memory. Used for decode (T = 1) on GPUs: neighbouring threads read
+//           neighbouring blocks, so weight reads coalesce.
+//   matvec_rows: one thread per output row, no shared memory or barriers. Used for decode on
+//           CPU-backed adapters (SwiftShader), where barriers are the dominant cost.
 //   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
 //           k-tile and reused by all 16 tokens. Used for prefill.
 
@@ -59,6 +62,19 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (p.has_bias != 0u) { v += bias[p.row_off + row]; }
     y[p.y_off + t * p.y_stride + p.row_off + row] = v;
   }
+}
+
+@compute @workgroup_size(64)
+fn matvec_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = g.x + g.y * nwg.x * 64u;
+  let t = g.z;
+  if (row >= p.N || t >= token_count()) { return; }
+  let xoff = p.x_off + t * p.K;
+  let nblk = (p.K + 31u) / 32u;
+  var acc = 0.0;
+  for (var b = 0u; b < nblk; b++) { acc += dot32(row, b, p.K, xoff); }
+  if (p.has_bias != 0u) { acc += bias[p.row_off + row]; }
+  y[p.y_off + t * p.y_stride + p.row_off + row] = acc;
 }
 
 const TILE = 16u;

@@ -1,7 +1,8 @@
 // Rotary position embedding, in either pair layout:
 //   interleaved (GGUF llama, llama2.c): pairs (2i, 2i+1);  neox (Hugging Face, qwen): (i, i + d/2).
-// inv_freq[i] = 1 / (theta^(2i/d) * factor_i) is computed on the CPU in float64 (Llama 3 scaling
-// folded in), so the shader only multiplies by the position.
+// The rotation table trig[pos][i] = (cos, sin)(pos / (theta^(2i/d) * factor_i)) is computed on the
+// CPU in float64 (Llama 3 scaling folded in): GPU sin/cos are only accurate near [-pi, pi], and
+// positions reach the tens of thousands of radians.
 //   rope_q:   rotates q [T, heads, d] in place.
 //   store_kv: rotates k and writes k and v of every token into this layer's KV cache at pos0 + t.
 
@@ -14,7 +15,7 @@ struct Params {
 struct Step { pos0: u32, T: u32 }
 
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
-@group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(1) var<storage, read> trig: array<vec2f>; // [max_seq, head_dim / 2]
 @group(0) @binding(2) var<uniform> p: Params;
 @group(0) @binding(3) var<uniform> step: Step;
 @group(0) @binding(4) var<storage, read> k_in: array<f32>;
@@ -28,10 +29,8 @@ fn pair(i: u32) -> vec2u {
 }
 
 fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
-  let angle = f32(pos) * inv_freq[i];
-  let c = cos(angle);
-  let s = sin(angle);
-  return vec2f(a * c - b * s, a * s + b * c);
+  let cs = trig[pos * (p.head_dim / 2u) + i];
+  return vec2f(a * cs.x - b * cs.y, a * cs.y + b * cs.x);
 }
 
 @compute @workgroup_size(64)

@@ -22,6 +22,8 @@ export class APIError extends Error {
 
   static from(e: unknown): APIError {
     if (e instanceof APIError) return e;
+    // Backends mark their unavailability (a lost GPU device) by this error name.
+    if (e instanceof Error && e.name === 'DeviceLostError') return new APIError(503, e.message, 'server_error', null, 'device_lost');
     const message = e instanceof Error ? e.message : String(e);
     return new APIError(500, message, 'server_error', null, 'internal_error');
   }

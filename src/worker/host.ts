@@ -7,20 +7,30 @@ import { APIError } from '../api/errors.js';
 import { errorResponse, Router } from '../api/router.js';
 import { Serving } from '../api/serving.js';
 import type { LoadedRunner, LoadOptions } from '../engine/backend.js';
+import type { BackendName } from '../engine/backend.js';
 import { loadCpu } from '../engine/cpu/backend.js';
+import { loadWgsl } from '../engine/wgsl/backend.js';
 import { Engine } from '../engine/engine.js';
 import type { LoadProgress } from '../model/load.js';
 import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
 
+/** `auto`: our WGSL kernels wherever the page has WebGPU, else the CPU reference. In Node,
+ * WebGPU comes from an optional package, so `wgsl` is chosen there only when asked for. */
+async function chooseBackend(backend: BackendName): Promise<Exclude<BackendName, 'auto'>> {
+  if (backend !== 'auto') return backend;
+  if (typeof navigator !== 'undefined' && navigator.gpu && (await navigator.gpu.requestAdapter().catch(() => null))) return 'wgsl';
+  return 'cpu';
+}
+
 async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<LoadedRunner> {
-  const backend = options.backend ?? 'auto';
+  const backend = await chooseBackend(options.backend ?? 'auto');
   switch (backend) {
-    case 'auto':
     case 'cpu':
       return loadCpu(options.model, load);
     case 'wgsl':
+      return loadWgsl(options.model, load);
     case 'ort':
-      throw new APIError(400, `backend '${backend}' is not available in this build yet; use 'cpu' or 'auto'`, 'invalid_request_error', 'backend', 'backend_unavailable');
+      throw new APIError(400, `backend 'ort' is not available in this build yet; use 'wgsl', 'cpu' or 'auto'`, 'invalid_request_error', 'backend', 'backend_unavailable');
     default:
       throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
   }
@@ -30,9 +40,11 @@ export class EngineHost implements HostApi {
   private router?: Router;
   private engine?: Engine;
   private loading?: Promise<Router>;
+  private options?: EngineOptions;
 
   async load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
+    this.options = options;
     const loading = (async () => {
       const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress });
       const engine = new Engine(loaded);
@@ -72,6 +84,8 @@ export class EngineHost implements HostApi {
     void (async () => {
       let response: Response;
       try {
+        // A lost GPU device fails the request in flight with a 503; the next one reloads the model.
+        if (this.engine?.runner.lost && this.options) void this.load(this.options).catch(() => {});
         const router = this.router ?? (await this.loading);
         if (!router) throw new APIError(503, 'no model is loaded', 'server_error', null, 'model_not_loaded');
         const request = new Request(wire.url, { method: wire.method, headers: wire.headers, body: wire.body, signal: abort.signal });

@@ -7,10 +7,12 @@ import { acquireDevice } from './device.js';
 import { MAX_STEP, WgslTransformer } from './transformer.js';
 import { GpuWeights } from './weights.js';
 
-export class DeviceLostError extends Error {}
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+}
 
 export async function loadWgsl(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
-  const { device, description } = await acquireDevice();
+  const { device, description, cpuBacked } = await acquireDevice();
   let lost: string | undefined;
   void device.lost.then((info) => {
     lost = info.message || info.reason || 'device lost';
@@ -28,7 +30,7 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     throw e;
   }
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen);
+  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuBacked);
   const oom = await device.popErrorScope();
   if (oom) {
     transformer.destroy();

@@ -9,6 +9,8 @@ export interface GpuContext {
   /** The adapter offers shader-f16 and the device enabled it. */
   f16: boolean;
   description: string;
+  /** A software rasteriser on the CPU (SwiftShader): kernels avoid workgroup barriers there. */
+  cpuBacked: boolean;
 }
 
 export class WebGPUUnavailableError extends Error {}
@@ -67,5 +69,6 @@ export async function acquireDevice(): Promise<GpuContext> {
   });
   const info = adapter.info as GPUAdapterInfo | undefined;
   const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'WebGPU adapter';
-  return { device, f16, description };
+  const cpuBacked = /swiftshader|llvmpipe|lavapipe/i.test(description) || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  return { device, f16, description, cpuBacked };
 }

@@ -11,7 +11,7 @@ import { embeddingOps } from './kernels/embedding.js';
 import { matmulOps } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
-import { ropeQOp, storeKVOp } from './kernels/rope.js';
+import { ropeQOp, ropeTable, storeKVOp } from './kernels/rope.js';
 import type { GpuWeights } from './weights.js';
 
 /** Tokens per step: prompt chunks of this size keep every activation buffer small. */
@@ -58,12 +58,13 @@ export class WgslTransformer {
     readonly c: ModelConfig,
     readonly weights: GpuWeights,
     readonly maxSeq: number,
+    readonly cpuBacked: boolean,
   ) {
     this.logitRows = Math.max(1, Math.min(MAX_STEP, Math.floor(LOGITS_BYTES / (c.vocabSize * 4))));
   }
 
-  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number): Promise<WgslTransformer> {
-    const t = new WgslTransformer(device, c, weights, maxSeq);
+  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number, cpuBacked = false): Promise<WgslTransformer> {
+    const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked);
     await t.build();
     return t;
   }
@@ -96,15 +97,14 @@ export class WgslTransformer {
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
     this.readback = this.buffer(this.logitRows * c.vocabSize, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
-    const invFreq = this.buffer(c.headDim / 2, 'inv_freq');
-    const freqs = new Float32Array(c.headDim / 2);
-    for (let i = 0; i < freqs.length; i++) freqs[i] = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
-    device.queue.writeBuffer(invFreq, 0, freqs);
+    const table = ropeTable(c, this.maxSeq);
+    const trig = this.buffer(table.length, 'rope_table');
+    device.queue.writeBuffer(trig, 0, table);
     const neox = c.ropeLayout === 'neox';
 
     const mm = (name: string, xIn: GPUBuffer, y: GPUBuffer, extra: { bias?: GPUBuffer; tokens?: number } = {}) => {
       const m = w.matrix(name);
-      return matmulOps(cache, { label: name, dtype: m.dtype, K: m.cols, parts: m.parts, x: xIn, y, step, dummy, ...extra });
+      return matmulOps(cache, { label: name, dtype: m.dtype, K: m.cols, parts: m.parts, x: xIn, y, step, dummy, rowsPerThread: this.cpuBacked, ...extra });
     };
     const emb = w.matrix('token_embd.weight');
     this.embed = await embeddingOps(cache, { dtype: emb.dtype, dim: c.dim, parts: emb.parts, tokens: this.tokensBuf, out: x, step });
@@ -135,8 +135,8 @@ export class WgslTransformer {
             ]
           : [],
         rope: [
-          await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q, invFreq, step }),
-          await storeKVOp(cache, { label: p + 'store_kv', kvHeads: c.nKvHeads, headDim: c.headDim, neox, k, v, kCache, vCache, invFreq, step }),
+          await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q, trig, step }),
+          await storeKVOp(cache, { label: p + 'store_kv', kvHeads: c.nKvHeads, headDim: c.headDim, neox, k, v, kCache, vCache, trig, step }),
         ],
         attention: await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step }),
         out: om,

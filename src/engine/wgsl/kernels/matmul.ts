@@ -1,7 +1,8 @@
 /**
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
- * larger than a storage binding are split by rows). Decode steps (T = 1) use the matvec entry;
- * larger steps the tiled gemm.
+ * larger than a storage binding are split by rows). Decode steps (T = 1) use a matvec entry
+ * (the coalesced reduction on GPUs, one thread per row on CPU-backed adapters such as
+ * SwiftShader, where barriers dominate); larger steps the tiled gemm.
  */
 import type { DType } from '../../../formats/dtypes.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
@@ -29,19 +30,22 @@ export interface MatmulArgs {
   step: GPUBuffer;
   /** A placeholder bound where no bias exists (bindings used by the shader must be bound). */
   dummy: GPUBuffer;
+  /** Decode with one thread per row (CPU-backed adapters) instead of the coalesced reduction. */
+  rowsPerThread?: boolean;
 }
 
 export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ matvec: Op[]; gemm: Op[] }> {
   const device = cache.device;
   const N = a.parts.reduce((s, p) => s + p.rows, 0);
-  const [mv, gm] = await Promise.all([cache.get('matmul', 'matvec', a.dtype), cache.get('matmul', 'gemm', a.dtype)]);
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype), cache.get('matmul', 'gemm', a.dtype)]);
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
     const params = uniform(device, [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, a.yStride ?? N, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0], `${a.label}.params${i}`);
     const entries = { 0: part.buffer, 1: a.x, 2: a.y, 3: a.bias ?? a.dummy, 4: params, 5: a.step };
     const tokens = (T: number) => a.tokens ?? T;
-    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 4), tokens(T)) });
+    const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
+    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1] });
   }
   return { matvec, gemm };

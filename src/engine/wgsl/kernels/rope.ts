@@ -1,27 +1,42 @@
 /** shaders/rope.wgsl: RoPE on q in place, and RoPE on k while storing k and v into the cache. */
+import type { ModelConfig } from '../../../model/config.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
 
-export async function ropeQOp(cache: PipelineCache, a: { heads: number; headDim: number; neox: boolean; q: GPUBuffer; invFreq: GPUBuffer; step: GPUBuffer }): Promise<Op> {
+/** (cos, sin) of every position × frequency, in float64 then rounded: [maxSeq, headDim/2, 2]. */
+export function ropeTable(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeFreqFactors'>, maxSeq: number): Float32Array<ArrayBuffer> {
+  const half = c.headDim / 2;
+  const out = new Float32Array(maxSeq * half * 2);
+  for (let i = 0; i < half; i++) {
+    const freq = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
+    for (let pos = 0; pos < maxSeq; pos++) {
+      out[(pos * half + i) * 2] = Math.cos(pos * freq);
+      out[(pos * half + i) * 2 + 1] = Math.sin(pos * freq);
+    }
+  }
+  return out;
+}
+
+export async function ropeQOp(cache: PipelineCache, a: { heads: number; headDim: number; neox: boolean; q: GPUBuffer; trig: GPUBuffer; step: GPUBuffer }): Promise<Op> {
   const pipeline = await cache.get('rope', 'rope_q');
   const params = uniform(cache.device, [a.heads, a.headDim, a.neox ? 1 : 0, 0], 'rope_q.params');
   return {
     label: 'rope_q',
     pipeline,
-    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.invFreq, 2: params, 3: a.step }, 'rope_q'),
+    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.trig, 2: params, 3: a.step }, 'rope_q'),
     workgroups: (T) => grid(Math.ceil((T * a.heads * a.headDim) / 2 / 64)),
   };
 }
 
 export async function storeKVOp(
   cache: PipelineCache,
-  a: { label: string; kvHeads: number; headDim: number; neox: boolean; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; invFreq: GPUBuffer; step: GPUBuffer },
+  a: { label: string; kvHeads: number; headDim: number; neox: boolean; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer },
 ): Promise<Op> {
   const pipeline = await cache.get('rope', 'store_kv');
   const params = uniform(cache.device, [a.kvHeads, a.headDim, a.neox ? 1 : 0, 0], `${a.label}.params`);
   return {
     label: a.label,
     pipeline,
-    bindGroup: bind(cache.device, pipeline, { 1: a.invFreq, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache }, a.label),
+    bindGroup: bind(cache.device, pipeline, { 1: a.trig, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache }, a.label),
     workgroups: (T) => grid(Math.ceil((T * a.kvHeads * a.headDim) / 2 / 64)),
   };
 }

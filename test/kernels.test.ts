@@ -1,0 +1,178 @@
+/**
+ * Every WGSL kernel against the CPU reference (src/engine/cpu/forward.ts) on odd shapes — sizes
+ * that are not multiples of the workgroup size or of 4 — in Node through Dawn on SwiftShader.
+ * Tolerances are named per kernel: NMSE for matmuls and reductions, max-abs for element-wise ops.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { matmul, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
+import { attentionOps, attentionPartialBytes } from '../src/engine/wgsl/kernels/attention.js';
+import { siluMulOp } from '../src/engine/wgsl/kernels/elementwise.js';
+import { embeddingOps } from '../src/engine/wgsl/kernels/embedding.js';
+import { matmulOps } from '../src/engine/wgsl/kernels/matmul.js';
+import { PipelineCache } from '../src/engine/wgsl/kernels/op.js';
+import { addNormOp, normRowsOp } from '../src/engine/wgsl/kernels/rmsnorm.js';
+import { ropeQOp, ropeTable, storeKVOp } from '../src/engine/wgsl/kernels/rope.js';
+import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
+
+/** Named tolerances. */
+const TOL = { matmulNMSE: 1e-10, attentionNMSE: 1e-10, normAbs: 1e-5, ropeAbs: 2e-5, siluAbs: 1e-6, embedAbs: 0 };
+
+let g: Awaited<ReturnType<typeof gpu>>;
+let cache: PipelineCache;
+beforeAll(async () => {
+  g = await gpu();
+  cache = new PipelineCache(g.device);
+});
+
+describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
+  const cases: [DType, number, number][] = [
+    ['F32', 67, 37],
+    ['F16', 67, 45],
+    ['BF16', 99, 33],
+    ['Q8_0', 96, 37],
+    ['Q4_0', 160, 29],
+  ];
+  it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5, 19, with bias and split parts', async (dtype, K, N) => {
+    const wf = randoms(N * K, 7);
+    const bytes = fromFloat32(dtype, wf);
+    const wq = toFloat32(dtype, bytes, N * K); // what the GPU must see
+    const rowBytes = bytes.length / N;
+    // two parts, split at an odd row, as for a tensor larger than one binding
+    const split = 13;
+    const parts = [
+      { buffer: g.buffer(bytes.subarray(0, split * rowBytes)), rowOffset: 0, rows: split },
+      { buffer: g.buffer(bytes.subarray(split * rowBytes)), rowOffset: split, rows: N - split },
+    ];
+    const bias = randoms(N, 3);
+    for (const [T, rowsPerThread] of [[1, false], [1, true], [5, false], [19, false]] as const) {
+      const x = randoms(T * K, 11 + T);
+      const y = g.buffer(T * N);
+      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread });
+      await g.run(T === 1 ? ops.matvec : ops.gemm, T);
+      const got = await g.read(y, T * N);
+      const want = new Float32Array(T * N);
+      for (let t = 0; t < T; t++) {
+        const out = new Float32Array(N);
+        matmul(out, x.subarray(t * K, (t + 1) * K), wq, K, N, bias);
+        want.set(out, t * N);
+      }
+      expect(nmse(got, want)).toBeLessThan(TOL.matmulNMSE);
+    }
+  });
+});
+
+describe('embedding', () => {
+  it.each(['F32', 'Q8_0'] as DType[])('%s table split in parts: rows of the given tokens', async (dtype) => {
+    const dim = dtype === 'F32' ? 67 : 96;
+    const vocab = 41;
+    const bytes = fromFloat32(dtype, randoms(vocab * dim, 5));
+    const table = toFloat32(dtype, bytes, vocab * dim);
+    const rowBytes = bytes.length / vocab;
+    const parts = [
+      { buffer: g.buffer(bytes.subarray(0, 20 * rowBytes)), rowOffset: 0, rows: 20 },
+      { buffer: g.buffer(bytes.subarray(20 * rowBytes)), rowOffset: 20, rows: vocab - 20 },
+    ];
+    const tokens = [0, 40, 19, 20, 7];
+    const out = g.buffer(tokens.length * dim);
+    await g.run(await embeddingOps(cache, { dtype, dim, parts, tokens: g.buffer(new Uint32Array(tokens)), out, step: g.step }), tokens.length);
+    const got = await g.read(out, tokens.length * dim);
+    tokens.forEach((t, i) => expect(maxAbs(got.subarray(i * dim, (i + 1) * dim), table.subarray(t * dim, (t + 1) * dim))).toBeLessThanOrEqual(TOL.embedAbs));
+  });
+});
+
+describe('rmsnorm', () => {
+  it('add_norm: x += residual, out = norm(x) * w, over 3 tokens of width 67', async () => {
+    const width = 67, T = 3;
+    const x = randoms(T * width, 1), r = randoms(T * width, 2), w = randoms(width, 3);
+    const xb = g.buffer(x), out = g.buffer(T * width);
+    await g.run([await addNormOp(cache, { label: 'n', width, eps: 1e-5, x: xb, residual: g.buffer(r), weight: g.buffer(w), out, step: g.step })], T);
+    const sum = x.map((v, i) => v + r[i]!);
+    const want = new Float32Array(T * width);
+    for (let t = 0; t < T; t++) rmsnorm(want, sum, w, width, 1e-5, t * width);
+    expect(maxAbs(await g.read(out, T * width), want)).toBeLessThan(TOL.normAbs);
+    expect(maxAbs(await g.read(xb, T * width), sum)).toBeLessThan(1e-6);
+  });
+  it('norm_rows: in-place per-head norm (Qwen3 q/k norm), 2 tokens x 3 heads x 10', async () => {
+    const width = 10, rows = 6;
+    const x = randoms(rows * width, 4), w = randoms(width, 5);
+    const xb = g.buffer(x);
+    await g.run([await normRowsOp(cache, { label: 'q', width, rowsPerToken: 3, eps: 1e-6, x: xb, weight: g.buffer(w), step: g.step })], 2);
+    const want = new Float32Array(x);
+    for (let r = 0; r < rows; r++) rmsnorm(want, want, w, width, 1e-6, r * width);
+    expect(maxAbs(await g.read(xb, rows * width), want)).toBeLessThan(TOL.normAbs);
+  });
+});
+
+describe('rope', () => {
+  const base: Omit<ModelConfig, 'ropeLayout'> = { arch: 'llama', dim: 0, hiddenDim: 0, nLayers: 1, nHeads: 3, nKvHeads: 3, headDim: 10, vocabSize: 1, contextLength: 512, normEps: 1e-5, ropeTheta: 10000, qkvBias: false, qkNorm: false, tiedEmbeddings: true };
+  it.each(['interleaved', 'neox'] as const)('%s layout, with Llama 3 style frequency factors, q in place and k into the cache', async (layout) => {
+    const c: ModelConfig = { ...base, ropeLayout: layout, ropeFreqFactors: Float32Array.from([1, 1.5, 2, 4, 8]) };
+    const T = 3, pos0 = 37, width = c.nHeads * c.headDim;
+    const q = randoms(T * width, 8), k = randoms(T * width, 9), v = randoms(T * width, 10);
+    const qb = g.buffer(q), kCache = g.buffer(64 * width), vCache = g.buffer(64 * width);
+    const trig = g.buffer(ropeTable(c, 64));
+    const neox = layout === 'neox';
+    await g.run([
+      await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q: qb, trig, step: g.step }),
+      await storeKVOp(cache, { label: 'kv', kvHeads: c.nHeads, headDim: c.headDim, neox, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step }),
+    ], T, pos0);
+    const wantQ = new Float32Array(q), wantK = new Float32Array(k);
+    for (let t = 0; t < T; t++) {
+      rope(wantQ.subarray(t * width, (t + 1) * width), c.nHeads, pos0 + t, c);
+      rope(wantK.subarray(t * width, (t + 1) * width), c.nHeads, pos0 + t, c);
+    }
+    expect(maxAbs(await g.read(qb, T * width), wantQ)).toBeLessThan(TOL.ropeAbs);
+    const kc = await g.read(kCache, 64 * width), vc = await g.read(vCache, 64 * width);
+    expect(maxAbs(kc.subarray(pos0 * width, (pos0 + T) * width), wantK)).toBeLessThan(TOL.ropeAbs);
+    expect(maxAbs(vc.subarray(pos0 * width, (pos0 + T) * width), v)).toBe(0);
+  });
+});
+
+describe('attention', () => {
+  it.each([
+    [1, 0],
+    [1, 300],
+    [3, 298],
+    [19, 5],
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim 12, across chunk boundaries', async (T, pos0) => {
+    const heads = 6, kvHeads = 2, hd = 12, maxSeq = 333;
+    const kvw = kvHeads * hd;
+    const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);
+    const out = g.buffer(T * heads * hd);
+    const partial = g.buffer(attentionPartialBytes(heads, hd, maxSeq, T) / 4);
+    await g.run(await attentionOps(cache, { label: 'att', heads, kvHeads, headDim: hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc), partial, out, step: g.step }), T, pos0);
+    const want = new Float32Array(T * heads * hd);
+    for (let t = 0; t < T; t++) {
+      const len = pos0 + t + 1;
+      for (let h = 0; h < heads; h++) {
+        const kvh = Math.floor(h / (heads / kvHeads));
+        const s = new Float32Array(len);
+        for (let j = 0; j < len; j++) {
+          let d = 0;
+          for (let i = 0; i < hd; i++) d += q[(t * heads + h) * hd + i]! * kc[j * kvw + kvh * hd + i]!;
+          s[j] = d / Math.sqrt(hd);
+        }
+        softmax(s, len);
+        for (let i = 0; i < hd; i++) {
+          let acc = 0;
+          for (let j = 0; j < len; j++) acc += s[j]! * vc[j * kvw + kvh * hd + i]!;
+          want[(t * heads + h) * hd + i] = acc;
+        }
+      }
+    }
+    expect(nmse(await g.read(out, T * heads * hd), want)).toBeLessThan(TOL.attentionNMSE);
+  });
+});
+
+describe('silu_mul', () => {
+  it('gate = silu(gate) * up over 3 tokens of width 67', async () => {
+    const n = 3 * 67;
+    const gate = randoms(n, 30).map((v) => v * 6), up = randoms(n, 31);
+    const gb = g.buffer(gate);
+    await g.run([await siluMulOp(cache, { width: 67, gate: gb, up: g.buffer(up), step: g.step })], 3);
+    const want = gate.map((v, i) => (v / (1 + Math.exp(-v))) * up[i]!);
+    expect(maxAbs(await g.read(gb, n), want)).toBeLessThan(TOL.siluAbs);
+  });
+});
