@@ -14,6 +14,9 @@ import { matmulOps } from '../src/engine/wgsl/kernels/matmul.js';
 import { PipelineCache } from '../src/engine/wgsl/kernels/op.js';
 import { addNormOp, normRowsOp } from '../src/engine/wgsl/kernels/rmsnorm.js';
 import { ropeQOp, ropeTable, storeKVOp } from '../src/engine/wgsl/kernels/rope.js';
+import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.js';
+import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
+import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
 /** Named tolerances. */
@@ -174,5 +177,48 @@ describe('silu_mul', () => {
     await g.run([await siluMulOp(cache, { width: 67, gate: gb, up: g.buffer(up), step: g.step })], 3);
     const want = gate.map((v, i) => (v / (1 + Math.exp(-v))) * up[i]!);
     expect(maxAbs(await g.read(gb, n), want)).toBeLessThan(TOL.siluAbs);
+  });
+});
+
+describe('sample (GPU sampling = CPU sampling)', () => {
+  const V = 999;
+  const cases: [string, SamplingParams, Partial<DeviceSampling>][] = [
+    ['greedy', { temperature: 0, topP: 1, topK: 0, minP: 0 }, {}],
+    ['temperature 0.8', { temperature: 0.8, topP: 1, topK: 0, minP: 0 }, {}],
+    ['top-k 7', { temperature: 1, topP: 1, topK: 7, minP: 0 }, {}],
+    ['top-p 0.6', { temperature: 1.2, topP: 0.6, topK: 0, minP: 0 }, {}],
+    ['min-p 0.05 + top-k 50 + top-p 0.9', { temperature: 0.7, topP: 0.9, topK: 50, minP: 0.05 }, {}],
+    ['bias, bans and penalties', { temperature: 1, topP: 0.95, topK: 0, minP: 0 }, { bias: [[3, 5], [10, -1e30], [998, 2.5]], penalties: { frequency: 0.5, presence: 0.3, repetition: 1.3 } }],
+  ];
+  it.each(cases)('%s: same token for 40 random draws, logprobs of the raw logits', async (_, sampling, extra) => {
+    const logits = randoms(V, 77).map((v) => v * 4);
+    const sampler = await Sampler.create(cache, V, g.buffer(logits));
+    const prompt = [5, 6, 7, 998];
+    sampler.reset(prompt);
+    // CPU mirror of the device's penalty state
+    const counts = new Map<number, number>();
+    const seen = new Set(prompt);
+    const lp = logSoftmax(logits);
+    const rng = new Rng(9);
+    for (let i = 0; i < 40; i++) {
+      const countToken = i % 3 === 0 ? (i * 37) % V : undefined; // tokens "generated" before this step
+      if (countToken !== undefined) {
+        counts.set(countToken, (counts.get(countToken) ?? 0) + 1);
+        seen.add(countToken);
+      }
+      const s: DeviceSampling = { sampling, r: rng.next(), bias: [], logprobs: 3, countToken, ...extra };
+      sampler.prepare(s);
+      await g.run([sampler.op], 1);
+      const out = await g.read(sampler.out, 8);
+      const u = new Uint32Array(out.buffer);
+      const processed = logits.slice();
+      if (s.penalties) applyPenalties(processed, counts, seen, s.penalties);
+      for (const [id, b] of s.bias) processed[id] = b <= -1e29 ? -Infinity : processed[id]! + b;
+      expect(u[0]).toBe(sample(processed, sampling, s.r));
+      expect(out[1]).toBeCloseTo(lp[u[0]!]!, 4);
+      const top = topK(lp, 3);
+      expect([u[2], u[4], u[6]]).toEqual(top.map((t) => t.id));
+      expect(out[3]).toBeCloseTo(top[0]!.value, 4);
+    }
   });
 });

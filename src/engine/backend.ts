@@ -5,6 +5,30 @@
 import type { ModelConfig } from '../model/config.js';
 import type { LoadedModel, LoadProgress } from '../model/load.js';
 import type { ModelSource } from '../model/files.js';
+import type { TokenLogprob } from './engine.js';
+import type { Penalties } from './logits.js';
+import type { SamplingParams } from './sampling.js';
+
+/** One step's sampling, done where the logits are (the GPU): only the token comes back. */
+export interface StepSampling {
+  sampling: SamplingParams;
+  /** The step's uniform random number in [0, 1). */
+  r: number;
+  /** Sparse additive biases: logit_bias, and bans (a bias of -Infinity) from bad_words and min_tokens. */
+  bias: [number, number][];
+  penalties?: Penalties;
+  /** Alternatives to report with the chosen token's logprob, or undefined for none. */
+  logprobs?: number;
+  /** The step's input token, which counts as generated output for the penalties. */
+  countToken?: number;
+}
+
+export interface DeviceSampler {
+  /** Starts a request: no output yet, the prompt counts as seen for the repetition penalty. */
+  reset(prompt: number[]): void;
+  /** forward(tokens, pos) and sampling in one submission. */
+  step(tokens: number[], pos: number, s: StepSampling): Promise<{ token: number; logprob?: TokenLogprob }>;
+}
 
 export type BackendName = 'auto' | 'cpu' | 'wgsl' | 'ort';
 
@@ -23,11 +47,15 @@ export interface ModelRunner {
   readonly description?: string;
   /** True once the backend can no longer run (a lost GPU device): the host reloads the model. */
   readonly lost?: boolean;
+  /** Present when the backend samples on its device (the logits never leave the GPU). */
+  readonly sampler?: DeviceSampler;
   dispose(): void;
 }
 
 export interface LoadOptions {
   maxModelLen?: number;
+  /** Sample on the GPU (default: yes on hardware GPUs, no on software adapters like SwiftShader). */
+  gpuSampling?: boolean;
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -5,9 +5,11 @@
  */
 import type { LoadedModel } from '../model/load.js';
 import { StreamingDetokenizer } from '../tokenizer/tokenizer.js';
-import type { LoadedRunner, ModelRunner } from './backend.js';
-import { applyLogitBias, applyPenalties, banSequences, logSoftmax, suppress, topK, type Penalties } from './logits.js';
+import type { LoadedRunner, ModelRunner, StepSampling } from './backend.js';
+import { applyPenalties, bannedBy, logSoftmax, topK, type Penalties } from './logits.js';
 import { Rng, sample, type SamplingParams } from './sampling.js';
+
+const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0, minP: 0 };
 import { StopMatcher } from './stop.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -125,6 +127,14 @@ export class Engine {
     }
   }
 
+  /** How many leading prompt tokens are already in the cache; the last prompt token is always re-run. */
+  private reusablePrefix(prompt: number[]): number {
+    let common = 0;
+    while (common < prompt.length - 1 && common < this.cached.length && this.cached[common] === prompt[common]) common++;
+    this.cached.length = common;
+    return common;
+  }
+
   /** Feeds the prompt, reusing the cached prefix; returns the last position's logits. */
   private async prefill(prompt: number[], promptLogprobs?: number): Promise<{ logits: Float32Array; promptLogprobs?: (TokenLogprob | null)[] }> {
     const vocab = this.model.config.vocabSize;
@@ -137,10 +147,7 @@ export class Engine {
       for (let i = 1; i < prompt.length; i++) lp.push(logprobOf(logSoftmax(all.subarray((i - 1) * vocab, i * vocab)), prompt[i]!, promptLogprobs));
       return { logits: all.slice((prompt.length - 1) * vocab), promptLogprobs: lp };
     }
-    // The last prompt token is always re-run to get its logits.
-    let common = 0;
-    while (common < prompt.length - 1 && common < this.cached.length && this.cached[common] === prompt[common]) common++;
-    this.cached.length = common;
+    const common = this.reusablePrefix(prompt);
     const logits = await this.runner.forward(prompt.slice(common), common);
     this.cached.push(...prompt.slice(common));
     return { logits };
@@ -163,9 +170,44 @@ export class Engine {
     let channel: TokenEvent['channel'] = r && prompt.lastIndexOf(r.startId) > prompt.lastIndexOf(r.endId) ? 'reasoning' : 'content';
     let thoughts = 0; // tokens inside the thinking block, markers excluded: what reasoning_max_tokens caps
 
-    const pre = await this.prefill(prompt, p.promptLogprobs);
-    let logits = pre.logits;
-    let promptLogprobs = pre.promptLogprobs;
+    // Each step picks the next token: on the device when the backend samples there (only the
+    // token comes back), else from the logits on the CPU. Both draw one random number per step
+    // and run the same algorithm, so a seed gives the same answer on every backend.
+    const device = p.promptLogprobs === undefined ? this.runner.sampler : undefined;
+    let logits: Float32Array | undefined;
+    let promptLogprobs: (TokenLogprob | null)[] | undefined;
+    let pending: { token: number; logprob?: TokenLogprob } | undefined;
+    const stepSpec = (countToken: number | undefined, forced: number | undefined): StepSampling => {
+      const bias: [number, number][] = forced !== undefined ? [[forced, 1e4]] : [...(p.logitBias ?? [])];
+      if (forced === undefined) {
+        if (p.badWords?.length) bias.push(...bannedBy(output, p.badWords).map((id): [number, number] => [id, -Infinity]));
+        if (output.length < minTokens) for (const id of [...tokenizer.eosIds, ...p.stopTokenIds]) bias.push([id, -Infinity]);
+      }
+      return { sampling: forced !== undefined ? GREEDY : p.sampling, r: rng.next(), bias, penalties, logprobs: p.logprobs, countToken: penalties ? countToken : undefined };
+    };
+    const forcedToken = () => (r && channel === 'reasoning' && r.maxTokens !== undefined && thoughts >= r.maxTokens ? r.endId : undefined);
+    if (device) {
+      device.reset(prompt);
+      const common = this.reusablePrefix(prompt);
+      pending = await device.step(prompt.slice(common), common, stepSpec(undefined, forcedToken()));
+      this.cached.push(...prompt.slice(common));
+    } else {
+      const pre = await this.prefill(prompt, p.promptLogprobs);
+      logits = pre.logits;
+      promptLogprobs = pre.promptLogprobs;
+    }
+    /** The next token from the CPU logits: logprobs of the raw logits, processors, the sampler. */
+    const cpuChoice = (): { token: number; logprob?: TokenLogprob } => {
+      const forced = forcedToken();
+      const spec = stepSpec(undefined, forced);
+      const l = logits!;
+      const raw = p.logprobs !== undefined ? logSoftmax(l) : undefined;
+      if (penalties && forced === undefined) applyPenalties(l, counts, seen, penalties);
+      for (const [id, b] of spec.bias) if (id >= 0 && id < l.length) l[id] = b === -Infinity ? -Infinity : l[id]! + b;
+      const token = sample(l, spec.sampling, spec.r);
+      return { token, logprob: raw && logprobOf(raw, token, p.logprobs!) };
+    };
+
     let detok = new StreamingDetokenizer(tokenizer, prompt);
     const stops = new StopMatcher(p.stop, p.includeStopStr);
     const takePromptLogprobs = () => {
@@ -186,17 +228,12 @@ export class Engine {
         yield finish('length');
         return;
       }
-      const logprob = p.logprobs !== undefined ? logSoftmax(logits) : undefined;
-      let token: number;
-      if (r && channel === 'reasoning' && r.maxTokens !== undefined && thoughts >= r.maxTokens) token = r.endId;
-      else {
-        if (p.logitBias?.size) applyLogitBias(logits, p.logitBias);
-        if (p.badWords?.length) banSequences(logits, output, p.badWords);
-        if (output.length < minTokens) suppress(logits, [...tokenizer.eosIds, ...p.stopTokenIds]);
-        if (penalties) applyPenalties(logits, counts, seen, penalties);
-        token = sample(logits, p.sampling, rng);
-      }
-      const lp = logprob ? { logprob: logprobOf(logprob, token, p.logprobs!) } : {};
+      let choice: { token: number; logprob?: TokenLogprob };
+      if (pending) choice = pending;
+      else choice = cpuChoice();
+      pending = undefined;
+      const token = choice.token;
+      const lp = choice.logprob ? { logprob: choice.logprob } : {};
       if (eos.has(token) && output.length >= minTokens) {
         yield finish('stop'); // EOS is not part of the output: no text, no logprob, not counted
         return;
@@ -233,7 +270,9 @@ export class Engine {
         return;
       }
       yield { ...event, ...takePromptLogprobs() };
-      logits = await this.runner.forward([token], this.cached.length);
+      const pos = this.cached.length;
+      if (device) pending = await device.step([token], pos, stepSpec(token, forcedToken()));
+      else logits = await this.runner.forward([token], pos);
       this.cached.push(token);
       await yieldToEventLoop();
     }

@@ -46,13 +46,20 @@ export function applyLogitBias(logits: Float32Array, bias: Map<number, number>):
  * never be completed, so its last token is banned; one-token sequences are always banned.
  */
 export function banSequences(logits: Float32Array, output: number[], sequences: number[][]): void {
+  suppress(logits, bannedBy(output, sequences));
+}
+
+/** The tokens `banSequences` would ban after `output`. */
+export function bannedBy(output: number[], sequences: number[][]): number[] {
+  const banned: number[] = [];
   for (const seq of sequences) {
     const prefix = seq.length - 1;
     if (prefix > output.length) continue;
     let match = true;
     for (let i = 0; i < prefix && match; i++) match = output[output.length - prefix + i] === seq[i];
-    if (match) logits[seq[prefix]!] = -Infinity;
+    if (match) banned.push(seq[prefix]!);
   }
+  return banned;
 }
 
 export function suppress(logits: Float32Array, ids: Iterable<number>): void {

@@ -1,6 +1,14 @@
 /**
  * Turning logits into the next token: greedy, or temperature sampling restricted by top-k, top-p
- * (nucleus) and min-p, drawn from a seedable generator so a seed reproduces an answer exactly.
+ * (nucleus) and min-p, with one uniform random number per step from a seedable generator.
+ *
+ * The kept set is defined by thresholds, not by a sorted order, so that the GPU sampler
+ * (shaders/sample.wgsl) can compute exactly the same thing with reductions:
+ *   top-k:  tokens whose scaled logit is at least the k-th largest (ties at the k-th value stay);
+ *   min-p:  tokens whose probability is at least min_p × the top probability;
+ *   top-p:  of those, the tokens at or above the largest probability τ whose kept mass (tokens
+ *           with p ≥ τ) still reaches top_p of the total.
+ * The draw walks the kept tokens in id order until the running mass passes r × total.
  */
 
 export interface SamplingParams {
@@ -25,44 +33,49 @@ export class Rng {
   }
 }
 
+/** Index of the largest value; the lowest index wins ties. */
 export function argmax(logits: Float32Array): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
   return best;
 }
 
-export function sample(logits: Float32Array, p: SamplingParams, rng: Rng): number {
+/** Picks a token from (already processed) logits with one uniform random number r ∈ [0, 1). */
+export function sample(logits: Float32Array, p: SamplingParams, r: number): number {
   if (p.temperature <= 0) return argmax(logits);
-  // Candidates sorted by logit, cut to top-k first: sorting the whole vocabulary is the cost to avoid.
-  const k = p.topK > 0 ? Math.min(p.topK, logits.length) : logits.length;
-  let ids = Array.from({ length: logits.length }, (_, i) => i);
-  ids.sort((a, b) => logits[b]! - logits[a]!);
-  ids = ids.slice(0, k);
-  const max = logits[ids[0]!]!;
-  let probs = ids.map((i) => Math.exp((logits[i]! - max) / p.temperature));
-  let total = probs.reduce((a, b) => a + b, 0);
-  probs = probs.map((x) => x / total);
-  let keep = probs.length;
-  if (p.minP > 0) {
-    const floor = p.minP * probs[0]!;
-    keep = Math.max(1, probs.findIndex((x) => x < floor) === -1 ? keep : probs.findIndex((x) => x < floor));
+  const n = logits.length;
+  const scaled = new Float32Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = logits[i]! / p.temperature;
+  let floor = -Infinity;
+  if (p.topK > 0 && p.topK < n) floor = [...scaled].sort((a, b) => b - a)[p.topK - 1]!;
+  const max = scaled[argmax(scaled)]!;
+  const e = new Float32Array(n); // unnormalised probabilities of kept tokens, 0 elsewhere
+  for (let i = 0; i < n; i++) {
+    if (scaled[i]! < floor || !Number.isFinite(scaled[i]!)) continue;
+    const v = Math.fround(Math.exp(scaled[i]! - max));
+    if (v >= p.minP) e[i] = v;
   }
   if (p.topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < keep; i++) {
-      cum += probs[i]!;
-      if (cum >= p.topP) {
-        keep = i + 1;
-        break;
-      }
+    const total = e.reduce((a, b) => a + b, 0);
+    const sorted = Array.from(e).filter((v) => v > 0).sort((a, b) => b - a);
+    let mass = 0;
+    let tau = 0;
+    for (const v of sorted) {
+      mass += v;
+      tau = v;
+      if (mass >= p.topP * total) break;
     }
+    for (let i = 0; i < n; i++) if (e[i]! < tau) e[i] = 0;
   }
-  total = 0;
-  for (let i = 0; i < keep; i++) total += probs[i]!;
-  let r = rng.next() * total;
-  for (let i = 0; i < keep; i++) {
-    r -= probs[i]!;
-    if (r <= 0) return ids[i]!;
+  const total = e.reduce((a, b) => a + b, 0);
+  const target = r * total;
+  let cum = 0;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    if (e[i] === 0) continue;
+    cum += e[i]!;
+    last = i;
+    if (cum > target) return i;
   }
-  return ids[keep - 1]!;
+  return last;
 }

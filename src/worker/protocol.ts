@@ -19,6 +19,8 @@ export interface EngineOptions {
   backend?: BackendName;
   /** Allow `logprobs` in requests (the seed server's --enable-logprob); off by default, as there. */
   enableLogprob?: boolean;
+  /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
+  gpuSampling?: boolean;
 }
 
 export interface ModelInfo {

@@ -59,6 +59,18 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     get lost() {
       return lost !== undefined;
     },
+    sampler: options.gpuSampling ?? !cpuBacked
+      ? {
+          reset: (prompt) => transformer.resetSampler(prompt),
+          async step(tokens, pos, s) {
+            if (lost) throw new DeviceLostError(`the GPU device was lost (${lost}); the model will be reloaded`);
+            // Long prompts: all but the last step only fill the cache.
+            for (let i = 0; i + MAX_STEP < tokens.length; i += MAX_STEP) await transformer.step(tokens.slice(i, i + MAX_STEP), pos + i, false);
+            const start = Math.floor((tokens.length - 1) / MAX_STEP) * MAX_STEP;
+            return transformer.stepSample(tokens.slice(start), pos + start, s);
+          },
+        }
+      : undefined,
     dispose() {
       transformer.destroy();
       device.destroy();

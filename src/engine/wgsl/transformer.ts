@@ -12,7 +12,14 @@ import { matmulOps } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeQOp, ropeTable, storeKVOp } from './kernels/rope.js';
+import { Sampler, type DeviceSampling } from './kernels/sample.js';
 import type { GpuWeights } from './weights.js';
+import type { TokenLogprob } from '../engine.js';
+
+export interface SampledToken {
+  token: number;
+  logprob?: TokenLogprob;
+}
 
 /** Tokens per step: prompt chunks of this size keep every activation buffer small. */
 export const MAX_STEP = 64;
@@ -49,6 +56,7 @@ export class WgslTransformer {
   private finalNorm!: Op;
   private head!: { matvec: Op[]; gemm: Op[] };
   private headAll!: { matvec: Op[]; gemm: Op[] };
+  private sampler!: Sampler;
   /** Positions whose logits fit the logits buffer at once. */
   readonly logitRows: number;
   kvBytes = 0;
@@ -95,7 +103,7 @@ export class WgslTransformer {
     const partial = this.buffer(attentionPartialBytes(c.nHeads, c.headDim, this.maxSeq, T) / 4, 'attention.partial');
     this.xlast = this.buffer(c.dim, 'xlast');
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
-    this.readback = this.buffer(this.logitRows * c.vocabSize, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.readback = this.buffer(Math.max(48, this.logitRows * c.vocabSize), 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
     const table = ropeTable(c, this.maxSeq);
     const trig = this.buffer(table.length, 'rope_table');
@@ -150,25 +158,17 @@ export class WgslTransformer {
     const headName = w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight';
     this.head = await mm(headName, this.xlast, this.logits, { tokens: 1 });
     this.headAll = await mm(headName, xb, this.logits);
+    this.sampler = await Sampler.create(cache, c.vocabSize, this.logits);
   }
 
-  /**
-   * Runs T ≤ MAX_STEP tokens at positions pos0 … and returns the logits of the last one, or of
-   * all T when `all` (T ≤ logitRows).
-   */
-  async step(tokens: number[], pos0: number, all: boolean): Promise<Float32Array> {
-    const T = tokens.length;
-    const { device, c } = this;
-    device.queue.writeBuffer(this.stepBuf, 0, new Uint32Array([pos0, T, 0, 0]));
-    device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
-    const enc = device.createCommandEncoder();
+  /** Records the forward pass of T tokens: logits of the last token (or of all T) in `logits`. */
+  private encode(enc: GPUCommandEncoder, T: number, pos0: number, all: boolean): void {
     const pass = enc.beginComputePass();
     const run = (ops: Op[]) => {
       for (const op of ops) {
-        const [gx, gy, gz] = op.workgroups(T, pos0);
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
-        pass.dispatchWorkgroups(gx, gy, gz);
+        pass.dispatchWorkgroups(...op.workgroups(T, pos0));
       }
     };
     const mat = (m: { matvec: Op[]; gemm: Op[] }) => run(T === 1 ? m.matvec : m.gemm);
@@ -189,24 +189,66 @@ export class WgslTransformer {
     if (all) {
       mat(this.headAll);
       pass.end();
-    } else {
-      pass.end();
-      enc.copyBufferToBuffer(this.xb, (T - 1) * c.dim * 4, this.xlast, 0, c.dim * 4);
-      const p2 = enc.beginComputePass();
-      for (const op of this.head.matvec) {
-        p2.setPipeline(op.pipeline);
-        p2.setBindGroup(0, op.bindGroup);
-        p2.dispatchWorkgroups(...op.workgroups(1, pos0));
-      }
-      p2.end();
+      return;
     }
-    const bytes = (all ? T : 1) * c.vocabSize * 4;
-    enc.copyBufferToBuffer(this.logits, 0, this.readback, 0, bytes);
-    device.queue.submit([enc.finish()]);
+    pass.end();
+    enc.copyBufferToBuffer(this.xb, (T - 1) * this.c.dim * 4, this.xlast, 0, this.c.dim * 4);
+    const head = enc.beginComputePass();
+    for (const op of this.head.matvec) {
+      head.setPipeline(op.pipeline);
+      head.setBindGroup(0, op.bindGroup);
+      head.dispatchWorkgroups(...op.workgroups(1, pos0));
+    }
+    head.end();
+  }
+
+  private begin(tokens: number[], pos0: number): GPUCommandEncoder {
+    this.device.queue.writeBuffer(this.stepBuf, 0, new Uint32Array([pos0, tokens.length, 0, 0]));
+    this.device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
+    return this.device.createCommandEncoder();
+  }
+
+  private async read(enc: GPUCommandEncoder, src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    enc.copyBufferToBuffer(src, 0, this.readback, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
     await this.readback.mapAsync(GPUMapMode.READ, 0, bytes);
-    const out = new Float32Array(this.readback.getMappedRange(0, bytes).slice(0));
+    const out = this.readback.getMappedRange(0, bytes).slice(0);
     this.readback.unmap();
     return out;
+  }
+
+  /**
+   * Runs T ≤ MAX_STEP tokens at positions pos0 … and returns the logits of the last one, or of
+   * all T when `all` (T ≤ logitRows).
+   */
+  async step(tokens: number[], pos0: number, all: boolean): Promise<Float32Array> {
+    const enc = this.begin(tokens, pos0);
+    this.encode(enc, tokens.length, pos0, all);
+    return new Float32Array(await this.read(enc, this.logits, (all ? tokens.length : 1) * this.c.vocabSize * 4));
+  }
+
+  /** Runs a step and samples its next token on the GPU: only the token (and logprobs) come back. */
+  async stepSample(tokens: number[], pos0: number, s: DeviceSampling): Promise<SampledToken> {
+    this.sampler.prepare(s);
+    const enc = this.begin(tokens, pos0);
+    this.encode(enc, tokens.length, pos0, false);
+    const pass = enc.beginComputePass();
+    pass.setPipeline(this.sampler.op.pipeline);
+    pass.setBindGroup(0, this.sampler.op.bindGroup);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    const out = await this.read(enc, this.sampler.out, this.sampler.outBytes(s));
+    const u = new Uint32Array(out);
+    const f = new Float32Array(out);
+    const token = u[0]!;
+    if (s.logprobs === undefined) return { token };
+    const top = Array.from({ length: s.logprobs }, (_, i) => ({ id: u[2 + 2 * i]!, logprob: f[3 + 2 * i]! }));
+    return { token, logprob: { id: token, logprob: f[1]!, top } };
+  }
+
+  /** Starts a request's penalty state on the GPU. */
+  resetSampler(prompt: number[]): void {
+    this.sampler.reset(prompt);
   }
 
   destroy(): void {

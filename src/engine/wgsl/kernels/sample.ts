@@ -1,0 +1,91 @@
+/**
+ * shaders/sample.wgsl: logits processors, sampling and logprobs in one workgroup, so a decode
+ * step reads back a token id (and requested logprobs) instead of the whole logits vector.
+ */
+import type { StepSampling as DeviceSampling } from '../../backend.js';
+import { bind, type Op, type PipelineCache } from './op.js';
+
+export const MAX_BIAS = 4096;
+/** A bias at or below this bans the token (the shader's test is <= -1e29). */
+export const BAN = -1e30;
+
+export type { StepSampling as DeviceSampling } from '../../backend.js';
+
+export class Sampler {
+  readonly params: GPUBuffer;
+  readonly bias: GPUBuffer;
+  readonly counts: GPUBuffer;
+  readonly seen: GPUBuffer;
+  readonly out: GPUBuffer;
+  readonly op: Op;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly vocab: number,
+    pipeline: GPUComputePipeline,
+    logits: GPUBuffer,
+  ) {
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    this.params = device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'sample.params' });
+    this.bias = device.createBuffer({ size: MAX_BIAS * 8, usage: storage, label: 'sample.bias' });
+    this.counts = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.counts' });
+    this.seen = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.seen' });
+    this.out = device.createBuffer({ size: 4 * 48, usage: storage, label: 'sample.out' });
+    const work = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.work' });
+    this.op = {
+      label: 'sample',
+      pipeline,
+      bindGroup: bind(device, pipeline, { 0: logits, 1: work, 2: this.counts, 3: this.seen, 4: this.bias, 5: this.out, 6: this.params }, 'sample'),
+      workgroups: () => [1, 1, 1],
+    };
+  }
+
+  static async create(cache: PipelineCache, vocab: number, logits: GPUBuffer): Promise<Sampler> {
+    return new Sampler(cache.device, vocab, await cache.get('sample', 'sample'), logits);
+  }
+
+  /** New request: no output yet; the prompt's tokens count as seen for the repetition penalty. */
+  reset(prompt: number[]): void {
+    const seen = new Uint32Array(this.vocab);
+    for (const t of prompt) if (t < this.vocab) seen[t] = 1;
+    this.device.queue.writeBuffer(this.seen, 0, seen);
+    this.device.queue.writeBuffer(this.counts, 0, new Uint32Array(this.vocab));
+  }
+
+  /** Writes the step's parameters; the op then runs in the step's command buffer. */
+  prepare(s: DeviceSampling): void {
+    if (s.bias.length > MAX_BIAS) throw new Error(`at most ${MAX_BIAS} biased or banned tokens per step`);
+    const data = new ArrayBuffer(48);
+    const u = new Uint32Array(data);
+    const f = new Float32Array(data);
+    const k = s.sampling.topK > 0 ? s.sampling.topK : 0;
+    u[0] = this.vocab;
+    u[1] = s.bias.length;
+    u[2] = k;
+    u[3] = s.logprobs ?? 0xffffffff;
+    f[4] = s.sampling.temperature;
+    f[5] = s.sampling.topP;
+    f[6] = s.sampling.minP;
+    f[7] = s.r;
+    f[8] = s.penalties?.frequency ?? 0;
+    f[9] = s.penalties?.presence ?? 0;
+    f[10] = s.penalties?.repetition ?? 1;
+    u[11] = s.countToken ?? 0xffffffff;
+    this.device.queue.writeBuffer(this.params, 0, data);
+    if (s.bias.length) {
+      const b = new ArrayBuffer(s.bias.length * 8);
+      const bu = new Uint32Array(b);
+      const bf = new Float32Array(b);
+      s.bias.forEach(([id, v], i) => {
+        bu[2 * i] = id;
+        bf[2 * i + 1] = Math.max(v, BAN);
+      });
+      this.device.queue.writeBuffer(this.bias, 0, b);
+    }
+  }
+
+  /** Bytes of `out` to read back for these parameters. */
+  outBytes(s: DeviceSampling): number {
+    return 4 * (s.logprobs === undefined ? 1 : 2 + 2 * s.logprobs);
+  }
+}
