@@ -159,7 +159,7 @@ function llama3FreqFactors(spec: FixtureSpec): Float32Array {
   return out;
 }
 
-export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenizerMeta: Record<string, GGUFTypedValue>, dtype: DType): Uint8Array {
+export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenizerMeta: Record<string, GGUFTypedValue>, dtype: DType, contextLength = 256): Uint8Array {
   const a = spec.arch;
   const interleaved = a === 'llama' || a === 'mistral';
   const tensors: GGUFTensorInput[] = [];
@@ -175,7 +175,7 @@ export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenize
   const meta: Record<string, GGUFTypedValue> = {
     'general.architecture': { type: 'string', value: a },
     'general.name': { type: 'string', value: `fixture-${spec.name}` },
-    [`${a}.context_length`]: { type: 'u32', value: 256 },
+    [`${a}.context_length`]: { type: 'u32', value: contextLength },
     [`${a}.embedding_length`]: { type: 'u32', value: spec.dim },
     [`${a}.feed_forward_length`]: { type: 'u32', value: spec.hiddenDim },
     [`${a}.block_count`]: { type: 'u32', value: spec.nLayers },
