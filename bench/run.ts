@@ -1,84 +1,107 @@
 /**
- * npm run bench — load time, time to first token, prefill and decode speed of each available
- * backend on each benchmark model, through the same createFetch path an application uses.
- * Results go to bench/results/<date>.json and .md.
+ * npm run bench            headless Chromium (WebGPU via the browser; SwiftShader on machines
+ *                          without a GPU): webinfer's wgsl and cpu backends, and wllama (llama.cpp
+ *                          compiled to WebAssembly) as the peer, on the same GGUF files.
+ * npm run bench -- --node  the same measurements in Node: cpu, and wgsl through Dawn (the
+ *                          `webgpu` package), for GPU machines without a browser.
  *
- * Today: the CPU reference backend in Node on stories260K. The wgsl and ort backends, the browser
- * runner and the wllama / transformers.js peers join as those issues land.
+ * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
+ * weights in Q4_0 and Q8_0 (scripts/make-bench-models.ts). Prints a markdown table and writes it
+ * with the raw JSON to bench/results/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFetch } from '../src/index.js';
+import { ByteStream } from '../src/formats/byte-stream.js';
+import { readGGUFHeader } from '../src/formats/gguf.js';
+import { configFromGGUF } from '../src/model/config.js';
+import { ensureBenchModels } from '../scripts/make-bench-models.js';
+import { measure, type BenchCase, type BenchResult } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const node = process.argv.includes('--node');
+const quick = process.argv.includes('--quick');
 
-interface Result {
-  backend: string;
-  model: string;
-  loadMs: number;
-  promptTokens: number;
-  ttftMs: number;
-  prefillTokPerS: number;
-  decodeTokPerS: number;
-  decodeTokens: number;
-}
-
-async function measure(model: string, modelPath: string, backend: 'cpu'): Promise<Result> {
-  const t0 = performance.now();
-  const f = createFetch({ model: modelPath, backend });
-  const info = await f.ready;
-  const loadMs = performance.now() - t0;
-  const post = (body: unknown) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify(body) });
-
-  // Prefill: a long prompt, one generated token; repeated with a changed first token so no prefix is reused.
-  const promptTokens = Math.min(200, info.maxModelLen - 64);
-  const prompt = (first: number) => [1, first, ...Array.from({ length: promptTokens - 2 }, (_, i) => 260 + (i % 200))];
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const s = performance.now();
-    await (await post({ prompt: prompt(300 + r), max_tokens: 1, temperature: 0 })).json();
-    best = Math.min(best, performance.now() - s);
-  }
-
-  // Decode: stream from BOS and time the tokens after the first.
-  const decodeTokens = Math.min(256, info.maxModelLen - 2);
-  const s = performance.now();
-  const res = await post({ prompt: [1], max_tokens: decodeTokens, temperature: 0, stream: true, ignore_eos: true });
-  const reader = res.body!.getReader();
-  let first = 0;
-  for (;;) {
-    const { done } = await reader.read();
-    if (done) break;
-    if (!first) first = performance.now();
-  }
-  const end = performance.now();
-  await f.dispose();
+async function describe(path: string, name: string, prompt: string, decodeTokens: number): Promise<Omit<BenchCase, 'backend'>> {
+  const header = await readGGUFHeader(ByteStream.fromBytes(readFileSync(path).subarray(0, 16 << 20)));
+  const c = configFromGGUF(header.metadata, new Set(header.tensors.map((t) => t.name)));
   return {
-    backend,
-    model,
-    loadMs: Math.round(loadMs),
-    promptTokens,
-    ttftMs: Math.round(first - s),
-    prefillTokPerS: Math.round(promptTokens / (best / 1000)),
-    decodeTokPerS: Math.round((decodeTokens - 1) / ((end - first) / 1000)),
+    model: path,
+    name,
+    prompt,
     decodeTokens,
+    weightBytes: header.tensors.reduce((a, t) => a + t.byteLength, 0),
+    kvBytesPerPos: 2 * c.nLayers * c.nKvHeads * c.headDim * 4,
   };
 }
 
-const results = [await measure('stories260K', join(ROOT, 'models', 'stories260K.gguf'), 'cpu')];
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}`;
-const table = [
+const story = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
+const models = [await describe(join(ROOT, 'models', 'stories260K.gguf'), 'stories260K (F32)', `${story} ${story}`, 128)];
+if (!quick) {
+  const [q4, q8] = ensureBenchModels();
+  const text = 'The quick brown fox jumps over the lazy dog near the river bank.';
+  models.push(await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16), await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16));
+}
+
+const results: BenchResult[] = [];
+let machine = `${cpus()[0]?.model ?? 'CPU'} × ${cpus().length}`;
+if (node) {
+  machine += `, Node ${process.version}`;
+  for (const m of models) {
+    for (const backend of ['wgsl', 'cpu'] as const) {
+      process.stderr.write(`${m.name} ${backend}…\n`);
+      results.push(await measure({ ...m, backend }));
+    }
+  }
+} else {
+  const { launchBrowser, startVite } = await import('../test/helpers/browser.js');
+  const server = await startVite();
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/bench/page.html`);
+    await page.waitForFunction(() => (window as any).bench, null, { timeout: 60_000 });
+    machine += `, Chromium ${browser.version()}, WebGPU adapter: ${await page.evaluate(() => (window as any).bench.adapter())}`;
+    page.setDefaultTimeout(0);
+    for (const m of models) {
+      const url = '/' + relative(ROOT, m.model);
+      for (const backend of ['wgsl', 'cpu'] as const) {
+        process.stderr.write(`${m.name} ${backend}…\n`);
+        results.push(await page.evaluate((c) => (window as any).bench.measure(c), { ...m, model: url, backend }));
+      }
+      process.stderr.write(`${m.name} wllama…\n`);
+      const w: BenchResult = await page.evaluate((c) => (window as any).bench.wllama(c), { ...m, model: url, backend: 'cpu' as const });
+      w.promptTokens ||= results.at(-1)!.promptTokens; // same tokenizer, same prompt
+      w.prefillTokPerS = Math.round((w.promptTokens / w.ttftMs) * 1000 * 10) / 10;
+      results.push(w);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** How much of the generated text agrees with webinfer's wgsl output for the same model. */
+function agreement(r: BenchResult): string {
+  const ref = results.find((x) => x.model === r.model && x.engine === 'webinfer' && x.backend === 'wgsl')!.text;
+  let n = 0;
+  while (n < ref.length && n < r.text.length && ref[n] === r.text[n]) n++;
+  return n === ref.length && n === r.text.length ? 'same' : `first ${n} of ${ref.length} chars`;
+}
+
+const lines = [
   `Machine: ${machine}`,
   '',
-  '| backend | model | load ms | prompt tokens | TTFT ms | prefill tok/s | decode tok/s |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-  ...results.map((r) => `| ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} |`),
-].join('\n');
+  '| engine | backend | model | load ms | prompt tok | TTFT ms | prefill tok/s | decode tok/s | decode GB/s | greedy text vs webinfer wgsl |',
+  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ...results.map((r) => `| ${r.engine} | ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} | ${r.decodeGBPerS} | ${agreement(r)} |`),
+];
+const table = lines.join('\n');
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}-${node ? 'node' : 'browser'}`;
 writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ machine, results }, null, 2));
 writeFileSync(join(dir, `${stamp}.md`), table + '\n');
 console.log(table);
+

@@ -1,0 +1,82 @@
+/**
+ * One benchmark measurement through the OpenAI API, used both in the browser page and in Node:
+ * load time, time to first token with a fixed prompt (prefill), and streamed decode speed.
+ */
+import { createFetch } from '../src/index.js';
+import type { BackendName } from '../src/engine/backend.js';
+
+export interface BenchCase {
+  model: string; // URL or path of the GGUF
+  name: string;
+  backend: Exclude<BackendName, 'auto'>;
+  prompt: string;
+  decodeTokens: number;
+  /** Stored weight bytes read per decoded token (the file's tensor data). */
+  weightBytes: number;
+  /** KV-cache bytes per position (all layers, keys and values, float32). */
+  kvBytesPerPos: number;
+}
+
+export interface BenchResult {
+  engine: string;
+  backend: string;
+  model: string;
+  device?: string;
+  loadMs: number;
+  promptTokens: number;
+  ttftMs: number;
+  prefillTokPerS: number;
+  decodeTokPerS: number;
+  decodeGBPerS: number;
+  text: string;
+}
+
+export async function measure(c: BenchCase): Promise<BenchResult> {
+  const t0 = performance.now();
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512 });
+  const info = await f.ready;
+  const loadMs = performance.now() - t0;
+  const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });
+  // Warm-up: compiles pipelines and touches every weight once.
+  await (await post({ max_tokens: 2 })).json();
+  // A different first character defeats prefix reuse, so the whole prompt is prefilled.
+  const s = performance.now();
+  const res = await post({ prompt: '\n' + c.prompt, max_tokens: c.decodeTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let first = 0;
+  let buffer = '';
+  let text = '';
+  let promptTokens = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (!first) first = performance.now();
+    buffer += decoder.decode(value, { stream: true });
+    for (let i = buffer.indexOf('\n\n'); i !== -1; i = buffer.indexOf('\n\n')) {
+      const event = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      if (!event.startsWith('data: {')) continue;
+      const chunk = JSON.parse(event.slice(6));
+      if (chunk.usage) promptTokens = chunk.usage.prompt_tokens;
+      text += chunk.choices[0]?.text ?? '';
+    }
+  }
+  const end = performance.now();
+  await f.dispose();
+  const decodeTokPerS = (c.decodeTokens - 1) / ((end - first) / 1000);
+  const avgPos = promptTokens + c.decodeTokens / 2;
+  return {
+    engine: 'webinfer',
+    backend: c.backend,
+    model: c.name,
+    device: info.backend === 'wgsl' ? 'WebGPU' : 'CPU (JS)',
+    loadMs: Math.round(loadMs),
+    promptTokens,
+    ttftMs: Math.round(first - s),
+    prefillTokPerS: Math.round((promptTokens / (first - s)) * 1000 * 10) / 10,
+    decodeTokPerS: Math.round(decodeTokPerS * 10) / 10,
+    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
+    text,
+  };
+}
