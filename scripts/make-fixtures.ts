@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 4;
+const VERSION = 5;
 
 export interface FixtureSpec {
   name: string;
@@ -46,6 +46,10 @@ export const FIXTURES: FixtureSpec[] = [
 ];
 
 export const GGUF_TYPES: DType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+
+/** K-quants need rows that are multiples of 256: a wider llama for Q4_K and Q6_K. */
+export const K_FIXTURE: FixtureSpec = { name: 'llama-k', arch: 'llama', dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 64, ropeTheta: 10000, tied: true, seed: 7 };
+export const K_TYPES: DType[] = ['Q4_K', 'Q6_K'];
 
 /** Seeded normal samples (mulberry32 + Box-Muller). */
 function gaussian(seed: number): () => number {
@@ -271,6 +275,8 @@ export async function generateFixtures(outDir: string): Promise<void> {
   const w = makeWeights(llama, tok.vocab);
   writeHFDir(join(outDir, 'llama-hf-sharded-f16'), llama, w, tok.vocab, tok.json, tok.config, 'F16', 3);
   writeHFDir(join(outDir, 'llama-hf-bf16'), llama, w, tok.vocab, tok.json, tok.config, 'BF16', 1);
+  const kw = makeWeights(K_FIXTURE, tok.vocab);
+  for (const dtype of K_TYPES) writeFileSync(join(outDir, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(K_FIXTURE, kw, tok.meta, dtype));
   writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
   writeFileSync(stamp, '');
 }

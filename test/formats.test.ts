@@ -6,6 +6,7 @@ import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, fromFloat32, toFloat32 } from
 import { GGUFValueType, readGGUFHeader, readGGUFTensors, writeGGUF } from '../src/formats/gguf.js';
 import { readSafetensors, writeSafetensors } from '../src/formats/safetensors.js';
 import { STORIES_GGUF } from './helpers/paths.js';
+import { decodeWeights } from './helpers/decode.js';
 
 /** A stream that delivers `bytes` in small uneven chunks, as a network would. */
 function chunked(bytes: Uint8Array, size = 7): ByteStream {
@@ -124,6 +125,18 @@ describe('element types', () => {
     const d = toFloat32('Q4_0', q4, 32);
     expect([d[0], d[16], d[1]]).toEqual([14, 2, -16]);
   });
+  it('Q4_K and Q6_K decode as ggml does (an independent decoder) and quantise within bounds', () => {
+    const v = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7)));
+    for (const [t, bound] of [['Q4_K', 0.12], ['Q6_K', 0.02]] as const) {
+      const bytes = fromFloat32(t, v);
+      expect(bytes.length).toBe(t === 'Q4_K' ? 288 : 420);
+      const got = toFloat32(t, bytes, 512);
+      expect(Array.from(got)).toEqual(Array.from(decodeWeights(t, bytes, 512)));
+      const err = Math.sqrt(v.reduce((a, x, i) => a + (x - got[i]!) ** 2, 0) / v.reduce((a, x) => a + x * x, 0));
+      expect(err).toBeLessThan(bound);
+    }
+  });
+
   // Half a step of rounding plus the f16 rounding of the scale; Q4_0 maps the largest magnitude to
   // -8, so the opposite extreme can clamp at +7: up to one full step there.
   it('quantisers stay within their rounding bound', () => {

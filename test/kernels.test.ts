@@ -36,6 +36,8 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     ['BF16', 99, 33],
     ['Q8_0', 96, 37],
     ['Q4_0', 160, 29],
+    ['Q4_K', 512, 21],
+    ['Q6_K', 512, 19],
   ];
   it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5, 19, with bias and split parts', async (dtype, K, N) => {
     const wf = randoms(N * K, 7);

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, GGUF_TYPES, makeWeights, type HFWeights } from '../scripts/make-fixtures.js';
+import { FIXTURES, GGUF_TYPES, K_FIXTURE, K_TYPES, makeWeights, type HFWeights } from '../scripts/make-fixtures.js';
 import { fromFloat32, type DType } from '../src/formats/dtypes.js';
 import { decodeWeights } from './helpers/decode.js';
 import { loadCpu } from '../src/engine/cpu/backend.js';
@@ -16,7 +16,7 @@ const TOKENS = [1, 300, 17, 259, 450, 88, 511, 2, 42, 260, 301];
 /** The engine computes in float32, the reference in float64: only rounding separates them. */
 const NMSE = 1e-9;
 /** How far the stored (rounded/quantised) model may drift from the float32 original. */
-const STORAGE_DRIFT: Record<string, number> = { F32: 1e-9, F16: 1e-5, BF16: 1e-3, Q8_0: 1e-3, Q4_0: 0.25 };
+const STORAGE_DRIFT: Record<string, number> = { F32: 1e-9, F16: 1e-5, BF16: 1e-3, Q8_0: 1e-3, Q4_0: 0.25, Q4_K: 0.25, Q6_K: 0.02 };
 
 /** The weights as stored in `dtype` (matrices only, like the generator), decoded independently. */
 function asStored(w: HFWeights, dtype: DType): HFWeights {
@@ -48,6 +48,19 @@ describe.each(FIXTURES)('fixture model $name ($arch)', (spec) => {
       expect(nmse(got[i]!, expected[i]!)).toBeLessThan(STORAGE_DRIFT[dtype]!);
     }
     expect(got.map(argmax)).toEqual(exact.map(argmax));
+  });
+});
+
+describe('K-quant GGUF (llama, 256-wide rows)', () => {
+  const weights = makeWeights(K_FIXTURE, 512);
+  const expected = referenceLogits(K_FIXTURE, weights, TOKENS);
+  it.each(K_TYPES)('%s matches the independent reference on independently decoded weights', async (dtype) => {
+    const got = await engineLogits(join(GENERATED, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`));
+    const exact = referenceLogits(K_FIXTURE, asStored(weights, dtype), TOKENS);
+    for (let i = 0; i < TOKENS.length; i++) {
+      expect(nmse(got[i]!, exact[i]!)).toBeLessThan(NMSE);
+      expect(nmse(got[i]!, expected[i]!)).toBeLessThan(STORAGE_DRIFT[dtype]!);
+    }
   });
 });
 

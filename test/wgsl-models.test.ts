@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, GGUF_TYPES } from '../scripts/make-fixtures.js';
+import { FIXTURES, GGUF_TYPES, K_FIXTURE, K_TYPES } from '../scripts/make-fixtures.js';
 import type { ModelRunner } from '../src/engine/backend.js';
 import { loadCpu } from '../src/engine/cpu/backend.js';
 import { argmax } from '../src/engine/sampling.js';
@@ -50,6 +50,10 @@ async function compare(path: string) {
 describe.each(FIXTURES)('fixture $name ($arch)', (spec) => {
   it.each(GGUF_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`)), 120_000);
   it('safetensors', () => compare(join(GENERATED, `${spec.name}-hf`)), 120_000);
+});
+
+describe('K-quants', () => {
+  it.each(K_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`)), 120_000);
 });
 
 it('stories260K: the same 64 greedy tokens', () => compare(STORIES_GGUF), 120_000);

@@ -138,8 +138,55 @@ export function toFloat32(dtype: DType, bytes: Uint8Array, elements: number): Fl
         }
       }
       return out;
-    default:
-      throw new Error(`dequantisation of ${dtype} is not supported by the CPU engine`);
+    case 'Q4_K':
+      for (let b = 0; b < elements / 256; b++) dequantQ4K(bytes, view, b * 144, out, b * 256);
+      return out;
+    case 'Q6_K':
+      for (let b = 0; b < elements / 256; b++) dequantQ6K(bytes, view, b * 210, out, b * 256);
+      return out;
+  }
+}
+
+/** ggml get_scale_min_k4: the j-th 6-bit (scale, min) pair of a Q4_K block's 12 scale bytes. */
+function scaleMinK4(q: Uint8Array, o: number, j: number): [number, number] {
+  if (j < 4) return [q[o + j]! & 63, q[o + j + 4]! & 63];
+  return [(q[o + j + 4]! & 0xf) | ((q[o + j - 4]! >> 6) << 4), (q[o + j + 4]! >> 4) | ((q[o + j]! >> 6) << 4)];
+}
+
+/** Q4_K: 256 weights = f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles. */
+function dequantQ4K(q: Uint8Array, view: DataView, o: number, out: Float32Array, y: number): void {
+  const d = f16ToF32(view.getUint16(o, true));
+  const dmin = f16ToF32(view.getUint16(o + 2, true));
+  for (let c = 0; c < 4; c++) {
+    const [s1, m1] = scaleMinK4(q, o + 4, 2 * c);
+    const [s2, m2] = scaleMinK4(q, o + 4, 2 * c + 1);
+    for (let l = 0; l < 32; l++) {
+      const byte = q[o + 16 + c * 32 + l]!;
+      out[y + c * 64 + l] = d * s1 * (byte & 0xf) - dmin * m1;
+      out[y + c * 64 + 32 + l] = d * s2 * (byte >> 4) - dmin * m2;
+    }
+  }
+}
+
+/** Q6_K: 256 weights = 128 bytes of low nibbles, 64 bytes of high 2-bit pairs, 16 int8 scales, f16 d. */
+function dequantQ6K(q: Uint8Array, view: DataView, o: number, out: Float32Array, y: number): void {
+  const d = f16ToF32(view.getUint16(o + 208, true));
+  for (let n = 0; n < 2; n++) {
+    const ql = o + n * 64;
+    const qh = o + 128 + n * 32;
+    const sc = o + 192 + n * 8;
+    for (let l = 0; l < 32; l++) {
+      const is = l >> 4;
+      const h = q[qh + l]!;
+      const q1 = ((q[ql + l]! & 0xf) | ((h & 3) << 4)) - 32;
+      const q2 = ((q[ql + l + 32]! & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+      const q3 = ((q[ql + l]! >> 4) | (((h >> 4) & 3) << 4)) - 32;
+      const q4 = ((q[ql + l + 32]! >> 4) | (((h >> 6) & 3) << 4)) - 32;
+      out[y + n * 128 + l] = d * view.getInt8(sc + is) * q1;
+      out[y + n * 128 + l + 32] = d * view.getInt8(sc + is + 2) * q2;
+      out[y + n * 128 + l + 64] = d * view.getInt8(sc + is + 4) * q3;
+      out[y + n * 128 + l + 96] = d * view.getInt8(sc + is + 6) * q4;
+    }
   }
 }
 
@@ -186,7 +233,76 @@ export function fromFloat32(dtype: DType, values: Float32Array): Uint8Array {
         }
       }
       return out;
-    default:
-      throw new Error(`quantisation to ${dtype} is not implemented`);
+    case 'Q4_K':
+      for (let b = 0; b < n / 256; b++) quantQ4K(values.subarray(b * 256, b * 256 + 256), out, view, b * 144);
+      return out;
+    case 'Q6_K':
+      for (let b = 0; b < n / 256; b++) quantQ6K(values.subarray(b * 256, b * 256 + 256), out, view, b * 210);
+      return out;
   }
+}
+
+/**
+ * A plain Q4_K quantiser (for test fixtures; llama.cpp's searches scales harder): per 32 weights
+ * an affine map onto 0..15 whose scale and minimum are themselves quantised to 6 bits.
+ */
+function quantQ4K(x: Float32Array, out: Uint8Array, view: DataView, o: number): void {
+  const scales: number[] = [];
+  const mins: number[] = [];
+  for (let s = 0; s < 8; s++) {
+    const sub = x.subarray(s * 32, s * 32 + 32);
+    const lo = Math.min(0, ...sub);
+    const hi = Math.max(...sub);
+    scales.push((hi - lo) / 15);
+    mins.push(-lo);
+  }
+  const d = Math.max(...scales) / 63;
+  const dmin = Math.max(...mins) / 63;
+  const dh = f16ToF32(f32ToF16(d));
+  const dminh = f16ToF32(f32ToF16(dmin));
+  view.setUint16(o, f32ToF16(d), true);
+  view.setUint16(o + 2, f32ToF16(dmin), true);
+  const sc = scales.map((v) => (dh ? Math.min(63, Math.round(v / dh)) : 0));
+  const mn = mins.map((v) => (dminh ? Math.min(63, Math.round(v / dminh)) : 0));
+  for (let j = 0; j < 8; j++) {
+    if (j < 4) {
+      out[o + 4 + j] = sc[j]!;
+      out[o + 4 + j + 4] = mn[j]!;
+    } else {
+      out[o + 4 + j + 4] = (sc[j]! & 0xf) | ((mn[j]! & 0xf) << 4);
+      out[o + 4 + j - 4]! |= (sc[j]! >> 4) << 6;
+      out[o + 4 + j]! |= (mn[j]! >> 4) << 6;
+    }
+  }
+  for (let c = 0; c < 4; c++)
+    for (let l = 0; l < 32; l++) {
+      const q = (i: number, s: number) => {
+        const step = dh * sc[s]!;
+        return step ? Math.max(0, Math.min(15, Math.round((x[i]! + dminh * mn[s]!) / step))) : 0;
+      };
+      out[o + 16 + c * 32 + l] = q(c * 64 + l, 2 * c) | (q(c * 64 + 32 + l, 2 * c + 1) << 4);
+    }
+}
+
+/** A plain Q6_K quantiser (for test fixtures): per 16 weights a signed 8-bit scale, 6-bit values. */
+function quantQ6K(x: Float32Array, out: Uint8Array, view: DataView, o: number): void {
+  const subScale: number[] = [];
+  for (let s = 0; s < 16; s++) subScale.push(Math.max(...Array.from(x.subarray(s * 16, s * 16 + 16), Math.abs)) / 31);
+  const d = Math.max(...subScale) / 127;
+  const dh = f16ToF32(f32ToF16(d));
+  view.setUint16(o + 208, f32ToF16(d), true);
+  const sc = subScale.map((v) => (dh ? Math.min(127, Math.round(v / dh)) : 0));
+  for (let s = 0; s < 16; s++) view.setInt8(o + 192 + s, sc[s]!);
+  const qv = (i: number) => {
+    const step = dh * sc[i >> 4]!;
+    return (step ? Math.max(-32, Math.min(31, Math.round(x[i]! / step))) : 0) + 32;
+  };
+  for (let n = 0; n < 2; n++)
+    for (let l = 0; l < 32; l++) {
+      const b = n * 128;
+      const [q1, q2, q3, q4] = [qv(b + l), qv(b + l + 32), qv(b + l + 64), qv(b + l + 96)];
+      out[o + n * 64 + l] = (q1 & 0xf) | ((q3 & 0xf) << 4);
+      out[o + n * 64 + l + 32] = (q2 & 0xf) | ((q4 & 0xf) << 4);
+      out[o + 128 + n * 32 + l] = (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6);
+    }
 }

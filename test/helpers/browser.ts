@@ -22,7 +22,8 @@ export async function startVite(): Promise<{ url: string; close(): Promise<void>
     root: ROOT,
     configFile: false,
     logLevel: 'error',
-    server: { port: 0, host: '127.0.0.1', fs: { allow: [ROOT] } },
+    // No file watching: edits made while a page runs must not reload it mid-measurement.
+    server: { port: 0, host: '127.0.0.1', fs: { allow: [ROOT] }, hmr: false, watch: null },
     optimizeDeps: { noDiscovery: true, include: [] },
     worker: { format: 'es' },
   });

@@ -1,5 +1,5 @@
 /**
- * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0): the kernels
+ * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): the kernels
  * dequantise in registers, so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
  * small and become float32.
@@ -44,7 +44,8 @@ export class GpuWeights implements TensorSink {
       return;
     }
     const [rows, cols] = shape as [number, number];
-    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && cols % 32 !== 0) throw new Error(`tensor ${name}: ${dtype} rows must be a multiple of 32 elements, got ${cols}`);
+    const block = dtype === 'Q4_K' || dtype === 'Q6_K' ? 256 : dtype === 'Q8_0' || dtype === 'Q4_0' ? 32 : 1;
+    if (cols % block !== 0) throw new Error(`tensor ${name}: ${dtype} rows must be a multiple of ${block} elements, got ${cols}`);
     const rowBytes = byteSize(dtype, cols);
     const rowsPerPart = Math.floor(this.maxBinding / rowBytes);
     if (rowsPerPart < 1) throw new Error(`tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's largest storage binding (${this.maxBinding} bytes)`);
