@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 5;
+const VERSION = 6;
 
 export interface FixtureSpec {
   name: string;
@@ -44,6 +44,9 @@ export const FIXTURES: FixtureSpec[] = [
   { name: 'qwen2', arch: 'qwen2', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, ropeTheta: 1000000, tied: true, seed: 4 },
   { name: 'qwen3', arch: 'qwen3', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 32, ropeTheta: 1000000, tied: true, seed: 5 },
 ];
+
+/** Fixtures exported to ONNX for the ort backend's tests. */
+export const ONNX_FIXTURES = ['llama', 'llama3', 'qwen2', 'qwen3'];
 
 export const GGUF_TYPES: DType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
 
@@ -278,6 +281,12 @@ export async function generateFixtures(outDir: string): Promise<void> {
   const kw = makeWeights(K_FIXTURE, tok.vocab);
   for (const dtype of K_TYPES) writeFileSync(join(outDir, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(K_FIXTURE, kw, tok.meta, dtype));
   writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
+  // ONNX exports (onnx-community layout) of the embedded model and of fixtures, through the exporter.
+  const { exportOnnx } = await import('./export-onnx.js');
+  await exportOnnx(join(ROOT, 'models', 'stories260K.gguf'), join(outDir, 'onnx', 'stories260K'), ['fp32', 'fp16', 'q4']);
+  for (const name of ONNX_FIXTURES) await exportOnnx(join(outDir, `${name}-hf`), join(outDir, 'onnx', name), ['fp32', 'fp16', 'q4']);
+  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-no-position-ids'), ['fp32', 'q4'], false);
+  await exportOnnx(join(outDir, 'llama-f32.gguf'), join(outDir, 'onnx', 'llama-from-gguf'), ['fp32']);
   writeFileSync(stamp, '');
 }
 

@@ -28,7 +28,7 @@ export interface LoadProgress {
 
 export interface LoadedModel {
   id: string;
-  format: 'gguf' | 'safetensors';
+  format: 'gguf' | 'safetensors' | 'onnx';
   config: ModelConfig;
   tokenizer: TextTokenizer;
   chatTemplate?: string;
@@ -36,7 +36,7 @@ export interface LoadedModel {
   generationDefaults: { temperature?: number; top_p?: number; top_k?: number; repetition_penalty?: number };
 }
 
-class Progress {
+export class Progress {
   loaded = 0;
   constructor(
     private total: number | undefined,
@@ -109,7 +109,8 @@ async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: Loa
   }
 }
 
-async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+/** What a Hugging Face directory says besides its weights: config, tokenizer, template, defaults. */
+export async function loadHFMetadata(store: FileStore): Promise<Omit<LoadedModel, 'format'>> {
   const cfg = await readJson(store, 'config.json');
   if (!cfg) throw new ModelNotFoundError(`no config.json in model directory ${store.label} (a .gguf file or a Hugging Face directory is expected)`);
   const config = configFromHF(cfg);
@@ -119,7 +120,23 @@ async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: 
   const genConfig = (await readJson(store, 'generation_config.json')) ?? {};
   const tokenizer = new TextTokenizer(tokJson, tokConfig, [...idsOf(genConfig.eos_token_id), ...idsOf(cfg.eos_token_id)]);
   const chatTemplate = (await readText(store, 'chat_template.jinja')) ?? (typeof tokConfig.chat_template === 'string' ? tokConfig.chat_template : undefined);
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    id: store.label,
+    config,
+    tokenizer,
+    chatTemplate,
+    generationDefaults: {
+      temperature: num(genConfig.temperature),
+      top_p: num(genConfig.top_p),
+      top_k: num(genConfig.top_k),
+      repetition_penalty: num(genConfig.repetition_penalty),
+    },
+  };
+}
 
+async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+  const meta = await loadHFMetadata(store);
   const index = await readJson(store, 'model.safetensors.index.json');
   const shards = index ? [...new Set(Object.values(index.weight_map as Record<string, string>))].sort() : ['model.safetensors'];
   const opened = [];
@@ -142,18 +159,15 @@ async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: 
     }
   }
   progress.emit('loaded');
-  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  return {
-    id: store.label,
-    format: 'safetensors',
-    config,
-    tokenizer,
-    chatTemplate,
-    generationDefaults: {
-      temperature: num(genConfig.temperature),
-      top_p: num(genConfig.top_p),
-      top_k: num(genConfig.top_k),
-      repetition_penalty: num(genConfig.repetition_penalty),
-    },
-  };
+  return { ...meta, format: 'safetensors' };
+}
+
+/** Reads a whole file with progress (ONNX models are handed to the runtime in one piece). */
+export async function readAll(store: FileStore, name: string, onProgress?: (p: LoadProgress) => void): Promise<Uint8Array | null> {
+  const f = await store.open(name);
+  if (!f) return null;
+  const progress = new Progress(f.size, onProgress);
+  const bytes = new Uint8Array(await new Response(progress.track(f.stream, name)).arrayBuffer());
+  progress.emit(`loaded ${name}`);
+  return bytes;
 }

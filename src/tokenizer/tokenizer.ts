@@ -52,17 +52,18 @@ export class TextTokenizer {
   private readonly specialIds: Set<number>;
 
   constructor(
-    tokenizerJson: Record<string, unknown>,
+    /** The tokenizer.json description (kept so a model can be re-exported with its tokenizer). */
+    readonly json: Record<string, unknown>,
     readonly config: Record<string, unknown>,
     extraEosIds: number[] = [],
   ) {
-    this.impl = new Tokenizer(tokenizerJson, { ...config, bos_token: tokenContent(config.bos_token), eos_token: tokenContent(config.eos_token) });
+    this.impl = new Tokenizer(json, { ...config, bos_token: tokenContent(config.bos_token), eos_token: tokenContent(config.eos_token) });
     this.bosToken = tokenContent(config.bos_token);
     this.eosToken = tokenContent(config.eos_token);
     this.bosId = this.bosToken !== undefined ? this.impl.token_to_id(this.bosToken) : undefined;
     const eos = this.eosToken !== undefined ? this.impl.token_to_id(this.eosToken) : undefined;
     this.eosIds = [...new Set([...(eos !== undefined ? [eos] : []), ...extraEosIds])];
-    if (usesByteLevel(tokenizerJson.decoder)) this.byteLevel = byteLevelDecoder();
+    if (usesByteLevel(json.decoder)) this.byteLevel = byteLevelDecoder();
     this.specialIds = new Set([...this.impl.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
     // A post-processor that inserts BOS is how tokenizer.json says "add BOS"; tokenizer_config may override.
     this.addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : this.bosId !== undefined && this.impl.encode('a').ids[0] === this.bosId;

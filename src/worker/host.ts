@@ -10,27 +10,44 @@ import type { LoadedRunner, LoadOptions } from '../engine/backend.js';
 import type { BackendName } from '../engine/backend.js';
 import { loadCpu } from '../engine/cpu/backend.js';
 import { loadWgsl } from '../engine/wgsl/backend.js';
+import { loadOrt } from '../engine/ort/backend.js';
+import { openSource } from '../model/files.js';
 import { Engine } from '../engine/engine.js';
 import type { LoadProgress } from '../model/load.js';
 import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
 
-/** `auto`: our WGSL kernels wherever the page has WebGPU, else the CPU reference. In Node,
+/** A directory with ONNX weights and no safetensors is an onnx-community export. */
+async function isOnnxDirectory(model: EngineOptions['model']): Promise<boolean> {
+  const { store, single } = await openSource(model);
+  if (single) return false;
+  const has = async (name: string) => {
+    const f = await store.open(name);
+    await f?.stream.cancel();
+    return !!f;
+  };
+  if ((await has('model.safetensors')) || (await has('model.safetensors.index.json'))) return false;
+  for (const f of ['model.onnx', 'model_q4.onnx', 'model_fp16.onnx', 'model_quantized.onnx', 'model_q4f16.onnx']) if (await has(`onnx/${f}`)) return true;
+  return false;
+}
+
+/** `auto`: onnxruntime-web for ONNX directories; our WGSL kernels wherever the page has WebGPU, else the CPU reference. In Node,
  * WebGPU comes from an optional package, so `wgsl` is chosen there only when asked for. */
-async function chooseBackend(backend: BackendName): Promise<Exclude<BackendName, 'auto'>> {
+async function chooseBackend(backend: BackendName, model: EngineOptions['model']): Promise<Exclude<BackendName, 'auto'>> {
   if (backend !== 'auto') return backend;
+  if (await isOnnxDirectory(model)) return 'ort';
   if (typeof navigator !== 'undefined' && navigator.gpu && (await navigator.gpu.requestAdapter().catch(() => null))) return 'wgsl';
   return 'cpu';
 }
 
 async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<LoadedRunner> {
-  const backend = await chooseBackend(options.backend ?? 'auto');
+  const backend = await chooseBackend(options.backend ?? 'auto', options.model);
   switch (backend) {
     case 'cpu':
       return loadCpu(options.model, load);
     case 'wgsl':
       return loadWgsl(options.model, load);
     case 'ort':
-      throw new APIError(400, `backend 'ort' is not available in this build yet; use 'wgsl', 'cpu' or 'auto'`, 'invalid_request_error', 'backend', 'backend_unavailable');
+      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant });
     default:
       throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
   }

@@ -19,6 +19,8 @@ export interface EngineOptions {
   backend?: BackendName;
   /** Allow `logprobs` in requests (the seed server's --enable-logprob); off by default, as there. */
   enableLogprob?: boolean;
+  /** ort: which ONNX file to run — fp32, fp16, q4, q4f16, quantized, int8, uint8, bnb4, or a file name under onnx/ (default: the smallest the device runs well). */
+  onnxVariant?: string;
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
 }
@@ -26,7 +28,7 @@ export interface EngineOptions {
 export interface ModelInfo {
   id: string;
   backend: Exclude<BackendName, 'auto'>;
-  format: 'gguf' | 'safetensors';
+  format: 'gguf' | 'safetensors' | 'onnx';
   maxModelLen: number;
   architecture: string;
   vocabSize: number;

@@ -1,0 +1,101 @@
+/**
+ * The ort backend (onnxruntime-web, WASM execution provider, in Node) on ONNX exports made by
+ * scripts/export-onnx.ts: the stories260K reference text through the API, and generated fixtures
+ * in fp32, fp16 and q4 (MatMulNBits), with and without position_ids, against the independent
+ * float64 reference for a 32-step greedy run; the KV-cached run equals a full recomputation.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, makeWeights, type FixtureSpec, type HFWeights } from '../scripts/make-fixtures.js';
+import { quantizeNBits, type OnnxWeights } from '../scripts/export-onnx.js';
+import type { ModelRunner } from '../src/engine/backend.js';
+import { loadOrt } from '../src/engine/ort/backend.js';
+import { argmax } from '../src/engine/sampling.js';
+import { f16ToF32, f32ToF16 } from '../src/formats/dtypes.js';
+import { createFetch } from '../src/index.js';
+import { GENERATED, storiesReference } from './helpers/paths.js';
+import { nmse, referenceLogits } from './helpers/reference.js';
+
+const ONNX = join(GENERATED, 'onnx');
+/** float32 runtime vs float64 reference on the same (exported) weights. */
+const NMSE: Record<OnnxWeights, number> = {
+  fp32: 1e-8,
+  fp16: 1e-8,
+  // MatMulNBits on the CPU may quantise activations to int8 blocks (MLAS), a small extra error.
+  q4: 1e-6,
+};
+const STEPS = 32;
+const PROMPT = [1, 300, 17];
+const runners: ModelRunner[] = [];
+afterAll(() => runners.forEach((r) => r.dispose()));
+
+/** The weights as the exporter stores them for `kind`, so the reference computes what ORT computes. */
+function exported(spec: FixtureSpec, w: HFWeights, kind: OnnxWeights): { spec: FixtureSpec; weights: HFWeights } {
+  const f16 = (a: Float32Array) => a.map((v) => f16ToF32(f32ToF16(v)));
+  const matrix = (t: { shape: number[]; data: Float32Array }) =>
+    kind === 'fp16' ? f16(t.data) : kind === 'q4' ? quantizeNBits(t.data, t.shape[0]!, t.shape[1]!).dequantized : t.data;
+  const out: HFWeights = new Map();
+  for (const [k, t] of w) {
+    if (k === 'model.embed_tokens.weight') out.set(k, t); // the embedding table stays float32
+    else out.set(k, { shape: t.shape, data: t.shape.length === 2 ? matrix(t) : kind === 'fp16' ? f16(t.data) : t.data });
+  }
+  if (!spec.tied || kind === 'fp32') return { spec, weights: out };
+  // a tied head is exported as its own (rounded or quantised) matrix
+  const e = w.get('model.embed_tokens.weight')!;
+  out.set('lm_head.weight', { shape: e.shape, data: matrix(e) });
+  return { spec: { ...spec, tied: false }, weights: out };
+}
+
+async function greedy(runner: ModelRunner): Promise<{ tokens: number[]; logits: Float32Array[] }> {
+  const tokens = [...PROMPT];
+  const logits: Float32Array[] = [];
+  let l = await runner.forward(PROMPT, 0);
+  for (let i = 0; i < STEPS; i++) {
+    logits.push(l.slice());
+    tokens.push(argmax(l));
+    l = await runner.forward([tokens.at(-1)!], tokens.length - 1);
+  }
+  return { tokens, logits };
+}
+
+describe('stories260K exported to ONNX, through the API (auto picks ort for an ONNX directory)', () => {
+  it.each(['fp32', 'fp16'])('%s reproduces the reference text token for token', async (variant) => {
+    const f = createFetch({ model: join(ONNX, 'stories260K'), onnxVariant: variant });
+    try {
+      const info = await f.ready;
+      expect([info.backend, info.format]).toEqual(['ort', 'onnx']);
+      const res = await (await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 256, temperature: 0 }) })).json();
+      expect(res.choices[0].text).toBe(storiesReference());
+    } finally {
+      await f.dispose();
+    }
+  }, 60_000);
+});
+
+const byName = (n: string) => FIXTURES.find((f) => f.name === n)!;
+const cases: [string, string, OnnxWeights][] = [
+  ...['llama', 'llama3', 'qwen2', 'qwen3'].flatMap((n) => (['fp32', 'fp16', 'q4'] as OnnxWeights[]).map((k): [string, string, OnnxWeights] => [n, n, k])),
+  ['llama', 'llama-no-position-ids', 'fp32'],
+  ['llama', 'llama-no-position-ids', 'q4'],
+  ['llama', 'llama-from-gguf', 'fp32'],
+];
+
+describe.each(cases)('fixture %s as %s, %s', (fixture, dir, kind) => {
+  it(`${STEPS} greedy steps match the float64 reference; the KV cache equals recomputation`, async () => {
+    const { runner } = await loadOrt(join(ONNX, dir), { onnxVariant: kind });
+    runners.push(runner);
+    const spec = byName(fixture);
+    const ref = exported(spec, makeWeights(spec, 512), kind);
+    const got = await greedy(runner);
+    const want = referenceLogits(ref.spec, ref.weights, got.tokens);
+    for (let i = 0; i < STEPS; i++) {
+      const w = want[PROMPT.length - 1 + i]!;
+      expect(nmse(got.logits[i]!, w)).toBeLessThan(NMSE[kind]);
+      expect(got.tokens[PROMPT.length + i]).toBe(argmax(Float32Array.from(w)));
+    }
+    // no cache: the whole sequence in one run, every position's logits
+    const vocab = 512;
+    const all = await runner.forward(got.tokens.slice(0, -1), 0, true);
+    for (let i = 0; i < STEPS; i++) expect(nmse(all.subarray((PROMPT.length - 1 + i) * vocab, (PROMPT.length + i) * vocab), got.logits[i]!)).toBeLessThan(1e-10);
+  }, 60_000);
+});
