@@ -47,7 +47,7 @@ async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<L
     case 'wgsl':
       return loadWgsl(options.model, load);
     case 'ort':
-      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant });
+      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider });
     default:
       throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
   }
@@ -80,6 +80,7 @@ export class EngineHost implements HostApi {
       maxModelLen: e.maxModelLen,
       architecture: e.model.config.arch,
       vocabSize: e.model.config.vocabSize,
+      description: e.runner.description,
     };
   }
 

@@ -21,6 +21,8 @@ export interface EngineOptions {
   enableLogprob?: boolean;
   /** ort: which ONNX file to run — fp32, fp16, q4, q4f16, quantized, int8, uint8, bnb4, or a file name under onnx/ (default: the smallest the device runs well). */
   onnxVariant?: string;
+  /** ort: 'webgpu' or 'wasm' (default: webgpu where the page has WebGPU). */
+  executionProvider?: 'webgpu' | 'wasm';
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
 }
@@ -32,6 +34,8 @@ export interface ModelInfo {
   maxModelLen: number;
   architecture: string;
   vocabSize: number;
+  /** What runs the model, e.g. the GPU adapter or the ONNX execution provider and file. */
+  description?: string;
 }
 
 /** A Request reduced to what survives structured cloning. */

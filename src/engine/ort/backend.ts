@@ -1,13 +1,18 @@
 /**
  * The `ort` backend: ONNX decoders in the Optimum / onnx-community layout run by onnxruntime-web.
  * The runner adapts to what the session declares — optional position_ids and logits_to_keep, the
- * past_key_values layout and element type — rather than assuming one export. In Node and on pages
- * without WebGPU it uses the WASM execution provider.
+ * past_key_values layout and element type — rather than assuming one export.
+ *   WebGPU execution provider (pages with WebGPU): the KV cache stays on the GPU between steps
+ *   (present.* outputs in gpu-buffer location, fed back as past_key_values), and the logits are
+ *   sampled by webinfer's own WGSL sampler on the device ORT uses: only the token id comes back.
+ *   WASM execution provider: Node, and pages without WebGPU (threads when cross-origin isolated).
  */
 import type * as Ort from 'onnxruntime-web';
 import { loadHFMetadata, readAll } from '../../model/load.js';
 import { openSource, ModelNotFoundError, type ModelSource } from '../../model/files.js';
-import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import type { DeviceSampler, LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import { PipelineCache } from '../wgsl/kernels/op.js';
+import { Sampler } from '../wgsl/kernels/sample.js';
 
 /** The file names onnx-community repositories use for each weight variant. */
 export const ONNX_VARIANTS: Record<string, string> = {
@@ -20,12 +25,21 @@ export const ONNX_VARIANTS: Record<string, string> = {
   uint8: 'model_uint8.onnx',
   bnb4: 'model_bnb4.onnx',
 };
-/** Preference on the WASM execution provider: small quantised weights first. */
+/** Preference per execution provider: small weights the provider runs well first. */
 const WASM_ORDER = ['q4', 'quantized', 'int8', 'uint8', 'fp32', 'fp16'];
+const WEBGPU_ORDER = ['q4', 'fp32', 'fp16', 'quantized'];
+const WEBGPU_F16_ORDER = ['q4f16', 'fp16', 'q4', 'fp32', 'quantized'];
 
 export interface OrtOptions extends LoadOptions {
   /** A key of ONNX_VARIANTS, or a file name under onnx/. */
   onnxVariant?: string;
+  /** Execution provider: 'webgpu' where the page has WebGPU, else 'wasm' (default: chosen so). */
+  executionProvider?: 'webgpu' | 'wasm';
+}
+
+async function webgpuAdapter(): Promise<GPUAdapter | null> {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return null;
+  return navigator.gpu.requestAdapter().catch(() => null);
 }
 
 async function runtime(): Promise<typeof Ort> {
@@ -44,8 +58,12 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const { store, single } = await openSource(source);
   if (single) throw new ModelNotFoundError("the 'ort' backend needs a model directory (config.json, tokenizer.json, onnx/model*.onnx), not a single file");
   const meta = await loadHFMetadata(store);
+  const adapter = options.executionProvider === 'wasm' ? null : await webgpuAdapter();
+  if (options.executionProvider === 'webgpu' && !adapter) throw new Error('the WebGPU execution provider was asked for, but this environment has no WebGPU adapter');
+  const ep: 'webgpu' | 'wasm' = adapter ? 'webgpu' : 'wasm';
+  const order = ep === 'wasm' ? WASM_ORDER : adapter!.features.has('shader-f16') ? WEBGPU_F16_ORDER : WEBGPU_ORDER;
   const wanted = options.onnxVariant;
-  const candidates = wanted ? [ONNX_VARIANTS[wanted] ?? wanted] : WASM_ORDER.map((v) => ONNX_VARIANTS[v]!);
+  const candidates = wanted ? [ONNX_VARIANTS[wanted] ?? wanted] : order.map((v) => ONNX_VARIANTS[v]!);
   let file: string | undefined;
   let bytes: Uint8Array | null = null;
   for (const c of candidates) {
@@ -58,9 +76,12 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   if (!bytes || !file) throw new ModelNotFoundError(`no ONNX model in ${store.label}/onnx (looked for ${candidates.join(', ')})`);
   const externalData = await readAll(store, `onnx/${file}_data`);
   const ort = await runtime();
+  const gpuSampling = ep === 'webgpu' && options.gpuSampling !== false;
   const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
+    executionProviders: [ep],
     graphOptimizationLevel: 'all',
+    // Every output stays on the GPU: present.* become the next past_key_values without a copy.
+    ...(ep === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     ...(externalData ? { externalData: [{ path: `${file}_data`, data: externalData }] } : {}),
   });
 
@@ -84,9 +105,9 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     pastLen = 0;
   };
   /** Keeps the first `len` positions of the cache (a new request sharing a prefix). */
-  const truncate = (len: number) => {
+  const truncate = async (len: number) => {
     for (const [n, t] of past) {
-      const data = t.data as KVArray;
+      const data = (t.location === 'cpu' ? t.data : await t.getData(true)) as KVArray;
       const out = kvType === 'float16' ? new Uint16Array(kvHeads * len * headDim) : new Float32Array(kvHeads * len * headDim);
       for (let h = 0; h < kvHeads; h++) out.set(data.subarray(h * pastLen * headDim, h * pastLen * headDim + len * headDim), h * len * headDim);
       past.set(n, new ort.Tensor(kvType, out, [1, kvHeads, len, headDim]));
@@ -97,37 +118,83 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
 
   const maxSeqLen = Math.min(options.maxModelLen ?? meta.config.contextLength, meta.config.contextLength);
   const int64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
+  /** Runs one step; the present.* outputs become the next step's past_key_values. */
+  const run = async (tokens: number[], pos: number, allLogits: boolean): Promise<Ort.Tensor> => {
+    if (pos === 0) reset();
+    else if (pos < pastLen) await truncate(pos);
+    else if (pos > pastLen) throw new Error(`KV cache holds ${pastLen} positions, cannot continue at ${pos}`);
+    const T = tokens.length;
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: int64(tokens, [1, T]),
+      attention_mask: int64(new Array(pos + T).fill(1), [1, pos + T]),
+    };
+    if (hasPositions) feeds.position_ids = int64(Array.from({ length: T }, (_, i) => pos + i), [1, T]);
+    if (keepInput) feeds[keepInput] = int64([allLogits ? T : 1], []);
+    for (const [n, t] of past) feeds[n] = t;
+    const out = await session.run(feeds);
+    for (let l = 0; l < layers; l++)
+      for (const kv of ['key', 'value']) {
+        const t = out[`present.${l}.${kv}`];
+        if (!t) throw new Error(`the ONNX model has no output present.${l}.${kv}`);
+        const name = `past_key_values.${l}.${kv}`;
+        if (past.get(name)?.location === 'gpu-buffer') past.get(name)!.dispose(); // no growth of GPU memory per step
+        past.set(name, t);
+      }
+    pastLen = pos + T;
+    return out.logits!;
+  };
+
+  // The WGSL sampler, on the device ORT runs on; it reads a copy of the last position's logits.
+  let sampler: DeviceSampler | undefined;
+  if (gpuSampling) {
+    const device = (await ort.env.webgpu.device) as GPUDevice;
+    const vocab = meta.config.vocabSize;
+    const last = device.createBuffer({ size: vocab * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'ort.last_logits' });
+    const gpu = await Sampler.create(new PipelineCache(device), vocab, last);
+    const readback = device.createBuffer({ size: 4 * 48, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'ort.sample.readback' });
+    sampler = {
+      reset: (prompt) => gpu.reset(prompt),
+      async step(tokens, pos, s) {
+        const logits = await run(tokens, pos, false);
+        const rows = logits.dims[1]!;
+        gpu.prepare(s);
+        const enc = device.createCommandEncoder();
+        enc.copyBufferToBuffer(logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab * 4, last, 0, vocab * 4);
+        const pass = enc.beginComputePass();
+        pass.setPipeline(gpu.op.pipeline);
+        pass.setBindGroup(0, gpu.op.bindGroup);
+        pass.dispatchWorkgroups(1);
+        pass.end();
+        const bytes = gpu.outBytes(s);
+        enc.copyBufferToBuffer(gpu.out, 0, readback, 0, bytes);
+        device.queue.submit([enc.finish()]);
+        await readback.mapAsync(GPUMapMode.READ, 0, bytes);
+        const out = readback.getMappedRange(0, bytes).slice(0);
+        readback.unmap();
+        logits.dispose();
+        const u = new Uint32Array(out);
+        const f = new Float32Array(out);
+        if (s.logprobs === undefined) return { token: u[0]! };
+        const top = Array.from({ length: s.logprobs }, (_, i) => ({ id: u[2 + 2 * i]!, logprob: f[3 + 2 * i]! }));
+        return { token: u[0]!, logprob: { id: u[0]!, logprob: f[1]!, top } };
+      },
+    };
+  }
+
   const runner: ModelRunner = {
     backend: 'ort',
     config: meta.config,
     maxSeqLen,
-    description: `onnxruntime-web ${ort.env.versions?.web ?? ''} (wasm), ${file}`,
+    description: `onnxruntime-web (${ep} execution provider), onnx/${file}`,
+    sampler,
     async forward(tokens, pos, allLogits = false) {
-      if (pos === 0) reset();
-      else if (pos < pastLen) truncate(pos);
-      else if (pos > pastLen) throw new Error(`KV cache holds ${pastLen} positions, cannot continue at ${pos}`);
-      const T = tokens.length;
-      const feeds: Record<string, Ort.Tensor> = {
-        input_ids: int64(tokens, [1, T]),
-        attention_mask: int64(new Array(pos + T).fill(1), [1, pos + T]),
-      };
-      if (hasPositions) feeds.position_ids = int64(Array.from({ length: T }, (_, i) => pos + i), [1, T]);
-      if (keepInput) feeds[keepInput] = int64([allLogits ? T : 1], []);
-      for (const [n, t] of past) feeds[n] = t;
-      const out = await session.run(feeds);
-      for (let l = 0; l < layers; l++)
-        for (const kv of ['key', 'value']) {
-          const t = out[`present.${l}.${kv}`];
-          if (!t) throw new Error(`the ONNX model has no output present.${l}.${kv}`);
-          past.set(`past_key_values.${l}.${kv}`, t);
-        }
-      pastLen = pos + T;
-      const logits = out.logits!;
-      const data = logits.data as Float32Array;
+      const logits = await run(tokens, pos, allLogits);
+      // getData(true) downloads and releases a GPU tensor
+      const data = (logits.location === 'cpu' ? logits.data : await logits.getData(true)) as Float32Array;
       const vocab = logits.dims[2]!;
       const rows = logits.dims[1]!;
       if (allLogits) {
-        if (rows !== T) throw new Error(`the ONNX model returned logits for ${rows} of ${T} positions`);
+        if (rows !== tokens.length) throw new Error(`the ONNX model returned logits for ${rows} of ${tokens.length} positions`);
         return data;
       }
       return data.slice((rows - 1) * vocab, rows * vocab);
