@@ -11,7 +11,7 @@
  * (block 32, symmetric, zero point 8). Standard ONNX ops otherwise (opset 17).
  * The output folder has the onnx-community layout: config.json, tokenizer files, onnx/model*.onnx.
  *
- *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids]
+ *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids] [--genai]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -135,7 +135,15 @@ function unpermute(data: Float32Array, heads: number, headDim: number, cols: num
   return out;
 }
 
-export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, positionIds: boolean, maxPositions: number): Uint8Array {
+/**
+ * `optimum`: standard ONNX ops (attention, RoPE and masks spelled out), position_ids optional.
+ * `genai`: the style of onnxruntime-genai's model builder: com.microsoft GroupQueryAttention with
+ * rotary embedding inside, SkipSimplifiedLayerNormalization for residual + RMSNorm, no position_ids.
+ */
+export type OnnxStyle = 'optimum' | 'genai';
+
+export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, positionIds: boolean, maxPositions: number, style: OnnxStyle = 'optimum'): Uint8Array {
+  if (style === 'genai') return buildGenaiDecoder(c, w, kind, maxPositions);
   const g = new Graph(kind);
   const hd = c.headDim;
   const half = hd / 2;
@@ -243,10 +251,89 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   return model({ name: 'webinfer-decoder', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 });
 }
 
+function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number): Uint8Array {
+  const g = new Graph(kind);
+  const hd = c.headDim;
+  const half = hd / 2;
+  const MS = 'com.microsoft';
+  const get = (n: string) => {
+    const t = w.get(n);
+    if (!t) throw new Error(`missing weight ${n}`);
+    return t;
+  };
+  const inputs: Msg[] = [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length'])];
+  const outputs: Msg[] = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize])];
+  const cos = new Float32Array(maxPositions * half);
+  const sin = new Float32Array(maxPositions * half);
+  for (let p = 0; p < maxPositions; p++)
+    for (let i = 0; i < half; i++) {
+      const a = p / (c.ropeTheta ** ((2 * i) / hd) * (c.ropeFreqFactors?.[i] ?? 1));
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
+  g.f32('cos_cache', [maxPositions, half], cos);
+  g.f32('sin_cache', [maxPositions, half], sin);
+  // GroupQueryAttention's sequence inputs: per batch the index of the last attended token, and the total length.
+  const seqlensK = g.one('Cast', [g.one('Sub', [g.one('ReduceSum', ['attention_mask', g.i64('sum_axes', [1])], { keepdims: 0 }), g.i64('one_k', [1])])], { to: DataType.INT32 });
+  const totalLen = g.one('Cast', [g.one('Squeeze', [g.one('Shape', ['attention_mask'], { start: 1, end: 2 })])], { to: DataType.INT32 });
+  const interleaved = c.ropeLayout === 'interleaved';
+
+  let x = g.one('Gather', [g.f32('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
+  let residual = '';
+  let xn = g.one('SimplifiedLayerNormalization', [x, g.vector('blk.0.attn_norm', get('blk.0.attn_norm.weight').data)], { axis: -1, epsilon: { float: c.normEps } });
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `blk.${l}.`;
+    const pk = `past_key_values.${l}.key`;
+    const pv = `past_key_values.${l}.value`;
+    inputs.push(valueInfo(pk, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]), valueInfo(pv, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]));
+    outputs.push(valueInfo(`present.${l}.key`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]), valueInfo(`present.${l}.value`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]));
+    const proj = (name: string, heads: number) => {
+      const t = get(`${p}${name}.weight`);
+      const data = interleaved && (name === 'attn_q' || name === 'attn_k') ? unpermute(t.data, heads, hd, t.shape[1]!) : t.data;
+      let y = g.linear(xn, `${p}${name}`, { shape: t.shape, data });
+      if (c.qkvBias) y = g.one('Add', [y, g.vector(`${p}${name}.bias`, get(`${p}${name}.bias`).data)]);
+      return y;
+    };
+    let q = proj('attn_q', c.nHeads);
+    let k = proj('attn_k', c.nKvHeads);
+    const v = proj('attn_v', c.nKvHeads);
+    if (c.qkNorm) {
+      const headNorm = (t: string, n: number, name: string) =>
+        g.one('Reshape', [g.one('SimplifiedLayerNormalization', [g.one('Reshape', [t, g.i64(`${p}${name}_split`, [0, 0, n, hd])]), g.vector(`${p}${name}`, get(`${p}attn_${name}.weight`).data)], { axis: -1, epsilon: { float: c.normEps } }), g.i64(`${p}${name}_merge`, [0, 0, n * hd])]);
+      q = headNorm(q, c.nHeads, 'q_norm');
+      k = headNorm(k, c.nKvHeads, 'k_norm');
+    }
+    g.nodes.push(
+      node('GroupQueryAttention', [q, k, v, pk, pv, seqlensK, totalLen, 'cos_cache', 'sin_cache'], [`${p}attn`, `present.${l}.key`, `present.${l}.value`], {
+        num_heads: c.nHeads,
+        kv_num_heads: c.nKvHeads,
+        scale: { float: 1 / Math.sqrt(hd) },
+        do_rotary: 1,
+        rotary_interleaved: 0,
+      }, MS),
+    );
+    const attnOut = g.linear(`${p}attn`, `${p}attn_output`, get(p + 'attn_output.weight'));
+    // residual + attention output, then the FFN norm, in one fused op
+    const [hn, , , sum] = g.op('SkipSimplifiedLayerNormalization', [attnOut, residual || x, g.vector(`${p}ffn_norm`, get(p + 'ffn_norm.weight').data)], { epsilon: { float: c.normEps } }, 4, MS) as [string, string, string, string];
+    residual = sum;
+    const gate = g.linear(hn, `${p}ffn_gate`, get(p + 'ffn_gate.weight'));
+    const up = g.linear(hn, `${p}ffn_up`, get(p + 'ffn_up.weight'));
+    const down = g.linear(g.one('Mul', [g.one('Mul', [gate, g.one('Sigmoid', [gate])]), up]), `${p}ffn_down`, get(p + 'ffn_down.weight'));
+    const nextNorm = l + 1 < c.nLayers ? get(`blk.${l + 1}.attn_norm.weight`) : get('output_norm.weight');
+    const [n2, , , sum2] = g.op('SkipSimplifiedLayerNormalization', [down, residual, g.vector(l + 1 < c.nLayers ? `blk.${l + 1}.attn_norm` : 'output_norm', nextNorm.data)], { epsilon: { float: c.normEps } }, 4, MS) as [string, string, string, string];
+    xn = n2;
+    residual = sum2;
+    x = residual;
+  }
+  const headW = w.get('output.weight') ?? get('token_embd.weight');
+  g.nodes.push(node('Identity', [g.linear(xn, 'lm_head', headW)], ['logits']));
+  return model({ name: 'webinfer-decoder-genai', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 });
+}
+
 const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' } as const;
 
 /** Loads `source` and writes the onnx-community layout to `outDir`; returns the written files. */
-export async function exportOnnx(source: ModelSource, outDir: string, kinds: OnnxWeights[] = ['fp32'], positionIds = true): Promise<string[]> {
+export async function exportOnnx(source: ModelSource, outDir: string, kinds: OnnxWeights[] = ['fp32'], positionIds = true, style: OnnxStyle = 'optimum'): Promise<string[]> {
   const weights: Weights = new Map();
   const m: LoadedModel = await loadModel(source, { tensor: (name, shape, dtype, bytes) => void weights.set(name, { shape, data: toFloat32(dtype, bytes, shape.reduce((a, b) => a * b, 1)) }) });
   const c = m.config;
@@ -278,7 +365,7 @@ export async function exportOnnx(source: ModelSource, outDir: string, kinds: Onn
   const files = [];
   for (const kind of kinds) {
     const file = join(outDir, 'onnx', ONNX_FILES[kind]);
-    writeFileSync(file, buildDecoder(c, weights, kind, positionIds, c.contextLength));
+    writeFileSync(file, buildDecoder(c, weights, kind, positionIds, c.contextLength, style));
     files.push(file);
   }
   return files;
@@ -288,9 +375,10 @@ if (process.argv[1] && basename(process.argv[1]).startsWith('export-onnx')) {
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const [src, out, kinds] = args;
   if (!src || !out) {
-    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids]');
+    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids] [--genai]');
     process.exit(2);
   }
-  const files = await exportOnnx(src, out, (kinds ?? 'fp32').split(',') as OnnxWeights[], !process.argv.includes('--no-position-ids'));
+  const style: OnnxStyle = process.argv.includes('--genai') ? 'genai' : 'optimum';
+  const files = await exportOnnx(src, out, (kinds ?? 'fp32').split(',') as OnnxWeights[], !process.argv.includes('--no-position-ids'), style);
   console.log(files.join('\n'));
 }

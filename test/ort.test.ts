@@ -1,7 +1,8 @@
 /**
  * The ort backend (onnxruntime-web, WASM execution provider, in Node) on ONNX exports made by
  * scripts/export-onnx.ts: the stories260K reference text through the API, and generated fixtures
- * in fp32, fp16 and q4 (MatMulNBits), with and without position_ids, against the independent
+ * in fp32, fp16 and q4 (MatMulNBits), with and without position_ids, and in the model-builder
+ * style (com.microsoft GroupQueryAttention and fused norms), against the independent
  * float64 reference for a 32-step greedy run; the KV-cached run equals a full recomputation.
  */
 import { join } from 'node:path';
@@ -78,6 +79,10 @@ const cases: [string, string, OnnxWeights][] = [
   ['llama', 'llama-no-position-ids', 'fp32'],
   ['llama', 'llama-no-position-ids', 'q4'],
   ['llama', 'llama-from-gguf', 'fp32'],
+  // onnxruntime-genai model-builder style: GroupQueryAttention, SkipSimplifiedLayerNormalization, no position_ids
+  ['llama', 'llama-genai', 'fp32'],
+  ['llama', 'llama-genai', 'q4'],
+  ['qwen3', 'qwen3-genai', 'fp32'],
 ];
 
 describe.each(cases)('fixture %s as %s, %s', (fixture, dir, kind) => {
