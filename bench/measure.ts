@@ -6,9 +6,11 @@ import { createFetch } from '../src/index.js';
 import type { BackendName } from '../src/engine/backend.js';
 
 export interface BenchCase {
-  model: string; // URL or path of the GGUF
+  model: string; // URL or path of the GGUF, or of the ONNX directory for `ort`
   name: string;
   backend: Exclude<BackendName, 'auto'>;
+  executionProvider?: 'webgpu' | 'wasm';
+  onnxVariant?: string;
   prompt: string;
   decodeTokens: number;
   /** Stored weight bytes read per decoded token (the file's tensor data). */
@@ -33,7 +35,7 @@ export interface BenchResult {
 
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
-  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512 });
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant });
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });
@@ -68,7 +70,7 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   const avgPos = promptTokens + c.decodeTokens / 2;
   return {
     engine: 'webinfer',
-    backend: c.backend,
+    backend: c.backend === 'ort' ? `ort (${c.executionProvider ?? 'auto'} EP)` : c.backend,
     model: c.name,
     device: info.backend === 'wgsl' ? 'WebGPU' : 'CPU (JS)',
     loadMs: Math.round(loadMs),

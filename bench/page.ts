@@ -1,4 +1,7 @@
-/** Benchmark page: webinfer's backends and wllama (llama.cpp in WebAssembly) on the same GGUF files. */
+/**
+ * Benchmark page: webinfer's backends next to wllama (llama.cpp in WebAssembly) on the same GGUF
+ * files, and next to transformers.js on the same exported ONNX directories.
+ */
 import { Wllama } from '@wllama/wllama';
 import { measure, type BenchCase, type BenchResult } from './measure.js';
 
@@ -38,10 +41,61 @@ async function wllama(c: BenchCase): Promise<BenchResult> {
   };
 }
 
+/** transformers.js on the same exported ONNX directory, greedy, streamed token by token. */
+async function transformersjs(c: BenchCase & { device: 'webgpu' | 'wasm'; dtype: string }): Promise<BenchResult> {
+  const { env, AutoTokenizer, AutoModelForCausalLM } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  const dir = c.model.replace(/\/$/, '');
+  env.localModelPath = dir.slice(0, dir.lastIndexOf('/') + 1);
+  const name = dir.slice(dir.lastIndexOf('/') + 1);
+  (env.backends.onnx as { wasm?: { wasmPaths?: string } }).wasm!.wasmPaths = '/node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/';
+  const t0 = performance.now();
+  const tokenizer = await AutoTokenizer.from_pretrained(name);
+  const model = await AutoModelForCausalLM.from_pretrained(name, { device: c.device, dtype: c.dtype as 'fp32' });
+  const loadMs = performance.now() - t0;
+  const generate = async (prompt: string, n: number, onToken?: () => void) => {
+    const inputs = tokenizer(prompt);
+    let puts = 0;
+    const streamer = {
+      put() {
+        if (puts++ > 0) onToken?.(); // the first put is the prompt
+      },
+      end() {},
+    };
+    const out = (await model.generate({ ...inputs, max_new_tokens: n, min_new_tokens: n, do_sample: false, streamer } as never)) as { tolist(): bigint[][] };
+    const ids = out.tolist()[0]!.map(Number);
+    const promptLen = (inputs.input_ids as { dims: number[] }).dims[1]!;
+    return { text: tokenizer.decode(ids.slice(promptLen), { skip_special_tokens: true }), promptLen };
+  };
+  await generate(c.prompt, 2);
+  const s = performance.now();
+  let first = 0;
+  const { text, promptLen } = await generate('\n' + c.prompt, c.decodeTokens, () => {
+    if (!first) first = performance.now();
+  });
+  const end = performance.now();
+  await model.dispose();
+  const decodeTokPerS = (c.decodeTokens - 1) / ((end - first) / 1000);
+  const avgPos = promptLen + c.decodeTokens / 2;
+  return {
+    engine: 'transformers.js',
+    backend: `onnxruntime-web (${c.device} EP)`,
+    model: c.name,
+    loadMs: Math.round(loadMs),
+    promptTokens: promptLen,
+    ttftMs: Math.round(first - s),
+    prefillTokPerS: Math.round((promptLen / (first - s)) * 1000 * 10) / 10,
+    decodeTokPerS: Math.round(decodeTokPerS * 10) / 10,
+    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
+    text,
+  };
+}
+
 async function adapter(): Promise<string> {
   const a = await navigator.gpu?.requestAdapter();
   const i = a?.info;
   return i ? [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') : 'no WebGPU';
 }
 
-(window as unknown as { bench: unknown }).bench = { measure, wllama, adapter };
+(window as unknown as { bench: unknown }).bench = { measure, wllama, transformersjs, adapter };

@@ -17,6 +17,8 @@ import { ByteStream } from '../src/formats/byte-stream.js';
 import { readGGUFHeader } from '../src/formats/gguf.js';
 import { configFromGGUF } from '../src/model/config.js';
 import { ensureBenchModels } from '../scripts/make-bench-models.js';
+import { exportOnnx } from '../scripts/export-onnx.js';
+import { existsSync } from 'node:fs';
 import { measure, type BenchCase, type BenchResult } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +46,16 @@ if (!quick) {
   models.push(await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16), await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16));
 }
 
+/** The same models exported to ONNX (onnx-community layout) for the ort backend and transformers.js. */
+const onnxModels: (Omit<BenchCase, 'backend'> & { dtype: string })[] = [];
+// One ONNX export per architecture: the Q8_0 model would give a second, identical q4 export.
+for (const m of models.filter((x) => !x.name.includes('Q8_0'))) {
+  const dtype = m.name.startsWith('stories') ? 'fp32' : 'q4';
+  const dir = join(ROOT, 'bench', '.models', 'onnx', m.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, ''));
+  if (!existsSync(join(dir, 'onnx'))) await exportOnnx(m.model, dir, [dtype as 'fp32' | 'q4']);
+  onnxModels.push({ ...m, model: dir, name: `${m.name} → ONNX ${dtype}`, onnxVariant: dtype, dtype });
+}
+
 const results: BenchResult[] = [];
 let machine = `${cpus()[0]?.model ?? 'CPU'} × ${cpus().length}`;
 if (node) {
@@ -53,6 +65,10 @@ if (node) {
       process.stderr.write(`${m.name} ${backend}…\n`);
       results.push(await measure({ ...m, backend }));
     }
+  }
+  for (const m of onnxModels) {
+    process.stderr.write(`${m.name} ort wasm…\n`);
+    results.push(await measure({ ...m, backend: 'ort', executionProvider: 'wasm' }));
   }
 } else {
   const { launchBrowser, startVite } = await import('../test/helpers/browser.js');
@@ -76,15 +92,26 @@ if (node) {
       w.prefillTokPerS = Math.round((w.promptTokens / w.ttftMs) * 1000 * 10) / 10;
       results.push(w);
     }
+    for (const m of onnxModels) {
+      const url = '/' + relative(ROOT, m.model) + '/';
+      for (const ep of ['webgpu', 'wasm'] as const) {
+        process.stderr.write(`${m.name} ort ${ep}…\n`);
+        results.push(await page.evaluate((c) => (window as any).bench.measure(c), { ...m, model: url, backend: 'ort' as const, executionProvider: ep }));
+      }
+      for (const device of ['webgpu', 'wasm'] as const) {
+        process.stderr.write(`${m.name} transformers.js ${device}…\n`);
+        results.push(await page.evaluate((c) => (window as any).bench.transformersjs(c), { ...m, model: url, backend: 'ort' as const, device }));
+      }
+    }
   } finally {
     await browser.close();
     await server.close();
   }
 }
 
-/** How much of the generated text agrees with webinfer's wgsl output for the same model. */
+/** How much of the generated text agrees with webinfer's first result for the same model file. */
 function agreement(r: BenchResult): string {
-  const ref = results.find((x) => x.model === r.model && x.engine === 'webinfer' && x.backend === 'wgsl')!.text;
+  const ref = results.find((x) => x.model === r.model && x.engine === 'webinfer')!.text;
   let n = 0;
   while (n < ref.length && n < r.text.length && ref[n] === r.text[n]) n++;
   return n === ref.length && n === r.text.length ? 'same' : `first ${n} of ${ref.length} chars`;
@@ -93,7 +120,7 @@ function agreement(r: BenchResult): string {
 const lines = [
   `Machine: ${machine}`,
   '',
-  '| engine | backend | model | load ms | prompt tok | TTFT ms | prefill tok/s | decode tok/s | decode GB/s | greedy text vs webinfer wgsl |',
+  '| engine | backend | model | load ms | prompt tok | TTFT ms | prefill tok/s | decode tok/s | decode GB/s | greedy text vs webinfer (first row of the model) |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map((r) => `| ${r.engine} | ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} | ${r.decodeGBPerS} | ${agreement(r)} |`),
 ];

@@ -29,8 +29,14 @@ type Weights = Map<string, { shape: number[]; data: Float32Array }>;
 class Graph {
   nodes: Msg[] = [];
   initializers: Msg[] = [];
+  /** Bytes of initializers stored as external data (when `external` names the side file). */
+  externalParts: Uint8Array[] = [];
+  private externalBytes = 0;
   private n = 0;
-  constructor(readonly weights: OnnxWeights) {}
+  constructor(
+    readonly weights: OnnxWeights,
+    readonly external?: string,
+  ) {}
 
   op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain?: string): string[] {
     const outs = Array.from({ length: outputs }, () => `${type.toLowerCase()}_${this.n++}`);
@@ -41,7 +47,15 @@ class Graph {
     return this.op(type, inputs, attrs, 1, domain)[0]!;
   }
   const(name: string, dims: number[], dataType: number, raw: Uint8Array): string {
-    this.initializers.push(tensor(name, dims, dataType, raw));
+    if (this.external && raw.length >= 1024) {
+      // 64-byte aligned offsets, as the ONNX external-data writers use
+      const pad = (64 - (this.externalBytes % 64)) % 64;
+      if (pad) this.externalParts.push(new Uint8Array(pad));
+      this.externalBytes += pad;
+      this.initializers.push(tensor(name, dims, dataType, raw, { location: this.external, offset: this.externalBytes, length: raw.length }));
+      this.externalParts.push(raw);
+      this.externalBytes += raw.length;
+    } else this.initializers.push(tensor(name, dims, dataType, raw));
     return name;
   }
   f32(name: string, dims: number[], v: Float32Array | number[]): string {
@@ -142,9 +156,27 @@ function unpermute(data: Float32Array, heads: number, headDim: number, cols: num
  */
 export type OnnxStyle = 'optimum' | 'genai';
 
-export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, positionIds: boolean, maxPositions: number, style: OnnxStyle = 'optimum'): Uint8Array {
-  if (style === 'genai') return buildGenaiDecoder(c, w, kind, maxPositions);
-  const g = new Graph(kind);
+export interface OnnxFile {
+  model: Uint8Array;
+  /** The side file's bytes when weights are stored as external data. */
+  externalData?: Uint8Array;
+}
+
+function finish(g: Graph, bytes: Uint8Array): OnnxFile {
+  if (!g.external) return { model: bytes };
+  const total = g.externalParts.reduce((a, p) => a + p.length, 0);
+  const data = new Uint8Array(total);
+  let o = 0;
+  for (const p of g.externalParts) {
+    data.set(p, o);
+    o += p.length;
+  }
+  return { model: bytes, externalData: data };
+}
+
+export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, positionIds: boolean, maxPositions: number, style: OnnxStyle = 'optimum', external?: string): OnnxFile {
+  if (style === 'genai') return buildGenaiDecoder(c, w, kind, maxPositions, external);
+  const g = new Graph(kind, external);
   const hd = c.headDim;
   const half = hd / 2;
   const rep = c.nHeads / c.nKvHeads;
@@ -248,11 +280,11 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   const headW = w.get('output.weight') ?? get('token_embd.weight');
   const logits = g.linear(xf, 'lm_head', headW);
   g.nodes.push(node('Identity', [logits], ['logits']));
-  return model({ name: 'webinfer-decoder', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 });
+  return finish(g, model({ name: 'webinfer-decoder', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 }));
 }
 
-function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number): Uint8Array {
-  const g = new Graph(kind);
+function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number, external?: string): OnnxFile {
+  const g = new Graph(kind, external);
   const hd = c.headDim;
   const half = hd / 2;
   const MS = 'com.microsoft';
@@ -327,13 +359,17 @@ function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPos
   }
   const headW = w.get('output.weight') ?? get('token_embd.weight');
   g.nodes.push(node('Identity', [g.linear(xn, 'lm_head', headW)], ['logits']));
-  return model({ name: 'webinfer-decoder-genai', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 });
+  return finish(g, model({ name: 'webinfer-decoder-genai', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 }));
 }
 
 const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' } as const;
 
 /** Loads `source` and writes the onnx-community layout to `outDir`; returns the written files. */
-export async function exportOnnx(source: ModelSource, outDir: string, kinds: OnnxWeights[] = ['fp32'], positionIds = true, style: OnnxStyle = 'optimum'): Promise<string[]> {
+/**
+ * `externalData`: weights go to `onnx/<file>_data` beside the graph, as large exports ship (ONNX
+ * protobuf files cannot exceed 2 GB); 'auto' does so above 1 GB of weights.
+ */
+export async function exportOnnx(source: ModelSource, outDir: string, kinds: OnnxWeights[] = ['fp32'], positionIds = true, style: OnnxStyle = 'optimum', externalData: boolean | 'auto' = 'auto'): Promise<string[]> {
   const weights: Weights = new Map();
   const m: LoadedModel = await loadModel(source, { tensor: (name, shape, dtype, bytes) => void weights.set(name, { shape, data: toFloat32(dtype, bytes, shape.reduce((a, b) => a * b, 1)) }) });
   const c = m.config;
@@ -365,8 +401,15 @@ export async function exportOnnx(source: ModelSource, outDir: string, kinds: Onn
   const files = [];
   for (const kind of kinds) {
     const file = join(outDir, 'onnx', ONNX_FILES[kind]);
-    writeFileSync(file, buildDecoder(c, weights, kind, positionIds, c.contextLength, style));
+    const weightBytes = [...weights.values()].reduce((a, t) => a + t.data.byteLength, 0);
+    const external = externalData === true || (externalData === 'auto' && weightBytes > 2 ** 30) ? `${ONNX_FILES[kind]}_data` : undefined;
+    const out = buildDecoder(c, weights, kind, positionIds, c.contextLength, style, external);
+    writeFileSync(file, out.model);
     files.push(file);
+    if (out.externalData) {
+      writeFileSync(`${file}_data`, out.externalData);
+      files.push(`${file}_data`);
+    }
   }
   return files;
 }

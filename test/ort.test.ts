@@ -79,6 +79,9 @@ const cases: [string, string, OnnxWeights][] = [
   ['llama', 'llama-no-position-ids', 'fp32'],
   ['llama', 'llama-no-position-ids', 'q4'],
   ['llama', 'llama-from-gguf', 'fp32'],
+  // weights in onnx/model.onnx_data, as large exports ship
+  ['llama', 'llama-external-data', 'fp32'],
+  ['llama', 'llama-external-data', 'q4'],
   // onnxruntime-genai model-builder style: GroupQueryAttention, SkipSimplifiedLayerNormalization, no position_ids
   ['llama', 'llama-genai', 'fp32'],
   ['llama', 'llama-genai', 'q4'],

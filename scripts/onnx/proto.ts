@@ -60,10 +60,14 @@ export class Msg {
 
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 
-export function tensor(name: string, dims: number[], dataType: number, raw: Bytes): Msg {
+/** An initializer; with `external`, its bytes live in a side file (ONNX external data). */
+export function tensor(name: string, dims: number[], dataType: number, raw: Bytes, external?: { location: string; offset: number; length: number }): Msg {
   const t = new Msg();
   for (const d of dims) t.int(1, d);
-  return t.int(2, dataType).str(8, name).bytes(9, raw);
+  t.int(2, dataType).str(8, name);
+  if (!external) return t.bytes(9, raw);
+  for (const [k, v] of Object.entries({ location: external.location, offset: String(external.offset), length: String(external.length) })) t.msg(13, new Msg().str(1, k).str(2, v));
+  return t.int(14, 1);
 }
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: Msg };
