@@ -33,6 +33,26 @@ export interface BenchResult {
   text: string;
 }
 
+/** Derived figures from the raw timings of one streamed run. */
+export function summarise(c: BenchCase, r: { engine: string; backend: string; device?: string; loadMs: number; promptTokens: number; start: number; first: number; end: number; text: string }): BenchResult {
+  const decodeTokPerS = (c.decodeTokens - 1) / ((r.end - r.first) / 1000);
+  const avgPos = r.promptTokens + c.decodeTokens / 2;
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  return {
+    engine: r.engine,
+    backend: r.backend,
+    model: c.name,
+    device: r.device,
+    loadMs: Math.round(r.loadMs),
+    promptTokens: r.promptTokens,
+    ttftMs: Math.round(r.first - r.start),
+    prefillTokPerS: round1((r.promptTokens / (r.first - r.start)) * 1000),
+    decodeTokPerS: round1(decodeTokPerS),
+    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
+    text: r.text,
+  };
+}
+
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
   const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant });
@@ -66,19 +86,15 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   }
   const end = performance.now();
   await f.dispose();
-  const decodeTokPerS = (c.decodeTokens - 1) / ((end - first) / 1000);
-  const avgPos = promptTokens + c.decodeTokens / 2;
-  return {
+  return summarise(c, {
     engine: 'webinfer',
     backend: c.backend === 'ort' ? `ort (${c.executionProvider ?? 'auto'} EP)` : c.backend,
-    model: c.name,
-    device: info.backend === 'wgsl' ? 'WebGPU' : 'CPU (JS)',
-    loadMs: Math.round(loadMs),
+    device: info.description,
+    loadMs,
     promptTokens,
-    ttftMs: Math.round(first - s),
-    prefillTokPerS: Math.round((promptTokens / (first - s)) * 1000 * 10) / 10,
-    decodeTokPerS: Math.round(decodeTokPerS * 10) / 10,
-    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
+    start: s,
+    first,
+    end,
     text,
-  };
+  });
 }

@@ -3,7 +3,7 @@
  * files, and next to transformers.js on the same exported ONNX directories.
  */
 import { Wllama } from '@wllama/wllama';
-import { measure, type BenchCase, type BenchResult } from './measure.js';
+import { measure, summarise, type BenchCase, type BenchResult } from './measure.js';
 
 async function wllama(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
@@ -24,21 +24,7 @@ async function wllama(c: BenchCase): Promise<BenchResult> {
   }
   const end = performance.now();
   await w.exit();
-  const decodeTokPerS = (c.decodeTokens - 1) / ((end - first) / 1000);
-  const avgPos = promptTokens + c.decodeTokens / 2;
-  return {
-    engine: 'wllama',
-    backend: 'wasm',
-    model: c.name,
-    device: 'CPU (WebAssembly, 1 thread)',
-    loadMs: Math.round(loadMs),
-    promptTokens,
-    ttftMs: Math.round(first - s),
-    prefillTokPerS: Math.round((promptTokens / (first - s)) * 1000 * 10) / 10,
-    decodeTokPerS: Math.round(decodeTokPerS * 10) / 10,
-    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
-    text,
-  };
+  return summarise(c, { engine: 'wllama', backend: 'wasm', device: 'CPU (WebAssembly, 1 thread)', loadMs, promptTokens, start: s, first, end, text });
 }
 
 /** transformers.js on the same exported ONNX directory, greedy, streamed token by token. */
@@ -76,20 +62,7 @@ async function transformersjs(c: BenchCase & { device: 'webgpu' | 'wasm'; dtype:
   });
   const end = performance.now();
   await model.dispose();
-  const decodeTokPerS = (c.decodeTokens - 1) / ((end - first) / 1000);
-  const avgPos = promptLen + c.decodeTokens / 2;
-  return {
-    engine: 'transformers.js',
-    backend: `onnxruntime-web (${c.device} EP)`,
-    model: c.name,
-    loadMs: Math.round(loadMs),
-    promptTokens: promptLen,
-    ttftMs: Math.round(first - s),
-    prefillTokPerS: Math.round((promptLen / (first - s)) * 1000 * 10) / 10,
-    decodeTokPerS: Math.round(decodeTokPerS * 10) / 10,
-    decodeGBPerS: Math.round(((c.weightBytes + c.kvBytesPerPos * avgPos) * decodeTokPerS) / 1e7) / 100,
-    text,
-  };
+  return summarise(c, { engine: 'transformers.js', backend: `onnxruntime-web (${c.device} EP)`, loadMs, promptTokens: promptLen, start: s, first, end, text });
 }
 
 async function adapter(): Promise<string> {

@@ -135,6 +135,42 @@ export function quantizeNBits(w: Float32Array, N: number, K: number): { packed: 
   return { packed, scales, dequantized };
 }
 
+/** (cos, sin) of every position × frequency, as two [maxPositions, headDim/2] initializers. */
+function ropeTables(g: Graph, c: ModelConfig, maxPositions: number, cosName: string, sinName: string): void {
+  const half = c.headDim / 2;
+  const cos = new Float32Array(maxPositions * half);
+  const sin = new Float32Array(maxPositions * half);
+  for (let p = 0; p < maxPositions; p++)
+    for (let i = 0; i < half; i++) {
+      const a = p / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
+  g.f32(cosName, [maxPositions, half], cos);
+  g.f32(sinName, [maxPositions, half], sin);
+}
+
+/** Declares layer l's past_key_values inputs and present outputs; returns the past names. */
+function layerCache(c: ModelConfig, l: number, inputs: Msg[], outputs: Msg[]): [string, string] {
+  const pk = `past_key_values.${l}.key`;
+  const pv = `past_key_values.${l}.value`;
+  const past = ['batch_size', c.nKvHeads, 'past_sequence_length', c.headDim];
+  const present = ['batch_size', c.nKvHeads, 'total_sequence_length', c.headDim];
+  inputs.push(valueInfo(pk, DataType.FLOAT, past), valueInfo(pv, DataType.FLOAT, past));
+  outputs.push(valueInfo(`present.${l}.key`, DataType.FLOAT, present), valueInfo(`present.${l}.value`, DataType.FLOAT, present));
+  return [pk, pv];
+}
+
+/** q/k/v projections of layer prefix p (GGUF adjacent-pair q/k rows turned into rotate-half). */
+function projector(g: Graph, c: ModelConfig, get: (n: string) => { shape: number[]; data: Float32Array }, p: string, xn: string) {
+  return (name: 'attn_q' | 'attn_k' | 'attn_v', heads: number): string => {
+    const t = get(`${p}${name}.weight`);
+    const data = c.ropeLayout === 'interleaved' && name !== 'attn_v' ? unpermute(t.data, heads, c.headDim, t.shape[1]!) : t.data;
+    const y = g.linear(xn, `${p}${name}`, { shape: t.shape, data });
+    return c.qkvBias ? g.one('Add', [y, g.vector(`${p}${name}.bias`, get(`${p}${name}.bias`).data)]) : y;
+  };
+}
+
 /** HF rotate-half rows from GGUF adjacent-pair rows (inverse of llama.cpp's permute). */
 function unpermute(data: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
@@ -194,16 +230,7 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   const scale = g.scalarF('attn_scale', 1 / Math.sqrt(hd));
   const negInf = g.scalarF('mask_min', -3.0e38);
   const zero = g.scalarF('zero', 0);
-  const cos = new Float32Array(maxPositions * half);
-  const sin = new Float32Array(maxPositions * half);
-  for (let p = 0; p < maxPositions; p++)
-    for (let i = 0; i < half; i++) {
-      const a = p / (c.ropeTheta ** ((2 * i) / hd) * (c.ropeFreqFactors?.[i] ?? 1));
-      cos[p * half + i] = Math.cos(a);
-      sin[p * half + i] = Math.sin(a);
-    }
-  g.f32('cos_table', [maxPositions, half], cos);
-  g.f32('sin_table', [maxPositions, half], sin);
+  ropeTables(g, c, maxPositions, 'cos_table', 'sin_table');
 
   // Positions: given, or the running count of attended tokens (model-builder style).
   let positions = 'position_ids';
@@ -236,21 +263,11 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   const heads = (x: string, n: number, name: string) => g.one('Transpose', [g.one('Reshape', [x, sh(name, [0, 0, n, hd])])], { perm: [0, 2, 1, 3] }); // [B, n, S, hd]
 
   let x = g.one('Gather', [g.f32('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
-  const interleaved = c.ropeLayout === 'interleaved';
   for (let l = 0; l < c.nLayers; l++) {
     const p = `blk.${l}.`;
-    const pk = `past_key_values.${l}.key`;
-    const pv = `past_key_values.${l}.value`;
-    inputs.push(valueInfo(pk, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]), valueInfo(pv, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]));
-    outputs.push(valueInfo(`present.${l}.key`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]), valueInfo(`present.${l}.value`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]));
+    const [pk, pv] = layerCache(c, l, inputs, outputs);
     const xn = g.rmsnorm(x, g.vector(`${p}attn_norm`, get(p + 'attn_norm.weight').data), eps);
-    const proj = (name: string, heads: number) => {
-      const t = get(`${p}${name}.weight`);
-      const data = interleaved && (name === 'attn_q' || name === 'attn_k') ? unpermute(t.data, heads, hd, t.shape[1]!) : t.data;
-      let y = g.linear(xn, `${p}${name}`, { shape: t.shape, data });
-      if (c.qkvBias) y = g.one('Add', [y, g.vector(`${p}${name}.bias`, get(`${p}${name}.bias`).data)]);
-      return y;
-    };
+    const proj = projector(g, c, get, p, xn);
     let q = heads(proj('attn_q', c.nHeads), c.nHeads, `${p}q_shape`);
     let k = heads(proj('attn_k', c.nKvHeads), c.nKvHeads, `${p}k_shape`);
     const v = heads(proj('attn_v', c.nKvHeads), c.nKvHeads, `${p}v_shape`);
@@ -286,7 +303,6 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
 function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number, external?: string): OnnxFile {
   const g = new Graph(kind, external);
   const hd = c.headDim;
-  const half = hd / 2;
   const MS = 'com.microsoft';
   const get = (n: string) => {
     const t = w.get(n);
@@ -295,37 +311,18 @@ function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPos
   };
   const inputs: Msg[] = [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length'])];
   const outputs: Msg[] = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize])];
-  const cos = new Float32Array(maxPositions * half);
-  const sin = new Float32Array(maxPositions * half);
-  for (let p = 0; p < maxPositions; p++)
-    for (let i = 0; i < half; i++) {
-      const a = p / (c.ropeTheta ** ((2 * i) / hd) * (c.ropeFreqFactors?.[i] ?? 1));
-      cos[p * half + i] = Math.cos(a);
-      sin[p * half + i] = Math.sin(a);
-    }
-  g.f32('cos_cache', [maxPositions, half], cos);
-  g.f32('sin_cache', [maxPositions, half], sin);
+  ropeTables(g, c, maxPositions, 'cos_cache', 'sin_cache');
   // GroupQueryAttention's sequence inputs: per batch the index of the last attended token, and the total length.
   const seqlensK = g.one('Cast', [g.one('Sub', [g.one('ReduceSum', ['attention_mask', g.i64('sum_axes', [1])], { keepdims: 0 }), g.i64('one_k', [1])])], { to: DataType.INT32 });
   const totalLen = g.one('Cast', [g.one('Squeeze', [g.one('Shape', ['attention_mask'], { start: 1, end: 2 })])], { to: DataType.INT32 });
-  const interleaved = c.ropeLayout === 'interleaved';
 
   let x = g.one('Gather', [g.f32('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
   let residual = '';
   let xn = g.one('SimplifiedLayerNormalization', [x, g.vector('blk.0.attn_norm', get('blk.0.attn_norm.weight').data)], { axis: -1, epsilon: { float: c.normEps } });
   for (let l = 0; l < c.nLayers; l++) {
     const p = `blk.${l}.`;
-    const pk = `past_key_values.${l}.key`;
-    const pv = `past_key_values.${l}.value`;
-    inputs.push(valueInfo(pk, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]), valueInfo(pv, DataType.FLOAT, ['batch_size', c.nKvHeads, 'past_sequence_length', hd]));
-    outputs.push(valueInfo(`present.${l}.key`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]), valueInfo(`present.${l}.value`, DataType.FLOAT, ['batch_size', c.nKvHeads, 'total_sequence_length', hd]));
-    const proj = (name: string, heads: number) => {
-      const t = get(`${p}${name}.weight`);
-      const data = interleaved && (name === 'attn_q' || name === 'attn_k') ? unpermute(t.data, heads, hd, t.shape[1]!) : t.data;
-      let y = g.linear(xn, `${p}${name}`, { shape: t.shape, data });
-      if (c.qkvBias) y = g.one('Add', [y, g.vector(`${p}${name}.bias`, get(`${p}${name}.bias`).data)]);
-      return y;
-    };
+    const [pk, pv] = layerCache(c, l, inputs, outputs);
+    const proj = projector(g, c, get, p, xn);
     let q = proj('attn_q', c.nHeads);
     let k = proj('attn_k', c.nKvHeads);
     const v = proj('attn_v', c.nKvHeads);

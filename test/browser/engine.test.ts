@@ -2,33 +2,24 @@
  * End to end in headless Chromium: createFetch runs the engine in a real Web Worker, and the
  * stories260K reference text comes back token for token through the openai SDK.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, startVite, watchPage } from '../helpers/browser.js';
+import { openTestPage } from '../helpers/browser.js';
 import { storiesReference } from '../helpers/paths.js';
 import { expectChatStream } from '../helpers/shapes.js';
 
-let browser: Browser;
-let server: { url: string; close(): Promise<void> };
 let page: Page;
 let log: string[];
+let close: () => Promise<void>;
 
 const call = <T>(fn: string, ...args: unknown[]) =>
   page.evaluate(([f, a]) => ((window as any).webinferTest[f as string] as (...x: unknown[]) => Promise<unknown>)(...(a as unknown[])), [fn, args] as const) as Promise<T>;
 
 beforeAll(async () => {
-  server = await startVite();
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  log = watchPage(page);
-  await page.goto(`${server.url}/test/browser/pages/engine.html`);
-  await page.waitForFunction(() => (window as any).webinferTest, null, { timeout: 60_000 });
+  ({ page, log, close } = await openTestPage('/test/browser/pages/engine.html', 'webinferTest'));
   await call('ready');
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => close?.());
 
 describe('createFetch in Chromium (engine in a Web Worker)', () => {
   it('runs the engine in a dedicated worker', async () => {

@@ -3,28 +3,19 @@
  * the reference text on the WebGPU execution provider (SwiftShader here; KV cache on the GPU,
  * sampling by webinfer's WGSL sampler on ORT's device) and on the WASM execution provider.
  */
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startVite, watchPage } from '../helpers/browser.js';
 import { storiesReference } from '../helpers/paths.js';
+import { openTestPage } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
 
-let browser: Browser;
-let server: { url: string; close(): Promise<void> };
 let page: Page;
 let log: string[];
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  server = await startVite();
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  log = watchPage(page);
-  await page.goto(`${server.url}/test/browser/pages/ort.html`);
-  await page.waitForFunction(() => (window as any).ortTest, null, { timeout: 60_000 });
+  ({ page, log, close } = await openTestPage('/test/browser/pages/ort.html', 'ortTest'));
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => close?.());
 
 it.each([
   ['fp32', 'webgpu'],

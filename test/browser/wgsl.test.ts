@@ -1,26 +1,17 @@
 /** The wgsl backend in headless Chromium (SwiftShader WebGPU), inside the Web Worker, chosen by `auto`. */
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startVite, watchPage } from '../helpers/browser.js';
 import { storiesReference } from '../helpers/paths.js';
+import { openTestPage } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
 
-let browser: Browser;
-let server: { url: string; close(): Promise<void> };
 let page: Page;
 let log: string[];
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  server = await startVite();
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  log = watchPage(page);
-  await page.goto(`${server.url}/test/browser/pages/wgsl.html`);
-  await page.waitForFunction(() => (window as any).wgslTest, null, { timeout: 60_000 });
+  ({ page, log, close } = await openTestPage('/test/browser/pages/wgsl.html', 'wgslTest'));
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => close?.());
 
 it('auto picks wgsl, and it reproduces the stories260K reference text token for token', async () => {
   const info = await page.evaluate(() => (window as any).wgslTest.ready());

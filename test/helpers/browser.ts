@@ -59,3 +59,24 @@ export function watchPage(page: Page): string[] {
   page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
   return log;
 }
+
+/**
+ * A page of the repository served by Vite in headless Chromium, waited on until the test global
+ * it defines (e.g. `window.wgslTest`) exists.
+ */
+export async function openTestPage(path: string, global: string): Promise<{ page: Page; log: string[]; close(): Promise<void> }> {
+  const server = await startVite();
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  const log = watchPage(page);
+  await page.goto(`${server.url}${path}`);
+  await page.waitForFunction((g) => (window as unknown as Record<string, unknown>)[g], global, { timeout: 60_000 });
+  return {
+    page,
+    log,
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
