@@ -5,6 +5,9 @@
 import { createFetch } from '../src/index.js';
 import type { BackendName } from '../src/engine/backend.js';
 
+/** Tokens generated before each measurement. */
+export const WARMUP_TOKENS = 8;
+
 export interface BenchCase {
   model: string; // URL or path of the GGUF, or of the ONNX directory for `ort`
   name: string;
@@ -59,8 +62,9 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });
-  // Warm-up: compiles pipelines and touches every weight once.
-  await (await post({ max_tokens: 2 })).json();
+  // Warm-up, the same for every engine: compiles GPU pipelines, and runs enough steps for the
+  // WebAssembly engines' code to reach its optimised tier.
+  await (await post({ max_tokens: WARMUP_TOKENS, ignore_eos: true })).json();
   // A different first character defeats prefix reuse, so the whole prompt is prefilled.
   const s = performance.now();
   const res = await post({ prompt: '\n' + c.prompt, max_tokens: c.decodeTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } });

@@ -3,7 +3,7 @@
  * files, and next to transformers.js on the same exported ONNX directories.
  */
 import { Wllama } from '@wllama/wllama';
-import { measure, summarise, type BenchCase, type BenchResult } from './measure.js';
+import { measure, summarise, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
 
 async function wllama(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
@@ -11,7 +11,7 @@ async function wllama(c: BenchCase): Promise<BenchResult> {
   const blob = await (await fetch(c.model)).blob();
   await w.loadModel([blob], { n_ctx: 512, n_threads: 1, n_gpu_layers: 0, seed: 1 });
   const loadMs = performance.now() - t0;
-  await w.createCompletion({ prompt: c.prompt, max_tokens: 2, temperature: 0 });
+  await w.createCompletion({ prompt: c.prompt, max_tokens: WARMUP_TOKENS, temperature: 0, ignore_eos: true });
   const s = performance.now();
   let first = 0;
   let text = '';
@@ -35,7 +35,7 @@ async function transformersjs(c: BenchCase & { device: 'webgpu' | 'wasm'; dtype:
   const dir = c.model.replace(/\/$/, '');
   env.localModelPath = dir.slice(0, dir.lastIndexOf('/') + 1);
   const name = dir.slice(dir.lastIndexOf('/') + 1);
-  (env.backends.onnx as { wasm?: { wasmPaths?: string } }).wasm!.wasmPaths = '/node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/';
+  (env.backends.onnx as { wasm?: { wasmPaths?: string } }).wasm!.wasmPaths = '/node_modules/onnxruntime-web/dist/';
   const t0 = performance.now();
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   const model = await AutoModelForCausalLM.from_pretrained(name, { device: c.device, dtype: c.dtype as 'fp32' });
@@ -54,7 +54,7 @@ async function transformersjs(c: BenchCase & { device: 'webgpu' | 'wasm'; dtype:
     const promptLen = (inputs.input_ids as { dims: number[] }).dims[1]!;
     return { text: tokenizer.decode(ids.slice(promptLen), { skip_special_tokens: true }), promptLen };
   };
-  await generate(c.prompt, 2);
+  await generate(c.prompt, WARMUP_TOKENS);
   const s = performance.now();
   let first = 0;
   const { text, promptLen } = await generate('\n' + c.prompt, c.decodeTokens, () => {
