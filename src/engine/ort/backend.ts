@@ -103,6 +103,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   let past = new Map<string, Ort.Tensor>();
   let pastLen = 0;
   const reset = () => {
+    for (const t of past.values()) if (t.location === 'gpu-buffer') t.dispose();
     past = new Map(pastNames.map((n) => [n, new ort.Tensor(kvType, empty(), [1, kvHeads, 0, headDim])]));
     pastLen = 0;
   };
@@ -121,10 +122,20 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const maxSeqLen = Math.min(options.maxModelLen ?? meta.config.contextLength, meta.config.contextLength);
   const int64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
   /** Runs one step; the present.* outputs become the next step's past_key_values. */
-  const run = async (tokens: number[], pos: number, allLogits: boolean): Promise<Ort.Tensor> => {
+  /** Token ids whose keys/values are in the cache, position by position. */
+  let fed: number[] = [];
+  const run = async (input: number[], start: number, allLogits: boolean): Promise<Ort.Tensor> => {
+    let tokens = input;
+    let pos = start;
+    if (pos > pastLen) throw new Error(`KV cache holds ${pastLen} positions, cannot continue at ${pos}`);
+    if (pos < pastLen && !allLogits && ep === 'webgpu') {
+      // Cutting a GPU cache back means downloading every layer; re-running the kept prefix is cheaper.
+      tokens = [...fed.slice(0, pos), ...tokens];
+      pos = 0;
+    }
     if (pos === 0) reset();
     else if (pos < pastLen) await truncate(pos);
-    else if (pos > pastLen) throw new Error(`KV cache holds ${pastLen} positions, cannot continue at ${pos}`);
+    fed = [...fed.slice(0, pos), ...tokens];
     const T = tokens.length;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: int64(tokens, [1, T]),

@@ -37,8 +37,9 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     device.destroy();
     throw new Error(`the model does not fit in GPU memory (${(weights.bytes / 2 ** 20).toFixed(0)} MiB of weights + ${(transformer.kvBytes / 2 ** 20).toFixed(0)} MiB of KV cache): ${oom.message}`);
   }
-  const runner: ModelRunner = {
+  const runner: ModelRunner & { readonly device: GPUDevice } = {
     backend: 'wgsl',
+    device,
     config: model.config,
     maxSeqLen,
     description: `${description}`,
