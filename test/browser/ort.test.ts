@@ -28,6 +28,18 @@ it.each([
   expect(r.text).toBe(storiesReference());
 }, 180_000);
 
+it('on a cross-origin isolated page the WASM provider runs multi-threaded and gives the same text', async () => {
+  const isolated = await openTestPage('/test/browser/pages/ort.html', 'ortTest', { isolated: true });
+  try {
+    expect(await isolated.page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const r = await isolated.page.evaluate(() => (window as any).ortTest.greedy('fp32', 'wasm'));
+    expect(r.info.description).toMatch(/wasm execution provider, [2-9] thread/);
+    expect(r.text).toBe(storiesReference());
+  } finally {
+    await isolated.close();
+  }
+}, 180_000);
+
 it('seeded sampling with penalties: the WGSL sampler on ORT WebGPU gives the CPU sampler answer on WASM', async () => {
   const params = { max_tokens: 40, temperature: 0.9, top_p: 0.9, seed: 3, frequency_penalty: 0.5, return_token_ids: true, logprobs: 2 };
   const [gpu, cpu] = await page.evaluate(async (p) => [await (window as any).ortTest.greedy('fp32', 'webgpu', p), await (window as any).ortTest.greedy('fp32', 'wasm', p)], params);

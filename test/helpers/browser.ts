@@ -16,14 +16,17 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
 }
 
+/** Headers that make a page cross-origin isolated (SharedArrayBuffer, WebAssembly threads). */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 /** A Vite dev server over the whole repository (test pages import src/ directly). */
-export async function startVite(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startVite(options: { isolated?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const server: ViteDevServer = await createServer({
     root: ROOT,
     configFile: false,
     logLevel: 'error',
     // No file watching: edits made while a page runs must not reload it mid-measurement.
-    server: { port: 0, host: '127.0.0.1', fs: { allow: [ROOT] }, hmr: false, watch: null },
+    server: { port: 0, host: '127.0.0.1', fs: { allow: [ROOT] }, hmr: false, watch: null, headers: options.isolated ? ISOLATION_HEADERS : {} },
     optimizeDeps: { noDiscovery: true, include: [] },
     worker: { format: 'es' },
   });
@@ -64,8 +67,8 @@ export function watchPage(page: Page): string[] {
  * A page of the repository served by Vite in headless Chromium, waited on until the test global
  * it defines (e.g. `window.wgslTest`) exists.
  */
-export async function openTestPage(path: string, global: string): Promise<{ page: Page; log: string[]; close(): Promise<void> }> {
-  const server = await startVite();
+export async function openTestPage(path: string, global: string, options: { isolated?: boolean } = {}): Promise<{ page: Page; log: string[]; close(): Promise<void> }> {
+  const server = await startVite(options);
   const browser = await launchBrowser();
   const page = await browser.newPage();
   const log = watchPage(page);

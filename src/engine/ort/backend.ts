@@ -198,7 +198,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     backend: 'ort',
     config: meta.config,
     maxSeqLen,
-    description: `onnxruntime-web (${ep} execution provider), onnx/${file}`,
+    description: `onnxruntime-web (${ep} execution provider${ep === 'wasm' ? `, ${ort.env.wasm.numThreads} thread(s)` : ''}), onnx/${file}`,
     sampler,
     async forward(tokens, pos, allLogits = false) {
       const logits = await run(tokens, pos, allLogits);
