@@ -4,15 +4,41 @@
  *   vite build --mode lib      the library (src/index.ts → dist/webinfer.js, its worker beside it)
  *                              and the CLI (src/cli/main.ts → dist/cli.js)
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-export default defineConfig(({ mode }) => {
+/**
+ * onnxruntime-web's default browser entry inlines its WebAssembly (tens of MB of JavaScript). The
+ * builds use the entry that fetches the .wasm instead, and this plugin ships those files in
+ * assets/ort/, where the ort backend points onnxruntime-web (`__WEBINFER_ORT_WASM__`).
+ */
+function ortWasmAssets(): Plugin {
+  const files = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
+  return {
+    name: 'webinfer-ort-wasm-assets',
+    apply: 'build',
+    generateBundle() {
+      for (const f of files) this.emitFile({ type: 'asset', fileName: `assets/ort/${f}`, source: readFileSync(`${root}node_modules/onnxruntime-web/dist/${f}`) });
+    },
+  };
+}
+
+const ortBuild = {
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'development|production'] },
+  define: { __WEBINFER_ORT_WASM__: JSON.stringify('./ort/') },
+};
+
+export default defineConfig(({ mode, command }) => {
   if (mode === 'lib') {
     return {
+      ...ortBuild,
+      // Relative URLs: the worker and wasm files are found next to the chunks wherever dist/ is served.
+      base: './',
       publicDir: false,
+      plugins: [ortWasmAssets()],
       build: {
         outDir: 'dist',
         emptyOutDir: true,
@@ -21,16 +47,17 @@ export default defineConfig(({ mode }) => {
         lib: { entry: { webinfer: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
         rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web'] },
       },
-      worker: { format: 'es' },
+      worker: { format: 'es', plugins: () => [ortWasmAssets()] },
     };
   }
   return {
+    ...(command === 'build' ? ortBuild : {}),
     root: 'demo',
     base: './',
     publicDir: false,
     assetsInclude: ['**/*.gguf'],
     server: { fs: { allow: [root] } },
     build: { outDir: '../dist-demo', emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0 },
-    worker: { format: 'es' },
+    worker: { format: 'es', plugins: () => [ortWasmAssets()] },
   };
 });

@@ -35,7 +35,7 @@ export async function startVite(options: { isolated?: boolean } = {}): Promise<{
   return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.wgsl': 'text/plain' };
 
 /** Serves a folder as plain static files (the built demo, as any web host would). */
 export async function serveStatic(dir: string): Promise<{ url: string; close(): Promise<void> }> {

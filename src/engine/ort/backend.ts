@@ -42,8 +42,13 @@ async function webgpuAdapter(): Promise<GPUAdapter | null> {
   return navigator.gpu.requestAdapter().catch(() => null);
 }
 
+/** Set by webinfer's own builds: where they ship onnxruntime-web's .wasm, relative to this chunk. */
+declare const __WEBINFER_ORT_WASM__: string | undefined;
+
 async function runtime(): Promise<typeof Ort> {
   const ort = await import('onnxruntime-web');
+  const inNodeJs = typeof process !== 'undefined' && !!process.versions?.node;
+  if (typeof __WEBINFER_ORT_WASM__ !== 'undefined' && !inNodeJs) ort.env.wasm.wasmPaths = new URL(__WEBINFER_ORT_WASM__, import.meta.url).href;
   // Threads need cross-origin isolation in browsers; one thread works everywhere.
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
   const inNode = typeof process !== 'undefined' && !!process.versions?.node;

@@ -1,0 +1,55 @@
+/**
+ * The built library (`npm run build` → dist/), imported as a page would import the package: every
+ * backend in its Web Worker in Chromium, and the same package in Node.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser, serveStatic, watchPage } from '../helpers/browser.js';
+import { GENERATED, ROOT, STORIES_GGUF, storiesReference } from '../helpers/paths.js';
+
+let page: Page;
+let log: string[];
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--mode', 'lib', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  // Plain static files, no dev server: what the build emitted must be enough.
+  const server = await serveStatic(ROOT);
+  const browser = await launchBrowser();
+  page = await browser.newPage();
+  log = watchPage(page);
+  await page.goto(`${server.url}/test/browser/pages/dist.html`);
+  await page.waitForFunction(() => (window as any).distTest, null, { timeout: 60_000 });
+  close = async () => {
+    await browser.close();
+    await server.close();
+  };
+}, 180_000);
+afterAll(() => close?.());
+
+const reference = (n: number) => storiesReference().slice(0, n);
+
+it.each([
+  ['wgsl (auto, GGUF)', '/models/stories260K.gguf', {}, 'wgsl'],
+  ['cpu', '/models/stories260K.gguf', { backend: 'cpu' }, 'cpu'],
+  ['ort, WASM provider', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'wasm' }, 'ort'],
+  ['ort, WebGPU provider', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'webgpu' }, 'ort'],
+])('%s in the browser', async (_, model, options, backend) => {
+  const r = await page.evaluate(([m, o]) => (window as any).distTest.greedy(m, o, 48), [model, options] as const).catch((e) => {
+    throw new Error(`${e.message}\n${log.join('\n')}`);
+  });
+  expect(r.info.backend).toBe(backend);
+  expect(storiesReference().startsWith(r.text) && r.text.length > 100).toBe(true);
+}, 120_000);
+
+it('in Node: the CPU and ort backends of the built package', async () => {
+  const { createFetch } = await import(join(ROOT, 'dist', 'webinfer.js'));
+  for (const model of [STORIES_GGUF, join(GENERATED, 'onnx', 'stories260K')]) {
+    const f = createFetch({ model, onnxVariant: 'fp32' });
+    const res = await (await f('http://local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 40, temperature: 0 }) })).json();
+    expect(reference(res.choices[0].text.length)).toBe(res.choices[0].text);
+    await f.dispose();
+  }
+}, 60_000);
