@@ -33,15 +33,21 @@ fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
   return vec2f(a * cs.x - b * cs.y, a * cs.y + b * cs.x);
 }
 
-@compute @workgroup_size(64)
-fn rope_q(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+/** The (token, head, pair) an invocation rotates: one invocation per pair, grid split over x and y. */
+fn slot(g: vec3u, n: vec3u) -> vec3u {
   let idx = g.x + g.y * n.x * 64u;
   let half = p.head_dim / 2u;
   let per_token = p.heads * half;
-  let t = idx / per_token;
+  return vec3u(idx / per_token, (idx % per_token) / half, idx % half);
+}
+
+@compute @workgroup_size(64)
+fn rope_q(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let s = slot(g, n);
+  let t = s.x;
   if (t >= step.T) { return; }
-  let h = (idx % per_token) / half;
-  let i = idx % half;
+  let h = s.y;
+  let i = s.z;
   let base = (t * p.heads + h) * p.head_dim;
   let ij = pair(i);
   let v = rotate(q[base + ij.x], q[base + ij.y], step.pos0 + t, i);
@@ -51,13 +57,11 @@ fn rope_q(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: v
 
 @compute @workgroup_size(64)
 fn store_kv(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let idx = g.x + g.y * n.x * 64u;
-  let half = p.head_dim / 2u;
-  let per_token = p.heads * half;
-  let t = idx / per_token;
+  let s = slot(g, n);
+  let t = s.x;
   if (t >= step.T) { return; }
-  let h = (idx % per_token) / half;
-  let i = idx % half;
+  let h = s.y;
+  let i = s.z;
   let width = p.heads * p.head_dim;
   let src = t * width + h * p.head_dim;
   let dst = (step.pos0 + t) * width + h * p.head_dim;
