@@ -17,13 +17,14 @@ export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   constructor(readonly device: GPUDevice) {}
 
-  /** `dtype` prepends shaders/dequant_<dtype>.wgsl (the weight reader) to the family's source. */
+  /** `dtype` prepends shaders/dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
   get(family: string, entry: string, dtype?: DType): Promise<GPUComputePipeline> {
     const key = `${family}:${entry}:${dtype ?? '-'}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
-        const code = (dtype ? (await shaderSource(`dequant_${dtype.toLowerCase()}`)) + '\n' : '') + (await shaderSource(family));
+        const reader = dtype ? [`dequant_${dtype.toLowerCase()}`, ...(dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : [])] : [];
+        const code = (await Promise.all([...reader, family].map(shaderSource))).join('\n');
         const module = this.device.createShaderModule({ code, label: key });
         return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry }, label: key });
       })();
