@@ -4,6 +4,8 @@
  *                          compiled to WebAssembly) as the peer, on the same GGUF files.
  * npm run bench -- --node  the same measurements in Node: cpu, and wgsl through Dawn (the
  *                          `webgpu` package), for GPU machines without a browser.
+ * Options: --quick (stories260K only), --backends=wgsl,cpu, --decode=N (tokens to decode),
+ *          --no-onnx (skip the ort rows), --profile (Node: GPU time per wgsl op, bench/profile.ts).
  *
  * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0 and Q8_0 (scripts/make-bench-models.ts). Prints a markdown table and writes it
@@ -24,6 +26,12 @@ import { measure, type BenchCase, type BenchResult } from './measure.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const node = process.argv.includes('--node');
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const noOnnx = process.argv.includes('--no-onnx');
+/** --backends=wgsl,cpu limits the webinfer backends measured on GGUF files. */
+const backends = (process.argv.find((a) => a.startsWith('--backends='))?.slice(11).split(',') ?? ['wgsl', 'cpu']) as ('wgsl' | 'cpu')[];
+/** --decode=N decodes N tokens per model (on fast GPUs the defaults are too short to time). */
+const decodeOverride = Number(process.argv.find((a) => a.startsWith('--decode='))?.slice(9)) || undefined;
 
 async function describe(path: string, name: string, prompt: string, decodeTokens: number): Promise<Omit<BenchCase, 'backend'>> {
   const header = await readGGUFHeader(ByteStream.fromBytes(readFileSync(path).subarray(0, 16 << 20)));
@@ -32,7 +40,7 @@ async function describe(path: string, name: string, prompt: string, decodeTokens
     model: path,
     name,
     prompt,
-    decodeTokens,
+    decodeTokens: decodeOverride ?? decodeTokens,
     weightBytes: header.tensors.reduce((a, t) => a + t.byteLength, 0),
     kvBytesPerPos: 2 * c.nLayers * c.nKvHeads * c.headDim * 4,
   };
@@ -49,7 +57,7 @@ if (!quick) {
 /** The same models exported to ONNX (onnx-community layout) for the ort backend and transformers.js. */
 const onnxModels: (Omit<BenchCase, 'backend'> & { dtype: string })[] = [];
 // One ONNX export per architecture: the Q8_0 model would give a second, identical q4 export.
-for (const m of models.filter((x) => !x.name.includes('Q8_0'))) {
+for (const m of noOnnx ? [] : models.filter((x) => !x.name.includes('Q8_0'))) {
   const dtype = m.name.startsWith('stories') ? 'fp32' : 'q4';
   const dir = join(ROOT, 'bench', '.models', 'onnx', m.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, ''));
   if (!existsSync(join(dir, 'onnx'))) await exportOnnx(m.model, dir, [dtype as 'fp32' | 'q4']);
@@ -61,7 +69,7 @@ let machine = `${cpus()[0]?.model ?? 'CPU'} × ${cpus().length}`;
 if (node) {
   machine += `, Node ${process.version}`;
   for (const m of models) {
-    for (const backend of ['wgsl', 'cpu'] as const) {
+    for (const backend of backends) {
       process.stderr.write(`${m.name} ${backend}…\n`);
       results.push(await measure({ ...m, backend }));
     }
@@ -82,7 +90,7 @@ if (node) {
     page.setDefaultTimeout(0);
     for (const m of models) {
       const url = '/' + relative(ROOT, m.model);
-      for (const backend of ['wgsl', 'cpu'] as const) {
+      for (const backend of backends) {
         process.stderr.write(`${m.name} ${backend}…\n`);
         results.push(await page.evaluate((c) => (window as any).bench.measure(c), { ...m, model: url, backend }));
       }
@@ -124,6 +132,10 @@ const lines = [
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map((r) => `| ${r.engine} | ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} | ${r.decodeGBPerS} | ${agreement(r)} |`),
 ];
+if (profile && node) {
+  const { profileModel } = await import('./profile.js');
+  for (const m of models) lines.push('', await profileModel(m.model, m.name));
+}
 const table = lines.join('\n');
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

@@ -49,6 +49,8 @@ export interface ModelRunner {
   readonly lost?: boolean;
   /** Present when the backend samples on its device (the logits never leave the GPU). */
   readonly sampler?: DeviceSampler;
+  /** GPU milliseconds per op of one sampled step at `pos` (wgsl with timestamp queries; the benchmark's --profile). */
+  profile?(tokens: number[], pos: number): Promise<Map<string, number>>;
   dispose(): void;
 }
 

@@ -72,6 +72,9 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
           },
         }
       : undefined,
+    profile: device.features.has('timestamp-query')
+      ? (tokens, pos) => transformer.profile(tokens, pos, { sampling: { temperature: 0, topP: 1, topK: 0, minP: 0 }, r: 0, bias: [] })
+      : undefined,
     dispose() {
       transformer.destroy();
       device.destroy();

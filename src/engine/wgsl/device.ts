@@ -37,7 +37,8 @@ async function createNodeGpu(): Promise<GPU | undefined> {
   try {
     const mod = (await import(/* @vite-ignore */ pkg)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-    return mod.create([]);
+    // Dawn flags for experiments and profiling, e.g. "disable-dawn-features=timestamp_quantization".
+    return mod.create(process.env.WEBINFER_DAWN_FLAGS?.split(/\s+/).filter(Boolean) ?? []);
   } catch (e) {
     throw new WebGPUUnavailableError(`WebGPU is not available in this Node process: the 'webgpu' package could not be loaded (${(e as Error).message})`);
   }
@@ -58,8 +59,9 @@ export async function acquireDevice(): Promise<GpuContext> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new WebGPUUnavailableError('WebGPU is available but no GPU adapter was found');
   const f16 = adapter.features.has('shader-f16');
+  const features = (['shader-f16', 'timestamp-query'] as const).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({
-    requiredFeatures: f16 ? ['shader-f16'] : [],
+    requiredFeatures: features,
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,

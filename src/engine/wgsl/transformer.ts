@@ -14,6 +14,7 @@ import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeQOp, ropeTable, storeKVOp } from './kernels/rope.js';
 import { Sampler, type DeviceSampling } from './kernels/sample.js';
 import type { GpuWeights } from './weights.js';
+import { OpTimer } from './profile.js';
 import type { TokenLogprob } from '../engine.js';
 
 export interface SampledToken {
@@ -57,6 +58,7 @@ export class WgslTransformer {
   private head!: { matvec: Op[]; gemm: Op[] };
   private headAll!: { matvec: Op[]; gemm: Op[] };
   private sampler!: Sampler;
+  private timer?: OpTimer;
   /** Positions whose logits fit the logits buffer at once. */
   readonly logitRows: number;
   kvBytes = 0;
@@ -161,15 +163,24 @@ export class WgslTransformer {
     this.sampler = await Sampler.create(cache, c.vocabSize, this.logits);
   }
 
-  /** Records the forward pass of T tokens: logits of the last token (or of all T) in `logits`. */
-  private encode(enc: GPUCommandEncoder, T: number, pos0: number, all: boolean): void {
-    const pass = enc.beginComputePass();
-    const run = (ops: Op[]) => {
+  /**
+   * Records the forward pass of T tokens: logits of the last token (or of all T) in `logits`.
+   * With a timer, every op gets its own timed pass (profiling only).
+   */
+  private encode(enc: GPUCommandEncoder, T: number, pos0: number, all: boolean, timer?: OpTimer): void {
+    let pass: GPUComputePassEncoder | undefined;
+    const run = (ops: Op[], tokens = T) => {
       for (const op of ops) {
+        pass ??= timer ? timer.pass(enc, op) : enc.beginComputePass();
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
-        pass.dispatchWorkgroups(...op.workgroups(T, pos0));
+        pass.dispatchWorkgroups(...op.workgroups(tokens, pos0));
+        if (timer) endPass();
       }
+    };
+    const endPass = () => {
+      pass?.end();
+      pass = undefined;
     };
     const mat = (m: { matvec: Op[]; gemm: Op[] }) => run(T === 1 ? m.matvec : m.gemm);
     run(this.embed);
@@ -188,18 +199,27 @@ export class WgslTransformer {
     run([this.finalNorm]);
     if (all) {
       mat(this.headAll);
-      pass.end();
+      endPass();
       return;
     }
-    pass.end();
+    endPass();
     enc.copyBufferToBuffer(this.xb, (T - 1) * this.c.dim * 4, this.xlast, 0, this.c.dim * 4);
-    const head = enc.beginComputePass();
-    for (const op of this.head.matvec) {
-      head.setPipeline(op.pipeline);
-      head.setBindGroup(0, op.bindGroup);
-      head.dispatchWorkgroups(...op.workgroups(1, pos0));
-    }
-    head.end();
+    run(this.head.matvec, 1);
+    endPass();
+  }
+
+  /** GPU milliseconds per op label for one sampled step (see profile.ts); the cache is written as by a real step. */
+  async profile(tokens: number[], pos0: number, s: DeviceSampling): Promise<Map<string, number>> {
+    this.timer ??= new OpTimer(this.device);
+    this.sampler.prepare(s);
+    const enc = this.begin(tokens, pos0);
+    this.encode(enc, tokens.length, pos0, false, this.timer);
+    const pass = this.timer.pass(enc, this.sampler.op);
+    pass.setPipeline(this.sampler.op.pipeline);
+    pass.setBindGroup(0, this.sampler.op.bindGroup);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    return this.timer.read(enc);
   }
 
   private begin(tokens: number[], pos0: number): GPUCommandEncoder {
@@ -253,6 +273,7 @@ export class WgslTransformer {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    this.timer?.destroy();
     this.weights.destroy();
   }
 }
