@@ -3,6 +3,8 @@
 // result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
 // chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
 // kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t.
+// When the whole step fits one chunk (pos0 + T <= CHUNK), attn_partial writes the normalised
+// output itself and attn_combine is not dispatched: one dispatch less per layer in short contexts.
 
 struct Params {
   heads: u32,
@@ -80,10 +82,15 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
     if (lid < k) { red[lid] += red[lid + k]; }
     workgroupBarrier();
   }
+  let direct = step.pos0 + step.T <= CHUNK;
   for (var d = lid; d < p.head_dim; d += 64u) {
     var acc = 0.0;
     for (var j = start; j < end; j++) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
-    part[base + 2u + d] = acc;
+    if (direct) {
+      out[qo + d] = acc / red[0];
+    } else {
+      part[base + 2u + d] = acc;
+    }
   }
   if (lid == 0u) { part[base] = mx; part[base + 1u] = red[0]; }
 }

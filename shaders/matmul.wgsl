@@ -7,6 +7,9 @@
 //           CPU-backed adapters (SwiftShader), where barriers are the dominant cost.
 //   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
 //           k-tile and reused by all 16 tokens. Used for prefill.
+// A fused matrix (q|k|v or gate|up rows concatenated at load, one dispatch instead of three or
+// two) writes its row segments to up to three output buffers: rows below seg1 go to y, rows below
+// seg2 to y2, the rest to y3. An unfused matrix has seg1 = seg2 = 0xffffffff.
 
 struct Params {
   K: u32,          // input features
@@ -17,6 +20,10 @@ struct Params {
   row_off: u32,    // first output row of this part (weights split across buffers)
   has_bias: u32,
   tokens: u32,     // 0: use step.T (all tokens of the step); otherwise this many
+  seg1: u32,       // first row written to y2
+  seg2: u32,       // first row written to y3
+  rows_total: u32, // rows of the whole (fused) matrix
+  pad: u32,
 }
 struct Step { pos0: u32, T: u32 }
 
@@ -26,6 +33,8 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(6) var<storage, read_write> y2: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y3: array<f32>;
 
 const ROWS = 4u;
 const WG = 64u;
@@ -33,6 +42,19 @@ var<workgroup> partial: array<f32, 256>; // ROWS * WG
 
 fn token_count() -> u32 {
   return select(p.tokens, step.T, p.tokens == 0u);
+}
+
+/** Writes output row n (of the whole matrix) of token t, plus its bias. */
+fn store(t: u32, n: u32, acc: f32) {
+  var v = acc;
+  if (p.has_bias != 0u) { v += bias[n]; }
+  if (n < p.seg1) {
+    y[p.y_off + t * p.y_stride + n] = v;
+  } else if (n < p.seg2) {
+    y2[t * (p.seg2 - p.seg1) + n - p.seg1] = v;
+  } else {
+    y3[t * (p.rows_total - p.seg2) + n - p.seg2] = v;
+  }
 }
 
 @compute @workgroup_size(64)
@@ -56,12 +78,7 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     workgroupBarrier();
   }
-  if (lid < ROWS && row0 + lid < p.N) {
-    let row = row0 + lid;
-    var v = partial[lid * WG];
-    if (p.has_bias != 0u) { v += bias[p.row_off + row]; }
-    y[p.y_off + t * p.y_stride + p.row_off + row] = v;
-  }
+  if (lid < ROWS && row0 + lid < p.N) { store(t, p.row_off + row0 + lid, partial[lid * WG]); }
 }
 
 @compute @workgroup_size(64)
@@ -73,8 +90,7 @@ fn matvec_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
   let nblk = (p.K + 31u) / 32u;
   var acc = 0.0;
   for (var b = 0u; b < nblk; b++) { acc += dot32(row, b, p.K, xoff); }
-  if (p.has_bias != 0u) { acc += bias[p.row_off + row]; }
-  y[p.y_off + t * p.y_stride + p.row_off + row] = acc;
+  store(t, p.row_off + row, acc);
 }
 
 const TILE = 16u;
@@ -113,10 +129,6 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
   for (var i = 0u; i < 4u; i++) {
     let t = t0 + 2u * l.y + i / 2u;
     let row = row0 + 2u * l.x + i % 2u;
-    if (t < T && row < p.N) {
-      var v = acc[i];
-      if (p.has_bias != 0u) { v += bias[p.row_off + row]; }
-      y[p.y_off + t * p.y_stride + p.row_off + row] = v;
-    }
+    if (t < T && row < p.N) { store(t, p.row_off + row, acc[i]); }
   }
 }

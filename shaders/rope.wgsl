@@ -3,14 +3,14 @@
 // The rotation table trig[pos][i] = (cos, sin)(pos / (theta^(2i/d) * factor_i)) is computed on the
 // CPU in float64 (Llama 3 scaling folded in): GPU sin/cos are only accurate near [-pi, pi], and
 // positions reach the tens of thousands of radians.
-//   rope_q:   rotates q [T, heads, d] in place.
-//   store_kv: rotates k and writes k and v of every token into this layer's KV cache at pos0 + t.
+//   rope_store: one dispatch for the whole step: rotates q [T, heads, d] in place, and rotates k
+//               while writing k and v of every token into this layer's KV cache at pos0 + t.
 
 struct Params {
   heads: u32,
+  kv_heads: u32,
   head_dim: u32,
   neox: u32,
-  pad: u32,
 }
 struct Step { pos0: u32, T: u32 }
 
@@ -33,40 +33,29 @@ fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
   return vec2f(a * cs.x - b * cs.y, a * cs.y + b * cs.x);
 }
 
-/** The (token, head, pair) an invocation rotates: one invocation per pair, grid split over x and y. */
-fn slot(g: vec3u, n: vec3u) -> vec3u {
+/** One invocation per rotated pair: a token's q heads come first, then its kv heads. */
+@compute @workgroup_size(64)
+fn rope_store(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
   let idx = g.x + g.y * n.x * 64u;
   let half = p.head_dim / 2u;
-  let per_token = p.heads * half;
-  return vec3u(idx / per_token, (idx % per_token) / half, idx % half);
-}
-
-@compute @workgroup_size(64)
-fn rope_q(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let s = slot(g, n);
-  let t = s.x;
+  let per_token = (p.heads + p.kv_heads) * half;
+  let t = idx / per_token;
   if (t >= step.T) { return; }
-  let h = s.y;
-  let i = s.z;
-  let base = (t * p.heads + h) * p.head_dim;
+  let h = (idx % per_token) / half;
+  let i = idx % half;
+  let pos = step.pos0 + t;
   let ij = pair(i);
-  let v = rotate(q[base + ij.x], q[base + ij.y], step.pos0 + t, i);
-  q[base + ij.x] = v.x;
-  q[base + ij.y] = v.y;
-}
-
-@compute @workgroup_size(64)
-fn store_kv(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let s = slot(g, n);
-  let t = s.x;
-  if (t >= step.T) { return; }
-  let h = s.y;
-  let i = s.z;
-  let width = p.heads * p.head_dim;
-  let src = t * width + h * p.head_dim;
-  let dst = (step.pos0 + t) * width + h * p.head_dim;
-  let ij = pair(i);
-  let v = rotate(k_in[src + ij.x], k_in[src + ij.y], step.pos0 + t, i);
+  if (h < p.heads) {
+    let base = (t * p.heads + h) * p.head_dim;
+    let v = rotate(q[base + ij.x], q[base + ij.y], pos, i);
+    q[base + ij.x] = v.x;
+    q[base + ij.y] = v.y;
+    return;
+  }
+  let width = p.kv_heads * p.head_dim;
+  let src = t * width + (h - p.heads) * p.head_dim;
+  let dst = pos * width + (h - p.heads) * p.head_dim;
+  let v = rotate(k_in[src + ij.x], k_in[src + ij.y], pos, i);
   k_cache[dst + ij.x] = v.x;
   k_cache[dst + ij.y] = v.y;
   v_cache[dst + ij.x] = v_in[src + ij.x];

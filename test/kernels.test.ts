@@ -13,10 +13,11 @@ import { embeddingOps } from '../src/engine/wgsl/kernels/embedding.js';
 import { matmulOps } from '../src/engine/wgsl/kernels/matmul.js';
 import { PipelineCache } from '../src/engine/wgsl/kernels/op.js';
 import { addNormOp, normRowsOp } from '../src/engine/wgsl/kernels/rmsnorm.js';
-import { ropeQOp, ropeTable, storeKVOp } from '../src/engine/wgsl/kernels/rope.js';
+import { ropeStoreOp, ropeTable } from '../src/engine/wgsl/kernels/rope.js';
 import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.js';
 import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
 import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
+import { GpuWeights } from '../src/engine/wgsl/weights.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
 /** Named tolerances. */
@@ -39,7 +40,7 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     ['Q4_K', 512, 21],
     ['Q6_K', 512, 19],
   ];
-  it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5, 19, with bias and split parts', async (dtype, K, N) => {
+  it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5 (matvec and gemm), 19, with bias and split parts', async (dtype, K, N) => {
     const wf = randoms(N * K, 7);
     const bytes = fromFloat32(dtype, wf);
     const wq = toFloat32(dtype, bytes, N * K); // what the GPU must see
@@ -51,11 +52,12 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
       { buffer: g.buffer(bytes.subarray(split * rowBytes)), rowOffset: split, rows: N - split },
     ];
     const bias = randoms(N, 3);
-    for (const [T, rowsPerThread] of [[1, false], [1, true], [5, false], [19, false]] as const) {
+    // [T, kernel]: both matvec forms at T = 1, the GPU matvec for a few tokens, the gemm
+    for (const [T, kernel] of [[1, 'matvec'], [1, 'rows'], [5, 'matvec'], [5, 'gemm'], [19, 'gemm']] as const) {
       const x = randoms(T * K, 11 + T);
       const y = g.buffer(T * N);
-      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread });
-      await g.run(T === 1 ? ops.matvec : ops.gemm, T);
+      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel === 'rows' });
+      await g.run(kernel === 'gemm' ? ops.gemm : ops.matvec, T);
       const got = await g.read(y, T * N);
       const want = new Float32Array(T * N);
       for (let t = 0; t < T; t++) {
@@ -65,6 +67,47 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
       }
       expect(nmse(got, want)).toBeLessThan(TOL.matmulNMSE);
     }
+  });
+});
+
+describe('fused matrices (q|k|v in one dispatch, one output buffer per segment)', () => {
+  it.each(['Q4_0', 'F16'] as DType[])('%s: rows concatenated at load, each segment lands in its buffer, with bias', async (dtype) => {
+    const K = 64, rows = [7, 5, 5];
+    const weights = new GpuWeights(g.device, 1 << 30);
+    const names = ['q', 'k', 'v'];
+    const wq = rows.map((n, i) => {
+      const bytes = fromFloat32(dtype, randoms(n * K, 40 + i));
+      weights.tensor(names[i]!, [n, K], dtype, bytes);
+      weights.tensor(names[i] + '.bias', [n], 'F32', new Uint8Array(randoms(n, 50 + i).buffer));
+      return toFloat32(dtype, bytes, n * K);
+    });
+    const biases = rows.map((n, i) => randoms(n, 50 + i));
+    const fused = weights.fuse(names, 'qkv')!;
+    expect(fused.rows).toBe(17);
+    expect(weights.matrices.has('q')).toBe(false);
+    const bias = weights.fuseVectors(names.map((n) => n + '.bias'), 'qkv.bias');
+    for (const [T, kernel] of [[1, 'matvec'], [1, 'rows'], [3, 'gemm']] as const) {
+      const x = randoms(T * K, 60 + T);
+      const outs = rows.map((n) => g.buffer(T * n));
+      const ops = await matmulOps(cache, { label: 'qkv', dtype, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, bias, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel === 'rows' });
+      await g.run(kernel === 'gemm' ? ops.gemm : ops.matvec, T);
+      for (const [i, n] of rows.entries()) {
+        const want = new Float32Array(T * n);
+        for (let t = 0; t < T; t++) {
+          const out = new Float32Array(n);
+          matmul(out, x.subarray(t * K, (t + 1) * K), wq[i]!, K, n, biases[i]);
+          want.set(out, t * n);
+        }
+        expect(nmse(await g.read(outs[i]!, T * n), want)).toBeLessThan(TOL.matmulNMSE);
+      }
+    }
+  });
+  it('matrices of different types stay separate', () => {
+    const weights = new GpuWeights(g.device, 1 << 30);
+    weights.tensor('a', [3, 32], 'Q8_0', fromFloat32('Q8_0', randoms(96, 1)));
+    weights.tensor('b', [3, 32], 'Q4_0', fromFloat32('Q4_0', randoms(96, 2)));
+    expect(weights.fuse(['a', 'b'], 'ab')).toBeUndefined();
+    expect(weights.matrices.has('a') && weights.matrices.has('b')).toBe(true);
   });
 });
 
@@ -111,27 +154,24 @@ describe('rmsnorm', () => {
 });
 
 describe('rope', () => {
-  const base: Omit<ModelConfig, 'ropeLayout'> = { arch: 'llama', dim: 0, hiddenDim: 0, nLayers: 1, nHeads: 3, nKvHeads: 3, headDim: 10, vocabSize: 1, contextLength: 512, normEps: 1e-5, ropeTheta: 10000, qkvBias: false, qkNorm: false, tiedEmbeddings: true };
-  it.each(['interleaved', 'neox'] as const)('%s layout, with Llama 3 style frequency factors, q in place and k into the cache', async (layout) => {
+  const base: Omit<ModelConfig, 'ropeLayout'> = { arch: 'llama', dim: 0, hiddenDim: 0, nLayers: 1, nHeads: 3, nKvHeads: 1, headDim: 10, vocabSize: 1, contextLength: 512, normEps: 1e-5, ropeTheta: 10000, qkvBias: false, qkNorm: false, tiedEmbeddings: true };
+  it.each(['interleaved', 'neox'] as const)('%s layout, with Llama 3 style frequency factors, q in place and k into the cache (3 q heads, 1 kv head)', async (layout) => {
     const c: ModelConfig = { ...base, ropeLayout: layout, ropeFreqFactors: Float32Array.from([1, 1.5, 2, 4, 8]) };
-    const T = 3, pos0 = 37, width = c.nHeads * c.headDim;
-    const q = randoms(T * width, 8), k = randoms(T * width, 9), v = randoms(T * width, 10);
-    const qb = g.buffer(q), kCache = g.buffer(64 * width), vCache = g.buffer(64 * width);
+    const T = 3, pos0 = 37, qw = c.nHeads * c.headDim, kw = c.nKvHeads * c.headDim;
+    const q = randoms(T * qw, 8), k = randoms(T * kw, 9), v = randoms(T * kw, 10);
+    const qb = g.buffer(q), kCache = g.buffer(64 * kw), vCache = g.buffer(64 * kw);
     const trig = g.buffer(ropeTable(c, 64));
     const neox = layout === 'neox';
-    await g.run([
-      await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q: qb, trig, step: g.step }),
-      await storeKVOp(cache, { label: 'kv', kvHeads: c.nHeads, headDim: c.headDim, neox, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step }),
-    ], T, pos0);
+    await g.run([await ropeStoreOp(cache, { label: 'rope', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q: qb, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step })], T, pos0);
     const wantQ = new Float32Array(q), wantK = new Float32Array(k);
     for (let t = 0; t < T; t++) {
-      rope(wantQ.subarray(t * width, (t + 1) * width), c.nHeads, pos0 + t, c);
-      rope(wantK.subarray(t * width, (t + 1) * width), c.nHeads, pos0 + t, c);
+      rope(wantQ.subarray(t * qw, (t + 1) * qw), c.nHeads, pos0 + t, c);
+      rope(wantK.subarray(t * kw, (t + 1) * kw), c.nKvHeads, pos0 + t, c);
     }
-    expect(maxAbs(await g.read(qb, T * width), wantQ)).toBeLessThan(TOL.ropeAbs);
-    const kc = await g.read(kCache, 64 * width), vc = await g.read(vCache, 64 * width);
-    expect(maxAbs(kc.subarray(pos0 * width, (pos0 + T) * width), wantK)).toBeLessThan(TOL.ropeAbs);
-    expect(maxAbs(vc.subarray(pos0 * width, (pos0 + T) * width), v)).toBe(0);
+    expect(maxAbs(await g.read(qb, T * qw), wantQ)).toBeLessThan(TOL.ropeAbs);
+    const kc = await g.read(kCache, 64 * kw), vc = await g.read(vCache, 64 * kw);
+    expect(maxAbs(kc.subarray(pos0 * kw, (pos0 + T) * kw), wantK)).toBeLessThan(TOL.ropeAbs);
+    expect(maxAbs(vc.subarray(pos0 * kw, (pos0 + T) * kw), v)).toBe(0);
   });
 });
 

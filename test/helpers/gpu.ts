@@ -23,6 +23,7 @@ export async function gpu() {
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       for (const op of ops) {
+        if (op.active && !op.active(T, pos0)) continue;
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
         pass.dispatchWorkgroups(...op.workgroups(T, pos0));

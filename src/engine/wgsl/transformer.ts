@@ -11,7 +11,7 @@ import { embeddingOps } from './kernels/embedding.js';
 import { matmulOps } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
-import { ropeQOp, ropeTable, storeKVOp } from './kernels/rope.js';
+import { ropeStoreOp, ropeTable } from './kernels/rope.js';
 import { Sampler, type DeviceSampling } from './kernels/sample.js';
 import type { GpuWeights } from './weights.js';
 import { OpTimer } from './profile.js';
@@ -24,6 +24,11 @@ export interface SampledToken {
 
 /** Tokens per step: prompt chunks of this size keep every activation buffer small. */
 export const MAX_STEP = 64;
+/**
+ * Steps of up to this many tokens use the matvec kernels (one weight pass per token, from cache)
+ * rather than the tiled gemm on GPUs: with few tokens the gemm has too few workgroups to fill one.
+ */
+const MATVEC_MAX_TOKENS = 32;
 /** Rows of logits one step may return (all-positions logits for prompt logprobs). */
 const LOGITS_BYTES = 32 * 1024 * 1024;
 
@@ -31,7 +36,7 @@ interface LayerOps {
   pre: Op[]; // (residual add +) attention norm
   qkv: { matvec: Op[]; gemm: Op[] };
   qkNorm: Op[];
-  rope: Op[]; // rope q, rope k + store k/v
+  rope: Op[]; // rope q and k, store k/v
   attention: Op[];
   out: { matvec: Op[]; gemm: Op[] };
   ffnNorm: Op[];
@@ -116,6 +121,14 @@ export class WgslTransformer {
       const m = w.matrix(name);
       return matmulOps(cache, { label: name, dtype: m.dtype, K: m.cols, parts: m.parts, x: xIn, y, step, dummy, rowsPerThread: this.cpuBacked, ...extra });
     };
+    /** Matrices reading the same input, as one fused dispatch when their storage allows. */
+    const mmFused = async (names: string[], name: string, xIn: GPUBuffer, outs: GPUBuffer[], biases?: string[]) => {
+      const fused = w.fuse(names, name);
+      if (!fused) return merge(...(await Promise.all(names.map((n, i) => mm(n, xIn, outs[i]!, { bias: biases && w.vector(biases[i]!) })))));
+      const bias = biases && w.fuseVectors(biases, name.replace(/weight$/, 'bias'));
+      const segments = names.map((n, i) => ({ buffer: outs[i]!, rows: this.weights.shapes.get(n)![0]! }));
+      return matmulOps(cache, { label: name, dtype: fused.dtype, K: fused.cols, parts: fused.parts, x: xIn, y: outs[0]!, step, dummy, rowsPerThread: this.cpuBacked, bias, segments });
+    };
     const emb = w.matrix('token_embd.weight');
     this.embed = await embeddingOps(cache, { dtype: emb.dtype, dim: c.dim, parts: emb.parts, tokens: this.tokensBuf, out: x, step });
 
@@ -124,34 +137,28 @@ export class WgslTransformer {
       const kCache = this.buffer(this.maxSeq * kvDim, `${p}k_cache`);
       const vCache = this.buffer(this.maxSeq * kvDim, `${p}v_cache`);
       this.kvBytes += 2 * kCache.size;
-      const bias = (n: string) => (c.qkvBias ? w.vector(p + n) : undefined);
-      const [qm, km, vm, om, gm, um, dm] = await Promise.all([
-        mm(p + 'attn_q.weight', xb, q, { bias: bias('attn_q.bias') }),
-        mm(p + 'attn_k.weight', xb, k, { bias: bias('attn_k.bias') }),
-        mm(p + 'attn_v.weight', xb, v, { bias: bias('attn_v.bias') }),
+      const qkvBias = c.qkvBias ? ['attn_q.bias', 'attn_k.bias', 'attn_v.bias'].map((n) => p + n) : undefined;
+      const [qkv, om, gateUp, dm] = await Promise.all([
+        mmFused(['attn_q.weight', 'attn_k.weight', 'attn_v.weight'].map((n) => p + n), p + 'attn_qkv.weight', xb, [q, k, v], qkvBias),
         mm(p + 'attn_output.weight', att, o),
-        mm(p + 'ffn_gate.weight', xb, g),
-        mm(p + 'ffn_up.weight', xb, u),
+        mmFused([p + 'ffn_gate.weight', p + 'ffn_up.weight'], p + 'ffn_gate_up.weight', xb, [g, u]),
         mm(p + 'ffn_down.weight', g, o),
       ]);
       this.layers.push({
         // Layer 0 starts from the embedding; later layers first add the previous FFN output.
         pre: [await addNormOp(cache, { label: p + 'attn_norm', width: c.dim, eps: c.normEps, x, residual: l > 0 ? o : undefined, weight: w.vector(p + 'attn_norm.weight'), out: xb, step })],
-        qkv: merge(qm, km, vm),
+        qkv,
         qkNorm: c.qkNorm
           ? [
               await normRowsOp(cache, { label: p + 'q_norm', width: c.headDim, rowsPerToken: c.nHeads, eps: c.normEps, x: q, weight: w.vector(p + 'attn_q_norm.weight'), step }),
               await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step }),
             ]
           : [],
-        rope: [
-          await ropeQOp(cache, { heads: c.nHeads, headDim: c.headDim, neox, q, trig, step }),
-          await storeKVOp(cache, { label: p + 'store_kv', kvHeads: c.nKvHeads, headDim: c.headDim, neox, k, v, kCache, vCache, trig, step }),
-        ],
+        rope: [await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig, step })],
         attention: await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step }),
         out: om,
         ffnNorm: [await addNormOp(cache, { label: p + 'ffn_norm', width: c.dim, eps: c.normEps, x, residual: o, weight: w.vector(p + 'ffn_norm.weight'), out: xb, step })],
-        gateUp: merge(gm, um),
+        gateUp,
         act: [await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step })],
         down: dm,
       });
@@ -171,6 +178,7 @@ export class WgslTransformer {
     let pass: GPUComputePassEncoder | undefined;
     const run = (ops: Op[], tokens = T) => {
       for (const op of ops) {
+        if (op.active && !op.active(tokens, pos0)) continue;
         pass ??= timer ? timer.pass(enc, op) : enc.beginComputePass();
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
@@ -182,7 +190,8 @@ export class WgslTransformer {
       pass?.end();
       pass = undefined;
     };
-    const mat = (m: { matvec: Op[]; gemm: Op[] }) => run(T === 1 ? m.matvec : m.gemm);
+    const matvec = T === 1 || (T <= MATVEC_MAX_TOKENS && !this.cpuBacked);
+    const mat = (m: { matvec: Op[]; gemm: Op[] }) => run(matvec ? m.matvec : m.gemm);
     run(this.embed);
     for (const L of this.layers) {
       run(L.pre);

@@ -18,7 +18,7 @@ export interface GpuMatrix {
 
 export function upload(device: GPUDevice, data: Uint8Array, label: string): GPUBuffer {
   const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
-  const buffer = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label });
+  const buffer = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label });
   new Uint8Array(buffer.getMappedRange()).set(data);
   buffer.unmap();
   return buffer;
@@ -63,6 +63,47 @@ export class GpuWeights implements TensorSink {
     const m = this.matrices.get(name);
     if (!m) throw new Error(`missing weight ${name}`);
     return m;
+  }
+
+  /**
+   * Concatenates the rows of matrices that read the same input (q|k|v, gate|up) into one, so one
+   * dispatch computes them all; the originals are freed. Undefined, and nothing changes, when they
+   * differ in type or width, are split, or their rows do not end on a 4-byte boundary.
+   */
+  fuse(names: string[], name: string): GpuMatrix | undefined {
+    const ms = names.map((n) => this.matrix(n));
+    const first = ms[0]!;
+    const bytes = ms.reduce((a, m) => a + m.bytes, 0);
+    if (ms.some((m) => m.dtype !== first.dtype || m.cols !== first.cols || m.parts.length !== 1 || m.bytes % 4 !== 0) || bytes > this.maxBinding) return undefined;
+    const buffer = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: name });
+    this.concat(ms.map((m) => ({ buffer: m.parts[0]!.buffer, bytes: m.bytes })), buffer);
+    names.forEach((n) => this.matrices.delete(n));
+    const fused: GpuMatrix = { dtype: first.dtype, rows: ms.reduce((a, m) => a + m.rows, 0), cols: first.cols, parts: [{ buffer, rowOffset: 0, rows: ms.reduce((a, m) => a + m.rows, 0) }], bytes };
+    this.matrices.set(name, fused);
+    return fused;
+  }
+
+  /** The fused matrix's bias: the vectors concatenated (float32, so always word-aligned). */
+  fuseVectors(names: string[], name: string): GPUBuffer {
+    const vs = names.map((n) => this.vector(n));
+    const bytes = names.reduce((a, n) => a + this.shapes.get(n)![0]! * 4, 0);
+    const buffer = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: name });
+    this.concat(vs.map((b, i) => ({ buffer: b, bytes: this.shapes.get(names[i]!)![0]! * 4 })), buffer);
+    names.forEach((n) => this.vectors.delete(n));
+    this.vectors.set(name, buffer);
+    return buffer;
+  }
+
+  private concat(from: { buffer: GPUBuffer; bytes: number }[], to: GPUBuffer): void {
+    const enc = this.device.createCommandEncoder();
+    let offset = 0;
+    for (const f of from) {
+      enc.copyBufferToBuffer(f.buffer, 0, to, offset, f.bytes);
+      offset += f.bytes;
+    }
+    this.device.queue.submit([enc.finish()]);
+    // Destroying after submit is safe: the copies complete first.
+    for (const f of from) f.buffer.destroy();
   }
 
   vector(name: string): GPUBuffer {

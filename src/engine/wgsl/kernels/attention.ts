@@ -10,7 +10,7 @@ export async function attentionOps(
   const [partialPipe, combinePipe] = await Promise.all([cache.get('attention', 'attn_partial'), cache.get('attention', 'attn_combine')]);
   const maxChunks = Math.ceil(a.maxSeq / ATTENTION_CHUNK);
   const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, maxChunks, { f32: 1 / Math.sqrt(a.headDim) }, 0, 0, 0], `${a.label}.params`);
-  const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step };
+  const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out };
   return [
     {
       label: `${a.label}.partial`,
@@ -23,6 +23,8 @@ export async function attentionOps(
       pipeline: combinePipe,
       bindGroup: bind(cache.device, combinePipe, { 3: a.partial, 4: params, 5: a.step, 6: a.out }, `${a.label}.combine`),
       workgroups: (T) => [a.heads, T, 1],
+      // A step within the first chunk is finished by attn_partial.
+      active: (T, pos0) => pos0 + T > ATTENTION_CHUNK,
     },
   ];
 }

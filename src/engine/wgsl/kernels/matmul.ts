@@ -32,17 +32,30 @@ export interface MatmulArgs {
   dummy: GPUBuffer;
   /** Decode with one thread per row (CPU-backed adapters) instead of the coalesced reduction. */
   rowsPerThread?: boolean;
+  /**
+   * A fused matrix's row segments and their buffers (e.g. q|k|v): segment i's rows go to its own
+   * buffer, [T, rows]. Replaces y; at most three.
+   */
+  segments?: { buffer: GPUBuffer; rows: number }[];
 }
+
+const NO_SEGMENT = 0xffffffff;
 
 export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ matvec: Op[]; gemm: Op[] }> {
   const device = cache.device;
   const N = a.parts.reduce((s, p) => s + p.rows, 0);
+  const seg = a.segments ?? [];
+  if (seg.length > 3 || (seg.length && seg.reduce((s, x) => s + x.rows, 0) !== N)) throw new Error(`${a.label}: segments must cover the ${N} rows in at most three parts`);
+  const y = seg[0]?.buffer ?? a.y;
+  const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
+  const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
   const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype), cache.get('matmul', 'gemm', a.dtype)]);
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
-    const params = uniform(device, [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, a.yStride ?? N, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0], `${a.label}.params${i}`);
-    const entries = { 0: part.buffer, 1: a.x, 2: a.y, 3: a.bias ?? a.dummy, 4: params, 5: a.step };
+    const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
+    const params = uniform(device, [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, 0], `${a.label}.params${i}`);
+    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
     const tokens = (T: number) => a.tokens ?? T;
     const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(groups, tokens(T)) });

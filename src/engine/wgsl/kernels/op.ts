@@ -11,11 +11,23 @@ export interface Op {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups(T: number, pos0: number): [number, number, number];
+  /** False for steps that do not need this op (it is not dispatched); always needed if absent. */
+  active?(T: number, pos0: number): boolean;
 }
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly spares: GPUBuffer[] = [];
   constructor(readonly device: GPUDevice) {}
+
+  /**
+   * The i-th tiny storage buffer bound where a shader declares an output a dispatch never writes
+   * (WebGPU forbids two writable bindings of one buffer, so each such slot needs its own).
+   */
+  unusedOutput(i: number): GPUBuffer {
+    while (this.spares.length <= i) this.spares.push(this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: `unused output ${this.spares.length}` }));
+    return this.spares[i]!;
+  }
 
   /** `dtype` prepends shaders/dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
   get(family: string, entry: string, dtype?: DType): Promise<GPUComputePipeline> {

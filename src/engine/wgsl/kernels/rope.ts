@@ -1,4 +1,4 @@
-/** shaders/rope.wgsl: RoPE on q in place, and RoPE on k while storing k and v into the cache. */
+/** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the cache, in one dispatch. */
 import type { ModelConfig } from '../../../model/config.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
 
@@ -16,27 +16,16 @@ export function ropeTable(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeFr
   return out;
 }
 
-export async function ropeQOp(cache: PipelineCache, a: { heads: number; headDim: number; neox: boolean; q: GPUBuffer; trig: GPUBuffer; step: GPUBuffer }): Promise<Op> {
-  const pipeline = await cache.get('rope', 'rope_q');
-  const params = uniform(cache.device, [a.heads, a.headDim, a.neox ? 1 : 0, 0], 'rope_q.params');
-  return {
-    label: 'rope_q',
-    pipeline,
-    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.trig, 2: params, 3: a.step }, 'rope_q'),
-    workgroups: (T) => grid(Math.ceil((T * a.heads * a.headDim) / 2 / 64)),
-  };
-}
-
-export async function storeKVOp(
+export async function ropeStoreOp(
   cache: PipelineCache,
-  a: { label: string; kvHeads: number; headDim: number; neox: boolean; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer },
+  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer },
 ): Promise<Op> {
-  const pipeline = await cache.get('rope', 'store_kv');
-  const params = uniform(cache.device, [a.kvHeads, a.headDim, a.neox ? 1 : 0, 0], `${a.label}.params`);
+  const pipeline = await cache.get('rope', 'rope_store');
+  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0], `${a.label}.params`);
   return {
     label: a.label,
     pipeline,
-    bindGroup: bind(cache.device, pipeline, { 1: a.trig, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache }, a.label),
-    workgroups: (T) => grid(Math.ceil((T * a.kvHeads * a.headDim) / 2 / 64)),
+    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.trig, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache }, a.label),
+    workgroups: (T) => grid(Math.ceil((T * (a.heads + a.kvHeads) * a.headDim) / 2 / 64)),
   };
 }
