@@ -26,16 +26,22 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(5) var<uniform> step: Step;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 
+// Threads per workgroup, a power of two: 256 on GPUs, where the scores of a chunk are computed
+// in one pass and WG / 64 groups of threads share the weighted sum of values; 64 on CPU-backed
+// adapters, where every barrier costs more than the parallelism gains.
+override WG: u32 = 64u;
+override ACCV: u32 = 1u; // size of accv: (WG / 64) * 512 when WG > 64; unused (and tiny) at 64
 const CHUNK = 256u;
 const NEG = -3.0e38;
-var<workgroup> sc: array<f32, 256>;
-var<workgroup> red: array<f32, 64>;
+var<workgroup> sc: array<f32, 256>;   // the chunk's scores, then softmax numerators
+var<workgroup> red: array<f32, WG>;
+var<workgroup> accv: array<f32, ACCV>; // (WG / 64) partial value sums x head_dim (head_dim <= 512)
 
 fn part_base(t: u32, h: u32, c: u32) -> u32 {
   return ((t * p.heads + h) * p.max_chunks + c) * (p.head_dim + 2u);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x;
   let h = wg.y;
@@ -54,7 +60,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let kvh = h / (p.heads / p.kv_heads);
   let qo = (t * p.heads + h) * p.head_dim;
   var m = NEG;
-  for (var j = start + lid; j < end; j += 64u) {
+  for (var j = start + lid; j < end; j += WG) {
     let ko = j * kvw + kvh * p.head_dim;
     var s = 0.0;
     for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_cache[ko + d]; }
@@ -64,35 +70,58 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   }
   red[lid] = m;
   workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
     if (lid < k) { red[lid] = max(red[lid], red[lid + k]); }
     workgroupBarrier();
   }
   let mx = red[0];
   workgroupBarrier();
   var l = 0.0;
-  for (var j = start + lid; j < end; j += 64u) {
+  for (var j = start + lid; j < end; j += WG) {
     let e = exp(sc[j - start] - mx);
     sc[j - start] = e;
     l += e;
   }
   red[lid] = l;
   workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
     if (lid < k) { red[lid] += red[lid + k]; }
     workgroupBarrier();
   }
+  let sum = red[0];
+  // Weighted values: group g of 64 threads sums positions start + g, start + g + groups, ...
+  let groups = WG / 64u;
+  let grp = lid / 64u;
   let direct = step.pos0 + step.T <= CHUNK;
-  for (var d = lid; d < p.head_dim; d += 64u) {
+  for (var d = lid % 64u; d < p.head_dim; d += 64u) {
     var acc = 0.0;
-    for (var j = start; j < end; j++) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
-    if (direct) {
-      out[qo + d] = acc / red[0];
+    for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
+    if (groups == 1u) {
+      finish(base, qo + d, d, acc, sum, direct);
     } else {
-      part[base + 2u + d] = acc;
+      accv[grp * p.head_dim + d] = acc;
     }
   }
-  if (lid == 0u) { part[base] = mx; part[base + 1u] = red[0]; }
+  if (groups > 1u) {
+    workgroupBarrier();
+    if (lid < 64u) {
+      for (var d = lid; d < p.head_dim; d += 64u) {
+        var acc = 0.0;
+        for (var g = 0u; g < groups; g++) { acc += accv[g * p.head_dim + d]; }
+        finish(base, qo + d, d, acc, sum, direct);
+      }
+    }
+  }
+  if (lid == 0u) { part[base] = mx; part[base + 1u] = sum; }
+}
+
+/** A chunk's value sum for dimension d: the normalised output when the step fits one chunk, else a partial. */
+fn finish(base: u32, o: u32, d: u32, acc: f32, sum: f32, direct: bool) {
+  if (direct) {
+    out[o] = acc / sum;
+  } else {
+    part[base + 2u + d] = acc;
+  }
 }
 
 @compute @workgroup_size(64)

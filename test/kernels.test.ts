@@ -177,17 +177,21 @@ describe('rope', () => {
 
 describe('attention', () => {
   it.each([
-    [1, 0],
-    [1, 300],
-    [3, 298],
-    [19, 5],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim 12, across chunk boundaries', async (T, pos0) => {
-    const heads = 6, kvHeads = 2, hd = 12, maxSeq = 333;
+    [1, 0, 12],
+    [1, 300, 12],
+    [3, 298, 12],
+    [19, 5, 12],
+    [2, 253, 72],
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries, 256 and 64 threads', async (T, pos0, hd) => {
+    const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);
     const out = g.buffer(T * heads * hd);
     const partial = g.buffer(attentionPartialBytes(heads, hd, maxSeq, T) / 4);
-    await g.run(await attentionOps(cache, { label: 'att', heads, kvHeads, headDim: hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc), partial, out, step: g.step }), T, pos0);
+    const run = async (cpuBacked: boolean) => {
+      await g.run(await attentionOps(cache, { label: 'att', heads, kvHeads, headDim: hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc), partial, out, step: g.step, cpuBacked }), T, pos0);
+      return g.read(out, T * heads * hd);
+    };
     const want = new Float32Array(T * heads * hd);
     for (let t = 0; t < T; t++) {
       const len = pos0 + t + 1;
@@ -207,7 +211,9 @@ describe('attention', () => {
         }
       }
     }
-    expect(nmse(await g.read(out, T * heads * hd), want)).toBeLessThan(TOL.attentionNMSE);
+    // 256 threads per workgroup (GPUs) and 64 (CPU-backed adapters)
+    expect(nmse(await run(false), want)).toBeLessThan(TOL.attentionNMSE);
+    expect(nmse(await run(true), want)).toBeLessThan(TOL.attentionNMSE);
   });
 });
 

@@ -155,7 +155,7 @@ export class WgslTransformer {
             ]
           : [],
         rope: [await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig, step })],
-        attention: await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step }),
+        attention: await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, cpuBacked: this.cpuBacked }),
         out: om,
         ffnNorm: [await addNormOp(cache, { label: p + 'ffn_norm', width: c.dim, eps: c.normEps, x, residual: o, weight: w.vector(p + 'ffn_norm.weight'), out: xb, step })],
         gateUp,

@@ -5,9 +5,11 @@ export const ATTENTION_CHUNK = 256;
 
 export async function attentionOps(
   cache: PipelineCache,
-  a: { label: string; heads: number; kvHeads: number; headDim: number; maxSeq: number; q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; step: GPUBuffer },
+  a: { label: string; heads: number; kvHeads: number; headDim: number; maxSeq: number; q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; step: GPUBuffer; cpuBacked?: boolean },
 ): Promise<Op[]> {
-  const [partialPipe, combinePipe] = await Promise.all([cache.get('attention', 'attn_partial'), cache.get('attention', 'attn_combine')]);
+  if (a.headDim > 512) throw new Error(`attention: head_dim ${a.headDim} is above the supported 512`);
+  // 256 threads per chunk on GPUs (scores in one pass, four groups summing values); 64 on CPU-backed adapters.
+  const [partialPipe, combinePipe] = await Promise.all([cache.get('attention', 'attn_partial', undefined, a.cpuBacked ? { WG: 64, ACCV: 1 } : { WG: 256, ACCV: 4 * 512 }), cache.get('attention', 'attn_combine')]);
   const maxChunks = Math.ceil(a.maxSeq / ATTENTION_CHUNK);
   const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, maxChunks, { f32: 1 / Math.sqrt(a.headDim) }, 0, 0, 0], `${a.label}.params`);
   const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out };

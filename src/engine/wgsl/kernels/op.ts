@@ -30,15 +30,16 @@ export class PipelineCache {
   }
 
   /** `dtype` prepends shaders/dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
-  get(family: string, entry: string, dtype?: DType): Promise<GPUComputePipeline> {
-    const key = `${family}:${entry}:${dtype ?? '-'}`;
+  /** `constants` sets the shader's override constants (e.g. a workgroup size). */
+  get(family: string, entry: string, dtype?: DType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
+    const key = `${family}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
         const reader = dtype ? [`dequant_${dtype.toLowerCase()}`, ...(dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : [])] : [];
         const code = (await Promise.all([...reader, family].map(shaderSource))).join('\n');
         const module = this.device.createShaderModule({ code, label: key });
-        return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry }, label: key });
+        return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
       })();
       this.pipelines.set(key, p);
     }
