@@ -5,7 +5,7 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   let c0 = blk * 32u;
   let n = min(32u, K - c0);
   for (var j = 0u; j < n; j++) {
-    s += w_at(row, c0 + j, K) * x[xoff + c0 + j];
+    s += w_at(row, c0 + j, K) * xin(xoff + c0 + j);
   }
   return s;
 }

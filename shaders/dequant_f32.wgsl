@@ -9,7 +9,7 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   let n = min(32u, K - c0);
   let base = row * K + c0;
   for (var j = 0u; j < n; j++) {
-    s += bitcast<f32>(w[base + j]) * x[xoff + c0 + j];
+    s += bitcast<f32>(w[base + j]) * xin(xoff + c0 + j);
   }
   return s;
 }

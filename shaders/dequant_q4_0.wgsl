@@ -33,7 +33,7 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
     let lo = vec4f(f32(q & 15u), f32((q >> 8u) & 15u), f32((q >> 16u) & 15u), f32((q >> 24u) & 15u)) - 8.0;
     let hi = vec4f(f32((q >> 4u) & 15u), f32((q >> 12u) & 15u), f32((q >> 20u) & 15u), f32(q >> 28u)) - 8.0;
     let j = xb + 4u * i;
-    s += dot(lo, vec4f(x[j], x[j + 1u], x[j + 2u], x[j + 3u])) + dot(hi, vec4f(x[j + 16u], x[j + 17u], x[j + 18u], x[j + 19u]));
+    s += dot(lo, xin4(j)) + dot(hi, xin4(j + 16u));
   }
   return s * q4_scale(base);
 }

@@ -40,7 +40,7 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   for (var l = 0u; l < 32u; l += 4u) {
     let word = w[(qb + l) >> 2u]; // qb is 4-aligned: 144-byte blocks, 16 + 32k offsets
     let q = vec4f(f32((word >> shift) & 15u), f32((word >> (8u + shift)) & 15u), f32((word >> (16u + shift)) & 15u), f32((word >> (24u + shift)) & 15u));
-    let xv = vec4f(x[xb + l], x[xb + l + 1u], x[xb + l + 2u], x[xb + l + 3u]);
+    let xv = xin4(xb + l);
     sq += dot(q, xv);
     sx += xv.x + xv.y + xv.z + xv.w;
   }

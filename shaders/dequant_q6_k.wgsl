@@ -41,8 +41,8 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   var s0 = 0.0;
   var s1 = 0.0;
   for (var l = 0u; l < 16u; l++) {
-    s0 += q6_value(base, n, g, l) * x[xb + l];
-    s1 += q6_value(base, n, g, l + 16u) * x[xb + l + 16u];
+    s0 += q6_value(base, n, g, l) * xin(xb + l);
+    s1 += q6_value(base, n, g, l + 16u) * xin(xb + l + 16u);
   }
   return q6_d(base) * (q6_scale(base, n, g, 0u) * s0 + q6_scale(base, n, g, 16u) * s1);
 }

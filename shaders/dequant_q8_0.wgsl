@@ -31,7 +31,7 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   var s = 0.0;
   for (var i = 0u; i < 8u; i++) {
     let j = xb + 4u * i;
-    s += dot(q8_vec(q8_word(base, i)), vec4f(x[j], x[j + 1u], x[j + 2u], x[j + 3u]));
+    s += dot(q8_vec(q8_word(base, i)), xin4(j));
   }
   return s * q8_scale(base);
 }

@@ -14,8 +14,9 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<uniform> step: Step;
-// dot32 in the snippets reads `x`; the lookup never calls it, but it must exist.
-@group(0) @binding(5) var<storage, read> x: array<f32>;
+// dot32 in the snippets reads its input through xin/xin4; the lookup never calls it, but it must exist.
+fn xin(j: u32) -> f32 { return 0.0; }
+fn xin4(j: u32) -> vec4f { return vec4f(0.0); }
 
 @compute @workgroup_size(64)
 fn embed(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -1,15 +1,26 @@
-// y[t, n] = sum_k W[n, k] * x[t, k] (+ bias[n]) for a weight matrix in any stored type: the
-// dequantisation snippet (shaders/dequant_*.wgsl) is prepended and provides w_at and dot32.
+// y[t, n] = sum_k W[n, k] * in(x)[t, k] (+ bias[n]) for a weight matrix in any stored type: the
+// dequantisation snippet (shaders/dequant_*.wgsl) is prepended and provides w_at and dot32, which
+// read the input through xin/xin4 below.
 //   matvec: one workgroup per 4 output rows of one token; threads split k in blocks of 32 and
-//           reduce in shared memory. Used for decode (T = 1) on GPUs: neighbouring threads read
-//           neighbouring blocks, so weight reads coalesce.
+//           reduce in shared memory. Used on GPUs for decode and for steps of a few tokens:
+//           neighbouring threads read neighbouring blocks, so weight reads coalesce.
 //   matvec_rows: one thread per output row, no shared memory or barriers. Used for decode on
 //           CPU-backed adapters (SwiftShader), where barriers are the dominant cost.
 //   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
-//           k-tile and reused by all 16 tokens. Used for prefill.
+//           k-tile and reused by all 16 tokens. Used for longer prefill steps.
 // A fused matrix (q|k|v or gate|up rows concatenated at load, one dispatch instead of three or
 // two) writes its row segments to up to three output buffers: rows below seg1 go to y, rows below
 // seg2 to y2, the rest to y3. An unfused matrix has seg1 = seg2 = 0xffffffff.
+// With `accumulate`, y += W x: the output and down projections add straight into the residual.
+// The INPUT override folds the op before the matmul into the matvec entry (each saves a whole
+// dispatch on GPUs, where a dispatch costs more than the work of a small one):
+//   0: x as it is;
+//   1: RMSNorm: x * rsqrt(mean(x^2) + eps) * aux (aux = the norm's weight), the scale computed by
+//      each workgroup for its token;
+//   2: SwiGLU: silu(x) * aux (x = gate, aux = up).
+// gemm and matvec_rows read x as it is (INPUT 0): the transformer runs those ops separately there.
+
+override INPUT: u32 = 0u;
 
 struct Params {
   K: u32,          // input features
@@ -23,7 +34,11 @@ struct Params {
   seg1: u32,       // first row written to y2
   seg2: u32,       // first row written to y3
   rows_total: u32, // rows of the whole (fused) matrix
-  pad: u32,
+  accumulate: u32, // y += instead of y =
+  eps: f32,        // INPUT 1
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 struct Step { pos0: u32, T: u32 }
 
@@ -35,6 +50,23 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(5) var<uniform> step: Step;
 @group(0) @binding(6) var<storage, read_write> y2: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y3: array<f32>;
+@group(0) @binding(8) var<storage, read> aux: array<f32>;
+
+var<private> x_scale: f32 = 1.0; // INPUT 1: the token's RMSNorm scale
+var<private> x_base: u32 = 0u;   // INPUT 1: offset of the token's input in x
+
+fn xin(j: u32) -> f32 {
+  if (INPUT == 1u) { return x[j] * x_scale * aux[j - x_base]; }
+  if (INPUT == 2u) {
+    let g = x[j];
+    return g / (1.0 + exp(-g)) * aux[j];
+  }
+  return x[j];
+}
+
+fn xin4(j: u32) -> vec4f {
+  return vec4f(xin(j), xin(j + 1u), xin(j + 2u), xin(j + 3u));
+}
 
 const ROWS = 4u;
 const WG = 64u;
@@ -49,7 +81,9 @@ fn store(t: u32, n: u32, acc: f32) {
   var v = acc;
   if (p.has_bias != 0u) { v += bias[n]; }
   if (n < p.seg1) {
-    y[p.y_off + t * p.y_stride + n] = v;
+    let i = p.y_off + t * p.y_stride + n;
+    if (p.accumulate != 0u) { v += y[i]; }
+    y[i] = v;
   } else if (n < p.seg2) {
     y2[t * (p.seg2 - p.seg1) + n - p.seg1] = v;
   } else {
@@ -64,6 +98,19 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (t >= token_count()) { return; }
   let xoff = p.x_off + t * p.K;
   let nblk = (p.K + 31u) / 32u;
+  if (INPUT == 1u) {
+    x_base = xoff;
+    var ss = 0.0;
+    for (var k = lid; k < p.K; k += WG) { let v = x[xoff + k]; ss += v * v; }
+    partial[lid] = ss;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (lid < s) { partial[lid] += partial[lid + s]; }
+      workgroupBarrier();
+    }
+    x_scale = inverseSqrt(partial[0] / f32(p.K) + p.eps);
+    workgroupBarrier(); // partial is reused below
+  }
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
   for (var b = lid; b < nblk; b += WG) {
     for (var r = 0u; r < ROWS; r++) {
@@ -110,7 +157,7 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       let r = i / KT;
       let k = k0 + i % KT;
       let t = t0 + r;
-      xs[i] = select(0.0, x[p.x_off + t * p.K + k], t < T && k < p.K);
+      xs[i] = select(0.0, xin(p.x_off + min(t, T - 1u) * p.K + min(k, p.K - 1u)), t < T && k < p.K);
       ws[i] = select(0.0, w_at(min(row0 + r, p.N - 1u), min(k, p.K - 1u), p.K), row0 + r < p.N && k < p.K);
     }
     workgroupBarrier();

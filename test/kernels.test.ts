@@ -111,6 +111,42 @@ describe('fused matrices (q|k|v in one dispatch, one output buffer per segment)'
   });
 });
 
+describe('matvec with the previous op folded in, adding into the residual', () => {
+  it.each(['Q4_0', 'Q8_0', 'F32', 'F16', 'Q6_K'] as DType[])('%s: y += W rmsnorm(x), and y += W (silu(g) * u), T in 1 and 5', async (dtype) => {
+    const K = dtype === 'F32' || dtype === 'F16' ? 67 : dtype === 'Q6_K' ? 256 : 96, N = 29, eps = 1e-5;
+    const bytes = fromFloat32(dtype, randoms(N * K, 70));
+    const wq = toFloat32(dtype, bytes, N * K);
+    const parts = [{ buffer: g.buffer(bytes), rowOffset: 0, rows: N }];
+    const normW = randoms(K, 71);
+    for (const T of [1, 5]) {
+      const x = randoms(T * K, 72 + T), up = randoms(T * K, 80 + T), y0 = randoms(T * N, 90 + T);
+      const folded = (i: number): number[] => {
+        const xt = x.subarray(i * K, (i + 1) * K);
+        const out = new Float32Array(K);
+        rmsnorm(out, xt, normW, K, eps);
+        return [...out];
+      };
+      const swiglu = (i: number): number[] => [...x.subarray(i * K, (i + 1) * K)].map((v, k) => (v / (1 + Math.exp(-v))) * up[i * K + k]!);
+      for (const [mode, input, ref] of [
+        ['rmsnorm', { rmsnorm: g.buffer(normW), eps }, folded],
+        ['swiglu', { swiglu: g.buffer(up) }, swiglu],
+      ] as const) {
+        const y = g.buffer(y0);
+        const ops = await matmulOps(cache, { label: mode, dtype, K, parts, x: g.buffer(x), y, step: g.step, dummy: g.buffer(4), accumulate: true, input });
+        expect(ops.gemm).toEqual([]);
+        await g.run(ops.matvec, T);
+        const want = new Float32Array(T * N);
+        for (let t = 0; t < T; t++) {
+          const out = new Float32Array(N);
+          matmul(out, Float32Array.from(ref(t)), wq, K, N);
+          for (let n = 0; n < N; n++) want[t * N + n] = y0[t * N + n]! + out[n]!;
+        }
+        expect(nmse(await g.read(y, T * N), want), mode).toBeLessThan(TOL.matmulNMSE);
+      }
+    }
+  });
+});
+
 describe('embedding', () => {
   it.each(['F32', 'Q8_0'] as DType[])('%s table split in parts: rows of the given tokens', async (dtype) => {
     const dim = dtype === 'F32' ? 67 : 96;

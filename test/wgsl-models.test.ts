@@ -22,25 +22,25 @@ const runners: ModelRunner[] = [];
 afterAll(() => runners.forEach((r) => r.dispose()));
 
 /** Greedy decoding: prompt prefilled in one step (the tiled kernels), then one token per step (matvec). */
-async function greedy(runner: ModelRunner, steps: number): Promise<{ tokens: number[]; logits: Float32Array[] }> {
+async function greedy(runner: ModelRunner, steps: number, prompt = PROMPT): Promise<{ tokens: number[]; logits: Float32Array[] }> {
   const tokens: number[] = [];
   const logits: Float32Array[] = [];
-  let l = await runner.forward(PROMPT, 0);
+  let l = await runner.forward(prompt, 0);
   for (let i = 0; i < steps; i++) {
     logits.push(l.slice());
     const t = argmax(l);
     tokens.push(t);
-    l = await runner.forward([t], PROMPT.length + i);
+    l = await runner.forward([t], prompt.length + i);
   }
   return { tokens, logits };
 }
 
-async function compare(path: string) {
-  const gpu = (await loadWgsl(path, { maxModelLen: 256 })).runner;
+async function compare(path: string, kernels?: 'gpu', prompt = PROMPT) {
+  const gpu = (await loadWgsl(path, { maxModelLen: 256, kernels })).runner;
   runners.push(gpu);
   const cpu = (await loadCpu(path, { maxModelLen: 256 })).runner;
-  const want = await greedy(cpu, STEPS);
-  const got = await greedy(gpu, STEPS);
+  const want = await greedy(cpu, STEPS, prompt);
+  const got = await greedy(gpu, STEPS, prompt);
   expect(got.tokens).toEqual(want.tokens);
   for (let i = 0; i < STEPS; i++) expect(nmse(got.logits[i]!, want.logits[i]!)).toBeLessThan(LOGITS_NMSE);
   gpu.dispose();
@@ -57,3 +57,30 @@ describe('K-quants', () => {
 });
 
 it('stories260K: the same 64 greedy tokens', () => compare(STORIES_GGUF), 120_000);
+
+// SwiftShader gets the CPU-backed kernel variants by default; the GPU ones (norms and SiLU folded
+// into the matvecs, residual adds in the projections, 256-thread attention) are checked here too:
+// a 7-token prompt runs them as a matvec step, a 40-token one as a gemm step.
+describe('GPU kernel variants', () => {
+  const long = Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % 500);
+  const cases = [...FIXTURES.map((f) => [f.name, 'Q4_0'] as const), [FIXTURES[0]!.name, 'F32'] as const];
+  it.each(cases)('%s %s', (name, dtype) => compare(join(GENERATED, `${name}-${dtype.toLowerCase()}.gguf`), 'gpu'), 120_000);
+  it.each(K_TYPES)('K-quant %s', (dtype) => compare(join(GENERATED, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`), 'gpu'), 120_000);
+  it('stories260K, a 40-token prompt (gemm step)', () => compare(STORIES_GGUF, 'gpu', long), 120_000);
+});
+
+describe('all-position logits (prompt logprobs)', () => {
+  it.each([['for the adapter', undefined], ['gpu', 'gpu']] as const)('kernels %s: every position of a 7-token and a 40-token prompt', async (_, kernels) => {
+    const path = join(GENERATED, `${FIXTURES[0]!.name}-q4_0.gguf`);
+    const gpu = (await loadWgsl(path, { maxModelLen: 256, kernels })).runner;
+    runners.push(gpu);
+    const cpu = (await loadCpu(path, { maxModelLen: 256 })).runner;
+    for (const prompt of [PROMPT, Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % 200)]) {
+      const [got, want] = [await gpu.forward(prompt, 0, true), await cpu.forward(prompt, 0, true)];
+      expect(got.length).toBe(want.length);
+      expect(nmse(got, want)).toBeLessThan(LOGITS_NMSE);
+    }
+    gpu.dispose();
+    runners.pop();
+  }, 120_000);
+});

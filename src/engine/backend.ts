@@ -58,6 +58,12 @@ export interface LoadOptions {
   maxModelLen?: number;
   /** Sample on the GPU (default: yes on hardware GPUs, no on software adapters like SwiftShader). */
   gpuSampling?: boolean;
+  /**
+   * wgsl kernel variants: 'gpu' (coalesced matvecs with norms and SiLU folded in, 256-thread
+   * attention) or 'cpu-backed' (one thread per row, separate ops). Default: by the adapter; tests
+   * force 'gpu' to check the GPU variants on SwiftShader.
+   */
+  kernels?: 'gpu' | 'cpu-backed';
   onProgress?: (p: LoadProgress) => void;
 }
 

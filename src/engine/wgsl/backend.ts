@@ -30,7 +30,8 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     throw e;
   }
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuBacked);
+  const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
+  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuKernels);
   const oom = await device.popErrorScope();
   if (oom) {
     transformer.destroy();

@@ -37,6 +37,19 @@ export interface MatmulArgs {
    * buffer, [T, rows]. Replaces y; at most three.
    */
   segments?: { buffer: GPUBuffer; rows: number }[];
+  /** y += W x (the output and down projections add into the residual stream). */
+  accumulate?: boolean;
+  /**
+   * The op before the matmul, folded into the matvec (GPUs only; no gemm or one-row-per-thread
+   * ops are made then): RMSNorm of x with its weight, or silu(x) * up.
+   */
+  input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
+}
+
+/** The INPUT override of shaders/matmul.wgsl. */
+function inputMode(input: MatmulArgs['input']): number {
+  if (!input) return 0;
+  return 'rmsnorm' in input ? 1 : 2;
 }
 
 const NO_SEGMENT = 0xffffffff;
@@ -49,17 +62,23 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const y = seg[0]?.buffer ?? a.y;
   const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype), cache.get('matmul', 'gemm', a.dtype)]);
+  const mode = inputMode(a.input);
+  if (mode && a.rowsPerThread) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
+  const constants = mode ? { INPUT: mode } : undefined;
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', 'gemm', a.dtype)]);
+  const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
+  const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
     const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
-    const params = uniform(device, [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, 0], `${a.label}.params${i}`);
-    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
+    const fields = [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, { f32: eps }, 0, 0, 0];
+    const params = uniform(device, fields, `${a.label}.params${i}`);
+    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
     const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
-    gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1] });
+    if (gm) gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1] });
   }
   return { matvec, gemm };
 }
