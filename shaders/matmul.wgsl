@@ -18,9 +18,12 @@
 //   1: RMSNorm: x * rsqrt(mean(x^2) + eps) * aux (aux = the norm's weight), the scale computed by
 //      each workgroup for its token;
 //   2: SwiGLU: silu(x) * aux (x = gate, aux = up).
-// gemm and matvec_rows read x as it is (INPUT 0): the transformer runs those ops separately there.
+// The matvec workgroup transforms its token's input once into shared memory (XCACHE = K floats),
+// so the dot products read it from there. gemm and matvec_rows read x as it is (INPUT 0): the
+// transformer runs those ops separately there.
 
 override INPUT: u32 = 0u;
+override XCACHE: u32 = 1u;
 
 struct Params {
   K: u32,          // input features
@@ -52,15 +55,11 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(7) var<storage, read_write> y3: array<f32>;
 @group(0) @binding(8) var<storage, read> aux: array<f32>;
 
-var<private> x_scale: f32 = 1.0; // INPUT 1: the token's RMSNorm scale
-var<private> x_base: u32 = 0u;   // INPUT 1: offset of the token's input in x
+var<workgroup> xcache: array<f32, XCACHE>; // INPUT 1, 2: the token's transformed input
+var<private> x_base: u32 = 0u;              // INPUT 1, 2: offset of the token's input in x
 
 fn xin(j: u32) -> f32 {
-  if (INPUT == 1u) { return x[j] * x_scale * aux[j - x_base]; }
-  if (INPUT == 2u) {
-    let g = x[j];
-    return g / (1.0 + exp(-g)) * aux[j];
-  }
+  if (INPUT != 0u) { return xcache[j - x_base]; }
   return x[j];
 }
 
@@ -98,18 +97,30 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (t >= token_count()) { return; }
   let xoff = p.x_off + t * p.K;
   let nblk = (p.K + 31u) / 32u;
-  if (INPUT == 1u) {
+  if (INPUT != 0u) {
     x_base = xoff;
-    var ss = 0.0;
-    for (var k = lid; k < p.K; k += WG) { let v = x[xoff + k]; ss += v * v; }
-    partial[lid] = ss;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      if (lid < s) { partial[lid] += partial[lid + s]; }
+    var scale = 1.0;
+    if (INPUT == 1u) {
+      var ss = 0.0;
+      for (var k = lid; k < p.K; k += WG) { let v = x[xoff + k]; ss += v * v; }
+      partial[lid] = ss;
       workgroupBarrier();
+      for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) { partial[lid] += partial[lid + s]; }
+        workgroupBarrier();
+      }
+      scale = inverseSqrt(partial[0] / f32(p.K) + p.eps);
+      workgroupBarrier(); // partial is reused below
     }
-    x_scale = inverseSqrt(partial[0] / f32(p.K) + p.eps);
-    workgroupBarrier(); // partial is reused below
+    for (var k = lid; k < p.K; k += WG) {
+      let v = x[xoff + k];
+      if (INPUT == 1u) {
+        xcache[k] = v * scale * aux[k];
+      } else {
+        xcache[k] = v / (1.0 + exp(-v)) * aux[xoff + k];
+      }
+    }
+    workgroupBarrier();
   }
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
   for (var b = lid; b < nblk; b += WG) {
@@ -157,7 +168,7 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       let r = i / KT;
       let k = k0 + i % KT;
       let t = t0 + r;
-      xs[i] = select(0.0, xin(p.x_off + min(t, T - 1u) * p.K + min(k, p.K - 1u)), t < T && k < p.K);
+      xs[i] = select(0.0, x[p.x_off + min(t, T - 1u) * p.K + min(k, p.K - 1u)], t < T && k < p.K);
       ws[i] = select(0.0, w_at(min(row0 + r, p.N - 1u), min(k, p.K - 1u), p.K), row0 + r < p.N && k < p.K);
     }
     workgroupBarrier();

@@ -60,7 +60,7 @@ it('stories260K: the same 64 greedy tokens', () => compare(STORIES_GGUF), 120_00
 
 // SwiftShader gets the CPU-backed kernel variants by default; the GPU ones (norms and SiLU folded
 // into the matvecs, residual adds in the projections, 256-thread attention) are checked here too:
-// a 7-token prompt runs them as a matvec step, a 40-token one as a gemm step.
+// decode steps run the folded matvecs, a 7-token prompt the plain matvecs, a 40-token one the gemm.
 describe('GPU kernel variants', () => {
   const long = Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % 500);
   const cases = [...FIXTURES.map((f) => [f.name, 'Q4_0'] as const), [FIXTURES[0]!.name, 'F32'] as const];

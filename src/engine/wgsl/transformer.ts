@@ -8,7 +8,7 @@ import type { ModelConfig } from '../../model/config.js';
 import { attentionOps, attentionPartialBytes } from './kernels/attention.js';
 import { siluMulOp } from './kernels/elementwise.js';
 import { embeddingOps } from './kernels/embedding.js';
-import { matmulOps, type MatmulArgs } from './kernels/matmul.js';
+import { canFoldInput, matmulOps, type MatmulArgs } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeStoreOp, ropeTable } from './kernels/rope.js';
@@ -57,8 +57,10 @@ export class WgslTransformer {
   private logits!: GPUBuffer;
   private readback!: GPUBuffer;
   private embed!: Op[];
-  /** Every layer's ops for steps on the matvec kernels (decode, and a few tokens on GPUs). */
+  /** Every layer's ops for steps on the matvec kernels (a few tokens on GPUs; decode on CPU-backed adapters). */
   private matvecLayers: Op[] = [];
+  /** Decode on GPUs: the matvec ops with norms and SiLU·up folded in (one token: the fold's extra work is small). */
+  private decodeLayers?: Op[];
   /** Every layer's ops for steps on the gemm kernels. */
   private gemmLayers: Op[] = [];
   private finalNorm!: Op;
@@ -120,9 +122,12 @@ export class WgslTransformer {
     const trig = this.buffer(table.length, 'rope_table');
     device.queue.writeBuffer(trig, 0, table);
     const neox = c.ropeLayout === 'neox';
-    // On GPUs the matvec steps fold each RMSNorm into the matmul after it and SiLU·up into the down
-    // projection: 6 dispatches per layer instead of 9.
-    const fold = !this.cpuBacked;
+    // On GPUs decode steps fold each RMSNorm into the matmul after it and SiLU·up into the down
+    // projection: 6 dispatches per layer instead of 9. (With several tokens the folded input is
+    // recomputed per token and row block, which costs more than the dispatches it saves.)
+    // Each fold needs its input (dim or hidden floats) in one workgroup's memory.
+    const foldNorm = !this.cpuBacked && canFoldInput(device, c.dim);
+    const foldAct = !this.cpuBacked && canFoldInput(device, c.hiddenDim);
 
     /** Matrices reading the same input, fused into one when their storage allows. */
     const use = (names: string[], fusedName: string, outs: GPUBuffer[], biases?: string[]): MatrixUse[] => {
@@ -175,18 +180,21 @@ export class WgslTransformer {
       const attention = await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, cpuBacked: this.cpuBacked });
       const act = await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step });
       this.gemmLayers.push(attnNorm, ...qkv.gemm, ...qkNorm, rope, ...attention, ...out.gemm, ffnNorm, ...gateUp.gemm, act, ...down.gemm);
-      if (fold) {
-        const [qkvF, gateUpF, downF] = await Promise.all([ops(qkvW, x, rmsnorm(attnNormW)), ops(gateUpW, x, rmsnorm(ffnNormW)), ops(downW, g, { accumulate: true, input: { swiglu: u } })]);
-        this.matvecLayers.push(...qkvF.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ...gateUpF.matvec, ...downF.matvec);
-      } else {
-        this.matvecLayers.push(attnNorm, ...qkv.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ffnNorm, ...gateUp.matvec, act, ...down.matvec);
+      this.matvecLayers.push(attnNorm, ...qkv.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ffnNorm, ...gateUp.matvec, act, ...down.matvec);
+      if (foldNorm || foldAct) {
+        const [qkvF, gateUpF, downF] = await Promise.all([
+          foldNorm ? (await ops(qkvW, x, rmsnorm(attnNormW))).matvec : [attnNorm, ...qkv.matvec],
+          foldNorm ? (await ops(gateUpW, x, rmsnorm(ffnNormW))).matvec : [ffnNorm, ...gateUp.matvec],
+          foldAct ? (await ops(downW, g, { accumulate: true, input: { swiglu: u } })).matvec : [act, ...down.matvec],
+        ]);
+        (this.decodeLayers ??= []).push(...qkvF, ...qkNorm, rope, ...attention, ...out.matvec, ...gateUpF, ...downF);
       }
     }
     const outputNormW = w.vector('output_norm.weight');
     this.finalNorm = await norm('output_norm', outputNormW);
     const headW = use([w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight'], '', [this.logits]);
     this.head = (await ops(headW, this.xlast, { tokens: 1 })).matvec;
-    if (fold) this.headFolded = (await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec;
+    if (foldNorm) this.headFolded = (await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec;
     this.headAll = await ops(headW, xb);
     this.sampler = await Sampler.create(cache, c.vocabSize, this.logits);
   }
@@ -213,15 +221,16 @@ export class WgslTransformer {
     };
     const matvec = T === 1 || (T <= MATVEC_MAX_TOKENS && !this.cpuBacked);
     const dim = this.c.dim * 4;
+    const folded = T === 1 && this.decodeLayers !== undefined;
     run(this.embed);
-    run(matvec ? this.matvecLayers : this.gemmLayers);
+    run(folded ? this.decodeLayers! : matvec ? this.matvecLayers : this.gemmLayers);
     if (all) {
       run([this.finalNorm]);
       run(matvec ? this.headAll.matvec : this.headAll.gemm);
       endPass();
       return;
     }
-    if (matvec && this.headFolded) {
+    if (folded && this.headFolded) {
       endPass();
       enc.copyBufferToBuffer(this.x, (T - 1) * dim, this.xlast, 0, dim);
       run(this.headFolded, 1);

@@ -46,6 +46,11 @@ export interface MatmulArgs {
   input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
 }
 
+/** Whether a folded input of K floats (plus the reduction array) fits one workgroup's memory. */
+export function canFoldInput(device: GPUDevice, K: number): boolean {
+  return K * 4 + 1024 <= device.limits.maxComputeWorkgroupStorageSize;
+}
+
 /** The INPUT override of shaders/matmul.wgsl. */
 function inputMode(input: MatmulArgs['input']): number {
   if (!input) return 0;
@@ -64,7 +69,8 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
   const mode = inputMode(a.input);
   if (mode && a.rowsPerThread) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
-  const constants = mode ? { INPUT: mode } : undefined;
+  if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
+  const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
   const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', 'gemm', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
@@ -74,10 +80,12 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
     const fields = [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, { f32: eps }, 0, 0, 0];
     const params = uniform(device, fields, `${a.label}.params${i}`);
-    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 8: aux };
+    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
+    // Only the matvec entry has the folded-input prologue that reads aux.
+    const matvecEntries = a.rowsPerThread ? entries : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
     const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
-    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
+    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     if (gm) gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1] });
   }
   return { matvec, gemm };
