@@ -24,6 +24,16 @@ export async function profileModel(path: string, name: string): Promise<string> 
     for (let i = 0; i < STEPS; i++) ({ token } = await runner.sampler.step([token], PROMPT + 4 + i, greedy));
     const wallMs = (performance.now() - t0) / STEPS;
 
+    // A long prompt (gemm steps of 64 tokens), then decode after it: wall clock.
+    const longPrompt = Array.from({ length: LATE }, (_, i) => (i * 7919 + 3) % vocab);
+    const p0 = performance.now();
+    runner.sampler.reset(longPrompt);
+    ({ token } = await runner.sampler.step(longPrompt, 0, greedy));
+    const longPrefillMs = performance.now() - p0;
+    const l0 = performance.now();
+    for (let i = 0; i < STEPS; i++) ({ token } = await runner.sampler.step([token], LATE + i, greedy));
+    const lateWallMs = (performance.now() - l0) / STEPS;
+
     const prefill = await runner.profile(prompt, 0);
     // Decode early in the context and late in it (the cache there holds whatever was left: only times count).
     const decodeAt = async (pos0: number) => {
@@ -39,6 +49,7 @@ export async function profileModel(path: string, name: string): Promise<string> 
       `### ${name}: GPU time per op (ms per step)`,
       '',
       `Decode wall clock (normal submission, GPU sampling): ${wallMs.toFixed(3)} ms/token = ${(1000 / wallMs).toFixed(1)} tok/s. ` +
+        `Prompt of ${LATE} tokens: ${longPrefillMs.toFixed(1)} ms (${((LATE / longPrefillMs) * 1000).toFixed(0)} tok/s); decode after it: ${lateWallMs.toFixed(3)} ms/token = ${(1000 / lateWallMs).toFixed(1)} tok/s. ` +
         `Profiled sums: decode at position ${PROMPT} ${total(decode).toFixed(3)} ms, at ${LATE} ${total(late).toFixed(3)} ms; prefill of ${PROMPT} tokens ${total(prefill).toFixed(3)} ms.`,
       '',
       `| op | decode ms | decode % | decode at ${LATE} ms | prefill ms | prefill % |`,

@@ -1,16 +1,18 @@
 // Causal attention over the KV cache, split over the sequence (flash-decoding): each workgroup
-// takes one query token, one head and one chunk of CHUNK cached positions and writes a partial
+// takes one query token, one head and one chunk of cached positions (256 for prompt steps; for
+// decode steps p.decode_chunk: 64 on GPUs, so a long context spreads over many workgroups, 256 on
+// CPU-backed adapters) and writes a partial
 // result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
 // chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
 // kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t.
-// When the whole step fits one chunk (pos0 + T <= CHUNK), attn_partial writes the normalised
+// When the whole step fits one chunk (pos0 + T <= chunk), attn_partial writes the normalised
 // output itself and attn_combine is not dispatched: one dispatch less per layer in short contexts.
 
 struct Params {
   heads: u32,
   kv_heads: u32,
   head_dim: u32,
-  max_chunks: u32, // stride of the partial buffer
+  decode_chunk: u32, // chunk size of one-token steps (<= 256)
   scale: f32,      // 1 / sqrt(head_dim)
   pad0: u32,
   pad1: u32,
@@ -31,14 +33,22 @@ struct Step { pos0: u32, T: u32 }
 // adapters, where every barrier costs more than the parallelism gains.
 override WG: u32 = 64u;
 override ACCV: u32 = 1u; // size of accv: (WG / 64) * 512 when WG > 64; unused (and tiny) at 64
-const CHUNK = 256u;
 const NEG = -3.0e38;
 var<workgroup> sc: array<f32, 256>;   // the chunk's scores, then softmax numerators
 var<workgroup> red: array<f32, WG>;
 var<workgroup> accv: array<f32, ACCV>; // (WG / 64) partial value sums x head_dim (head_dim <= 512)
 
+fn chunk_size() -> u32 {
+  return select(256u, p.decode_chunk, step.T == 1u);
+}
+
+/** Chunks of this step (those of its last query): the stride of the partial buffer. */
+fn step_chunks() -> u32 {
+  return (step.pos0 + step.T + chunk_size() - 1u) / chunk_size();
+}
+
 fn part_base(t: u32, h: u32, c: u32) -> u32 {
-  return ((t * p.heads + h) * p.max_chunks + c) * (p.head_dim + 2u);
+  return ((t * p.heads + h) * step_chunks() + c) * (p.head_dim + 2u);
 }
 
 @compute @workgroup_size(WG)
@@ -48,8 +58,8 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let t = wg.z;
   if (t >= step.T) { return; }
   let len = step.pos0 + t + 1u;
-  let start = c * CHUNK;
-  let end = min(start + CHUNK, len);
+  let start = c * chunk_size();
+  let end = min(start + chunk_size(), len);
   let base = part_base(t, h, c);
   if (start >= len) {
     if (lid == 0u) { part[base] = NEG; part[base + 1u] = 0.0; }
@@ -92,7 +102,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   // Weighted values: group g of 64 threads sums positions start + g, start + g + groups, ...
   let groups = WG / 64u;
   let grp = lid / 64u;
-  let direct = step.pos0 + step.T <= CHUNK;
+  let direct = step.pos0 + step.T <= chunk_size();
   for (var d = lid % 64u; d < p.head_dim; d += 64u) {
     var acc = 0.0;
     for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
@@ -129,7 +139,7 @@ fn attn_combine(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let h = wg.x;
   let t = wg.y;
   if (t >= step.T) { return; }
-  let chunks = (step.pos0 + t + CHUNK) / CHUNK; // chunks holding positions 0 .. pos0 + t
+  let chunks = (step.pos0 + t + chunk_size()) / chunk_size(); // chunks holding positions 0 .. pos0 + t
   var mx = NEG;
   for (var c = 0u; c < chunks; c++) { mx = max(mx, part[part_base(t, h, c)]); }
   var l = 0.0;

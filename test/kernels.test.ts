@@ -218,6 +218,7 @@ describe('attention', () => {
     [3, 298, 12],
     [19, 5, 12],
     [2, 253, 72],
+    [1, 130, 72],
   ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries, 256 and 64 threads', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
