@@ -219,7 +219,9 @@ describe('attention', () => {
     [19, 5, 12],
     [2, 253, 72],
     [1, 130, 72],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries, 256 and 64 threads', async (T, pos0, hd) => {
+    [40, 77, 72],
+    [3, 20, 136],
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries, 256 and 64 threads (T > 1: the flash kernel up to head_dim 128)', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);

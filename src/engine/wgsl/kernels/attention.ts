@@ -1,4 +1,8 @@
-/** shaders/attention.wgsl: split-over-sequence causal attention and the merge of its chunks. */
+/**
+ * Causal attention over the KV cache. Decode steps: shaders/attention.wgsl, split over the
+ * sequence, then the merge of its chunks. Prompt steps: shaders/attention_flash.wgsl (16 queries
+ * per workgroup sharing each tile of keys and values) when the head fits, else the split kernel.
+ */
 import { bind, uniform, type Op, type PipelineCache } from './op.js';
 
 /**
@@ -8,6 +12,13 @@ import { bind, uniform, type Op, type PipelineCache } from './op.js';
  */
 export function attentionChunk(T: number, cpuBacked = false): number {
   return T === 1 && !cpuBacked ? 64 : 256;
+}
+
+const FLASH_QUERIES = 16;
+
+/** The flash kernel keeps 16 queries, 16 keys and 16 values of head_dim floats in shared memory, and 32 outputs per thread. */
+export function flashFits(device: GPUDevice, headDim: number): boolean {
+  return headDim <= 128 && (3 * 16 * headDim + 256) * 4 <= device.limits.maxComputeWorkgroupStorageSize;
 }
 
 export async function attentionOps(
@@ -20,12 +31,27 @@ export async function attentionOps(
   const chunk = (T: number) => attentionChunk(T, a.cpuBacked);
   const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, chunk(1), { f32: 1 / Math.sqrt(a.headDim) }, 0, 0, 0], `${a.label}.params`);
   const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out };
+  const flashPipe = flashFits(cache.device, a.headDim) ? await cache.get('attention_flash', 'attn_flash', undefined, { HD: a.headDim }) : undefined;
+  const split = (T: number) => T === 1 || !flashPipe;
+  const flash: Op[] = flashPipe
+    ? [
+        {
+          label: `${a.label}.flash`,
+          pipeline: flashPipe,
+          bindGroup: bind(cache.device, flashPipe, { 0: a.q, 1: a.kCache, 2: a.vCache, 4: params, 5: a.step, 6: a.out }, `${a.label}.flash`),
+          workgroups: (T) => [Math.ceil(T / FLASH_QUERIES), a.heads, 1],
+          active: (T) => T > 1,
+        },
+      ]
+    : [];
   return [
+    ...flash,
     {
       label: `${a.label}.partial`,
       pipeline: partialPipe,
       bindGroup: bind(cache.device, partialPipe, entries, `${a.label}.partial`),
       workgroups: (T, pos0) => [Math.ceil((pos0 + T) / chunk(T)), a.heads, T],
+      active: (T) => split(T),
     },
     {
       label: `${a.label}.combine`,
@@ -33,7 +59,7 @@ export async function attentionOps(
       bindGroup: bind(cache.device, combinePipe, { 3: a.partial, 4: params, 5: a.step, 6: a.out }, `${a.label}.combine`),
       workgroups: (T) => [a.heads, T, 1],
       // A step within the first chunk is finished by attn_partial.
-      active: (T, pos0) => pos0 + T > chunk(T),
+      active: (T, pos0) => split(T) && pos0 + T > chunk(T),
     },
   ];
 }
