@@ -35,6 +35,8 @@ export async function profileModel(path: string, name: string): Promise<string> 
     const lateWallMs = (performance.now() - l0) / STEPS;
 
     const prefill = await runner.profile(prompt, 0);
+    // The last 64-token step of the long prompt (gemm kernels, attention over 480 positions).
+    const step64 = await runner.profile(longPrompt.slice(LATE - 64), LATE - 64);
     // Decode early in the context and late in it (the cache there holds whatever was left: only times count).
     const decodeAt = async (pos0: number) => {
       const m = new Map<string, number>();
@@ -52,12 +54,12 @@ export async function profileModel(path: string, name: string): Promise<string> 
         `Prompt of ${LATE} tokens: ${longPrefillMs.toFixed(1)} ms (${((LATE / longPrefillMs) * 1000).toFixed(0)} tok/s); decode after it: ${lateWallMs.toFixed(3)} ms/token = ${(1000 / lateWallMs).toFixed(1)} tok/s. ` +
         `Profiled sums: decode at position ${PROMPT} ${total(decode).toFixed(3)} ms, at ${LATE} ${total(late).toFixed(3)} ms; prefill of ${PROMPT} tokens ${total(prefill).toFixed(3)} ms.`,
       '',
-      `| op | decode ms | decode % | decode at ${LATE} ms | prefill ms | prefill % |`,
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...[...new Set([...rows, ...late.keys()])].map((k) => {
+      `| op | decode ms | decode % | decode at ${LATE} ms | prefill ms | prefill % | 64-token step at ${LATE - 64} ms |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[...new Set([...rows, ...late.keys(), ...step64.keys()])].map((k) => {
         const d = decode.get(k) ?? 0;
         const p = prefill.get(k) ?? 0;
-        return `| ${k} | ${d.toFixed(4)} | ${((100 * d) / total(decode)).toFixed(1)} | ${(late.get(k) ?? 0).toFixed(4)} | ${p.toFixed(4)} | ${((100 * p) / total(prefill)).toFixed(1)} |`;
+        return `| ${k} | ${d.toFixed(4)} | ${((100 * d) / total(decode)).toFixed(1)} | ${(late.get(k) ?? 0).toFixed(4)} | ${p.toFixed(4)} | ${((100 * p) / total(prefill)).toFixed(1)} | ${(step64.get(k) ?? 0).toFixed(4)} |`;
       }),
       '',
     ].join('\n');
