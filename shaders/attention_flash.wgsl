@@ -2,7 +2,9 @@
 // walks the cached keys in tiles of 16 positions, staging each tile of keys and values in shared
 // memory once for all 16 queries, with an online softmax (running max m and denominator l; the
 // output is rescaled whenever the max grows). The split kernel (attention.wgsl) reads every key
-// once per query instead; decode steps (one query) use it.
+// once per query instead; decode steps (one query) use it, and so do prompt steps on GPUs, where
+// this kernel's few workgroups (T / 16 x heads) leave most of the GPU idle. Used on CPU-backed
+// adapters, where the total work is what counts.
 // Thread (qi, lane) = (lid / 4, lid % 4) owns query qi and the output dimensions lane, lane + 4, ...
 // Grouped-query heads share kv head h / (heads / kv_heads). Query t sees positions 0 .. pos0 + t.
 

@@ -221,7 +221,7 @@ describe('attention', () => {
     [1, 130, 72],
     [40, 77, 72],
     [3, 20, 136],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries, 256 and 64 threads (T > 1: the flash kernel up to head_dim 128)', async (T, pos0, hd) => {
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (64 threads; flash for T > 1 up to head_dim 128)', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);
