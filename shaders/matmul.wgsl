@@ -152,11 +152,9 @@ fn matvec_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups)
 }
 
 const TILE = 16u;
-// 64 columns per k-tile: on GPUs a prompt step's gemm is bound by the latency of each tile's
-// loads and barriers (few workgroups for a small model), so fewer, longer tiles are faster.
-const KT = 64u;
-var<workgroup> xs: array<f32, 1024>; // TILE tokens x KT
-var<workgroup> ws: array<f32, 1024>; // TILE rows x KT
+const KT = 32u;
+var<workgroup> xs: array<f32, 512>; // TILE tokens x KT
+var<workgroup> ws: array<f32, 512>; // TILE rows x KT
 
 @compute @workgroup_size(8, 8)
 fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) lid: u32) {
