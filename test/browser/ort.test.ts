@@ -46,3 +46,10 @@ it('seeded sampling with penalties: the WGSL sampler on ORT WebGPU gives the CPU
   expect(gpu.res.choices[0].completion_token_ids).toEqual(cpu.res.choices[0].completion_token_ids);
   gpu.res.choices[0].logprobs.token_logprobs.forEach((v: number, i: number) => expect(v).toBeCloseTo(cpu.res.choices[0].logprobs.token_logprobs[i], 3));
 }, 180_000);
+
+it('a GroupQueryAttention export on WebGPU gives the CPU reference tokens, also after rewinding to a shared prefix', async () => {
+  const r = await page.evaluate(() => (window as any).ortGenai.compare());
+  if (JSON.stringify(r.ort) !== JSON.stringify(r.cpu)) console.log(log.join('\n'));
+  expect(r.info.description).toContain('webgpu execution provider');
+  expect(r.ort).toEqual(r.cpu);
+}, 180_000);

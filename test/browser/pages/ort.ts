@@ -17,3 +17,36 @@ function start(variant: string, executionProvider?: 'webgpu' | 'wasm') {
     }
   },
 };
+
+/**
+ * A GroupQueryAttention export (onnxruntime-genai style) on ORT's WebGPU provider against the CPU
+ * reference backend on the same weights: token ids of greedy runs, the second sharing a prefix
+ * with the first (the runner rewinds the GPU cache to it).
+ */
+(window as unknown as { ortGenai: unknown }).ortGenai = {
+  async compare() {
+    const requests = [
+      { prompt: [1, 300, 17, 259, 450, 88, 12], max_tokens: 40 },
+      { prompt: [1, 300, 17, 259, 9, 8, 7, 6], max_tokens: 30 },
+    ];
+    const run = async (f: ReturnType<typeof createFetch>) => {
+      const out: number[][] = [];
+      for (const r of requests) {
+        const res = await (await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ ...r, temperature: 0, ignore_eos: true, return_token_ids: true }) })).json();
+        if (!res.choices) throw new Error(JSON.stringify(res));
+        out.push(res.choices[0].completion_token_ids);
+      }
+      return out;
+    };
+    const ort = createFetch({ model: '/test/.generated/onnx/llama-genai/', onnxVariant: 'fp32', executionProvider: 'webgpu' });
+    const cpu = createFetch({ model: '/test/.generated/llama-hf/', backend: 'cpu' });
+    try {
+      const info = await ort.ready;
+      await cpu.ready;
+      return { info, ort: await run(ort), cpu: await run(cpu) };
+    } finally {
+      await ort.dispose();
+      await cpu.dispose();
+    }
+  },
+};
