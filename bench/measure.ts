@@ -5,8 +5,14 @@
 import { createFetch } from '../src/index.js';
 import type { BackendName } from '../src/engine/backend.js';
 
-/** Tokens generated before each measurement. */
+/** Tokens per warm-up request. */
 export const WARMUP_TOKENS = 8;
+/**
+ * Warm-up requests go on for at least this long: V8 compiles big WebAssembly modules (ORT,
+ * llama.cpp) to their optimised tier in the background, and a fast model measured before that
+ * ends runs several times slower than it will (stories260K on ORT's WASM: 3.7 → 0.8 ms/token).
+ */
+export const WARMUP_MS = 4000;
 
 export interface BenchCase {
   model: string; // URL or path of the GGUF, or of the ONNX directory for `ort`
@@ -64,7 +70,9 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });
   // Warm-up, the same for every engine: compiles GPU pipelines, and runs enough steps for the
   // WebAssembly engines' code to reach its optimised tier.
-  await (await post({ max_tokens: WARMUP_TOKENS, ignore_eos: true })).json();
+  const w0 = performance.now();
+  do await (await post({ max_tokens: WARMUP_TOKENS, ignore_eos: true })).json();
+  while (performance.now() - w0 < WARMUP_MS);
   // A different first character defeats prefix reuse, so the whole prompt is prefilled.
   const s = performance.now();
   const res = await post({ prompt: '\n' + c.prompt, max_tokens: c.decodeTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } });

@@ -3,7 +3,14 @@
  * files, and next to transformers.js on the same exported ONNX directories.
  */
 import { Wllama } from '@wllama/wllama';
-import { measure, summarise, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
+import { measure, summarise, WARMUP_MS, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
+
+/** Repeats a warm-up until WARMUP_MS have passed (see measure.ts): the same for every engine. */
+async function warmUp(once: () => Promise<unknown>): Promise<void> {
+  const t0 = performance.now();
+  do await once();
+  while (performance.now() - t0 < WARMUP_MS);
+}
 
 async function wllama(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
@@ -11,7 +18,7 @@ async function wllama(c: BenchCase): Promise<BenchResult> {
   const blob = await (await fetch(c.model)).blob();
   await w.loadModel([blob], { n_ctx: 512, n_threads: 1, n_gpu_layers: 0, seed: 1 });
   const loadMs = performance.now() - t0;
-  await w.createCompletion({ prompt: c.prompt, max_tokens: WARMUP_TOKENS, temperature: 0, ignore_eos: true });
+  await warmUp(() => w.createCompletion({ prompt: c.prompt, max_tokens: WARMUP_TOKENS, temperature: 0, ignore_eos: true }));
   const s = performance.now();
   let first = 0;
   let text = '';
@@ -54,7 +61,7 @@ async function transformersjs(c: BenchCase & { device: 'webgpu' | 'wasm'; dtype:
     const promptLen = (inputs.input_ids as { dims: number[] }).dims[1]!;
     return { text: tokenizer.decode(ids.slice(promptLen), { skip_special_tokens: true }), promptLen };
   };
-  await generate(c.prompt, WARMUP_TOKENS);
+  await warmUp(() => generate(c.prompt, WARMUP_TOKENS));
   const s = performance.now();
   let first = 0;
   const { text, promptLen } = await generate('\n' + c.prompt, c.decodeTokens, () => {

@@ -84,9 +84,9 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const gpuSampling = ep === 'webgpu' && options.gpuSampling !== false;
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [ep],
-    // On WASM, 'all' adds layout transforms that made decode 4x slower for these decoders
-    // (312 vs 1239 tokens/s on stories260K, Node); 'basic' keeps constant folding. WebGPU keeps 'all'.
-    graphOptimizationLevel: ep === 'wasm' ? 'basic' : 'all',
+    // ORT's default. (An earlier 'basic' on WASM rested on a measurement taken while V8 was still
+    // tiering up ORT's WebAssembly: once warm, both levels run these decoders at the same speed.)
+    graphOptimizationLevel: 'all',
     // Every output stays on the GPU: present.* become the next past_key_values without a copy.
     ...(ep === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
     ...(externalData ? { externalData: [{ path: `${file}_data`, data: externalData }] } : {}),
