@@ -1,7 +1,8 @@
 /**
  * The ort backend in headless Chromium, inside the Web Worker: the exported stories260K reproduces
- * the reference text on the WebGPU execution provider (SwiftShader here; KV cache on the GPU,
- * sampling by webinfer's WGSL sampler on ORT's device) and on the WASM execution provider.
+ * the reference text on the WebGPU execution provider (SwiftShader here; KV cache on the GPU) and
+ * on the WASM execution provider, and webinfer's WGSL sampler on ORT's device gives the CPU
+ * sampler's answers.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { storiesReference } from '../helpers/paths.js';
@@ -42,7 +43,8 @@ it('on a cross-origin isolated page the WASM provider runs multi-threaded and gi
 
 it('seeded sampling with penalties: the WGSL sampler on ORT WebGPU gives the CPU sampler answer on WASM', async () => {
   const params = { max_tokens: 40, temperature: 0.9, top_p: 0.9, seed: 3, frequency_penalty: 0.5, return_token_ids: true, logprobs: 2 };
-  const [gpu, cpu] = await page.evaluate(async (p) => [await (window as any).ortTest.greedy('fp32', 'webgpu', p), await (window as any).ortTest.greedy('fp32', 'wasm', p)], params);
+  // SwiftShader is CPU-backed, where ORT WebGPU samples on the CPU by default: the GPU sampler is asked for.
+  const [gpu, cpu] = await page.evaluate(async (p) => [await (window as any).ortTest.greedy('fp32', 'webgpu', p, { gpuSampling: true }), await (window as any).ortTest.greedy('fp32', 'wasm', p)], params);
   expect(gpu.res.choices[0].completion_token_ids).toEqual(cpu.res.choices[0].completion_token_ids);
   gpu.res.choices[0].logprobs.token_logprobs.forEach((v: number, i: number) => expect(v).toBeCloseTo(cpu.res.choices[0].logprobs.token_logprobs[i], 3));
 }, 180_000);

@@ -13,6 +13,7 @@ import { openSource, ModelNotFoundError, type ModelSource } from '../../model/fi
 import type { DeviceSampler, LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
 import { PipelineCache } from '../wgsl/kernels/op.js';
 import { Sampler } from '../wgsl/kernels/sample.js';
+import { isCpuBacked } from '../wgsl/device.js';
 
 /** The file names onnx-community repositories use for each weight variant. */
 export const ONNX_VARIANTS: Record<string, string> = {
@@ -59,6 +60,13 @@ async function runtime(): Promise<typeof Ort> {
 
 type KVArray = Float32Array | Uint16Array;
 
+/** WebGPU output locations: the KV cache on the GPU, the logits there only for the GPU sampler. */
+function outputLocations(layers: number, gpuLogits: boolean): Record<string, 'gpu-buffer' | 'cpu'> {
+  const out: Record<string, 'gpu-buffer' | 'cpu'> = { logits: gpuLogits ? 'gpu-buffer' : 'cpu' };
+  for (let l = 0; l < layers; l++) for (const kv of ['key', 'value']) out[`present.${l}.${kv}`] = 'gpu-buffer';
+  return out;
+}
+
 export async function loadOrt(source: ModelSource, options: OrtOptions): Promise<LoadedRunner> {
   const { store, single } = await openSource(source);
   if (single) throw new ModelNotFoundError("the 'ort' backend needs a model directory (config.json, tokenizer.json, onnx/model*.onnx), not a single file");
@@ -81,14 +89,17 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   if (!bytes || !file) throw new ModelNotFoundError(`no ONNX model in ${store.label}/onnx (looked for ${candidates.join(', ')})`);
   const externalData = await readAll(store, `onnx/${file}_data`);
   const ort = await runtime();
-  const gpuSampling = ep === 'webgpu' && options.gpuSampling !== false;
+  // As on the wgsl backend: sampling on the GPU by default on hardware GPUs; on a CPU-backed
+  // adapter an extra GPU submission costs more than reading the logits back.
+  const gpuSampling = ep === 'webgpu' && (options.gpuSampling ?? !isCpuBacked(adapter!));
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [ep],
     // ORT's default. (An earlier 'basic' on WASM rested on a measurement taken while V8 was still
     // tiering up ORT's WebAssembly: once warm, both levels run these decoders at the same speed.)
     graphOptimizationLevel: 'all',
-    // Every output stays on the GPU: present.* become the next past_key_values without a copy.
-    ...(ep === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    // present.* stay on the GPU: they become the next past_key_values without a copy. The logits
+    // stay there only for the GPU sampler; otherwise ORT reads them back within the run.
+    ...(ep === 'webgpu' ? { preferredOutputLocation: outputLocations(meta.config.nLayers, gpuSampling) } : {}),
     ...(externalData ? { externalData: [{ path: `${file}_data`, data: externalData }] } : {}),
   });
 

@@ -69,8 +69,17 @@ export async function acquireDevice(): Promise<GpuContext> {
       maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
     },
   });
-  const info = adapter.info as GPUAdapterInfo | undefined;
-  const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'WebGPU adapter';
-  const cpuBacked = /swiftshader|llvmpipe|lavapipe/i.test(description) || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  const description = describeAdapter(adapter);
+  const cpuBacked = isCpuBacked(adapter);
   return { device, f16, description, cpuBacked };
+}
+
+export function describeAdapter(adapter: GPUAdapter): string {
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  return [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'WebGPU adapter';
+}
+
+/** A software rasteriser on the CPU (SwiftShader, llvmpipe, lavapipe). */
+export function isCpuBacked(adapter: GPUAdapter): boolean {
+  return /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(adapter)) || (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
 }

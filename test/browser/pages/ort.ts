@@ -1,13 +1,14 @@
 /** Test page: the ort backend on an exported ONNX directory, in the Web Worker, WebGPU or WASM EP. */
 import { createFetch } from '../../../src/index.js';
 
-function start(variant: string, executionProvider?: 'webgpu' | 'wasm') {
-  return createFetch({ model: '/test/.generated/onnx/stories260K/', onnxVariant: variant, ...(executionProvider ? { executionProvider } : {}), enableLogprob: true });
+function start(variant: string, executionProvider?: 'webgpu' | 'wasm', load: object = {}) {
+  return createFetch({ model: '/test/.generated/onnx/stories260K/', onnxVariant: variant, ...(executionProvider ? { executionProvider } : {}), enableLogprob: true, ...load });
 }
 
 (window as unknown as { ortTest: unknown }).ortTest = {
-  async greedy(variant: string, executionProvider?: 'webgpu' | 'wasm', extra: object = {}) {
-    const f = start(variant, executionProvider);
+  /** `extra`: request fields; `load`: createFetch options (e.g. gpuSampling). */
+  async greedy(variant: string, executionProvider?: 'webgpu' | 'wasm', extra: object = {}, load: object = {}) {
+    const f = start(variant, executionProvider, load);
     try {
       const info = await f.ready;
       const res = await (await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 256, temperature: 0, ...extra }) })).json();
