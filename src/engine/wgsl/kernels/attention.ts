@@ -1,8 +1,8 @@
 /**
- * Causal attention over the KV cache. shaders/attention.wgsl: split over the sequence, then the
- * merge of its chunks, for decode, and for prompt steps on GPUs. shaders/attention_flash.wgsl
- * (16 queries per workgroup sharing each tile of keys and values) for prompt steps on CPU-backed
- * adapters, when the head fits.
+ * Causal attention over the KV cache, shaders/attention.wgsl: attn_partial (split over the
+ * sequence) and attn_combine (the merge of its chunks) for decode, and for prompt steps on GPUs;
+ * attn_flash (16 queries per workgroup sharing each tile of keys and values) for prompt steps on
+ * CPU-backed adapters, when the head fits.
  */
 import { bind, uniform, type Op, type PipelineCache } from './op.js';
 
@@ -35,7 +35,7 @@ export async function attentionOps(
   // Flash for prompt steps only on CPU-backed adapters: there total work is what counts. On an
   // H200 its ceil(T / 16) x heads workgroups could not fill the GPU, and the split kernel (a
   // workgroup per query, head and chunk) was 5x faster on a 64-token step of the 135M model.
-  const flashPipe = a.cpuBacked && flashFits(cache.device, a.headDim) ? await cache.get('attention_flash', 'attn_flash', undefined, { HD: a.headDim }) : undefined;
+  const flashPipe = a.cpuBacked && flashFits(cache.device, a.headDim) ? await cache.get('attention', 'attn_flash', undefined, { HD: a.headDim }) : undefined;
   const split = (T: number) => T === 1 || !flashPipe;
   const flash: Op[] = flashPipe
     ? [
