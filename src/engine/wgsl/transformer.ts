@@ -2,7 +2,8 @@
  * The WGSL forward pass: the same computation as engine/cpu/forward.ts, as a list of GPU ops
  * recorded into one command buffer per step. Every buffer is allocated once, at the largest step
  * size (MAX_STEP tokens); longer prompts are fed in steps. The only CPU round trip of a step is
- * reading back its logits.
+ * reading back its logits (or its sampled token). Three op lists exist, by step kind: gemm steps,
+ * matvec steps, and on GPUs decode steps with the norms and SiLU folded into the matvecs.
  */
 import type { ModelConfig } from '../../model/config.js';
 import { attentionOps, attentionPartialBytes } from './kernels/attention.js';
@@ -129,12 +130,12 @@ export class WgslTransformer {
     const foldNorm = !this.cpuBacked && canFoldInput(device, c.dim);
     const foldAct = !this.cpuBacked && canFoldInput(device, c.hiddenDim);
 
-    /** Matrices reading the same input, fused into one when their storage allows. */
-    const use = (names: string[], fusedName: string, outs: GPUBuffer[], biases?: string[]): MatrixUse[] => {
-      const fused = names.length > 1 ? w.fuse(names, fusedName) : undefined;
+    /** Matrices reading the same input (and their outputs): fused into `fusedName` when their storage allows. */
+    const use = (names: string[], outs: GPUBuffer[], fusedName?: string, biases?: string[]): MatrixUse[] => {
+      const fused = fusedName ? w.fuse(names, fusedName) : undefined;
       if (!fused) return names.map((n, i) => ({ name: n, m: w.matrix(n), y: outs[i]!, bias: biases && w.vector(biases[i]!) }));
       const segments = names.map((n, i) => ({ buffer: outs[i]!, rows: w.shapes.get(n)![0]! }));
-      return [{ name: fusedName, m: fused, y: outs[0]!, segments, bias: biases && w.fuseVectors(biases, fusedName.replace(/weight$/, 'bias')) }];
+      return [{ name: fusedName!, m: fused, y: outs[0]!, segments, bias: biases && w.fuseVectors(biases, fusedName!.replace(/weight$/, 'bias')) }];
     };
     const ops = async (mats: MatrixUse[], xIn: GPUBuffer, extra: Pick<MatmulArgs, 'accumulate' | 'input' | 'tokens'> = {}): Promise<MatOps> =>
       merge(
@@ -156,10 +157,10 @@ export class WgslTransformer {
       const vCache = this.buffer(this.maxSeq * kvDim, `${p}v_cache`);
       this.kvBytes += 2 * kCache.size;
       const qkvBias = c.qkvBias ? ['attn_q.bias', 'attn_k.bias', 'attn_v.bias'].map((n) => p + n) : undefined;
-      const qkvW = use(['attn_q.weight', 'attn_k.weight', 'attn_v.weight'].map((n) => p + n), p + 'attn_qkv.weight', [q, k, v], qkvBias);
-      const outW = use([p + 'attn_output.weight'], '', [x]);
-      const gateUpW = use([p + 'ffn_gate.weight', p + 'ffn_up.weight'], p + 'ffn_gate_up.weight', [g, u]);
-      const downW = use([p + 'ffn_down.weight'], '', [x]);
+      const qkvW = use(['attn_q.weight', 'attn_k.weight', 'attn_v.weight'].map((n) => p + n), [q, k, v], p + 'attn_qkv.weight', qkvBias);
+      const outW = use([p + 'attn_output.weight'], [x]);
+      const gateUpW = use([p + 'ffn_gate.weight', p + 'ffn_up.weight'], [g, u], p + 'ffn_gate_up.weight');
+      const downW = use([p + 'ffn_down.weight'], [x]);
       const attnNormW = w.vector(p + 'attn_norm.weight');
       const ffnNormW = w.vector(p + 'ffn_norm.weight');
       const [attnNorm, ffnNorm, qkv, out, gateUp, down] = await Promise.all([
@@ -182,17 +183,15 @@ export class WgslTransformer {
       this.gemmLayers.push(attnNorm, ...qkv.gemm, ...qkNorm, rope, ...attention, ...out.gemm, ffnNorm, ...gateUp.gemm, act, ...down.gemm);
       this.matvecLayers.push(attnNorm, ...qkv.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ffnNorm, ...gateUp.matvec, act, ...down.matvec);
       if (foldNorm || foldAct) {
-        const [qkvF, gateUpF, downF] = await Promise.all([
-          foldNorm ? (await ops(qkvW, x, rmsnorm(attnNormW))).matvec : [attnNorm, ...qkv.matvec],
-          foldNorm ? (await ops(gateUpW, x, rmsnorm(ffnNormW))).matvec : [ffnNorm, ...gateUp.matvec],
-          foldAct ? (await ops(downW, g, { accumulate: true, input: { swiglu: u } })).matvec : [act, ...down.matvec],
-        ]);
+        const qkvF = foldNorm ? (await ops(qkvW, x, rmsnorm(attnNormW))).matvec : [attnNorm, ...qkv.matvec];
+        const gateUpF = foldNorm ? (await ops(gateUpW, x, rmsnorm(ffnNormW))).matvec : [ffnNorm, ...gateUp.matvec];
+        const downF = foldAct ? (await ops(downW, g, { accumulate: true, input: { swiglu: u } })).matvec : [act, ...down.matvec];
         (this.decodeLayers ??= []).push(...qkvF, ...qkNorm, rope, ...attention, ...out.matvec, ...gateUpF, ...downF);
       }
     }
     const outputNormW = w.vector('output_norm.weight');
     this.finalNorm = await norm('output_norm', outputNormW);
-    const headW = use([w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight'], '', [this.logits]);
+    const headW = use([w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight'], [this.logits]);
     this.head = (await ops(headW, this.xlast, { tokens: 1 })).matvec;
     if (foldNorm) this.headFolded = (await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec;
     this.headAll = await ops(headW, xb);
