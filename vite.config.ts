@@ -16,7 +16,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
  * assets/ort/, where the ort backend points onnxruntime-web (`__WEBINFER_ORT_WASM__`).
  */
 function ortWasmAssets(): Plugin {
-  const files = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
+  // jsep: the default build's WebGPU; plain: its WASM; asyncify/jspi: the native WebGPU build (onnxruntime-web/webgpu).
+  const files = ['jsep.', '', 'asyncify.', 'jspi.'].flatMap((v) => [`ort-wasm-simd-threaded.${v}wasm`, `ort-wasm-simd-threaded.${v}mjs`]);
   return {
     name: 'webinfer-ort-wasm-assets',
     apply: 'build',
@@ -45,7 +46,7 @@ export default defineConfig(({ mode, command }) => {
         sourcemap: true,
         target: 'es2022',
         lib: { entry: { webinfer: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
-        rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web'] },
+        rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', /^onnxruntime-web(\/|$)/] },
       },
       worker: { format: 'es', plugins: () => [ortWasmAssets()] },
     };

@@ -5,7 +5,8 @@
  * npm run bench -- --node  the same measurements in Node: cpu, and wgsl through Dawn (the
  *                          `webgpu` package), for GPU machines without a browser.
  * Options: --quick (stories260K only), --backends=wgsl,cpu, --decode=N (tokens to decode),
- *          --no-onnx (skip the ort rows), --profile (Node: GPU time per wgsl op, bench/profile.ts).
+ *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --profile (Node: GPU
+ *          time per wgsl op, bench/profile.ts).
  *
  * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0 and Q8_0 (scripts/make-bench-models.ts). Prints a markdown table and writes it
@@ -28,6 +29,7 @@ const node = process.argv.includes('--node');
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
 const noOnnx = process.argv.includes('--no-onnx');
+const noGguf = process.argv.includes('--no-gguf');
 /** --backends=wgsl,cpu limits the webinfer backends measured on GGUF files. */
 const backends = (process.argv.find((a) => a.startsWith('--backends='))?.slice(11).split(',') ?? ['wgsl', 'cpu']) as ('wgsl' | 'cpu')[];
 /** --decode=N decodes N tokens per model (on fast GPUs the defaults are too short to time). */
@@ -88,7 +90,7 @@ if (node) {
     await page.waitForFunction(() => (window as any).bench, null, { timeout: 60_000 });
     machine += `, Chromium ${browser.version()}, WebGPU adapter: ${await page.evaluate(() => (window as any).bench.adapter())}`;
     page.setDefaultTimeout(0);
-    for (const m of models) {
+    for (const m of noGguf ? [] : models) {
       const url = '/' + relative(ROOT, m.model);
       for (const backend of backends) {
         process.stderr.write(`${m.name} ${backend}…\n`);

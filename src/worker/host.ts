@@ -47,7 +47,7 @@ async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<L
     case 'wgsl':
       return loadWgsl(options.model, load);
     case 'ort':
-      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider });
+      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider, ortWebgpu: options.ortWebgpu });
     default:
       throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
   }

@@ -23,6 +23,8 @@ export interface EngineOptions {
   onnxVariant?: string;
   /** ort: 'webgpu' or 'wasm' (default: webgpu where the page has WebGPU). */
   executionProvider?: 'webgpu' | 'wasm';
+  /** ort on WebGPU: ORT's 'native' WebGPU provider (default) or the JavaScript one, 'jsep'. */
+  ortWebgpu?: 'native' | 'jsep';
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
 }

@@ -19,13 +19,14 @@ beforeAll(async () => {
 afterAll(() => close?.());
 
 it.each([
-  ['fp32', 'webgpu'],
-  ['fp32', 'wasm'],
-])('%s on the %s execution provider reproduces the reference text', async (variant, ep) => {
-  const r = await page.evaluate(([v, e]) => (window as any).ortTest.greedy(v, e), [variant, ep]);
+  ['fp32', 'webgpu', 'native'],
+  ['fp32', 'webgpu', 'jsep'],
+  ['fp32', 'wasm', ''],
+])('%s on the %s execution provider %s reproduces the reference text', async (variant, ep, ortWebgpu) => {
+  const r = await page.evaluate(([v, e, w]) => (window as any).ortTest.greedy(v, e, {}, w ? { ortWebgpu: w } : {}), [variant, ep, ortWebgpu]);
   if (r.text !== storiesReference()) console.log(log.join('\n'));
   expect(r.info.backend).toBe('ort');
-  expect(r.info.description).toContain(`${ep} execution provider`);
+  expect(r.info.description).toContain(`${ep} execution provider${ortWebgpu ? `, ${ortWebgpu === 'jsep' ? 'JSEP' : 'native'}` : ''}`);
   expect(r.text).toBe(storiesReference());
 }, 180_000);
 
@@ -49,9 +50,12 @@ it('seeded sampling with penalties: the WGSL sampler on ORT WebGPU gives the CPU
   gpu.res.choices[0].logprobs.token_logprobs.forEach((v: number, i: number) => expect(v).toBeCloseTo(cpu.res.choices[0].logprobs.token_logprobs[i], 3));
 }, 180_000);
 
-it('a GroupQueryAttention export on WebGPU gives the CPU reference tokens, also after rewinding to a shared prefix', async () => {
-  const r = await page.evaluate(() => (window as any).ortGenai.compare());
+it.each([
+  ['native', 'in-place KV cache'],
+  ['jsep', 'webgpu execution provider, JSEP)'],
+])('a GroupQueryAttention export on the %s WebGPU provider gives the CPU reference tokens, also after rewinding to a shared prefix', async (ortWebgpu, described) => {
+  const r = await page.evaluate((w) => (window as any).ortGenai.compare(w), ortWebgpu);
   if (JSON.stringify(r.ort) !== JSON.stringify(r.cpu)) console.log(log.join('\n'));
-  expect(r.info.description).toContain('webgpu execution provider');
+  expect(r.info.description).toContain(described);
   expect(r.ort).toEqual(r.cpu);
 }, 180_000);

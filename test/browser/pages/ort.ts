@@ -25,7 +25,7 @@ function start(variant: string, executionProvider?: 'webgpu' | 'wasm', load: obj
  * with the first (the runner rewinds the GPU cache to it).
  */
 (window as unknown as { ortGenai: unknown }).ortGenai = {
-  async compare() {
+  async compare(ortWebgpu: 'native' | 'jsep') {
     const requests = [
       { prompt: [1, 300, 17, 259, 450, 88, 12], max_tokens: 40 },
       { prompt: [1, 300, 17, 259, 9, 8, 7, 6], max_tokens: 30 },
@@ -39,7 +39,7 @@ function start(variant: string, executionProvider?: 'webgpu' | 'wasm', load: obj
       }
       return out;
     };
-    const ort = createFetch({ model: '/test/.generated/onnx/llama-genai/', onnxVariant: 'fp32', executionProvider: 'webgpu' });
+    const ort = createFetch({ model: '/test/.generated/onnx/llama-genai/', onnxVariant: 'fp32', executionProvider: 'webgpu', ortWebgpu });
     const cpu = createFetch({ model: '/test/.generated/llama-hf/', backend: 'cpu' });
     try {
       const info = await ort.ready;
