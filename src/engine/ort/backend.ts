@@ -79,10 +79,14 @@ function hasOpType(bytes: Uint8Array, op: string): boolean {
   return false;
 }
 
-/** One GPU tensor per past_key_values input, of the full capacity, on ORT's device. */
-async function staticCache(ort: typeof Ort, names: string[], type: 'float32' | 'float16', dims: number[]): Promise<Map<string, Ort.Tensor>> {
+/** GPU memory the in-place cache may take; above it (a long maxModelLen) the cache grows per step instead. */
+const IN_PLACE_KV_BUDGET = 2 ** 31;
+
+/** One GPU tensor per past_key_values input, of the full capacity, on ORT's device (undefined when too large). */
+async function staticCache(ort: typeof Ort, names: string[], type: 'float32' | 'float16', dims: number[]): Promise<Map<string, Ort.Tensor> | undefined> {
   const device = (await ort.env.webgpu.device) as GPUDevice;
   const bytes = dims.reduce((a, b) => a * b, 1) * (type === 'float16' ? 2 : 4);
+  if (bytes > device.limits.maxBufferSize || bytes * names.length > IN_PLACE_KV_BUDGET) return undefined;
   return new Map(
     names.map((n) => {
       const buffer = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: n });
