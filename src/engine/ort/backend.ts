@@ -57,11 +57,10 @@ declare const __WEBINFER_ORT_WASM__: string | undefined;
 
 async function runtime(native: boolean): Promise<typeof Ort> {
   const ort = native ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web');
-  const inNodeJs = typeof process !== 'undefined' && !!process.versions?.node;
-  if (typeof __WEBINFER_ORT_WASM__ !== 'undefined' && !inNodeJs) ort.env.wasm.wasmPaths = new URL(__WEBINFER_ORT_WASM__, import.meta.url).href;
+  const inNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (typeof __WEBINFER_ORT_WASM__ !== 'undefined' && !inNode) ort.env.wasm.wasmPaths = new URL(__WEBINFER_ORT_WASM__, import.meta.url).href;
   // Threads need cross-origin isolation in browsers; one thread works everywhere.
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
-  const inNode = typeof process !== 'undefined' && !!process.versions?.node;
   ort.env.wasm.numThreads = isolated || inNode ? Math.min(4, (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2) : 1;
   ort.env.logLevel = 'error';
   return ort;
