@@ -2,29 +2,24 @@
  * End to end in headless Chromium: createFetch runs the engine in a real Web Worker, and the
  * stories260K reference text comes back token for token through the openai SDK.
  */
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestPage } from '../helpers/browser.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestPage } from '../helpers/browser.js';
 import { storiesReference } from '../helpers/paths.js';
 import { expectChatStream } from '../helpers/shapes.js';
 
-let page: Page;
-let log: string[];
-let close: () => Promise<void>;
+const t = useTestPage('/test/browser/pages/engine.html', 'webinferTest');
 
 const call = <T>(fn: string, ...args: unknown[]) =>
-  page.evaluate(([f, a]) => ((window as any).webinferTest[f as string] as (...x: unknown[]) => Promise<unknown>)(...(a as unknown[])), [fn, args] as const) as Promise<T>;
+  t.page.evaluate(([f, a]) => ((window as any).webinferTest[f as string] as (...x: unknown[]) => Promise<unknown>)(...(a as unknown[])), [fn, args] as const) as Promise<T>;
 
 beforeAll(async () => {
-  ({ page, log, close } = await openTestPage('/test/browser/pages/engine.html', 'webinferTest'));
   await call('ready');
 });
-afterAll(() => close?.());
 
 describe('createFetch in Chromium (engine in a Web Worker)', () => {
   it('runs the engine in a dedicated worker', async () => {
     expect(await call('inWorker')).toBe(true);
-    const workers = page.workers();
+    const workers = t.page.workers();
     expect(workers.some((w) => w.url().includes('worker'))).toBe(true);
   });
 
@@ -56,6 +51,6 @@ describe('createFetch in Chromium (engine in a Web Worker)', () => {
   });
 
   it('logged no page errors', () => {
-    expect(log.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
+    expect(t.log.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
   });
 });

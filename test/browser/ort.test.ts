@@ -4,27 +4,20 @@
  * on the WASM execution provider, and webinfer's WGSL sampler on ORT's device gives the CPU
  * sampler's answers.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { storiesReference } from '../helpers/paths.js';
-import { openTestPage } from '../helpers/browser.js';
-import type { Page } from 'playwright-core';
+import { openTestPage, useTestPage } from '../helpers/browser.js';
 
-let page: Page;
-let log: string[];
-let close: () => Promise<void>;
+const t = useTestPage('/test/browser/pages/ort.html', 'ortTest');
 
-beforeAll(async () => {
-  ({ page, log, close } = await openTestPage('/test/browser/pages/ort.html', 'ortTest'));
-});
-afterAll(() => close?.());
 
 it.each([
   ['fp32', 'webgpu', 'native'],
   ['fp32', 'webgpu', 'jsep'],
   ['fp32', 'wasm', ''],
 ])('%s on the %s execution provider %s reproduces the reference text', async (variant, ep, ortWebgpu) => {
-  const r = await page.evaluate(([v, e, w]) => (window as any).ortTest.greedy(v, e, {}, w ? { ortWebgpu: w } : {}), [variant, ep, ortWebgpu]);
-  if (r.text !== storiesReference()) console.log(log.join('\n'));
+  const r = await t.page.evaluate(([v, e, w]) => (window as any).ortTest.greedy(v, e, {}, w ? { ortWebgpu: w } : {}), [variant, ep, ortWebgpu]);
+  if (r.text !== storiesReference()) console.log(t.log.join('\n'));
   expect(r.info.backend).toBe('ort');
   expect(r.info.description).toContain(`${ep} execution provider${ortWebgpu ? `, ${ortWebgpu === 'jsep' ? 'JSEP' : 'native'}` : ''}`);
   expect(r.text).toBe(storiesReference());
@@ -45,7 +38,7 @@ it('on a cross-origin isolated page the WASM provider runs multi-threaded and gi
 it('seeded sampling with penalties: the WGSL sampler on ORT WebGPU gives the CPU sampler answer on WASM', async () => {
   const params = { max_tokens: 40, temperature: 0.9, top_p: 0.9, seed: 3, frequency_penalty: 0.5, return_token_ids: true, logprobs: 2 };
   // SwiftShader is CPU-backed, where ORT WebGPU samples on the CPU by default: the GPU sampler is asked for.
-  const [gpu, cpu] = await page.evaluate(async (p) => [await (window as any).ortTest.greedy('fp32', 'webgpu', p, { gpuSampling: true }), await (window as any).ortTest.greedy('fp32', 'wasm', p)], params);
+  const [gpu, cpu] = await t.page.evaluate(async (p) => [await (window as any).ortTest.greedy('fp32', 'webgpu', p, { gpuSampling: true }), await (window as any).ortTest.greedy('fp32', 'wasm', p)], params);
   expect(gpu.res.choices[0].completion_token_ids).toEqual(cpu.res.choices[0].completion_token_ids);
   gpu.res.choices[0].logprobs.token_logprobs.forEach((v: number, i: number) => expect(v).toBeCloseTo(cpu.res.choices[0].logprobs.token_logprobs[i], 3));
 }, 180_000);
@@ -54,8 +47,8 @@ it.each([
   ['native', 'in-place KV cache'],
   ['jsep', 'webgpu execution provider, JSEP)'],
 ])('a GroupQueryAttention export on the %s WebGPU provider gives the CPU reference tokens, also after rewinding to a shared prefix', async (ortWebgpu, described) => {
-  const r = await page.evaluate((w) => (window as any).ortGenai.compare(w), ortWebgpu);
-  if (JSON.stringify(r.ort) !== JSON.stringify(r.cpu)) console.log(log.join('\n'));
+  const r = await t.page.evaluate((w) => (window as any).ortGenai.compare(w), ortWebgpu);
+  if (JSON.stringify(r.ort) !== JSON.stringify(r.cpu)) console.log(t.log.join('\n'));
   expect(r.info.description).toContain(described);
   expect(r.ort).toEqual(r.cpu);
 }, 180_000);

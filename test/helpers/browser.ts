@@ -2,6 +2,7 @@
  * Headless Debian Chromium (SwiftShader WebGPU) driven by playwright-core, with pages served by a
  * Vite dev server rooted at the repository, or by a static server over a built folder.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -82,4 +83,14 @@ export async function openTestPage(path: string, global: string, options: { isol
       await server.close();
     },
   };
+}
+
+/** Opens a test page before the file's tests and closes it after them; `page` and `log` are set once it is open. */
+export function useTestPage(path: string, global: string): { page: Page; log: string[] } {
+  const handle = {} as { page: Page; log: string[]; close?: () => Promise<void> };
+  beforeAll(async () => {
+    Object.assign(handle, await openTestPage(path, global));
+  });
+  afterAll(() => handle.close?.());
+  return handle;
 }
