@@ -1,8 +1,7 @@
 // Causal attention over the KV cache, split over the sequence (flash-decoding): each workgroup
 // takes one query token, one head and one chunk of cached positions (256 for prompt steps; for
-// decode steps p.decode_chunk: 64 on GPUs, so a long context spreads over many workgroups, 256 on
-// CPU-backed adapters) and writes a partial
-// result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
+// decode steps p.decode_chunk = 64, so a long context spreads over many workgroups) and writes a
+// partial result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
 // chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
 // kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t.
 // When the whole step fits one chunk (pos0 + T <= chunk), attn_partial writes the normalised
@@ -27,6 +26,10 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+// attn_decode reads q and the cache again, four floats per load.
+@group(0) @binding(7) var<storage, read> q4: array<vec4f>;
+@group(0) @binding(8) var<storage, read> k4: array<vec4f>;
+@group(0) @binding(9) var<storage, read> v4: array<vec4f>;
 
 // Threads per workgroup, a power of two: 256 on GPUs, where the scores of a chunk are computed
 // in one pass and WG / 64 groups of threads share the weighted sum of values; 64 on CPU-backed
@@ -131,6 +134,55 @@ fn finish(base: u32, o: u32, d: u32, acc: f32, sum: f32, direct: bool) {
     out[o] = acc / sum;
   } else {
     part[base + 2u + d] = acc;
+  }
+}
+
+// attn_decode: one-token steps on CPU-backed adapters (SwiftShader), where attn_partial's barriers
+// and idle threads cost more than the work: one thread per (head, chunk of p.decode_chunk
+// positions) walks its positions with an online softmax (the output is rescaled whenever the max
+// grows) and writes the same partial result, or the output when one chunk holds the whole
+// context. head_dim is a multiple of 4 (at most 512).
+@compute @workgroup_size(4)
+fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
+  let h = g.x % p.heads;
+  let c = g.x / p.heads;
+  let len = step.pos0 + 1u;
+  let start = c * p.decode_chunk;
+  if (start >= len) { return; }
+  let end = min(start + p.decode_chunk, len);
+  let hd4 = p.head_dim / 4u;
+  let qo = h * hd4;
+  let kvo = (h / (p.heads / p.kv_heads)) * hd4;
+  var acc: array<vec4f, 128>;
+  for (var d = 0u; d < hd4; d++) { acc[d] = vec4f(0.0); }
+  var m = NEG;
+  var l = 0.0;
+  for (var j = start; j < end; j++) {
+    let ko = j * p.kv_heads * hd4 + kvo;
+    var s = 0.0;
+    for (var d = 0u; d < hd4; d++) { s += dot(q4[qo + d], k4[ko + d]); }
+    s *= p.scale;
+    let mn = max(m, s);
+    let alpha = exp(m - mn);
+    let e = exp(s - mn);
+    l = l * alpha + e;
+    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4[ko + d]; }
+    m = mn;
+  }
+  if (len <= p.decode_chunk) {
+    for (var d = 0u; d < hd4; d++) {
+      let o = (h * hd4 + d) * 4u;
+      let v = acc[d] / l;
+      out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
+    }
+    return;
+  }
+  let base = part_base(0u, h, c);
+  part[base] = m;
+  part[base + 1u] = l;
+  for (var d = 0u; d < hd4; d++) {
+    let o = base + 2u + 4u * d;
+    part[o] = acc[d].x; part[o + 1u] = acc[d].y; part[o + 2u] = acc[d].z; part[o + 3u] = acc[d].w;
   }
 }
 

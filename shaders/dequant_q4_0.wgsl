@@ -1,27 +1,20 @@
 // ggml Q4_0: blocks of 32 weights = float16 scale d + 16 bytes of 4-bit q (low nibbles are
 // weights 0..15, high nibbles 16..31); w = d * (q - 8). 18 bytes per block, so a block starts
 // 2-byte aligned: its 16 quant bytes are read as 4 words, shifted by half a word when needed.
-fn wbyte(b: u32) -> u32 {
-  return (w[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
-}
-
-fn q4_scale(base: u32) -> f32 {
-  return unpack2x16float(w[base >> 2u] >> ((base & 2u) * 8u)).x;
-}
-
-/** The i-th word (4 quant bytes) of the block at byte `base`. */
-fn q4_word(base: u32, i: u32) -> u32 {
-  let a = (base >> 2u) + i;
-  if ((base & 2u) == 0u) { return (w[a] >> 16u) | (w[a + 1u] << 16u); }
-  return w[a + 1u];
-}
-
 fn w_at(row: u32, col: u32, K: u32) -> f32 {
   let base = (row * (K / 32u) + col / 32u) * 18u;
   let j = col % 32u;
   let byte = wbyte(base + 2u + (j & 15u));
   let q = select(byte & 15u, byte >> 4u, j >= 16u);
-  return q4_scale(base) * (f32(q) - 8.0);
+  return half_at(base) * (f32(q) - 8.0);
+}
+
+fn q4_lo(q: u32) -> vec4f {
+  return vec4f(f32(q & 15u), f32((q >> 8u) & 15u), f32((q >> 16u) & 15u), f32((q >> 24u) & 15u)) - 8.0;
+}
+
+fn q4_hi(q: u32) -> vec4f {
+  return vec4f(f32((q >> 4u) & 15u), f32((q >> 12u) & 15u), f32((q >> 20u) & 15u), f32(q >> 28u)) - 8.0;
 }
 
 fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
@@ -29,11 +22,28 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   let xb = xoff + blk * 32u;
   var s = 0.0;
   for (var i = 0u; i < 4u; i++) {
-    let q = q4_word(base, i);
-    let lo = vec4f(f32(q & 15u), f32((q >> 8u) & 15u), f32((q >> 16u) & 15u), f32((q >> 24u) & 15u)) - 8.0;
-    let hi = vec4f(f32((q >> 4u) & 15u), f32((q >> 12u) & 15u), f32((q >> 20u) & 15u), f32(q >> 28u)) - 8.0;
+    let q = word_at(base + 2u + 4u * i);
     let j = xb + 4u * i;
-    s += dot(lo, xin4(j)) + dot(hi, xin4(j + 16u));
+    s += dot(q4_lo(q), xin4(j)) + dot(q4_hi(q), xin4(j + 16u));
   }
-  return s * q4_scale(base);
+  return s * half_at(base);
+}
+
+/** dot32 with the block's inputs given: the block's five words are loaded without branches. */
+fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+  let base = (row * (K / 32u) + blk) * 18u;
+  let a = base >> 2u;
+  let mid = (base & 2u) != 0u; // the block starts in the middle of word a
+  let w0 = w[a];
+  let w1 = w[a + 1u];
+  let w2 = w[a + 2u];
+  let w3 = w[a + 3u];
+  let w4 = w[a + 4u];
+  let q0 = select((w0 >> 16u) | (w1 << 16u), w1, mid);
+  let q1 = select((w1 >> 16u) | (w2 << 16u), w2, mid);
+  let q2 = select((w2 >> 16u) | (w3 << 16u), w3, mid);
+  let q3 = select((w3 >> 16u) | (w4 << 16u), w4, mid);
+  let d = unpack2x16float(select(w0, w0 >> 16u, mid)).x;
+  return d * (dot(q4_lo(q0), x.v[0]) + dot(q4_lo(q1), x.v[1]) + dot(q4_lo(q2), x.v[2]) + dot(q4_lo(q3), x.v[3]) +
+              dot(q4_hi(q0), x.v[4]) + dot(q4_hi(q1), x.v[5]) + dot(q4_hi(q2), x.v[6]) + dot(q4_hi(q3), x.v[7]));
 }

@@ -2,10 +2,6 @@
 // 2-bit high parts (qh), 16 int8 scales (one per 16 weights), f16 d. Each half (n = 0, 1) of 128
 // weights has four groups g of 32: weight l of group g takes the low (g < 2) or high nibble of
 // ql[64n + l + 32(g & 1)] and bits 2g..2g+1 of qh[32n + l]; w = d * scale * (q - 32).
-fn wbyte(b: u32) -> u32 {
-  return (w[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
-}
-
 fn q6_value(base: u32, n: u32, g: u32, l: u32) -> f32 {
   let lo = wbyte(base + n * 64u + l + (g & 1u) * 32u);
   let nib = select(lo & 15u, lo >> 4u, g >= 2u);
@@ -19,8 +15,15 @@ fn q6_scale(base: u32, n: u32, g: u32, l: u32) -> f32 {
 }
 
 fn q6_d(base: u32) -> f32 {
-  let b = base + 208u;
-  return unpack2x16float(w[b >> 2u] >> ((b & 2u) * 8u)).x;
+  return half_at(base + 208u);
+}
+
+/** Weights 4i .. 4i + 3 of group g of half n, from one ql and one qh word. */
+fn q6_4(base: u32, n: u32, g: u32, i: u32) -> vec4f {
+  let lo = (word_at(base + n * 64u + (g & 1u) * 32u + 4u * i) >> select(0u, 4u, g >= 2u)) & 0x0f0f0f0fu;
+  let hi = (word_at(base + 128u + n * 32u + 4u * i) >> (2u * g)) & 0x03030303u;
+  let q = lo | (hi << 4u);
+  return vec4f(f32(q & 0xffu), f32((q >> 8u) & 0xffu), f32((q >> 16u) & 0xffu), f32(q >> 24u)) - 32.0;
 }
 
 fn w_at(row: u32, col: u32, K: u32) -> f32 {
@@ -33,16 +36,18 @@ fn w_at(row: u32, col: u32, K: u32) -> f32 {
 }
 
 fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
+  var x: X32;
+  for (var i = 0u; i < 8u; i++) { x.v[i] = xin4(xoff + blk * 32u + 4u * i); }
+  return dot32x(row, blk, K, x);
+}
+
+fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
   let base = (row * (K / 256u) + blk / 8u) * 210u;
   let sub = blk % 8u;
   let n = sub / 4u;
   let g = sub % 4u;
-  let xb = xoff + blk * 32u;
-  var s0 = 0.0;
-  var s1 = 0.0;
-  for (var l = 0u; l < 16u; l++) {
-    s0 += q6_value(base, n, g, l) * xin(xb + l);
-    s1 += q6_value(base, n, g, l + 16u) * xin(xb + l + 16u);
-  }
+  // Weights 0..15 and 16..31 of the group have their own scales.
+  let s0 = dot(q6_4(base, n, g, 0u), x.v[0]) + dot(q6_4(base, n, g, 1u), x.v[1]) + dot(q6_4(base, n, g, 2u), x.v[2]) + dot(q6_4(base, n, g, 3u), x.v[3]);
+  let s1 = dot(q6_4(base, n, g, 4u), x.v[4]) + dot(q6_4(base, n, g, 5u), x.v[5]) + dot(q6_4(base, n, g, 6u), x.v[6]) + dot(q6_4(base, n, g, 7u), x.v[7]);
   return q6_d(base) * (q6_scale(base, n, g, 0u) * s0 + q6_scale(base, n, g, 16u) * s1);
 }

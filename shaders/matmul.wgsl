@@ -4,8 +4,9 @@
 //   matvec: one workgroup per 4 output rows of one token; threads split k in blocks of 32 and
 //           reduce in shared memory. Used on GPUs for decode and for steps of a few tokens:
 //           neighbouring threads read neighbouring blocks, so weight reads coalesce.
-//   matvec_rows: one thread per output row, no shared memory or barriers. Used for decode on
-//           CPU-backed adapters (SwiftShader), where barriers are the dominant cost.
+//   matvec_rows: one thread per 4 output rows of one token, no shared memory or barriers. Used
+//           for decode on CPU-backed adapters (SwiftShader), where barriers are costly and every
+//           load even more so: each block's 32 inputs are loaded once for the 4 rows (dot32x).
 //   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
 //           k-tile and reused by all 16 tokens. Used for longer prefill steps.
 // A fused matrix (q|k|v or gate|up rows concatenated at load, one dispatch instead of three or
@@ -139,16 +140,35 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (lid < ROWS && row0 + lid < p.N) { store(t, p.row_off + row0 + lid, partial[lid * WG]); }
 }
 
-@compute @workgroup_size(64)
+/** The 32 inputs starting at x index j. */
+fn x32(j: u32) -> X32 {
+  return X32(array<vec4f, 8>(xin4(j), xin4(j + 4u), xin4(j + 8u), xin4(j + 12u), xin4(j + 16u), xin4(j + 20u), xin4(j + 24u), xin4(j + 28u)));
+}
+
+@compute @workgroup_size(16)
 fn matvec_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let row = g.x + g.y * nwg.x * 64u;
+  let row0 = (g.x + g.y * nwg.x * 16u) * 4u;
   let t = g.z;
-  if (row >= p.N || t >= token_count()) { return; }
+  if (row0 >= p.N || t >= token_count()) { return; }
+  // Rows of the last thread past N repeat row N - 1 (and are not stored), so reads stay in bounds.
+  let r1 = min(row0 + 1u, p.N - 1u);
+  let r2 = min(row0 + 2u, p.N - 1u);
+  let r3 = min(row0 + 3u, p.N - 1u);
   let xoff = p.x_off + t * p.K;
-  let nblk = (p.K + 31u) / 32u;
-  var acc = 0.0;
-  for (var b = 0u; b < nblk; b++) { acc += dot32(row, b, p.K, xoff); }
-  store(t, p.row_off + row, acc);
+  var acc = vec4f(0.0);
+  if (p.K % 32u == 0u) {
+    for (var b = 0u; b < p.K / 32u; b++) {
+      let xb = x32(xoff + b * 32u);
+      acc += vec4f(dot32x(row0, b, p.K, xb), dot32x(r1, b, p.K, xb), dot32x(r2, b, p.K, xb), dot32x(r3, b, p.K, xb));
+    }
+  } else { // float types of any width: rows are not word-aligned, the last block is shorter
+    for (var b = 0u; b < (p.K + 31u) / 32u; b++) {
+      acc += vec4f(dot32(row0, b, p.K, xoff), dot32(r1, b, p.K, xoff), dot32(r2, b, p.K, xoff), dot32(r3, b, p.K, xoff));
+    }
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (row0 + r < p.N) { store(t, p.row_off + row0 + r, acc[r]); }
+  }
 }
 
 const TILE = 16u;

@@ -35,6 +35,10 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     ['F32', 67, 37],
     ['F16', 67, 45],
     ['BF16', 99, 33],
+    // widths of whole 32-blocks: the one-thread-per-4-rows matvec's shared-input path (dot32x)
+    ['F32', 96, 37],
+    ['F16', 128, 23],
+    ['BF16', 64, 41],
     ['Q8_0', 96, 37],
     ['Q4_0', 160, 29],
     ['Q4_K', 512, 21],
@@ -219,9 +223,10 @@ describe('attention', () => {
     [19, 5, 12],
     [2, 253, 72],
     [1, 130, 72],
+    [1, 70, 10],
     [40, 77, 72],
     [3, 20, 136],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (64 threads; flash for T > 1 up to head_dim 128)', async (T, pos0, hd) => {
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (a thread per head and chunk for T = 1 when head_dim is a multiple of 4, flash for T > 1 up to head_dim 128, else the split kernel on 64 threads)', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);
@@ -250,7 +255,7 @@ describe('attention', () => {
         }
       }
     }
-    // 256 threads per workgroup (GPUs) and 64 (CPU-backed adapters)
+    // GPU kernels, then the CPU-backed adapters' kernels
     expect(nmse(await run(false), want)).toBeLessThan(TOL.attentionNMSE);
     expect(nmse(await run(true), want)).toBeLessThan(TOL.attentionNMSE);
   });

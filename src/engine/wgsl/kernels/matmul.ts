@@ -1,7 +1,7 @@
 /**
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
  * larger than a storage binding are split by rows). Decode steps (T = 1) use a matvec entry
- * (the coalesced reduction on GPUs, one thread per row on CPU-backed adapters such as
+ * (the coalesced reduction on GPUs, one thread per 4 rows on CPU-backed adapters such as
  * SwiftShader, where barriers dominate); larger steps the tiled gemm.
  */
 import type { DType } from '../../../formats/dtypes.js';
@@ -30,7 +30,7 @@ export interface MatmulArgs {
   step: GPUBuffer;
   /** A placeholder bound where no bias exists (bindings used by the shader must be bound). */
   dummy: GPUBuffer;
-  /** Decode with one thread per row (CPU-backed adapters) instead of the coalesced reduction. */
+  /** Decode with one thread per 4 rows (CPU-backed adapters) instead of the coalesced reduction. */
   rowsPerThread?: boolean;
   /**
    * A fused matrix's row segments and their buffers (e.g. q|k|v): segment i's rows go to its own

@@ -29,14 +29,14 @@ export class PipelineCache {
     return this.spares[i]!;
   }
 
-  /** `dtype` prepends shaders/dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
+  /** `dtype` prepends shaders/dequant_common.wgsl and dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
   /** `constants` sets the shader's override constants (e.g. a workgroup size). */
   get(family: string, entry: string, dtype?: DType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
     const key = `${family}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
-        const reader = dtype ? [`dequant_${dtype.toLowerCase()}`, ...(dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : [])] : [];
+        const reader = dtype ? ['dequant_common', `dequant_${dtype.toLowerCase()}`, ...(dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : [])] : [];
         const code = (await Promise.all([...reader, family].map(shaderSource))).join('\n');
         const module = this.device.createShaderModule({ code, label: key });
         return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
