@@ -30,7 +30,10 @@ export interface MatmulArgs {
   step: GPUBuffer;
   /** A placeholder bound where no bias exists (bindings used by the shader must be bound). */
   dummy: GPUBuffer;
-  /** Decode with one thread per 4 rows (CPU-backed adapters) instead of the coalesced reduction. */
+  /**
+   * One thread per 4 rows (CPU-backed adapters) instead of the coalesced reduction, for every step:
+   * no gemm ops are made.
+   */
   rowsPerThread?: boolean;
   /**
    * A fused matrix's row segments and their buffers (e.g. q|k|v): segment i's rows go to its own
@@ -71,7 +74,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   if (mode && a.rowsPerThread) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', 'gemm', a.dtype)]);
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode || a.rowsPerThread ? undefined : cache.get('matmul', 'gemm', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
