@@ -5,24 +5,36 @@
  *   inputs  input_ids [batch, seq] int64, attention_mask [batch, total] int64,
  *           position_ids [batch, seq] int64 (unless positionIds is false: then derived from the
  *           mask inside the graph, as onnxruntime-genai's model builder does),
- *           past_key_values.{i}.key|value [batch, kv_heads, past, head_dim] float32
+ *           past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
  *   outputs logits [batch, seq, vocab], present.{i}.key|value [batch, kv_heads, total, head_dim]
- * Weights: float32, float16 (stored half, cast at use) or 4-bit com.microsoft MatMulNBits
- * (block 32, symmetric, zero point 8). Standard ONNX ops otherwise (opset 17).
- * The output folder has the onnx-community layout: config.json, tokenizer files, onnx/model*.onnx.
+ * Variants, as onnx-community names them:
+ *   fp32   model.onnx        float32 throughout
+ *   fp16   model_fp16.onnx   float16 weights, activations, KV cache and logits; RMSNorm and
+ *                            softmax computed in float32 (as transformers' fp16 Llama does)
+ *   q4     model_q4.onnx     4-bit com.microsoft MatMulNBits (block 32, symmetric, zero point 8)
+ *                            with float32 scales, float32 activations; norms stored as float16
+ *   q4f16  model_q4f16.onnx  MatMulNBits with float16 scales on float16 activations, otherwise
+ *                            as fp16
+ * Standard ONNX ops otherwise (opset 17). The output folder has the onnx-community layout:
+ * config.json, tokenizer files, onnx/model*.onnx.
  *
- *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids] [--genai]
+ *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { f32ToF16, toFloat32 } from '../src/formats/dtypes.js';
+import { f16ToF32, f32ToF16, toFloat32 } from '../src/formats/dtypes.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import type { ModelSource } from '../src/model/files.js';
 import { DataType, model, node, tensor, valueInfo, type AttrValue, type Msg } from './onnx/proto.js';
 
-export type OnnxWeights = 'fp32' | 'fp16' | 'q4';
-export const ONNX_FILES: Record<OnnxWeights, string> = { fp32: 'model.onnx', fp16: 'model_fp16.onnx', q4: 'model_q4.onnx' };
+export type OnnxWeights = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export const ONNX_FILES: Record<OnnxWeights, string> = { fp32: 'model.onnx', fp16: 'model_fp16.onnx', q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx' };
+
+/** Variants whose activations, KV cache and logits are float16. */
+export function isHalf(kind: OnnxWeights): boolean {
+  return kind === 'fp16' || kind === 'q4f16';
+}
 
 type Weights = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -33,10 +45,14 @@ class Graph {
   externalParts: Uint8Array[] = [];
   private externalBytes = 0;
   private n = 0;
+  /** The activations' element type (also the KV cache's and the logits'). */
+  readonly act: number;
   constructor(
     readonly weights: OnnxWeights,
     readonly external?: string,
-  ) {}
+  ) {
+    this.act = isHalf(weights) ? DataType.FLOAT16 : DataType.FLOAT;
+  }
 
   op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain?: string): string[] {
     const outs = Array.from({ length: outputs }, () => `${type.toLowerCase()}_${this.n++}`);
@@ -65,54 +81,65 @@ class Graph {
   i64(name: string, v: number[]): string {
     return this.const(name, [v.length], DataType.INT64, new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer));
   }
+  f16(name: string, dims: number[], v: Float32Array | number[]): string {
+    return this.const(name, dims, DataType.FLOAT16, new Uint8Array(Uint16Array.from(v, (x) => f32ToF16(x)).buffer));
+  }
+  /** A constant in the activations' type. */
+  float(name: string, dims: number[], v: Float32Array | number[]): string {
+    return this.act === DataType.FLOAT16 ? this.f16(name, dims, v) : this.f32(name, dims, v);
+  }
   scalarF(name: string, v: number): string {
-    return this.const(name, [], DataType.FLOAT, new Uint8Array(Float32Array.of(v).buffer));
+    return this.float(name, [], [v]);
+  }
+  /** x cast to `to` (nothing when it already is). */
+  cast(x: string, from: number, to: number): string {
+    return from === to ? x : this.one('Cast', [x], { to });
   }
 
-  /** A weight vector (norms, biases): float32, or float16 cast up. */
+  /** A weight vector (norms, biases) in the activations' type; the q4 variant stores it as float16 cast up. */
   vector(name: string, data: Float32Array): string {
-    if (this.weights === 'fp32') return this.f32(name, [data.length], data);
-    const h = Uint16Array.from(data, (v) => f32ToF16(v));
-    this.const(name + '.f16', [data.length], DataType.FLOAT16, new Uint8Array(h.buffer));
-    return this.one('Cast', [name + '.f16'], { to: DataType.FLOAT });
+    if (this.weights !== 'q4') return this.float(name, [data.length], data);
+    return this.cast(this.f16(name + '.f16', [data.length], data), DataType.FLOAT16, DataType.FLOAT);
   }
 
   /** x [..., K] × W^T for W [N, K] (row-major, out × in). */
   linear(x: string, name: string, w: { shape: number[]; data: Float32Array }): string {
     const [N, K] = w.shape as [number, number];
-    if (this.weights === 'q4' && K % 32 === 0) return this.matMulNBits(x, name, w.data, N, K);
+    if ((this.weights === 'q4' || this.weights === 'q4f16') && K % 32 === 0) return this.matMulNBits(x, name, w.data, N, K);
     // MatMul wants [K, N]: transpose once at export.
     const t = new Float32Array(K * N);
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = w.data[n * K + k]!;
-    if (this.weights === 'fp32' || this.weights === 'q4') return this.one('MatMul', [x, this.f32(name, [K, N], t)]);
-    const h = Uint16Array.from(t, (v) => f32ToF16(v));
-    this.const(name + '.f16', [K, N], DataType.FLOAT16, new Uint8Array(h.buffer));
-    return this.one('MatMul', [x, this.one('Cast', [name + '.f16'], { to: DataType.FLOAT })]);
+    return this.one('MatMul', [x, this.float(name, [K, N], t)]);
   }
 
-  /** com.microsoft MatMulNBits: B uint8 [N, K/32, 16], two weights per byte (low nibble first), scales [N * K/32]. */
+  /** com.microsoft MatMulNBits: B uint8 [N, K/32, 16], two weights per byte (low nibble first), scales [N * K/32] in the activations' type. */
   private matMulNBits(x: string, name: string, w: Float32Array, N: number, K: number): string {
-    const { packed, scales } = quantizeNBits(w, N, K);
+    const { packed, scales } = quantizeNBits(w, N, K, this.act === DataType.FLOAT16);
     this.const(name + '.q4', [N, blocks(K), 16], DataType.UINT8, packed);
-    this.f32(name + '.scales', [N * blocks(K)], scales);
+    this.float(name + '.scales', [N * blocks(K)], scales);
     return this.one('MatMulNBits', [x, name + '.q4', name + '.scales'], { K, N, bits: 4, block_size: 32 }, 'com.microsoft');
   }
 
-  /** x / sqrt(mean(x^2) + eps) * weight over the last axis; `eps` names the epsilon constant. */
+  /**
+   * x / sqrt(mean(x^2) + eps) * weight over the last axis; `eps` names a float32 epsilon. Computed
+   * in float32 (float16 squares overflow above 256), the product with the weight in the activations' type.
+   */
   rmsnorm(x: string, weight: string, eps: string): string {
-    const ms = this.one('ReduceMean', [this.one('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const xf = this.cast(x, this.act, DataType.FLOAT);
+    const ms = this.one('ReduceMean', [this.one('Mul', [xf, xf])], { axes: [-1], keepdims: 1 });
     const inv = this.one('Reciprocal', [this.one('Sqrt', [this.one('Add', [ms, eps])])]);
-    return this.one('Mul', [this.one('Mul', [x, inv]), weight]);
+    return this.one('Mul', [this.cast(this.one('Mul', [xf, inv]), DataType.FLOAT, this.act), weight]);
   }
 }
 
 const blocks = (K: number) => K / 32;
 
 /**
- * 4-bit symmetric block quantisation for MatMulNBits: per 32 weights a float32 scale d mapping the
- * largest magnitude to -8, q = round(w / d) + 8 in 0..15 (the default zero point, 8).
+ * 4-bit symmetric block quantisation for MatMulNBits: per 32 weights a scale d mapping the
+ * largest magnitude to -8 (rounded to float16 when `halfScales`), q = round(w / d) + 8 in 0..15
+ * (the default zero point, 8).
  */
-export function quantizeNBits(w: Float32Array, N: number, K: number): { packed: Uint8Array; scales: Float32Array; dequantized: Float32Array } {
+export function quantizeNBits(w: Float32Array, N: number, K: number, halfScales = false): { packed: Uint8Array; scales: Float32Array; dequantized: Float32Array } {
   const nb = blocks(K);
   const packed = new Uint8Array(N * nb * 16);
   const scales = new Float32Array(N * nb);
@@ -124,7 +151,7 @@ export function quantizeNBits(w: Float32Array, N: number, K: number): { packed: 
         const v = w[n * K + b * 32 + j]!;
         if (Math.abs(v) > Math.abs(max)) max = v;
       }
-      const d = Math.fround(max / -8);
+      const d = halfScales ? f16ToF32(f32ToF16(max / -8)) : Math.fround(max / -8);
       scales[n * nb + b] = d;
       for (let j = 0; j < 32; j++) {
         const q = d === 0 ? 8 : Math.max(0, Math.min(15, Math.round(w[n * K + b * 32 + j]! / d + 8)));
@@ -146,18 +173,18 @@ function ropeTables(g: Graph, c: ModelConfig, maxPositions: number, cosName: str
       cos[p * half + i] = Math.cos(a);
       sin[p * half + i] = Math.sin(a);
     }
-  g.f32(cosName, [maxPositions, half], cos);
-  g.f32(sinName, [maxPositions, half], sin);
+  g.float(cosName, [maxPositions, half], cos);
+  g.float(sinName, [maxPositions, half], sin);
 }
 
 /** Declares layer l's past_key_values inputs and present outputs; returns the past names. */
-function layerCache(c: ModelConfig, l: number, inputs: Msg[], outputs: Msg[]): [string, string] {
+function layerCache(g: Graph, c: ModelConfig, l: number, inputs: Msg[], outputs: Msg[]): [string, string] {
   const pk = `past_key_values.${l}.key`;
   const pv = `past_key_values.${l}.value`;
   const past = ['batch_size', c.nKvHeads, 'past_sequence_length', c.headDim];
   const present = ['batch_size', c.nKvHeads, 'total_sequence_length', c.headDim];
-  inputs.push(valueInfo(pk, DataType.FLOAT, past), valueInfo(pv, DataType.FLOAT, past));
-  outputs.push(valueInfo(`present.${l}.key`, DataType.FLOAT, present), valueInfo(`present.${l}.value`, DataType.FLOAT, present));
+  inputs.push(valueInfo(pk, g.act, past), valueInfo(pv, g.act, past));
+  outputs.push(valueInfo(`present.${l}.key`, g.act, present), valueInfo(`present.${l}.value`, g.act, present));
   return [pk, pv];
 }
 
@@ -223,13 +250,14 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   };
   const inputs: Msg[] = [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length'])];
   if (positionIds) inputs.push(valueInfo('position_ids', DataType.INT64, ['batch_size', 'sequence_length']));
-  const outputs: Msg[] = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize])];
+  const outputs: Msg[] = [valueInfo('logits', g.act, ['batch_size', 'sequence_length', c.vocabSize])];
 
   // Constants shared by every layer.
-  const eps = g.scalarF('eps', c.normEps);
+  // Norms, the mask and the softmax work in float32 whatever the activations' type.
+  const eps = g.f32('eps', [], [c.normEps]);
   const scale = g.scalarF('attn_scale', 1 / Math.sqrt(hd));
-  const negInf = g.scalarF('mask_min', -3.0e38);
-  const zero = g.scalarF('zero', 0);
+  const negInf = g.f32('mask_min', [], [-3.0e38]);
+  const zero = g.f32('zero', [], [0]);
   ropeTables(g, c, maxPositions, 'cos_table', 'sin_table');
 
   // Positions: given, or the running count of attended tokens (model-builder style).
@@ -262,10 +290,10 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   };
   const heads = (x: string, n: number, name: string) => g.one('Transpose', [g.one('Reshape', [x, sh(name, [0, 0, n, hd])])], { perm: [0, 2, 1, 3] }); // [B, n, S, hd]
 
-  let x = g.one('Gather', [g.f32('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
+  let x = g.one('Gather', [g.float('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
   for (let l = 0; l < c.nLayers; l++) {
     const p = `blk.${l}.`;
-    const [pk, pv] = layerCache(c, l, inputs, outputs);
+    const [pk, pv] = layerCache(g, c, l, inputs, outputs);
     const xn = g.rmsnorm(x, g.vector(`${p}attn_norm`, get(p + 'attn_norm.weight').data), eps);
     const proj = projector(g, c, get, p, xn);
     let q = heads(proj('attn_q', c.nHeads), c.nHeads, `${p}q_shape`);
@@ -282,8 +310,8 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
     // Grouped-query attention: the rep query heads of one kv head attend together.
     const qg = g.one('Reshape', [q, sh(`${p}qg_shape`, [0, c.nKvHeads, rep, -1, hd])]); // [B, kvH, rep, S, hd]
     const kt = g.one('Unsqueeze', [g.one('Transpose', [`present.${l}.key`], { perm: [0, 1, 3, 2] }), sh(`${p}axes2`, [2])]); // [B, kvH, 1, hd, T]
-    const scores = g.one('Add', [g.one('Mul', [g.one('MatMul', [qg, kt]), scale]), mask]); // [B, kvH, rep, S, T]
-    const probs = g.one('Softmax', [scores], { axis: -1 });
+    const scores = g.one('Add', [g.cast(g.one('Mul', [g.one('MatMul', [qg, kt]), scale]), g.act, DataType.FLOAT), mask]); // [B, kvH, rep, S, T]
+    const probs = g.cast(g.one('Softmax', [scores], { axis: -1 }), DataType.FLOAT, g.act);
     const ctx = g.one('MatMul', [probs, g.one('Unsqueeze', [`present.${l}.value`, sh(`${p}axes2v`, [2])])]); // [B, kvH, rep, S, hd]
     const merged = g.one('Reshape', [g.one('Transpose', [g.one('Reshape', [ctx, sh(`${p}ctx_shape`, [0, c.nHeads, -1, hd])])], { perm: [0, 2, 1, 3] }), sh(`${p}out_shape`, [0, 0, c.nHeads * hd])]);
     x = g.one('Add', [x, g.linear(merged, `${p}attn_output`, get(p + 'attn_output.weight'))]);
@@ -310,18 +338,18 @@ function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPos
     return t;
   };
   const inputs: Msg[] = [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length'])];
-  const outputs: Msg[] = [valueInfo('logits', DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize])];
+  const outputs: Msg[] = [valueInfo('logits', g.act, ['batch_size', 'sequence_length', c.vocabSize])];
   ropeTables(g, c, maxPositions, 'cos_cache', 'sin_cache');
   // GroupQueryAttention's sequence inputs: per batch the index of the last attended token, and the total length.
   const seqlensK = g.one('Cast', [g.one('Sub', [g.one('ReduceSum', ['attention_mask', g.i64('sum_axes', [1])], { keepdims: 0 }), g.i64('one_k', [1])])], { to: DataType.INT32 });
   const totalLen = g.one('Cast', [g.one('Squeeze', [g.one('Shape', ['attention_mask'], { start: 1, end: 2 })])], { to: DataType.INT32 });
 
-  let x = g.one('Gather', [g.f32('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
+  let x = g.one('Gather', [g.float('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
   let residual = '';
   let xn = g.one('SimplifiedLayerNormalization', [x, g.vector('blk.0.attn_norm', get('blk.0.attn_norm.weight').data)], { axis: -1, epsilon: { float: c.normEps } });
   for (let l = 0; l < c.nLayers; l++) {
     const p = `blk.${l}.`;
-    const [pk, pv] = layerCache(c, l, inputs, outputs);
+    const [pk, pv] = layerCache(g, c, l, inputs, outputs);
     const proj = projector(g, c, get, p, xn);
     let q = proj('attn_q', c.nHeads);
     let k = proj('attn_k', c.nKvHeads);

@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 8;
+const VERSION = 9;
 
 export interface FixtureSpec {
   name: string;
@@ -283,13 +283,13 @@ export async function generateFixtures(outDir: string): Promise<void> {
   writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
   // ONNX exports (onnx-community layout) of the embedded model and of fixtures, through the exporter.
   const { exportOnnx } = await import('./export-onnx.js');
-  await exportOnnx(join(ROOT, 'models', 'stories260K.gguf'), join(outDir, 'onnx', 'stories260K'), ['fp32', 'fp16', 'q4']);
-  for (const name of ONNX_FIXTURES) await exportOnnx(join(outDir, `${name}-hf`), join(outDir, 'onnx', name), ['fp32', 'fp16', 'q4']);
-  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-no-position-ids'), ['fp32', 'q4'], false);
+  await exportOnnx(join(ROOT, 'models', 'stories260K.gguf'), join(outDir, 'onnx', 'stories260K'), ['fp32', 'fp16', 'q4', 'q4f16']);
+  for (const name of ONNX_FIXTURES) await exportOnnx(join(outDir, `${name}-hf`), join(outDir, 'onnx', name), ['fp32', 'fp16', 'q4', 'q4f16']);
+  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-no-position-ids'), ['fp32', 'fp16', 'q4'], false);
   await exportOnnx(join(outDir, 'llama-f32.gguf'), join(outDir, 'onnx', 'llama-from-gguf'), ['fp32']);
   await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-external-data'), ['fp32', 'q4'], true, 'optimum', true);
   // onnxruntime-genai model-builder style: GroupQueryAttention (head_dim must be a multiple of 16), fused norms
-  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-genai'), ['fp32', 'q4'], false, 'genai');
+  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-genai'), ['fp32', 'q4', 'q4f16'], false, 'genai');
   await exportOnnx(join(outDir, 'qwen3-hf'), join(outDir, 'onnx', 'qwen3-genai'), ['fp32'], false, 'genai');
   writeFileSync(stamp, '');
 }

@@ -4,12 +4,13 @@
  * Tolerances are named per kernel: NMSE for matmuls and reductions, max-abs for element-wise ops.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
+import { f16ToF32, f32ToF16, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { matmul, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
 import { attentionOps, attentionPartialBytes } from '../src/engine/wgsl/kernels/attention.js';
 import { siluMulOp } from '../src/engine/wgsl/kernels/elementwise.js';
 import { embeddingOps } from '../src/engine/wgsl/kernels/embedding.js';
+import { HalfToFloat } from '../src/engine/wgsl/kernels/convert.js';
 import { matmulOps } from '../src/engine/wgsl/kernels/matmul.js';
 import { PipelineCache } from '../src/engine/wgsl/kernels/op.js';
 import { addNormOp, normRowsOp } from '../src/engine/wgsl/kernels/rmsnorm.js';
@@ -269,6 +270,20 @@ describe('silu_mul', () => {
     await g.run([await siluMulOp(cache, { width: 67, gate: gb, up: g.buffer(up), step: g.step })], 3);
     const want = gate.map((v, i) => (v / (1 + Math.exp(-v))) * up[i]!);
     expect(maxAbs(await g.read(gb, n), want)).toBeLessThan(TOL.siluAbs);
+  });
+});
+
+describe('f16_to_f32', () => {
+  it('999 float16 values from an odd offset, exactly', async () => {
+    const all = randoms(1003, 40).map((v) => v * 300);
+    const halves = Uint16Array.from(all, (v) => f32ToF16(v));
+    const dst = g.buffer(999);
+    const conv = await HalfToFloat.create(cache);
+    const enc = g.device.createCommandEncoder();
+    conv.encode(enc, g.buffer(new Uint8Array(halves.buffer)), 3, 999, dst);
+    g.device.queue.submit([enc.finish()]);
+    const want = Float32Array.from(halves.subarray(3, 1002), (h) => f16ToF32(h));
+    expect(maxAbs(await g.read(dst, 999), want)).toBe(0);
   });
 });
 

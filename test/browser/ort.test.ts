@@ -23,6 +23,17 @@ it.each([
   expect(r.text).toBe(storiesReference());
 }, 180_000);
 
+it('a float16 export on the WASM provider reproduces the reference text; on WebGPU without shader-f16 it is refused at load, clearly', async () => {
+  const wasm = await t.page.evaluate(() => (window as any).ortTest.greedy('fp16', 'wasm'));
+  expect(wasm.info.description).toContain('onnx/model_fp16.onnx');
+  expect(wasm.text).toBe(storiesReference());
+  // SwiftShader has no shader-f16, which ORT's WebGPU provider needs for float16 tensors.
+  const gpu = await t.page.evaluate(() => (window as any).ortTest.loadFailure('q4f16', 'webgpu'));
+  expect(gpu.message).toMatch(/model_q4f16\.onnx computes in float16.*shader-f16/);
+  expect(gpu.status).toBe(503);
+  expect(gpu.body.error.message).toContain('shader-f16');
+}, 180_000);
+
 it('on a cross-origin isolated page the WASM provider runs multi-threaded and gives the same text', async () => {
   const isolated = await openTestPage('/test/browser/pages/ort.html', 'ortTest', { isolated: true });
   try {

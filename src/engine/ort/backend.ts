@@ -9,11 +9,16 @@
  *   with it, GroupQueryAttention exports write keys and values in place into a fixed-capacity
  *   cache. `ortWebgpu: 'jsep'` picks the JavaScript provider of the default build instead.
  *   WASM execution provider: Node, and pages without WebGPU (threads when cross-origin isolated).
+ * float16 exports (fp16, q4f16: float16 KV cache and logits) work on both; their logits become
+ * float32 on the way out (on the GPU, for the sampler, by shaders/convert.wgsl).
  */
 import type * as Ort from 'onnxruntime-web';
 import { loadHFMetadata, readAll } from '../../model/load.js';
 import { openSource, ModelNotFoundError, type ModelSource } from '../../model/files.js';
+import { UnsupportedModelError } from '../../model/config.js';
 import type { DeviceSampler, LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import { f16ToF32 } from '../../formats/dtypes.js';
+import { HalfToFloat } from '../wgsl/kernels/convert.js';
 import { PipelineCache } from '../wgsl/kernels/op.js';
 import { Sampler } from '../wgsl/kernels/sample.js';
 import { isCpuBacked } from '../wgsl/device.js';
@@ -30,7 +35,7 @@ export const ONNX_VARIANTS: Record<string, string> = {
   bnb4: 'model_bnb4.onnx',
 };
 /** Preference per execution provider: small weights the provider runs well first. */
-const WASM_ORDER = ['q4', 'quantized', 'int8', 'uint8', 'fp32', 'fp16'];
+const WASM_ORDER = ['q4', 'quantized', 'int8', 'uint8', 'fp32', 'fp16', 'q4f16'];
 const WEBGPU_ORDER = ['q4', 'fp32', 'fp16', 'quantized'];
 const WEBGPU_F16_ORDER = ['q4f16', 'fp16', 'q4', 'fp32', 'quantized'];
 
@@ -66,7 +71,15 @@ async function runtime(native: boolean): Promise<typeof Ort> {
   return ort;
 }
 
+/** A float16 tensor's data is a Uint16Array of bit patterns, or a Float16Array where the JS engine has one. */
 type KVArray = Float32Array | Uint16Array;
+
+/** float32 values of a float32 or float16 tensor's data. */
+function toFloat32Data(data: unknown): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint16Array) return Float32Array.from(data, (h) => f16ToF32(h));
+  return Float32Array.from(data as ArrayLike<number>); // Float16Array
+}
 
 /** Whether the ONNX graph uses an operator (its op_type string is in the protobuf). */
 function hasOpType(bytes: Uint8Array, op: string): boolean {
@@ -138,6 +151,14 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     ...(externalData ? { externalData: [{ path: `${file}_data`, data: externalData }] } : {}),
   });
 
+  // ORT's WebGPU providers run float16 tensors only with shader-f16 (else the first step fails
+  // with "Program Gather requires f16 but the device does not support it"): refuse at load.
+  const half = [...session.inputMetadata, ...session.outputMetadata].some((m) => m.isTensor && m.type === 'float16');
+  if (ep === 'webgpu' && half && !adapter!.features.has('shader-f16')) {
+    void session.release();
+    throw new UnsupportedModelError(`onnx/${file} computes in float16, which ORT's WebGPU provider runs only on adapters with the shader-f16 feature, and this one has none: choose a float32 or q4 variant (onnxVariant), or the wasm execution provider`);
+  }
+
   // What the export declares.
   const names = new Set(session.inputNames);
   const hasPositions = names.has('position_ids');
@@ -168,7 +189,8 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const truncate = async (len: number) => {
     for (const [n, t] of past) {
       const data = (t.location === 'cpu' ? t.data : await t.getData(true)) as KVArray;
-      const out = kvType === 'float16' ? new Uint16Array(kvHeads * len * headDim) : new Float32Array(kvHeads * len * headDim);
+      // the same array type as ORT gave (Float16Array or Uint16Array for float16)
+      const out = new (data.constructor as new (n: number) => KVArray)(kvHeads * len * headDim);
       for (let h = 0; h < kvHeads; h++) out.set(data.subarray(h * pastLen * headDim, h * pastLen * headDim + len * headDim), h * len * headDim);
       past.set(n, new ort.Tensor(kvType, out, [1, kvHeads, len, headDim]));
     }
@@ -241,7 +263,10 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     const device = (await ort.env.webgpu.device) as GPUDevice;
     const vocab = meta.config.vocabSize;
     const last = device.createBuffer({ size: vocab * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'ort.last_logits' });
-    const gpu = await Sampler.create(new PipelineCache(device), vocab, last);
+    const kernels = new PipelineCache(device);
+    const gpu = await Sampler.create(kernels, vocab, last);
+    const halfLogits = session.outputMetadata.some((m) => m.name === 'logits' && m.isTensor && m.type === 'float16');
+    const toFloat = halfLogits ? await HalfToFloat.create(kernels) : undefined;
     const readback = device.createBuffer({ size: 4 * 48, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'ort.sample.readback' });
     sampler = {
       reset: (prompt) => gpu.reset(prompt),
@@ -250,7 +275,8 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
         const rows = logits.dims[1]!;
         gpu.prepare(s);
         const enc = device.createCommandEncoder();
-        enc.copyBufferToBuffer(logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab * 4, last, 0, vocab * 4);
+        if (toFloat) toFloat.encode(enc, logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab, vocab, last);
+        else enc.copyBufferToBuffer(logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab * 4, last, 0, vocab * 4);
         const pass = enc.beginComputePass();
         pass.setPipeline(gpu.op.pipeline);
         pass.setBindGroup(0, gpu.op.bindGroup);
@@ -281,7 +307,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     async forward(tokens, pos, allLogits = false) {
       const logits = await run(tokens, pos, allLogits);
       // getData(true) downloads and releases a GPU tensor
-      const data = (logits.location === 'cpu' ? logits.data : await logits.getData(true)) as Float32Array;
+      const data = toFloat32Data(logits.location === 'cpu' ? logits.data : await logits.getData(true));
       const vocab = logits.dims[2]!;
       const rows = logits.dims[1]!;
       if (allLogits) {

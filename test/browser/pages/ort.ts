@@ -17,6 +17,17 @@ function start(variant: string, executionProvider?: 'webgpu' | 'wasm', load: obj
       await f.dispose();
     }
   },
+  /** A load that fails: the `ready` rejection's message, and a request's HTTP status and body. */
+  async loadFailure(variant: string, executionProvider: 'webgpu' | 'wasm') {
+    const f = start(variant, executionProvider);
+    try {
+      const message = await f.ready.then(() => 'loaded', (e: Error) => e.message);
+      const res = await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 4 }) });
+      return { message, status: res.status, body: await res.json() };
+    } finally {
+      await f.dispose();
+    }
+  },
 };
 
 /**
