@@ -443,7 +443,7 @@ if (process.argv[1] && basename(process.argv[1]).startsWith('export-onnx')) {
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const [src, out, kinds] = args;
   if (!src || !out) {
-    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4] [--no-position-ids] [--genai]');
+    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai]');
     process.exit(2);
   }
   const style: OnnxStyle = process.argv.includes('--genai') ? 'genai' : 'optimum';
