@@ -26,7 +26,7 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
-// attn_decode reads q and the cache again, four floats per load.
+// attn_decode and attn_rows read q and the cache again, four floats per load.
 @group(0) @binding(7) var<storage, read> q4: array<vec4f>;
 @group(0) @binding(8) var<storage, read> k4: array<vec4f>;
 @group(0) @binding(9) var<storage, read> v4: array<vec4f>;
@@ -137,21 +137,19 @@ fn finish(base: u32, o: u32, d: u32, acc: f32, sum: f32, direct: bool) {
   }
 }
 
-// attn_decode: one-token steps on CPU-backed adapters (SwiftShader), where attn_partial's barriers
-// and idle threads cost more than the work: one thread per (head, chunk of p.decode_chunk
-// positions) walks its positions with an online softmax (the output is rescaled whenever the max
-// grows) and writes the same partial result, or the output when one chunk holds the whole
-// context. head_dim is a multiple of 4 (at most 512).
-@compute @workgroup_size(4)
-fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
-  let h = g.x % p.heads;
-  let c = g.x / p.heads;
-  let len = step.pos0 + 1u;
-  let start = c * p.decode_chunk;
-  if (start >= len) { return; }
-  let end = min(start + p.decode_chunk, len);
+// Barrier-free kernels for CPU-backed adapters (SwiftShader), where attn_partial's barriers and
+// idle threads cost more than the work. A thread walks a range of
+// positions for one (query, head) with an online softmax (the output is rescaled whenever the
+// max grows). head_dim is a multiple of 4 (at most 512).
+//   attn_decode: one-token steps; a thread per (head, chunk of p.decode_chunk positions), writing
+//                the same partial result as attn_partial, or the output when one chunk holds
+//                the whole context.
+//   attn_rows:   prompt steps; a thread per (query, head) over all its positions.
+
+/** Attention of query t, head h over positions [start, end): the output, or a partial at `part_at`. */
+fn attend(t: u32, h: u32, start: u32, end: u32, direct: bool, part_at: u32) {
   let hd4 = p.head_dim / 4u;
-  let qo = h * hd4;
+  let qo = (t * p.heads + h) * hd4;
   let kvo = (h / (p.heads / p.kv_heads)) * hd4;
   var acc: array<vec4f, 128>;
   for (var d = 0u; d < hd4; d++) { acc[d] = vec4f(0.0); }
@@ -169,21 +167,38 @@ fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
     for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4[ko + d]; }
     m = mn;
   }
-  if (len <= p.decode_chunk) {
+  if (direct) {
     for (var d = 0u; d < hd4; d++) {
-      let o = (h * hd4 + d) * 4u;
+      let o = (qo + d) * 4u;
       let v = acc[d] / l;
       out[o] = v.x; out[o + 1u] = v.y; out[o + 2u] = v.z; out[o + 3u] = v.w;
     }
     return;
   }
-  let base = part_base(0u, h, c);
-  part[base] = m;
-  part[base + 1u] = l;
+  part[part_at] = m;
+  part[part_at + 1u] = l;
   for (var d = 0u; d < hd4; d++) {
-    let o = base + 2u + 4u * d;
+    let o = part_at + 2u + 4u * d;
     part[o] = acc[d].x; part[o + 1u] = acc[d].y; part[o + 2u] = acc[d].z; part[o + 3u] = acc[d].w;
   }
+}
+
+@compute @workgroup_size(4)
+fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
+  let h = g.x % p.heads;
+  let c = g.x / p.heads;
+  let len = step.pos0 + 1u;
+  let start = c * p.decode_chunk;
+  if (start >= len) { return; }
+  attend(0u, h, start, min(start + p.decode_chunk, len), len <= p.decode_chunk, part_base(0u, h, c));
+}
+
+@compute @workgroup_size(4)
+fn attn_rows(@builtin(global_invocation_id) g: vec3u) {
+  let h = g.x % p.heads;
+  let t = g.x / p.heads;
+  if (t >= step.T) { return; }
+  attend(t, h, 0u, step.pos0 + t + 1u, true, 0u);
 }
 
 @compute @workgroup_size(64)
@@ -206,80 +221,5 @@ fn attn_combine(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
       acc += exp(part[b] - mx) * part[b + 2u + d];
     }
     out[(t * p.heads + h) * p.head_dim + d] = acc / l;
-  }
-}
-
-// attn_flash: causal attention for prompt steps, flash style: one workgroup takes 16 queries of
-// one head and walks the cached keys in tiles of 16 positions, staging each tile of keys and
-// values in shared memory once for all 16 queries, with an online softmax (running max m and
-// denominator l; the output is rescaled whenever the max grows). attn_partial reads every key
-// once per query instead. Used for prompt steps on CPU-backed adapters, where total work is what
-// counts; GPUs keep attn_partial, whose many workgroups fill them (flash's T / 16 x heads do not).
-// Thread (qi, lane) = (lid / 4, lid % 4) owns query qi and the output dimensions lane, lane + 4, ...
-
-override HD: u32 = 64u; // head_dim, at most 4 * DPT
-const DPT = 32u;        // output dimensions per thread
-const QT = 16u;         // queries per workgroup
-const KT = 16u;         // keys per tile
-var<workgroup> qs: array<f32, QT * HD>;
-var<workgroup> ks: array<f32, KT * HD>;
-var<workgroup> vs: array<f32, KT * HD>;
-var<workgroup> ss: array<f32, QT * KT>;
-
-@compute @workgroup_size(64)
-fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t0 = wg.x * QT;
-  let h = wg.y;
-  let qi = lid / 4u;
-  let lane = lid % 4u;
-  let t = t0 + qi;
-  let qpos = step.pos0 + t; // this thread's query position (past the step for idle rows)
-  let kvw = p.kv_heads * HD;
-  let kvo = (h / (p.heads / p.kv_heads)) * HD;
-  for (var i = lid; i < QT * HD; i += 64u) {
-    let tt = min(t0 + i / HD, step.T - 1u);
-    qs[i] = q[(tt * p.heads + h) * HD + i % HD];
-  }
-  var o: array<f32, DPT>;
-  var m = NEG;
-  var l = 0.0;
-  let keys = step.pos0 + min(t0 + QT, step.T); // positions 0 .. keys - 1 are seen by some query here
-  for (var j0 = 0u; j0 < keys; j0 += KT) {
-    workgroupBarrier(); // the previous tile is no longer read (and qs is written)
-    for (var i = lid; i < KT * HD; i += 64u) {
-      let src = min(j0 + i / HD, keys - 1u) * kvw + kvo + i % HD;
-      ks[i] = k_cache[src];
-      vs[i] = v_cache[src];
-    }
-    workgroupBarrier();
-    for (var n = 0u; n < KT / 4u; n++) {
-      let jj = lane + 4u * n;
-      var s = 0.0;
-      for (var d = 0u; d < HD; d++) { s += qs[qi * HD + d] * ks[jj * HD + d]; }
-      ss[qi * KT + jj] = select(NEG, s * p.scale, j0 + jj <= qpos);
-    }
-    workgroupBarrier();
-    var mt = m;
-    for (var jj = 0u; jj < KT; jj++) { mt = max(mt, ss[qi * KT + jj]); }
-    let alpha = exp(m - mt);
-    l *= alpha;
-    for (var i = 0u; i < DPT; i++) { o[i] *= alpha; }
-    for (var jj = 0u; jj < KT; jj++) {
-      let pj = exp(ss[qi * KT + jj] - mt); // 0 for masked keys
-      l += pj;
-      var i = 0u;
-      for (var d = lane; d < HD; d += 4u) {
-        o[i] += pj * vs[jj * HD + d];
-        i++;
-      }
-    }
-    m = mt;
-  }
-  if (t < step.T) {
-    var i = 0u;
-    for (var d = lane; d < HD; d += 4u) {
-      out[(t * p.heads + h) * HD + d] = o[i] / l;
-      i++;
-    }
   }
 }

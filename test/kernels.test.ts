@@ -172,22 +172,23 @@ describe('embedding', () => {
 });
 
 describe('rmsnorm', () => {
-  it('add_norm: x += residual, out = norm(x) * w, over 3 tokens of width 67', async () => {
+  // 64 threads per row (GPUs) and 4 (CPU-backed adapters)
+  it.each([false, true])('add_norm: x += residual, out = norm(x) * w, over 3 tokens of width 67 (CPU-backed variant: %s)', async (cpuBacked) => {
     const width = 67, T = 3;
     const x = randoms(T * width, 1), r = randoms(T * width, 2), w = randoms(width, 3);
     const xb = g.buffer(x), out = g.buffer(T * width);
-    await g.run([await addNormOp(cache, { label: 'n', width, eps: 1e-5, x: xb, residual: g.buffer(r), weight: g.buffer(w), out, step: g.step })], T);
+    await g.run([await addNormOp(cache, { label: 'n', width, eps: 1e-5, x: xb, residual: g.buffer(r), weight: g.buffer(w), out, step: g.step, cpuBacked })], T);
     const sum = x.map((v, i) => v + r[i]!);
     const want = new Float32Array(T * width);
     for (let t = 0; t < T; t++) rmsnorm(want, sum, w, width, 1e-5, t * width);
     expect(maxAbs(await g.read(out, T * width), want)).toBeLessThan(TOL.normAbs);
     expect(maxAbs(await g.read(xb, T * width), sum)).toBeLessThan(1e-6);
   });
-  it('norm_rows: in-place per-head norm (Qwen3 q/k norm), 2 tokens x 3 heads x 10', async () => {
+  it.each([false, true])('norm_rows: in-place per-head norm (Qwen3 q/k norm), 2 tokens x 3 heads x 10 (CPU-backed variant: %s)', async (cpuBacked) => {
     const width = 10, rows = 6;
     const x = randoms(rows * width, 4), w = randoms(width, 5);
     const xb = g.buffer(x);
-    await g.run([await normRowsOp(cache, { label: 'q', width, rowsPerToken: 3, eps: 1e-6, x: xb, weight: g.buffer(w), step: g.step })], 2);
+    await g.run([await normRowsOp(cache, { label: 'q', width, rowsPerToken: 3, eps: 1e-6, x: xb, weight: g.buffer(w), step: g.step, cpuBacked })], 2);
     const want = new Float32Array(x);
     for (let r = 0; r < rows; r++) rmsnorm(want, want, w, width, 1e-6, r * width);
     expect(maxAbs(await g.read(xb, rows * width), want)).toBeLessThan(TOL.normAbs);
@@ -225,9 +226,10 @@ describe('attention', () => {
     [2, 253, 72],
     [1, 130, 72],
     [1, 70, 10],
+    [7, 250, 10],
     [40, 77, 72],
     [3, 20, 136],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (a thread per head and chunk for T = 1 when head_dim is a multiple of 4, flash for T > 1 up to head_dim 128, else the split kernel on 64 threads)', async (T, pos0, hd) => {
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (when head_dim is a multiple of 4 a thread per head and chunk for T = 1, per query and head for T > 1; else the split kernel on 64 threads)', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);

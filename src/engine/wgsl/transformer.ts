@@ -148,7 +148,7 @@ export class WgslTransformer {
           ),
         )),
       );
-    const norm = (label: string, weight: GPUBuffer) => addNormOp(cache, { label, width: c.dim, eps: c.normEps, x, weight, out: xb, step });
+    const norm = (label: string, weight: GPUBuffer) => addNormOp(cache, { label, width: c.dim, eps: c.normEps, x, weight, out: xb, step, cpuBacked: this.cpuBacked });
     const rmsnorm = (weight: GPUBuffer) => ({ input: { rmsnorm: weight, eps: c.normEps } });
 
     const emb = w.matrix('token_embd.weight');
@@ -176,8 +176,8 @@ export class WgslTransformer {
       ]);
       const qkNorm = c.qkNorm
         ? [
-            await normRowsOp(cache, { label: p + 'q_norm', width: c.headDim, rowsPerToken: c.nHeads, eps: c.normEps, x: q, weight: w.vector(p + 'attn_q_norm.weight'), step }),
-            await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step }),
+            await normRowsOp(cache, { label: p + 'q_norm', width: c.headDim, rowsPerToken: c.nHeads, eps: c.normEps, x: q, weight: w.vector(p + 'attn_q_norm.weight'), step, cpuBacked: this.cpuBacked }),
+            await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step, cpuBacked: this.cpuBacked }),
           ]
         : [];
       const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig, step });
