@@ -18,9 +18,12 @@ fn f32_word4(i: u32) -> vec4f {
   return vec4f(bitcast<f32>(w[i]), bitcast<f32>(w[i + 1u]), bitcast<f32>(w[i + 2u]), bitcast<f32>(w[i + 3u]));
 }
 
-/** dot32 of a whole block (K a multiple of 32) with its inputs given. */
-fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+fn deq32(row: u32, blk: u32, K: u32) -> X32 {
   let i = row * K + blk * 32u;
-  return dot(f32_word4(i), x.v[0]) + dot(f32_word4(i + 4u), x.v[1]) + dot(f32_word4(i + 8u), x.v[2]) + dot(f32_word4(i + 12u), x.v[3]) +
-         dot(f32_word4(i + 16u), x.v[4]) + dot(f32_word4(i + 20u), x.v[5]) + dot(f32_word4(i + 24u), x.v[6]) + dot(f32_word4(i + 28u), x.v[7]);
+  return X32(array<vec4f, 8>(f32_word4(i), f32_word4(i + 4u), f32_word4(i + 8u), f32_word4(i + 12u),
+                             f32_word4(i + 16u), f32_word4(i + 20u), f32_word4(i + 24u), f32_word4(i + 28u)));
+}
+
+fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+  return dot_x32(deq32(row, blk, K), x);
 }

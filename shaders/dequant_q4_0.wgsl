@@ -29,8 +29,10 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   return s * half_at(base);
 }
 
-/** dot32 with the block's inputs given: the block's five words are loaded without branches. */
-fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+struct Q4Block { q: vec4u, d: f32 }
+
+/** A block's scale and quant words: its five words loaded without branches. */
+fn q4_block(row: u32, blk: u32, K: u32) -> Q4Block {
   let base = (row * (K / 32u) + blk) * 18u;
   let a = base >> 2u;
   let mid = (base & 2u) != 0u; // the block starts in the middle of word a
@@ -39,11 +41,18 @@ fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
   let w2 = w[a + 2u];
   let w3 = w[a + 3u];
   let w4 = w[a + 4u];
-  let q0 = select((w0 >> 16u) | (w1 << 16u), w1, mid);
-  let q1 = select((w1 >> 16u) | (w2 << 16u), w2, mid);
-  let q2 = select((w2 >> 16u) | (w3 << 16u), w3, mid);
-  let q3 = select((w3 >> 16u) | (w4 << 16u), w4, mid);
-  let d = unpack2x16float(select(w0, w0 >> 16u, mid)).x;
-  return d * (dot(q4_lo(q0), x.v[0]) + dot(q4_lo(q1), x.v[1]) + dot(q4_lo(q2), x.v[2]) + dot(q4_lo(q3), x.v[3]) +
-              dot(q4_hi(q0), x.v[4]) + dot(q4_hi(q1), x.v[5]) + dot(q4_hi(q2), x.v[6]) + dot(q4_hi(q3), x.v[7]));
+  let q = select((vec4u(w0, w1, w2, w3) >> vec4u(16u)) | (vec4u(w1, w2, w3, w4) << vec4u(16u)), vec4u(w1, w2, w3, w4), mid);
+  return Q4Block(q, unpack2x16float(select(w0, w0 >> 16u, mid)).x);
+}
+
+fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+  let b = q4_block(row, blk, K);
+  return b.d * (dot(q4_lo(b.q.x), x.v[0]) + dot(q4_lo(b.q.y), x.v[1]) + dot(q4_lo(b.q.z), x.v[2]) + dot(q4_lo(b.q.w), x.v[3]) +
+                dot(q4_hi(b.q.x), x.v[4]) + dot(q4_hi(b.q.y), x.v[5]) + dot(q4_hi(b.q.z), x.v[6]) + dot(q4_hi(b.q.w), x.v[7]));
+}
+
+fn deq32(row: u32, blk: u32, K: u32) -> X32 {
+  let b = q4_block(row, blk, K);
+  return X32(array<vec4f, 8>(q4_lo(b.q.x) * b.d, q4_lo(b.q.y) * b.d, q4_lo(b.q.z) * b.d, q4_lo(b.q.w) * b.d,
+                             q4_hi(b.q.x) * b.d, q4_hi(b.q.y) * b.d, q4_hi(b.q.z) * b.d, q4_hi(b.q.w) * b.d));
 }

@@ -42,3 +42,15 @@ fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
   let sx = dot(x.v[0] + x.v[1] + x.v[2] + x.v[3] + x.v[4] + x.v[5] + x.v[6] + x.v[7], vec4f(1.0));
   return half_at(base) * sm.x * sq - half_at(base + 2u) * sm.y * sx;
 }
+
+fn deq32(row: u32, blk: u32, K: u32) -> X32 {
+  let base = (row * (K / 256u) + blk / 8u) * 144u;
+  let sub = blk % 8u;
+  let sm = scale_min_k4(base + 4u, sub);
+  let q = (base + 16u + (sub / 2u) * 32u) >> 2u;
+  let s = (sub & 1u) * 4u;
+  let a = half_at(base) * sm.x;
+  let m = vec4f(half_at(base + 2u) * sm.y);
+  return X32(array<vec4f, 8>(q4k_nib(w[q], s) * a - m, q4k_nib(w[q + 1u], s) * a - m, q4k_nib(w[q + 2u], s) * a - m, q4k_nib(w[q + 3u], s) * a - m,
+                             q4k_nib(w[q + 4u], s) * a - m, q4k_nib(w[q + 5u], s) * a - m, q4k_nib(w[q + 6u], s) * a - m, q4k_nib(w[q + 7u], s) * a - m));
+}

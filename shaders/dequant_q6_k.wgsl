@@ -51,3 +51,14 @@ fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
   let s1 = dot(q6_4(base, n, g, 4u), x.v[4]) + dot(q6_4(base, n, g, 5u), x.v[5]) + dot(q6_4(base, n, g, 6u), x.v[6]) + dot(q6_4(base, n, g, 7u), x.v[7]);
   return q6_d(base) * (q6_scale(base, n, g, 0u) * s0 + q6_scale(base, n, g, 16u) * s1);
 }
+
+fn deq32(row: u32, blk: u32, K: u32) -> X32 {
+  let base = (row * (K / 256u) + blk / 8u) * 210u;
+  let sub = blk % 8u;
+  let n = sub / 4u;
+  let g = sub % 4u;
+  let d0 = q6_d(base) * q6_scale(base, n, g, 0u);
+  let d1 = q6_d(base) * q6_scale(base, n, g, 16u);
+  return X32(array<vec4f, 8>(q6_4(base, n, g, 0u) * d0, q6_4(base, n, g, 1u) * d0, q6_4(base, n, g, 2u) * d0, q6_4(base, n, g, 3u) * d0,
+                             q6_4(base, n, g, 4u) * d1, q6_4(base, n, g, 5u) * d1, q6_4(base, n, g, 6u) * d1, q6_4(base, n, g, 7u) * d1));
+}

@@ -22,26 +22,31 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   return s * half_at(base);
 }
 
-/** The quant word starting at half-word offset 1 of words (lo, hi), or hi itself when the block starts mid-word. */
-fn q8_join(lo: u32, hi: u32, mid: bool) -> vec4f {
-  return q8_vec(select((lo >> 16u) | (hi << 16u), hi, mid));
-}
+struct Q8Block { q0: vec4u, q1: vec4u, d: f32 }
 
-/** dot32 with the block's inputs given: the block's nine words are loaded without branches. */
-fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+/** A block's scale and eight quant words: its nine words loaded without branches. */
+fn q8_block(row: u32, blk: u32, K: u32) -> Q8Block {
   let base = (row * (K / 32u) + blk) * 34u;
   let a = base >> 2u;
-  let mid = (base & 2u) != 0u;
-  let w0 = w[a];
-  let w1 = w[a + 1u];
-  let w2 = w[a + 2u];
-  let w3 = w[a + 3u];
-  let w4 = w[a + 4u];
-  let w5 = w[a + 5u];
-  let w6 = w[a + 6u];
-  let w7 = w[a + 7u];
+  let mid = (base & 2u) != 0u; // the block starts in the middle of word a
+  let w0 = vec4u(w[a], w[a + 1u], w[a + 2u], w[a + 3u]);
+  let w1 = vec4u(w[a + 4u], w[a + 5u], w[a + 6u], w[a + 7u]);
   let w8 = w[a + 8u];
-  let d = unpack2x16float(select(w0, w0 >> 16u, mid)).x;
-  return d * (dot(q8_join(w0, w1, mid), x.v[0]) + dot(q8_join(w1, w2, mid), x.v[1]) + dot(q8_join(w2, w3, mid), x.v[2]) + dot(q8_join(w3, w4, mid), x.v[3]) +
-              dot(q8_join(w4, w5, mid), x.v[4]) + dot(q8_join(w5, w6, mid), x.v[5]) + dot(q8_join(w6, w7, mid), x.v[6]) + dot(q8_join(w7, w8, mid), x.v[7]));
+  let n0 = vec4u(w0.yzw, w1.x); // each word's successor
+  let n1 = vec4u(w1.yzw, w8);
+  let q0 = select((w0 >> vec4u(16u)) | (n0 << vec4u(16u)), n0, mid);
+  let q1 = select((w1 >> vec4u(16u)) | (n1 << vec4u(16u)), n1, mid);
+  return Q8Block(q0, q1, unpack2x16float(select(w0.x, w0.x >> 16u, mid)).x);
+}
+
+fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
+  let b = q8_block(row, blk, K);
+  return b.d * (dot(q8_vec(b.q0.x), x.v[0]) + dot(q8_vec(b.q0.y), x.v[1]) + dot(q8_vec(b.q0.z), x.v[2]) + dot(q8_vec(b.q0.w), x.v[3]) +
+                dot(q8_vec(b.q1.x), x.v[4]) + dot(q8_vec(b.q1.y), x.v[5]) + dot(q8_vec(b.q1.z), x.v[6]) + dot(q8_vec(b.q1.w), x.v[7]));
+}
+
+fn deq32(row: u32, blk: u32, K: u32) -> X32 {
+  let b = q8_block(row, blk, K);
+  return X32(array<vec4f, 8>(q8_vec(b.q0.x) * b.d, q8_vec(b.q0.y) * b.d, q8_vec(b.q0.z) * b.d, q8_vec(b.q0.w) * b.d,
+                             q8_vec(b.q1.x) * b.d, q8_vec(b.q1.y) * b.d, q8_vec(b.q1.z) * b.d, q8_vec(b.q1.w) * b.d));
 }

@@ -45,7 +45,7 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     ['Q4_K', 512, 21],
     ['Q6_K', 512, 19],
   ];
-  it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5 (matvec and gemm), 19, with bias and split parts', async (dtype, K, N) => {
+  it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5 (matvec and gemm), 19 and 2 (both gemms), with bias and split parts', async (dtype, K, N) => {
     const wf = randoms(N * K, 7);
     const bytes = fromFloat32(dtype, wf);
     const wq = toFloat32(dtype, bytes, N * K); // what the GPU must see
@@ -57,12 +57,13 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
       { buffer: g.buffer(bytes.subarray(split * rowBytes)), rowOffset: split, rows: N - split },
     ];
     const bias = randoms(N, 3);
-    // [T, kernel]: both matvec forms at T = 1, the GPU matvec for a few tokens, the gemm
-    for (const [T, kernel] of [[1, 'matvec'], [1, 'rows'], [5, 'matvec'], [5, 'gemm'], [19, 'gemm']] as const) {
+    // [T, kernel]: both matvec forms at T = 1, the GPU matvec for a few tokens, both gemm forms
+    // (the CPU-backed one on token counts that do not fill its groups of 4)
+    for (const [T, kernel] of [[1, 'matvec'], [1, 'matvec_rows'], [5, 'matvec'], [5, 'gemm'], [19, 'gemm'], [2, 'gemm_rows'], [19, 'gemm_rows']] as const) {
       const x = randoms(T * K, 11 + T);
       const y = g.buffer(T * N);
-      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel === 'rows' });
-      await g.run(kernel === 'gemm' ? ops.gemm : ops.matvec, T);
+      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel.endsWith('rows') });
+      await g.run(kernel.startsWith('gemm') ? ops.gemm : ops.matvec, T);
       const got = await g.read(y, T * N);
       const want = new Float32Array(T * N);
       for (let t = 0; t < T; t++) {
@@ -91,11 +92,11 @@ describe('fused matrices (q|k|v in one dispatch, one output buffer per segment)'
     expect(fused.rows).toBe(17);
     expect(weights.matrices.has('q')).toBe(false);
     const bias = weights.fuseVectors(names.map((n) => n + '.bias'), 'qkv.bias');
-    for (const [T, kernel] of [[1, 'matvec'], [1, 'rows'], [3, 'gemm']] as const) {
+    for (const [T, kernel] of [[1, 'matvec'], [1, 'matvec_rows'], [3, 'gemm'], [3, 'gemm_rows']] as const) {
       const x = randoms(T * K, 60 + T);
       const outs = rows.map((n) => g.buffer(T * n));
-      const ops = await matmulOps(cache, { label: 'qkv', dtype, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, bias, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel === 'rows' });
-      await g.run(kernel === 'gemm' ? ops.gemm : ops.matvec, T);
+      const ops = await matmulOps(cache, { label: 'qkv', dtype, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, bias, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel.endsWith('rows') });
+      await g.run(kernel.startsWith('gemm') ? ops.gemm : ops.matvec, T);
       for (const [i, n] of rows.entries()) {
         const want = new Float32Array(T * n);
         for (let t = 0; t < T; t++) {

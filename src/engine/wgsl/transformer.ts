@@ -28,9 +28,8 @@ export const MAX_STEP = 64;
 /**
  * Steps of up to this many tokens use the matvec kernels (one weight pass per token, from cache)
  * rather than the tiled gemm on GPUs: with few tokens the gemm has too few workgroups to fill one.
- * CPU-backed adapters use the matvec kernel for every step: SwiftShader ran a 15-token prompt of
- * the 135M model in 4.4 s with it and 9.9 s with the gemm, whose barriers cost more there than
- * re-reading the weights per token.
+ * CPU-backed adapters have kernels of their own for both (a thread per 4 rows, and per 4 rows x
+ * 4 tokens), and use the second for every step of more than one token.
  */
 const MATVEC_MAX_TOKENS = 32;
 /** Rows of logits one step may return (all-positions logits for prompt logprobs). */
@@ -61,7 +60,7 @@ export class WgslTransformer {
   private logits!: GPUBuffer;
   private readback!: GPUBuffer;
   private embed!: Op[];
-  /** Every layer's ops for steps on the matvec kernels (a few tokens on GPUs; every step on CPU-backed adapters). */
+  /** Every layer's ops for steps on the matvec kernels (a few tokens on GPUs; decode on CPU-backed adapters). */
   private matvecLayers: Op[] = [];
   /** Decode on GPUs: the matvec ops with norms and SiLU·up folded in (one token: the fold's extra work is small). */
   private decodeLayers?: Op[];
@@ -221,7 +220,7 @@ export class WgslTransformer {
       pass?.end();
       pass = undefined;
     };
-    const matvec = this.cpuBacked || T <= MATVEC_MAX_TOKENS;
+    const matvec = T === 1 || (!this.cpuBacked && T <= MATVEC_MAX_TOKENS);
     const dim = this.c.dim * 4;
     const folded = T === 1 && this.decodeLayers !== undefined;
     run(this.embed);

@@ -1,8 +1,9 @@
 /**
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
- * larger than a storage binding are split by rows). Decode steps (T = 1) use a matvec entry
- * (the coalesced reduction on GPUs, one thread per 4 rows on CPU-backed adapters such as
- * SwiftShader, where barriers dominate); larger steps the tiled gemm.
+ * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
+ * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
+ * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (the tiled gemm on
+ * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters).
  */
 import type { DType } from '../../../formats/dtypes.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
@@ -30,10 +31,7 @@ export interface MatmulArgs {
   step: GPUBuffer;
   /** A placeholder bound where no bias exists (bindings used by the shader must be bound). */
   dummy: GPUBuffer;
-  /**
-   * One thread per 4 rows (CPU-backed adapters) instead of the coalesced reduction, for every step:
-   * no gemm ops are made.
-   */
+  /** The CPU-backed adapters' kernels: matvec_rows and gemm_rows instead of matvec and gemm. */
   rowsPerThread?: boolean;
   /**
    * A fused matrix's row segments and their buffers (e.g. q|k|v): segment i's rows go to its own
@@ -74,7 +72,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   if (mode && a.rowsPerThread) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode || a.rowsPerThread ? undefined : cache.get('matmul', 'gemm', a.dtype)]);
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', a.rowsPerThread ? 'gemm_rows' : 'gemm', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
@@ -89,7 +87,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const tokens = (T: number) => a.tokens ?? T;
     const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
-    if (gm) gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1] });
+    if (gm) {
+      const workgroups = a.rowsPerThread ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
+      gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
+    }
   }
   return { matvec, gemm };
 }
