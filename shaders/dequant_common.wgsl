@@ -11,6 +11,11 @@
 /** The 32 inputs of one 32-weight block, loaded once and shared by every row that reads them (dot32x). */
 struct X32 { v: array<vec4f, 8> }
 
+/** The 32 inputs starting at input index j, read through the kernel family's xin4. */
+fn x32(j: u32) -> X32 {
+  return X32(array<vec4f, 8>(xin4(j), xin4(j + 4u), xin4(j + 8u), xin4(j + 12u), xin4(j + 16u), xin4(j + 20u), xin4(j + 24u), xin4(j + 28u)));
+}
+
 /** Σ a·b over a block: a dequantised block (deq32) with a token's inputs. */
 fn dot_x32(a: X32, b: X32) -> f32 {
   return dot(a.v[0], b.v[0]) + dot(a.v[1], b.v[1]) + dot(a.v[2], b.v[2]) + dot(a.v[3], b.v[3]) +

@@ -36,9 +36,7 @@ fn w_at(row: u32, col: u32, K: u32) -> f32 {
 }
 
 fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
-  var x: X32;
-  for (var i = 0u; i < 8u; i++) { x.v[i] = xin4(xoff + blk * 32u + 4u * i); }
-  return dot32x(row, blk, K, x);
+  return dot32x(row, blk, K, x32(xoff + blk * 32u));
 }
 
 fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {

@@ -144,11 +144,6 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (lid < ROWS && row0 + lid < p.N) { store(t, p.row_off + row0 + lid, partial[lid * WG]); }
 }
 
-/** The 32 inputs starting at x index j. */
-fn x32(j: u32) -> X32 {
-  return X32(array<vec4f, 8>(xin4(j), xin4(j + 4u), xin4(j + 8u), xin4(j + 12u), xin4(j + 16u), xin4(j + 20u), xin4(j + 24u), xin4(j + 28u)));
-}
-
 @compute @workgroup_size(16)
 fn matvec_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let row0 = (g.x + g.y * nwg.x * 16u) * 4u;
