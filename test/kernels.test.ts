@@ -62,7 +62,7 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     for (const [T, kernel] of [[1, 'matvec'], [1, 'matvec_rows'], [5, 'matvec'], [5, 'gemm'], [19, 'gemm'], [2, 'gemm_rows'], [19, 'gemm_rows']] as const) {
       const x = randoms(T * K, 11 + T);
       const y = g.buffer(T * N);
-      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel.endsWith('rows') });
+      const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), cpuBacked: kernel.endsWith('rows') });
       await g.run(kernel.startsWith('gemm') ? ops.gemm : ops.matvec, T);
       const got = await g.read(y, T * N);
       const want = new Float32Array(T * N);
@@ -95,7 +95,7 @@ describe('fused matrices (q|k|v in one dispatch, one output buffer per segment)'
     for (const [T, kernel] of [[1, 'matvec'], [1, 'matvec_rows'], [3, 'gemm'], [3, 'gemm_rows']] as const) {
       const x = randoms(T * K, 60 + T);
       const outs = rows.map((n) => g.buffer(T * n));
-      const ops = await matmulOps(cache, { label: 'qkv', dtype, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, bias, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), rowsPerThread: kernel.endsWith('rows') });
+      const ops = await matmulOps(cache, { label: 'qkv', dtype, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, bias, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), cpuBacked: kernel.endsWith('rows') });
       await g.run(kernel.startsWith('gemm') ? ops.gemm : ops.matvec, T);
       for (const [i, n] of rows.entries()) {
         const want = new Float32Array(T * n);

@@ -143,7 +143,7 @@ export class WgslTransformer {
       merge(
         ...(await Promise.all(
           mats.map((M) =>
-            matmulOps(cache, { label: M.name, dtype: M.m.dtype, K: M.m.cols, parts: M.m.parts, x: xIn, y: M.y, bias: M.bias, segments: M.segments, step, dummy, rowsPerThread: this.cpuBacked, ...extra }),
+            matmulOps(cache, { label: M.name, dtype: M.m.dtype, K: M.m.cols, parts: M.m.parts, x: xIn, y: M.y, bias: M.bias, segments: M.segments, step, dummy, cpuBacked: this.cpuBacked, ...extra }),
           ),
         )),
       );

@@ -32,7 +32,7 @@ export interface MatmulArgs {
   /** A placeholder bound where no bias exists (bindings used by the shader must be bound). */
   dummy: GPUBuffer;
   /** The CPU-backed adapters' kernels: matvec_rows and gemm_rows instead of matvec and gemm. */
-  rowsPerThread?: boolean;
+  cpuBacked?: boolean;
   /**
    * A fused matrix's row segments and their buffers (e.g. q|k|v): segment i's rows go to its own
    * buffer, [T, rows]. Replaces y; at most three.
@@ -69,10 +69,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
   const mode = inputMode(a.input);
-  if (mode && a.rowsPerThread) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
+  if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.rowsPerThread ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', a.rowsPerThread ? 'gemm_rows' : 'gemm', a.dtype)]);
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', a.cpuBacked ? 'gemm_rows' : 'gemm', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
@@ -83,12 +83,12 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const params = uniform(device, fields, `${a.label}.params${i}`);
     const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
     // Only the matvec entry has the folded-input prologue that reads aux.
-    const matvecEntries = a.rowsPerThread ? entries : { ...entries, 8: aux };
+    const matvecEntries = a.cpuBacked ? entries : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
-    const groups = a.rowsPerThread ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
+    const groups = a.cpuBacked ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     if (gm) {
-      const workgroups = a.rowsPerThread ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
+      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
   }
