@@ -59,9 +59,10 @@ export interface LoadOptions {
   /** Sample on the GPU (default: yes on hardware GPUs, no on software adapters like SwiftShader). */
   gpuSampling?: boolean;
   /**
-   * wgsl kernel variants: 'gpu' (coalesced matvecs with norms and SiLU folded in, 256-thread
-   * attention) or 'cpu-backed' (one thread per row, separate ops). Default: by the adapter; tests
-   * force 'gpu' to check the GPU variants on SwiftShader.
+   * wgsl kernel variants: 'gpu' (coalesced matvecs with norms and SiLU folded in, tiled gemm,
+   * 256-thread attention) or 'cpu-backed' (barrier-free: a thread per 4 rows, or 4 rows x 4
+   * tokens, and per attention head; separate ops). Default: by the adapter; tests force 'gpu' to
+   * check the GPU variants on SwiftShader.
    */
   kernels?: 'gpu' | 'cpu-backed';
   onProgress?: (p: LoadProgress) => void;
