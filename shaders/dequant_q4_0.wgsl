@@ -9,14 +9,6 @@ fn w_at(row: u32, col: u32, K: u32) -> f32 {
   return half_at(base) * (f32(q) - 8.0);
 }
 
-fn q4_lo(q: u32) -> vec4f {
-  return vec4f(f32(q & 15u), f32((q >> 8u) & 15u), f32((q >> 16u) & 15u), f32((q >> 24u) & 15u)) - 8.0;
-}
-
-fn q4_hi(q: u32) -> vec4f {
-  return vec4f(f32((q >> 4u) & 15u), f32((q >> 12u) & 15u), f32((q >> 20u) & 15u), f32(q >> 28u)) - 8.0;
-}
-
 fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   let base = (row * (K / 32u) + blk) * 18u;
   let xb = xoff + blk * 32u;
@@ -28,8 +20,6 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   }
   return s * half_at(base);
 }
-
-struct Q4Block { q: vec4u, d: f32 }
 
 /** A block's scale and quant words: its five words loaded without branches. */
 fn q4_block(row: u32, blk: u32, K: u32) -> Q4Block {
@@ -43,18 +33,4 @@ fn q4_block(row: u32, blk: u32, K: u32) -> Q4Block {
   let w4 = w[a + 4u];
   let q = select((vec4u(w0, w1, w2, w3) >> vec4u(16u)) | (vec4u(w1, w2, w3, w4) << vec4u(16u)), vec4u(w1, w2, w3, w4), mid);
   return Q4Block(q, unpack2x16float(select(w0, w0 >> 16u, mid)).x);
-}
-
-// dot32x and deq32 spell out the 8 quant vectors each: built once as an X32 and shared, they
-// ran 15-35 % slower on SwiftShader (the same holds for Q8_0).
-fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
-  let b = q4_block(row, blk, K);
-  return b.d * (dot(q4_lo(b.q.x), x.v[0]) + dot(q4_lo(b.q.y), x.v[1]) + dot(q4_lo(b.q.z), x.v[2]) + dot(q4_lo(b.q.w), x.v[3]) +
-                dot(q4_hi(b.q.x), x.v[4]) + dot(q4_hi(b.q.y), x.v[5]) + dot(q4_hi(b.q.z), x.v[6]) + dot(q4_hi(b.q.w), x.v[7]));
-}
-
-fn deq32(row: u32, blk: u32, K: u32) -> X32 {
-  let b = q4_block(row, blk, K);
-  return X32(array<vec4f, 8>(q4_lo(b.q.x) * b.d, q4_lo(b.q.y) * b.d, q4_lo(b.q.z) * b.d, q4_lo(b.q.w) * b.d,
-                             q4_hi(b.q.x) * b.d, q4_hi(b.q.y) * b.d, q4_hi(b.q.z) * b.d, q4_hi(b.q.w) * b.d));
 }

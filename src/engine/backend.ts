@@ -65,6 +65,14 @@ export interface LoadOptions {
    * check the GPU variants on SwiftShader.
    */
   kernels?: 'gpu' | 'cpu-backed';
+  /**
+   * Q4_0 matrices multiply inputs rounded to 9-bit integers per block of 32 (power-of-two scales),
+   * as llama.cpp does on CPUs. wgsl: on by default with the 'cpu-backed' kernels, where the
+   * integer matvec is ~2.5x faster than the float one (shaders/matvec_int.wgsl); never with the
+   * 'gpu' kernels. cpu: off by default; on, the reference rounds the same way (tests use it as
+   * the oracle for the integer kernels).
+   */
+  intActivations?: boolean;
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -63,7 +63,7 @@ export class EngineHost implements HostApi {
     void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
     this.options = options;
     const loading = (async () => {
-      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress, gpuSampling: options.gpuSampling });
+      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress, gpuSampling: options.gpuSampling, intActivations: options.intActivations });
       const engine = new Engine(loaded);
       const id = options.modelId ?? loaded.model.id;
       this.engine = engine;

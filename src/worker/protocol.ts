@@ -27,6 +27,13 @@ export interface EngineOptions {
   ortWebgpu?: 'native' | 'jsep';
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
+  /**
+   * wgsl on software adapters (SwiftShader): Q4_0 matrices multiply inputs rounded to 9-bit
+   * integers per block of 32, as llama.cpp does on CPUs, ~2.7x faster there (default: on; never on
+   * hardware GPUs). false keeps float inputs. The cpu backend rounds the same way when it is true
+   * (off by default), so it reproduces such a wgsl run.
+   */
+  intActivations?: boolean;
 }
 
 export interface ModelInfo {

@@ -9,6 +9,7 @@ import { CpuTransformer, type Weights } from './forward.js';
 export async function loadCpu(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
   const weights: Weights = new Map();
   const shapes = new Map<string, number[]>();
+  const intInputs = new Set<string>(); // Q4_0 matrices, with intActivations
   const model = await loadModel(
     source,
     {
@@ -16,13 +17,14 @@ export async function loadCpu(source: ModelSource, options: LoadOptions): Promis
         const elements = shape.reduce((a, b) => a * b, 1);
         weights.set(name, toFloat32(dtype, bytes, elements));
         shapes.set(name, shape);
+        if (options.intActivations && dtype === 'Q4_0' && shape.length === 2) intInputs.add(name);
       },
     },
     options.onProgress,
   );
   checkTensors(model.config, shapes);
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const transformer = new CpuTransformer(model.config, weights, maxSeqLen);
+  const transformer = new CpuTransformer(model.config, weights, maxSeqLen, intInputs);
   const runner: ModelRunner = {
     backend: 'cpu',
     config: model.config,

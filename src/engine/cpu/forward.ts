@@ -19,6 +19,32 @@ export function matmul(out: Float32Array, x: Float32Array, w: Float32Array, n: n
 }
 
 /** out = x / rms(x) * weight, over `size` elements starting at `offset`. */
+/**
+ * x as the wgsl backend's integer kernels see it (shaders/quantize.wgsl; LoadOptions.intActivations):
+ * each block of 32 rounded to integers at the power-of-two scale 2^(e - 7), e the exponent of the
+ * block's largest |x| (so |integer| <= 256), written back as integer × scale. Dividing by a power
+ * of two is exact, so this rounds to the very integers the GPU does. Blocks whose largest |x| is
+ * below 2^-100 become zeros, as there.
+ */
+export function quantizeInput(out: Float32Array, x: Float32Array, n: number): void {
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  for (let b = 0; b < n; b += 32) {
+    let m = 0;
+    for (let j = b; j < b + 32; j++) m = Math.max(m, Math.abs(x[j]!));
+    f[0] = m;
+    const e = (bits[0]! >>> 23) - 127;
+    const scale = 2 ** (e - 7);
+    for (let j = b; j < b + 32; j++) out[j] = e >= -100 ? roundHalfEven(x[j]! / scale) * scale : 0;
+  }
+}
+
+/** WGSL's round(): halfway cases go to the even integer. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // halfway cases up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 export function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, size: number, eps: number, offset = 0): void {
   let ss = 0;
   for (let j = 0; j < size; j++) ss += x[offset + j]! * x[offset + j]!;
@@ -73,6 +99,7 @@ export class CpuTransformer {
   private readonly hb: Float32Array; // (hiddenDim) gate
   private readonly hb2: Float32Array; // (hiddenDim) up
   private readonly logits: Float32Array; // (vocabSize)
+  private readonly xq: Float32Array; // (max(dim, qDim, hiddenDim)) a matmul's input as integers × scale (intInputs)
   // KV cache
   private readonly keyCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
   private readonly valueCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
@@ -81,6 +108,8 @@ export class CpuTransformer {
     config: ModelConfig,
     private readonly w: Weights,
     readonly maxSeqLen: number,
+    /** Matrices whose input is rounded as the wgsl integer kernels round it (quantizeInput). */
+    private readonly intInputs: ReadonlySet<string> = new Set(),
   ) {
     this.c = config;
     const kvDim = config.nKvHeads * config.headDim;
@@ -96,6 +125,7 @@ export class CpuTransformer {
     this.hb = new Float32Array(config.hiddenDim);
     this.hb2 = new Float32Array(config.hiddenDim);
     this.logits = new Float32Array(config.vocabSize);
+    this.xq = new Float32Array(Math.max(config.dim, qDim, config.hiddenDim));
     this.keyCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
     this.valueCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
   }
@@ -104,6 +134,15 @@ export class CpuTransformer {
     const t = this.w.get(name);
     if (!t) throw new Error(`missing weight ${name}`);
     return t;
+  }
+
+  /** out (d) = W (d, n) · x (n) (+ bias) for the weight `name`. */
+  private matmul(out: Float32Array, x: Float32Array, name: string, n: number, d: number, bias?: Float32Array): void {
+    if (this.intInputs.has(name)) {
+      quantizeInput(this.xq, x, n);
+      x = this.xq;
+    }
+    matmul(out, x, this.weight(name), n, d, bias);
   }
 
   /** One token at position `pos`; returns logits (vocabSize), valid until the next call. */
@@ -121,9 +160,9 @@ export class CpuTransformer {
       const p = `blk.${l}.`;
       // ---- attention ----
       rmsnorm(xb, x, this.weight(p + 'attn_norm.weight'), c.dim, c.normEps);
-      matmul(q, xb, this.weight(p + 'attn_q.weight'), c.dim, qDim, this.w.get(p + 'attn_q.bias'));
-      matmul(k, xb, this.weight(p + 'attn_k.weight'), c.dim, kvDim, this.w.get(p + 'attn_k.bias'));
-      matmul(v, xb, this.weight(p + 'attn_v.weight'), c.dim, kvDim, this.w.get(p + 'attn_v.bias'));
+      this.matmul(q, xb, p + 'attn_q.weight', c.dim, qDim, this.w.get(p + 'attn_q.bias'));
+      this.matmul(k, xb, p + 'attn_k.weight', c.dim, kvDim, this.w.get(p + 'attn_k.bias'));
+      this.matmul(v, xb, p + 'attn_v.weight', c.dim, kvDim, this.w.get(p + 'attn_v.bias'));
       if (c.qkNorm) {
         for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(p + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
         for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(p + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
@@ -151,24 +190,23 @@ export class CpuTransformer {
           att[qo + i] = acc;
         }
       }
-      matmul(xb2, att, this.weight(p + 'attn_output.weight'), qDim, c.dim);
+      this.matmul(xb2, att, p + 'attn_output.weight', qDim, c.dim);
       for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
 
       // ---- SiLU-gated feed-forward: down(silu(gate x) * up x) ----
       rmsnorm(xb, x, this.weight(p + 'ffn_norm.weight'), c.dim, c.normEps);
-      matmul(hb, xb, this.weight(p + 'ffn_gate.weight'), c.dim, c.hiddenDim);
-      matmul(hb2, xb, this.weight(p + 'ffn_up.weight'), c.dim, c.hiddenDim);
+      this.matmul(hb, xb, p + 'ffn_gate.weight', c.dim, c.hiddenDim);
+      this.matmul(hb2, xb, p + 'ffn_up.weight', c.dim, c.hiddenDim);
       for (let i = 0; i < c.hiddenDim; i++) {
         const g = hb[i]!;
         hb[i] = (g / (1 + Math.exp(-g))) * hb2[i]!;
       }
-      matmul(xb2, hb, this.weight(p + 'ffn_down.weight'), c.hiddenDim, c.dim);
+      this.matmul(xb2, hb, p + 'ffn_down.weight', c.hiddenDim, c.dim);
       for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
     }
 
     rmsnorm(x, x, this.weight('output_norm.weight'), c.dim, c.normEps);
-    const head = this.w.get('output.weight') ?? this.weight('token_embd.weight');
-    matmul(this.logits, x, head, c.dim, c.vocabSize);
+    this.matmul(this.logits, x, this.w.has('output.weight') ? 'output.weight' : 'token_embd.weight', c.dim, c.vocabSize);
     return this.logits;
   }
 }

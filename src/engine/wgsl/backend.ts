@@ -17,7 +17,8 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
   void device.lost.then((info) => {
     lost = info.message || info.reason || 'device lost';
   });
-  const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize));
+  const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
+  const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), cpuKernels && (options.intActivations ?? true));
   device.pushErrorScope('out-of-memory');
   let model;
   try {
@@ -30,7 +31,6 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     throw e;
   }
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
   const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuKernels);
   const oom = await device.popErrorScope();
   if (oom) {

@@ -11,6 +11,7 @@ import { siluMulOp } from './kernels/elementwise.js';
 import { embeddingOps } from './kernels/embedding.js';
 import { canFoldInput, matmulOps, type MatmulArgs } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
+import { quantizedWords } from './kernels/quantize.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeStoreOp, ropeTable } from './kernels/rope.js';
 import { Sampler, type DeviceSampling } from './kernels/sample.js';
@@ -121,6 +122,8 @@ export class WgslTransformer {
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
     this.readback = this.buffer(Math.max(48, this.logitRows * c.vocabSize), 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
+    // Integer inputs of Q4_0W matrices (CPU-backed adapters): one buffer, rewritten before each use.
+    const xq = this.cpuBacked ? this.buffer(quantizedWords(Math.max(c.dim, qDim, c.hiddenDim), T), 'xq') : undefined;
     const table = ropeTable(c, this.maxSeq);
     const trig = this.buffer(table.length, 'rope_table');
     device.queue.writeBuffer(trig, 0, table);
@@ -143,7 +146,7 @@ export class WgslTransformer {
       merge(
         ...(await Promise.all(
           mats.map((M) =>
-            matmulOps(cache, { label: M.name, dtype: M.m.dtype, K: M.m.cols, parts: M.m.parts, x: xIn, y: M.y, bias: M.bias, segments: M.segments, step, dummy, cpuBacked: this.cpuBacked, ...extra }),
+            matmulOps(cache, { label: M.name, dtype: M.m.dtype, K: M.m.cols, parts: M.m.parts, x: xIn, y: M.y, bias: M.bias, segments: M.segments, step, dummy, cpuBacked: this.cpuBacked, xq, ...extra }),
           ),
         )),
       );

@@ -2,14 +2,30 @@
  * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): the kernels
  * dequantise in registers, so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
- * small and become float32.
+ * small and become float32. With `repackQ4_0` (the integer matvec of CPU-backed adapters) Q4_0
+ * matrices are stored as Q4_0W: the same blocks made word-aligned, 20 bytes instead of 18.
  */
-import { byteSize, toFloat32, type DType } from '../../formats/dtypes.js';
+import { f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
 import type { TensorSink } from '../../model/load.js';
 import type { WeightPart } from './kernels/matmul.js';
 
+/** A weight type as the kernels read it: a stored type, or Q4_0W (shaders/dequant_q4_0w.wgsl). */
+export type GpuDType = DType | 'Q4_0W';
+
+/** Q4_0 blocks (float16 scale + 16 quant bytes) → Q4_0W blocks (float32 scale + the same 16 bytes). */
+export function repackQ4_0W(bytes: Uint8Array): Uint8Array {
+  const blocks = bytes.length / 18;
+  const out = new Uint8Array(blocks * 20);
+  const scales = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    scales.setFloat32(b * 20, f16ToF32(bytes[b * 18]! | (bytes[b * 18 + 1]! << 8)), true);
+    out.set(bytes.subarray(b * 18 + 2, b * 18 + 18), b * 20 + 4);
+  }
+  return out;
+}
+
 export interface GpuMatrix {
-  dtype: DType;
+  dtype: GpuDType;
   rows: number;
   cols: number;
   parts: WeightPart[];
@@ -33,20 +49,24 @@ export class GpuWeights implements TensorSink {
   constructor(
     private readonly device: GPUDevice,
     private readonly maxBinding: number,
+    private readonly repackQ4_0 = false,
   ) {}
 
-  tensor(name: string, shape: number[], dtype: DType, bytes: Uint8Array): void {
+  tensor(name: string, shape: number[], stored: DType, storedBytes: Uint8Array): void {
     this.shapes.set(name, shape);
     if (shape.length === 1) {
-      const buf = upload(this.device, new Uint8Array(toFloat32(dtype, bytes, shape[0]!).buffer), name);
+      const buf = upload(this.device, new Uint8Array(toFloat32(stored, storedBytes, shape[0]!).buffer), name);
       this.vectors.set(name, buf);
       this.bytes += buf.size;
       return;
     }
     const [rows, cols] = shape as [number, number];
-    const block = dtype === 'Q4_K' || dtype === 'Q6_K' ? 256 : dtype === 'Q8_0' || dtype === 'Q4_0' ? 32 : 1;
-    if (cols % block !== 0) throw new Error(`tensor ${name}: ${dtype} rows must be a multiple of ${block} elements, got ${cols}`);
-    const rowBytes = byteSize(dtype, cols);
+    const block = stored === 'Q4_K' || stored === 'Q6_K' ? 256 : stored === 'Q8_0' || stored === 'Q4_0' ? 32 : 1;
+    if (cols % block !== 0) throw new Error(`tensor ${name}: ${stored} rows must be a multiple of ${block} elements, got ${cols}`);
+    const repack = this.repackQ4_0 && stored === 'Q4_0';
+    const dtype: GpuDType = repack ? 'Q4_0W' : stored;
+    const bytes = repack ? repackQ4_0W(storedBytes) : storedBytes;
+    const rowBytes = bytes.length / rows;
     const rowsPerPart = Math.floor(this.maxBinding / rowBytes);
     if (rowsPerPart < 1) throw new Error(`tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's largest storage binding (${this.maxBinding} bytes)`);
     const parts: WeightPart[] = [];

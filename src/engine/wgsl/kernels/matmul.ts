@@ -3,10 +3,12 @@
  * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
  * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
  * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (the tiled gemm on
- * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters).
+ * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters). Q4_0W matrices (CPU-backed
+ * adapters) take integer inputs instead: a quantize op, then matvec_int, for steps of any length.
  */
-import type { DType } from '../../../formats/dtypes.js';
+import type { GpuDType } from '../weights.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
+import { quantizeOp } from './quantize.js';
 
 export interface WeightPart {
   buffer: GPUBuffer;
@@ -16,7 +18,7 @@ export interface WeightPart {
 
 export interface MatmulArgs {
   label: string;
-  dtype: DType;
+  dtype: GpuDType;
   K: number;
   parts: WeightPart[];
   x: GPUBuffer;
@@ -45,6 +47,8 @@ export interface MatmulArgs {
    * ops are made then): RMSNorm of x with its weight, or silu(x) * up.
    */
   input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
+  /** Q4_0W: where the quantised inputs go (quantizedWords of K for the step's tokens). */
+  xq?: GPUBuffer;
 }
 
 /** Whether a folded input of K floats (plus the reduction array) fits one workgroup's memory. */
@@ -68,6 +72,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const y = seg[0]?.buffer ?? a.y;
   const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
+  if (a.dtype === 'Q4_0W') return intOps(cache, a, y, seg1, seg2, N);
   const mode = inputMode(a.input);
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
@@ -91,6 +96,34 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
       const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
+  }
+  return { matvec, gemm };
+}
+
+/**
+ * Q4_0W: the inputs quantised once, then every part's integer matmul: matvec_int for one token,
+ * gemm_int (4 rows x 4 tokens per thread) for prompt steps.
+ */
+async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: number, seg2: number, N: number): Promise<{ matvec: Op[]; gemm: Op[] }> {
+  if (!a.xq || a.input) throw new Error(`${a.label}: Q4_0W weights need a buffer for integer inputs and take no folded input`);
+  const device = cache.device;
+  const seg = a.segments ?? [];
+  const [quantize, mv, gm] = await Promise.all([
+    quantizeOp(cache, { label: `${a.label}.quantize`, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
+    cache.get(['matmul', 'matvec_int'], 'matvec_int', 'Q4_0W'),
+    cache.get(['matmul', 'matvec_int'], 'gemm_int', 'Q4_0W'),
+  ]);
+  const matvec = [quantize];
+  const gemm = [quantize];
+  const tokens = (T: number) => a.tokens ?? T;
+  for (const [i, part] of a.parts.entries()) {
+    const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
+    const fields = [a.K, part.rows, 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, 0, 0, 0, 0];
+    const params = uniform(device, fields, `${a.label}.params${i}`);
+    const entries = { 0: part.buffer, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 9: a.xq };
+    // workgroups of 16 threads: 16 rows each (matvec_int), 4 rows x 4 tokens each (gemm_int)
+    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 256), tokens(T)) });
+    gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) });
   }
   return { matvec, gemm };
 }

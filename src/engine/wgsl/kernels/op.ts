@@ -1,9 +1,9 @@
 /**
  * What every kernel module produces: an Op — a pipeline, its bind group, and the workgroup count
  * for a step of T tokens starting at position pos0. Pipelines are cached by a key of
- * (shader family, weight type, entry point), so a model with 30 layers compiles each kernel once.
+ * (shader family, weight type, entry point, override constants), so a model with 30 layers compiles each kernel once.
  */
-import type { DType } from '../../../formats/dtypes.js';
+import type { GpuDType } from '../weights.js';
 import { shaderSource } from '../shaders.js';
 
 export interface Op {
@@ -29,15 +29,21 @@ export class PipelineCache {
     return this.spares[i]!;
   }
 
-  /** `dtype` prepends shaders/dequant_common.wgsl and dequant_<dtype>.wgsl (the weight reader; F16/BF16 add the element-wise dot32) to the family's source. */
-  /** `constants` sets the shader's override constants (e.g. a workgroup size). */
-  get(family: string, entry: string, dtype?: DType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
-    const key = `${family}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
+  /**
+   * `family` names the shader file, or files concatenated (a family and an extra entry point that
+   * needs its own reader, e.g. matvec_int). `dtype` prepends shaders/dequant_common.wgsl and the
+   * weight reader: dequant_<dtype>.wgsl (F16/BF16 add the element-wise dot32, Q4_0's layouts
+   * their shared arithmetic). `constants` sets the shader's override constants.
+   */
+  get(family: string | string[], entry: string, dtype?: GpuDType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
+    const files = typeof family === 'string' ? [family] : family;
+    const key = `${files.join('+')}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
-        const reader = dtype ? ['dequant_common', `dequant_${dtype.toLowerCase()}`, ...(dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : [])] : [];
-        const code = (await Promise.all([...reader, family].map(shaderSource))).join('\n');
+        const extra = dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : dtype === 'Q4_0' || dtype === 'Q4_0W' ? ['dequant_q4_0_math'] : [];
+        const reader = dtype ? ['dequant_common', ...extra, `dequant_${dtype.toLowerCase()}`] : [];
+        const code = (await Promise.all([...reader, ...files].map(shaderSource))).join('\n');
         const module = this.device.createShaderModule({ code, label: key });
         return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
       })();

@@ -1,0 +1,57 @@
+// x (float32, [T, K] from x_off) → xq: the inputs of an integer matvec (matvec_int.wgsl) on
+// CPU-backed adapters. Each block of 32 inputs is rounded to integers xi at a power-of-two scale
+// s = 2^(e - 7), e the exponent of the block's largest |x|, so |xi| <= 256 (9 bits; llama.cpp
+// uses 8) and x / s is exact: the CPU reference (quantizeInput in engine/cpu/forward.ts) rounds
+// to the very same integers. Blocks whose largest |x| is below 2^-100 become zeros.
+// A block is 18 words, [T, K / 32, 18]:
+//   0..15  pairs of inputs packed as xi_a + 65536 * xi_b (two's complement), in the order the
+//          matvec multiplies them with pairs of 4-bit weights: for quant word i (bytes 4i..4i+3
+//          of the block) words 4i..4i+3 hold (x[4i+2], x[4i]), (x[4i+3], x[4i+1]),
+//          (x[4i+18], x[4i+16]), (x[4i+19], x[4i+17]) as (low, high);
+//   16     s (float32 bits);
+//   17     8 * Σ xi (i32 bits): Q4_0's offset of 8, taken out of the weights once per block.
+
+struct Params {
+  K: u32,      // inputs per token, a multiple of 32
+  x_off: u32,  // offset of token 0's input in x
+  tokens: u32, // 0: use step.T; otherwise this many
+  pad: u32,
+}
+struct Step { pos0: u32, T: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> xq: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> step: Step;
+
+var<private> xi: array<i32, 32>;
+
+fn pack(lo: u32, hi: u32) -> u32 {
+  return bitcast<u32>(xi[lo] + (xi[hi] << 16u));
+}
+
+@compute @workgroup_size(16)
+fn quantize(@builtin(global_invocation_id) g: vec3u) {
+  let nb = p.K / 32u;
+  let b = g.x;
+  let t = g.y;
+  if (b >= nb || t >= select(p.tokens, step.T, p.tokens == 0u)) { return; }
+  let xo = p.x_off + t * p.K + b * 32u;
+  var m = 0.0;
+  for (var j = 0u; j < 32u; j++) { m = max(m, abs(x[xo + j])); }
+  let e = i32(bitcast<u32>(m) >> 23u) - 127; // m >= 0: its biased exponent
+  var sum = 0;
+  for (var j = 0u; j < 32u; j++) {
+    xi[j] = select(0, i32(round(ldexp(x[xo + j], 7 - e))), e >= -100);
+    sum += xi[j];
+  }
+  let o = (t * nb + b) * 18u;
+  for (var i = 0u; i < 4u; i++) {
+    xq[o + 4u * i] = pack(4u * i + 2u, 4u * i);
+    xq[o + 4u * i + 1u] = pack(4u * i + 3u, 4u * i + 1u);
+    xq[o + 4u * i + 2u] = pack(4u * i + 18u, 4u * i + 16u);
+    xq[o + 4u * i + 3u] = pack(4u * i + 19u, 4u * i + 17u);
+  }
+  xq[o + 16u] = bitcast<u32>(select(0.0, ldexp(1.0, e - 7), e >= -100));
+  xq[o + 17u] = bitcast<u32>(8 * sum);
+}
