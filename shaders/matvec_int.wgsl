@@ -7,9 +7,10 @@
 // and times a packed pair xb + 65536 xa its bits 16..31 hold qa * xa + qb * xb (the qa * xb below
 // them stays under 2^15, the qb * xa above falls off the word). Four such products per quant word
 // are summed before the halfword is taken: 8 terms of |q * xi| <= 15 * 256 stay within ±32767.
-// With a thread per 16 rows sharing each input block that is ~2.7x the float kernel's speed on
-// SwiftShader (Q4_0, 576 x 1536: 0.40 → 1.1-1.2 GMAC/s; 8 rows per thread: 1.0-1.1). GPUs never
-// run it: their float kernels are bandwidth-bound, and keep float inputs.
+// A thread per 8 rows shares each input block: on SwiftShader the kernel alone is ~2.5x the float
+// matvec_rows (Q4_0, 576 x 1536: 0.40 → 1.0-1.1 GMAC/s), the 135M model's decode 2.4x faster
+// in Node. 16 rows per thread measured faster alone (1.2) but 1.8x slower in the model.
+// GPUs never run it: their float kernels are bandwidth-bound, and keep float inputs.
 
 @group(0) @binding(9) var<storage, read> xq: array<u32>;
 
@@ -48,32 +49,23 @@ fn dotq(row: u32, blk: u32, K: u32, x: XQBlock) -> f32 {
 
 @compute @workgroup_size(16)
 fn matvec_int(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let row0 = (g.x + g.y * nwg.x * 16u) * 16u;
+  let row0 = (g.x + g.y * nwg.x * 16u) * 8u;
   let t = g.z;
   if (row0 >= p.N || t >= token_count()) { return; }
-  // Rows of the last thread past N repeat row N - 1 (and are not stored), so reads stay in bounds.
   let last = p.N - 1u;
   let ra = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(last));
   let rb = min(vec4u(row0) + vec4u(4u, 5u, 6u, 7u), vec4u(last));
-  let rc = min(vec4u(row0) + vec4u(8u, 9u, 10u, 11u), vec4u(last));
-  let rd = min(vec4u(row0) + vec4u(12u, 13u, 14u, 15u), vec4u(last));
   let nb = p.K / 32u;
   var acc0 = vec4f(0.0);
   var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
   for (var b = 0u; b < nb; b++) {
     let x = xq_block((t * nb + b) * 18u);
     acc0 += x.s * vec4f(dotq(ra.x, b, p.K, x), dotq(ra.y, b, p.K, x), dotq(ra.z, b, p.K, x), dotq(ra.w, b, p.K, x));
     acc1 += x.s * vec4f(dotq(rb.x, b, p.K, x), dotq(rb.y, b, p.K, x), dotq(rb.z, b, p.K, x), dotq(rb.w, b, p.K, x));
-    acc2 += x.s * vec4f(dotq(rc.x, b, p.K, x), dotq(rc.y, b, p.K, x), dotq(rc.z, b, p.K, x), dotq(rc.w, b, p.K, x));
-    acc3 += x.s * vec4f(dotq(rd.x, b, p.K, x), dotq(rd.y, b, p.K, x), dotq(rd.z, b, p.K, x), dotq(rd.w, b, p.K, x));
   }
   for (var r = 0u; r < 4u; r++) {
     if (row0 + r < p.N) { store(t, p.row_off + row0 + r, acc0[r]); }
     if (row0 + 4u + r < p.N) { store(t, p.row_off + row0 + 4u + r, acc1[r]); }
-    if (row0 + 8u + r < p.N) { store(t, p.row_off + row0 + 8u + r, acc2[r]); }
-    if (row0 + 12u + r < p.N) { store(t, p.row_off + row0 + 12u + r, acc3[r]); }
   }
 }
 
