@@ -121,8 +121,8 @@ async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: n
     const fields = [a.K, part.rows, 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, 0, 0, 0, 0];
     const params = uniform(device, fields, `${a.label}.params${i}`);
     const entries = { 0: part.buffer, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 9: a.xq };
-    // workgroups of 16 threads: 8 rows each (matvec_int), 4 rows x 4 tokens each (gemm_int)
-    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 128), tokens(T)) });
+    // workgroups of 16 threads: 16 rows each (matvec_int), 4 rows x 4 tokens each (gemm_int)
+    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 256), tokens(T)) });
     gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) });
   }
   return { matvec, gemm };
