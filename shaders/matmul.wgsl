@@ -178,29 +178,42 @@ fn gemm_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
   if (row0 >= p.N || t0 >= T) { return; }
   // Rows past N and tokens past T repeat the last ones (and are not stored): reads stay in bounds.
   let xo = vec4u(p.x_off) + min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(T - 1u)) * p.K;
-  var acc: array<vec4f, 4>; // acc[r][i]: row row0 + r, token t0 + i
+  let rows = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.N - 1u));
+  // acc<r>[i]: row row0 + r, token t0 + i. Rows spelled out: SwiftShader keeps arrays indexed by
+  // a loop variable in memory (see matvec_int.wgsl).
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   if (p.K % 32u == 0u) {
     for (var b = 0u; b < p.K / 32u; b++) {
       let x0 = x32(xo.x + b * 32u);
       let x1 = x32(xo.y + b * 32u);
       let x2 = x32(xo.z + b * 32u);
       let x3 = x32(xo.w + b * 32u);
-      for (var r = 0u; r < 4u; r++) {
-        let wr = deq32(min(row0 + r, p.N - 1u), b, p.K);
-        acc[r] += vec4f(dot_x32(wr, x0), dot_x32(wr, x1), dot_x32(wr, x2), dot_x32(wr, x3));
-      }
+      let w0 = deq32(rows.x, b, p.K);
+      acc0 += vec4f(dot_x32(w0, x0), dot_x32(w0, x1), dot_x32(w0, x2), dot_x32(w0, x3));
+      let w1 = deq32(rows.y, b, p.K);
+      acc1 += vec4f(dot_x32(w1, x0), dot_x32(w1, x1), dot_x32(w1, x2), dot_x32(w1, x3));
+      let w2 = deq32(rows.z, b, p.K);
+      acc2 += vec4f(dot_x32(w2, x0), dot_x32(w2, x1), dot_x32(w2, x2), dot_x32(w2, x3));
+      let w3 = deq32(rows.w, b, p.K);
+      acc3 += vec4f(dot_x32(w3, x0), dot_x32(w3, x1), dot_x32(w3, x2), dot_x32(w3, x3));
     }
   } else { // float types of any width (see matvec_rows)
     for (var b = 0u; b < (p.K + 31u) / 32u; b++) {
-      for (var r = 0u; r < 4u; r++) {
-        let row = min(row0 + r, p.N - 1u);
-        acc[r] += vec4f(dot32(row, b, p.K, xo.x), dot32(row, b, p.K, xo.y), dot32(row, b, p.K, xo.z), dot32(row, b, p.K, xo.w));
-      }
+      acc0 += vec4f(dot32(rows.x, b, p.K, xo.x), dot32(rows.x, b, p.K, xo.y), dot32(rows.x, b, p.K, xo.z), dot32(rows.x, b, p.K, xo.w));
+      acc1 += vec4f(dot32(rows.y, b, p.K, xo.x), dot32(rows.y, b, p.K, xo.y), dot32(rows.y, b, p.K, xo.z), dot32(rows.y, b, p.K, xo.w));
+      acc2 += vec4f(dot32(rows.z, b, p.K, xo.x), dot32(rows.z, b, p.K, xo.y), dot32(rows.z, b, p.K, xo.z), dot32(rows.z, b, p.K, xo.w));
+      acc3 += vec4f(dot32(rows.w, b, p.K, xo.x), dot32(rows.w, b, p.K, xo.y), dot32(rows.w, b, p.K, xo.z), dot32(rows.w, b, p.K, xo.w));
     }
   }
-  for (var r = 0u; r < 4u; r++) {
-    for (var i = 0u; i < 4u; i++) {
-      if (row0 + r < p.N && t0 + i < T) { store(t0 + i, p.row_off + row0 + r, acc[r][i]); }
+  for (var i = 0u; i < 4u; i++) {
+    if (t0 + i < T) {
+      if (row0 < p.N) { store(t0 + i, p.row_off + row0, acc0[i]); }
+      if (row0 + 1u < p.N) { store(t0 + i, p.row_off + row0 + 1u, acc1[i]); }
+      if (row0 + 2u < p.N) { store(t0 + i, p.row_off + row0 + 2u, acc2[i]); }
+      if (row0 + 3u < p.N) { store(t0 + i, p.row_off + row0 + 3u, acc3[i]); }
     }
   }
 }
