@@ -1,11 +1,6 @@
 // ggml Q8_0: blocks of 32 weights = float16 scale d + 32 int8 q; w = d * q. 34 bytes per block, so
 // a block starts 2-byte aligned: its quant bytes are read as 8 words, shifted by half a word when
 // needed, and sign-extended four at a time.
-fn q8_vec(q: u32) -> vec4f {
-  let v = bitcast<vec4i>(vec4u(q << 24u, q << 16u, q << 8u, q)) >> vec4u(24u);
-  return vec4f(v);
-}
-
 fn w_at(row: u32, col: u32, K: u32) -> f32 {
   let base = (row * (K / 32u) + col / 32u) * 34u;
   return half_at(base) * f32((i32(wbyte(base + 2u + col % 32u)) << 24u) >> 24u);
@@ -22,8 +17,6 @@ fn dot32(row: u32, blk: u32, K: u32, xoff: u32) -> f32 {
   return s * half_at(base);
 }
 
-struct Q8Block { q0: vec4u, q1: vec4u, d: f32 }
-
 /** A block's scale and eight quant words: its nine words loaded without branches. */
 fn q8_block(row: u32, blk: u32, K: u32) -> Q8Block {
   let base = (row * (K / 32u) + blk) * 34u;
@@ -37,16 +30,4 @@ fn q8_block(row: u32, blk: u32, K: u32) -> Q8Block {
   let q0 = select((w0 >> vec4u(16u)) | (n0 << vec4u(16u)), n0, mid);
   let q1 = select((w1 >> vec4u(16u)) | (n1 << vec4u(16u)), n1, mid);
   return Q8Block(q0, q1, unpack2x16float(select(w0.x, w0.x >> 16u, mid)).x);
-}
-
-fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
-  let b = q8_block(row, blk, K);
-  return b.d * (dot(q8_vec(b.q0.x), x.v[0]) + dot(q8_vec(b.q0.y), x.v[1]) + dot(q8_vec(b.q0.z), x.v[2]) + dot(q8_vec(b.q0.w), x.v[3]) +
-                dot(q8_vec(b.q1.x), x.v[4]) + dot(q8_vec(b.q1.y), x.v[5]) + dot(q8_vec(b.q1.z), x.v[6]) + dot(q8_vec(b.q1.w), x.v[7]));
-}
-
-fn deq32(row: u32, blk: u32, K: u32) -> X32 {
-  let b = q8_block(row, blk, K);
-  return X32(array<vec4f, 8>(q8_vec(b.q0.x) * b.d, q8_vec(b.q0.y) * b.d, q8_vec(b.q0.z) * b.d, q8_vec(b.q0.w) * b.d,
-                             q8_vec(b.q1.x) * b.d, q8_vec(b.q1.y) * b.d, q8_vec(b.q1.z) * b.d, q8_vec(b.q1.w) * b.d));
 }

@@ -1,5 +1,7 @@
-// x (float32, [T, K] from x_off) → xq: the inputs of an integer matvec (matvec_int.wgsl) on
-// CPU-backed adapters. Each block of 32 inputs is rounded to integers xi at a power-of-two scale
+// x (float32, [T, K] from x_off) → xq: the inputs of the integer matvecs on CPU-backed adapters,
+// 18 words per block of 32 inputs either way.
+//
+// quantize (for Q4_0, matvec_int.wgsl): each block is rounded to integers xi at a power-of-two scale
 // s = 2^(e - 7), e the exponent of the block's largest |x|, so |xi| <= 256 (9 bits; llama.cpp
 // uses 8) and x / s is exact: the CPU reference (quantizeInput in engine/cpu/forward.ts) rounds
 // to the very same integers. Blocks whose largest |x| is below 2^-100 become zeros.
@@ -10,6 +12,13 @@
 //          (x[4i+18], x[4i+16]), (x[4i+19], x[4i+17]) as (low, high);
 //   16     s (float32 bits);
 //   17     8 * Σ xi (i32 bits): Q4_0's offset of 8, taken out of the weights once per block.
+//
+// quantize8 (for Q8_0, matvec_int8.wgsl): each block is rounded to int8 as llama.cpp rounds
+// activations for Q8_0 weights, xi = round(x * (127 / m)) with m the largest |x|, whose scale is
+// m / 127 (float32 divisions and products, correctly rounded on CPUs: the reference's
+// quantizeInput8 computes the same numbers). Blocks with m below 2^-100 become zeros.
+//   0..7   x[4i..4i+3] as four int8 bytes (dot4I8Packed's operand);
+//   16     m / 127 (float32 bits).
 
 struct Params {
   K: u32,      // inputs per token, a multiple of 32
@@ -54,4 +63,23 @@ fn quantize(@builtin(global_invocation_id) g: vec3u) {
   }
   xq[o + 16u] = bitcast<u32>(select(0.0, ldexp(1.0, e - 7), e >= -100));
   xq[o + 17u] = bitcast<u32>(8 * sum);
+}
+
+@compute @workgroup_size(16)
+fn quantize8(@builtin(global_invocation_id) g: vec3u) {
+  let nb = p.K / 32u;
+  let b = g.x;
+  let t = g.y;
+  if (b >= nb || t >= select(p.tokens, step.T, p.tokens == 0u)) { return; }
+  let xo = p.x_off + t * p.K + b * 32u;
+  var m = 0.0;
+  for (var j = 0u; j < 32u; j++) { m = max(m, abs(x[xo + j])); }
+  let live = m >= 0x1p-100f;
+  let inv = select(0.0, 127.0 / m, live);
+  let o = (t * nb + b) * 18u;
+  for (var i = 0u; i < 8u; i++) {
+    let v = vec4i(round(vec4f(x[xo + 4u * i], x[xo + 4u * i + 1u], x[xo + 4u * i + 2u], x[xo + 4u * i + 3u]) * inv));
+    xq[o + i] = pack4xI8(v);
+  }
+  xq[o + 16u] = bitcast<u32>(select(0.0, m / 127.0, live));
 }

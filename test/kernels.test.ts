@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { matmul, quantizeInput, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
+import { matmul, quantizeInput, quantizeInput8, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
 import { attentionOps, attentionPartialBytes } from '../src/engine/wgsl/kernels/attention.js';
 import { siluMulOp } from '../src/engine/wgsl/kernels/elementwise.js';
 import { embeddingOps } from '../src/engine/wgsl/kernels/embedding.js';
@@ -18,7 +18,7 @@ import { ropeStoreOp, ropeTable } from '../src/engine/wgsl/kernels/rope.js';
 import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.js';
 import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
 import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
-import { GpuWeights, repackQ4_0W } from '../src/engine/wgsl/weights.js';
+import { GpuWeights, repackQ4_0W, repackQ8_0W } from '../src/engine/wgsl/weights.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
 /** Named tolerances. */
@@ -153,35 +153,13 @@ describe('matvec with the previous op folded in, adding into the residual', () =
   });
 });
 
-describe('integer inputs for Q4_0 (CPU-backed adapters: Q4_0W weights, quantize + matvec_int)', () => {
-  /** Random inputs plus the blocks the rounding must get right: zeros, values below 2^-100, exact halfway points. */
-  function inputs(T: number, K: number, seed: number): Float32Array {
-    const x = randoms(T * K, seed);
-    for (let t = 0; t < T; t++) {
-      const o = t * K;
-      x.fill(0, o + 32, o + 64);
-      for (let j = o + 64; j < o + 96; j++) x[j] = x[j]! * 2 ** -110;
-      // largest |x| 1, so the scale is 2^-7: odd and even multiples of half a step (ties to even)
-      x[o + 96] = -1;
-      for (let j = 97; j < 128; j++) x[o + j] = ((j % 9) - 4 + 0.5) * 2 ** -7;
-    }
-    return x;
-  }
+const INT_TYPES = [
+  { stored: 'Q4_0', repacked: 'Q4_0W', repack: repackQ4_0W, round: quantizeInput, kernels: 'matvec_int, gemm_int' },
+  { stored: 'Q8_0', repacked: 'Q8_0W', repack: repackQ8_0W, round: quantizeInput8, kernels: 'matvec_int8, gemm_int8' },
+] as const;
 
-  /** y[t] = W · (x[t] rounded as the reference rounds it) (+ bias) */
-  function reference(w: Float32Array, x: Float32Array, T: number, K: number, N: number, bias?: Float32Array): Float32Array {
-    const want = new Float32Array(T * N);
-    const xr = new Float32Array(K);
-    for (let t = 0; t < T; t++) {
-      quantizeInput(xr, x.subarray(t * K, (t + 1) * K), K);
-      const out = new Float32Array(N);
-      matmul(out, xr, w, K, N, bias);
-      want.set(out, t * N);
-    }
-    return want;
-  }
-
-  it('the reference rounds halfway values to even integers and tiny blocks to zero', () => {
+describe('the reference rounding of integer inputs', () => {
+  it('Q4_0: power-of-two scales, halfway values to even integers, tiny blocks to zero', () => {
     const x = new Float32Array(64);
     x[0] = 1; // scale 2^-7
     x[1] = 2.5 * 2 ** -7;
@@ -193,44 +171,84 @@ describe('integer inputs for Q4_0 (CPU-backed adapters: Q4_0W weights, quantize 
     expect([...out.subarray(0, 4)].map((v) => v * 2 ** 7)).toEqual([128, 2, 4, -2]);
     expect(out[32]).toBe(0);
   });
+  it('Q8_0: int8 at the scale m / 127, halfway values to even integers, tiny blocks to zero', () => {
+    const x = new Float32Array(64);
+    x[0] = -127; // scale 1
+    x[1] = 2.5;
+    x[2] = 3.5;
+    x[3] = 126.6;
+    x[32] = 2 ** -101;
+    const out = new Float32Array(64);
+    quantizeInput8(out, x, 64);
+    expect([...out.subarray(0, 4)]).toEqual([-127, 2, 4, 127]);
+    expect(out[32]).toBe(0);
+  });
+});
 
-  it('K=160, N=37 in two parts (split at row 13), matvec_int (T 1, 3) and gemm_int (T 3, 19), with bias: exactly the rounding of the reference', async () => {
+for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-backed adapters: ${type.repacked} weights, ${type.kernels})`, () => {
+  /** Random inputs plus the blocks the rounding must get right: zeros, values below 2^-100, exact halfway points. */
+  function inputs(T: number, K: number, seed: number): Float32Array {
+    const x = randoms(T * K, seed);
+    for (let t = 0; t < T; t++) {
+      const o = t * K;
+      x.fill(0, o + 32, o + 64);
+      for (let j = o + 64; j < o + 96; j++) x[j] = x[j]! * 2 ** -110;
+      // largest |x| 1 (Q4_0's scale 2^-7): odd and even multiples of half a step (ties to even)
+      x[o + 96] = -1;
+      for (let j = 97; j < 128; j++) x[o + j] = ((j % 9) - 4 + 0.5) * 2 ** -7;
+    }
+    return x;
+  }
+
+  /** y[t] = W · (x[t] rounded as the reference rounds it) (+ bias) */
+  function reference(w: Float32Array, x: Float32Array, T: number, K: number, N: number, bias?: Float32Array): Float32Array {
+    const want = new Float32Array(T * N);
+    const xr = new Float32Array(K);
+    for (let t = 0; t < T; t++) {
+      type.round(xr, x.subarray(t * K, (t + 1) * K), K);
+      const out = new Float32Array(N);
+      matmul(out, xr, w, K, N, bias);
+      want.set(out, t * N);
+    }
+    return want;
+  }
+
+  it('K=160, N=37 in two parts (split at row 13), T 1 and 3 (matvec), 3 and 19 (gemm), with bias: exactly the rounding of the reference', async () => {
     const K = 160, N = 37, split = 13;
-    const wf = randoms(N * K, 17);
-    const stored = fromFloat32('Q4_0', wf);
-    const wq = toFloat32('Q4_0', stored, N * K);
-    const bytes = repackQ4_0W(stored);
+    const stored = fromFloat32(type.stored, randoms(N * K, 17));
+    const wq = toFloat32(type.stored, stored, N * K);
+    const bytes = type.repack(stored);
     const rowBytes = bytes.length / N;
     const parts = [
       { buffer: g.buffer(bytes.subarray(0, split * rowBytes)), rowOffset: 0, rows: split },
       { buffer: g.buffer(bytes.subarray(split * rowBytes)), rowOffset: split, rows: N - split },
     ];
     const bias = randoms(N, 18);
-    for (const [T, kernel] of [[1, 'matvec_int'], [3, 'matvec_int'], [3, 'gemm_int'], [19, 'gemm_int']] as const) {
+    for (const [T, kind] of [[1, 'matvec'], [3, 'matvec'], [3, 'gemm'], [19, 'gemm']] as const) {
       const x = inputs(T, K, 20 + T);
       const y = g.buffer(T * N);
-      const ops = await matmulOps(cache, { label: 'mm', dtype: 'Q4_0W', K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), cpuBacked: true, xq: g.buffer(18 * (K / 32) * T) });
-      await g.run(kernel === 'gemm_int' ? ops.gemm : ops.matvec, T);
-      expect(nmse(await g.read(y, T * N), reference(wq, x, T, K, N, bias)), `${kernel}, T=${T}`).toBeLessThan(TOL.matmulNMSE);
+      const ops = await matmulOps(cache, { label: 'mm', dtype: type.repacked, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), cpuBacked: true, xq: g.buffer(18 * (K / 32) * T) });
+      await g.run(ops[kind], T);
+      expect(nmse(await g.read(y, T * N), reference(wq, x, T, K, N, bias)), `${kind}, T=${T}`).toBeLessThan(TOL.matmulNMSE);
     }
   });
 
   it('fused q|k|v (repacked at load), adding into the output: each segment in its buffer, both kernels', async () => {
     const K = 128, rows = [9, 5, 5], T = 2;
-    const weights = new GpuWeights(g.device, 1 << 30, true);
+    const weights = new GpuWeights(g.device, 1 << 30, new Set([type.stored]));
     const names = ['q', 'k', 'v'];
     const wq = rows.map((n, i) => {
-      const bytes = fromFloat32('Q4_0', randoms(n * K, 30 + i));
-      weights.tensor(names[i]!, [n, K], 'Q4_0', bytes);
-      return toFloat32('Q4_0', bytes, n * K);
+      const bytes = fromFloat32(type.stored, randoms(n * K, 30 + i));
+      weights.tensor(names[i]!, [n, K], type.stored, bytes);
+      return toFloat32(type.stored, bytes, n * K);
     });
     const fused = weights.fuse(names, 'qkv')!;
-    expect(fused.dtype).toBe('Q4_0W');
+    expect(fused.dtype).toBe(type.repacked);
     const x = inputs(T, K, 33);
     const y0 = rows.map((n, i) => randoms(T * n, 34 + i));
     for (const kind of ['matvec', 'gemm'] as const) {
       const outs = y0.map((v) => g.buffer(v));
-      const ops = await matmulOps(cache, { label: 'qkv', dtype: 'Q4_0W', K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), cpuBacked: true, accumulate: true, xq: g.buffer(18 * (K / 32) * T) });
+      const ops = await matmulOps(cache, { label: 'qkv', dtype: type.repacked, K, parts: fused.parts, x: g.buffer(x), y: outs[0]!, segments: rows.map((n, i) => ({ buffer: outs[i]!, rows: n })), step: g.step, dummy: g.buffer(4), cpuBacked: true, accumulate: true, xq: g.buffer(18 * (K / 32) * T) });
       await g.run(ops[kind], T);
       // accumulate applies to the first segment's buffer (the residual stream); the others are written
       for (const [i, n] of rows.entries()) {
@@ -243,13 +261,13 @@ describe('integer inputs for Q4_0 (CPU-backed adapters: Q4_0W weights, quantize 
 });
 
 describe('embedding', () => {
-  it.each(['F32', 'Q8_0', 'Q4_0W'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
+  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q8_0W'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
     const dim = dtype === 'F32' ? 67 : 96;
     const vocab = 41;
-    const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype;
+    const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype === 'Q8_0W' ? 'Q8_0' : dtype;
     const storedBytes = fromFloat32(stored, randoms(vocab * dim, 5));
     const table = toFloat32(stored, storedBytes, vocab * dim);
-    const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : storedBytes;
+    const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : dtype === 'Q8_0W' ? repackQ8_0W(storedBytes) : storedBytes;
     const rowBytes = bytes.length / vocab;
     const parts = [
       { buffer: g.buffer(bytes.subarray(0, 20 * rowBytes)), rowOffset: 0, rows: 20 },

@@ -16,8 +16,8 @@ import { GENERATED, STORIES_GGUF } from './helpers/paths.js';
 /** GPU float32 kernels vs the CPU's float32-stored, float64-accumulated loops. */
 const LOGITS_NMSE = 1e-8;
 /**
- * Q4_0 with integer inputs vs the reference rounding the same way: mostly identical, but where a
- * GPU float32 input and its CPU float64 twin straddle a rounding boundary they round to
+ * Q4_0 and Q8_0 with integer inputs vs the reference rounding the same way: mostly identical, but
+ * where a GPU float32 input and its CPU float64 twin straddle a rounding boundary they round to
  * neighbouring integers, which moves the logits by up to ~5e-5 (measured on qwen3).
  */
 const INT_LOGITS_NMSE = 2e-4;
@@ -62,12 +62,13 @@ async function compare(path: string, k: Kernels, prompt = PROMPT, tolerance = LO
   runners.pop();
 }
 
-// The CPU-backed kernels (SwiftShader's default): Q4_0 matrices take integer inputs (matvec_int),
-// so the reference rounds their inputs the same way; every other type is float throughout.
+// The CPU-backed kernels (SwiftShader's default): Q4_0 and Q8_0 matrices take integer inputs
+// (matvec_int, matvec_int8), so the reference rounds their inputs the same way; every other type
+// is float throughout.
 describe.each(FIXTURES)('fixture $name ($arch)', (spec) => {
-  it.each(GGUF_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), CPU_BACKED, PROMPT, dtype === 'Q4_0' ? INT_LOGITS_NMSE : LOGITS_NMSE), 120_000);
+  it.each(GGUF_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), CPU_BACKED, PROMPT, dtype === 'Q4_0' || dtype === 'Q8_0' ? INT_LOGITS_NMSE : LOGITS_NMSE), 120_000);
   it('safetensors', () => compare(join(GENERATED, `${spec.name}-hf`), CPU_BACKED), 120_000);
-  it('GGUF Q4_0 with float inputs (intActivations: false)', () => compare(join(GENERATED, `${spec.name}-q4_0.gguf`), { kernels: 'cpu-backed', intActivations: false }), 120_000);
+  it.each(['Q4_0', 'Q8_0'])('GGUF %s with float inputs (intActivations: false)', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), { kernels: 'cpu-backed', intActivations: false }), 120_000);
 });
 
 describe('K-quants', () => {

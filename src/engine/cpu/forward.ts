@@ -39,6 +39,24 @@ export function quantizeInput(out: Float32Array, x: Float32Array, n: number): vo
   }
 }
 
+/**
+ * x as the wgsl backend's int8 kernels for Q8_0 see it (shaders/quantize.wgsl, quantize8): each
+ * block of 32 rounded to integers round(x * (127 / m)), m the block's largest |x|, at the scale
+ * m / 127, as llama.cpp rounds activations for Q8_0 weights. The divisions and the product are
+ * float32 operations there; float64 results rounded to float32 are the same numbers (a float64
+ * quotient or product of float32 values rounds to the correctly rounded float32).
+ */
+export function quantizeInput8(out: Float32Array, x: Float32Array, n: number): void {
+  for (let b = 0; b < n; b += 32) {
+    let m = 0;
+    for (let j = b; j < b + 32; j++) m = Math.max(m, Math.abs(x[j]!));
+    const live = m >= 2 ** -100;
+    const inv = Math.fround(127 / m);
+    const scale = Math.fround(m / 127);
+    for (let j = b; j < b + 32; j++) out[j] = live ? roundHalfEven(Math.fround(x[j]! * inv)) * scale : 0;
+  }
+}
+
 /** WGSL's round(): halfway cases go to the even integer. */
 function roundHalfEven(v: number): number {
   const r = Math.round(v); // halfway cases up
@@ -108,8 +126,8 @@ export class CpuTransformer {
     config: ModelConfig,
     private readonly w: Weights,
     readonly maxSeqLen: number,
-    /** Matrices whose input is rounded as the wgsl integer kernels round it (quantizeInput). */
-    private readonly intInputs: ReadonlySet<string> = new Set(),
+    /** Matrices whose input is rounded as the wgsl integer kernels round it, by the matrix's stored type. */
+    private readonly intInputs: ReadonlyMap<string, 'Q4_0' | 'Q8_0'> = new Map(),
   ) {
     this.c = config;
     const kvDim = config.nKvHeads * config.headDim;
@@ -138,8 +156,9 @@ export class CpuTransformer {
 
   /** out (d) = W (d, n) · x (n) (+ bias) for the weight `name`. */
   private matmul(out: Float32Array, x: Float32Array, name: string, n: number, d: number, bias?: Float32Array): void {
-    if (this.intInputs.has(name)) {
-      quantizeInput(this.xq, x, n);
+    const rounding = this.intInputs.get(name);
+    if (rounding) {
+      (rounding === 'Q4_0' ? quantizeInput : quantizeInput8)(this.xq, x, n);
       x = this.xq;
     }
     matmul(out, x, this.weight(name), n, d, bias);

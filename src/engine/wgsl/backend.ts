@@ -12,13 +12,15 @@ export class DeviceLostError extends Error {
 }
 
 export async function loadWgsl(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
-  const { device, description, cpuBacked } = await acquireDevice();
+  const { device, description, cpuBacked, dot4I8 } = await acquireDevice();
   let lost: string | undefined;
   void device.lost.then((info) => {
     lost = info.message || info.reason || 'device lost';
   });
   const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
-  const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), cpuKernels && (options.intActivations ?? true));
+  // Integer inputs (CPU-backed kernels): Q4_0 always, Q8_0 where WGSL has dot4I8Packed.
+  const intTypes = cpuKernels && (options.intActivations ?? true) ? (dot4I8 ? ['Q4_0', 'Q8_0'] as const : ['Q4_0'] as const) : [];
+  const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), new Set(intTypes));
   device.pushErrorScope('out-of-memory');
   let model;
   try {

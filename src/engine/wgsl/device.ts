@@ -11,6 +11,8 @@ export interface GpuContext {
   description: string;
   /** A software rasteriser on the CPU (SwiftShader): kernels avoid workgroup barriers there. */
   cpuBacked: boolean;
+  /** WGSL has dot4I8Packed and pack4xI8 (the packed_4x8_integer_dot_product language feature). */
+  dot4I8: boolean;
 }
 
 export class WebGPUUnavailableError extends Error {}
@@ -71,7 +73,8 @@ export async function acquireDevice(): Promise<GpuContext> {
   });
   const description = describeAdapter(adapter);
   const cpuBacked = isCpuBacked(adapter);
-  return { device, f16, description, cpuBacked };
+  const dot4I8 = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false;
+  return { device, f16, description, cpuBacked, dot4I8 };
 }
 
 export function describeAdapter(adapter: GPUAdapter): string {

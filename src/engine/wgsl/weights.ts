@@ -2,27 +2,41 @@
  * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): the kernels
  * dequantise in registers, so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
- * small and become float32. With `repackQ4_0` (the integer matvec of CPU-backed adapters) Q4_0
- * matrices are stored as Q4_0W: the same blocks made word-aligned, 20 bytes instead of 18.
+ * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0 and Q8_0 matrices
+ * are stored as Q4_0W and Q8_0W: the same blocks made word-aligned, with float32 scales (20 bytes
+ * instead of 18, 36 instead of 34).
  */
 import { f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
 import type { TensorSink } from '../../model/load.js';
 import type { WeightPart } from './kernels/matmul.js';
 
-/** A weight type as the kernels read it: a stored type, or Q4_0W (shaders/dequant_q4_0w.wgsl). */
-export type GpuDType = DType | 'Q4_0W';
+/** A weight type as the kernels read it: a stored type, or a word-aligned repack (shaders/dequant_q4_0w.wgsl, dequant_q8_0w.wgsl). */
+export type GpuDType = DType | 'Q4_0W' | 'Q8_0W';
 
-/** Q4_0 blocks (float16 scale + 16 quant bytes) → Q4_0W blocks (float32 scale + the same 16 bytes). */
-export function repackQ4_0W(bytes: Uint8Array): Uint8Array {
-  const blocks = bytes.length / 18;
-  const out = new Uint8Array(blocks * 20);
+/** Blocks of a float16 scale + n quant bytes → blocks of a float32 scale + the same bytes. */
+function widenScales(bytes: Uint8Array, quantBytes: number): Uint8Array {
+  const from = 2 + quantBytes, to = 4 + quantBytes;
+  const blocks = bytes.length / from;
+  const out = new Uint8Array(blocks * to);
   const scales = new DataView(out.buffer);
   for (let b = 0; b < blocks; b++) {
-    scales.setFloat32(b * 20, f16ToF32(bytes[b * 18]! | (bytes[b * 18 + 1]! << 8)), true);
-    out.set(bytes.subarray(b * 18 + 2, b * 18 + 18), b * 20 + 4);
+    scales.setFloat32(b * to, f16ToF32(bytes[b * from]! | (bytes[b * from + 1]! << 8)), true);
+    out.set(bytes.subarray(b * from + 2, b * from + from), b * to + 4);
   }
   return out;
 }
+
+/** Q4_0 → Q4_0W: 20-byte blocks. */
+export function repackQ4_0W(bytes: Uint8Array): Uint8Array {
+  return widenScales(bytes, 16);
+}
+
+/** Q8_0 → Q8_0W: 36-byte blocks. */
+export function repackQ8_0W(bytes: Uint8Array): Uint8Array {
+  return widenScales(bytes, 32);
+}
+
+const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W } } as const;
 
 export interface GpuMatrix {
   dtype: GpuDType;
@@ -49,7 +63,8 @@ export class GpuWeights implements TensorSink {
   constructor(
     private readonly device: GPUDevice,
     private readonly maxBinding: number,
-    private readonly repackQ4_0 = false,
+    /** Stored types to repack word-aligned (for the integer matvecs). */
+    private readonly repack: ReadonlySet<'Q4_0' | 'Q8_0'> = new Set(),
   ) {}
 
   tensor(name: string, shape: number[], stored: DType, storedBytes: Uint8Array): void {
@@ -63,9 +78,9 @@ export class GpuWeights implements TensorSink {
     const [rows, cols] = shape as [number, number];
     const block = stored === 'Q4_K' || stored === 'Q6_K' ? 256 : stored === 'Q8_0' || stored === 'Q4_0' ? 32 : 1;
     if (cols % block !== 0) throw new Error(`tensor ${name}: ${stored} rows must be a multiple of ${block} elements, got ${cols}`);
-    const repack = this.repackQ4_0 && stored === 'Q4_0';
-    const dtype: GpuDType = repack ? 'Q4_0W' : stored;
-    const bytes = repack ? repackQ4_0W(storedBytes) : storedBytes;
+    const to = (stored === 'Q4_0' || stored === 'Q8_0') && this.repack.has(stored) ? REPACKED[stored] : undefined;
+    const dtype: GpuDType = to?.dtype ?? stored;
+    const bytes = to ? to.repack(storedBytes) : storedBytes;
     const rowBytes = bytes.length / rows;
     const rowsPerPart = Math.floor(this.maxBinding / rowBytes);
     if (rowsPerPart < 1) throw new Error(`tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's largest storage binding (${this.maxBinding} bytes)`);

@@ -3,8 +3,8 @@
  * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
  * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
  * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (the tiled gemm on
- * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters). Q4_0W matrices (CPU-backed
- * adapters) take integer inputs instead: a quantize op, then matvec_int, for steps of any length.
+ * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters). Q4_0W and Q8_0W matrices
+ * (CPU-backed adapters) take integer inputs instead: a quantize op, then the integer kernels.
  */
 import type { GpuDType } from '../weights.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
@@ -47,7 +47,7 @@ export interface MatmulArgs {
    * ops are made then): RMSNorm of x with its weight, or silu(x) * up.
    */
   input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
-  /** Q4_0W: where the quantised inputs go (quantizedWords of K for the step's tokens). */
+  /** Q4_0W, Q8_0W: where the quantised inputs go (quantizedWords of K for the step's tokens). */
   xq?: GPUBuffer;
 }
 
@@ -72,7 +72,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const y = seg[0]?.buffer ?? a.y;
   const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
-  if (a.dtype === 'Q4_0W') return intOps(cache, a, y, seg1, seg2, N);
+  if (a.dtype === 'Q4_0W' || a.dtype === 'Q8_0W') return intOps(cache, a, y, seg1, seg2, N);
   const mode = inputMode(a.input);
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
@@ -100,18 +100,25 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   return { matvec, gemm };
 }
 
+/** The integer kernels of each repacked type: shaders/matvec_int.wgsl (Q4_0W), matvec_int8.wgsl (Q8_0W). */
+const INT_KERNELS = {
+  Q4_0W: { file: 'matvec_int', quantize: 'quantize', matvec: 'matvec_int', gemm: 'gemm_int' },
+  Q8_0W: { file: 'matvec_int8', quantize: 'quantize8', matvec: 'matvec_int8', gemm: 'gemm_int8' },
+} as const;
+
 /**
- * Q4_0W: the inputs quantised once, then every part's integer matmul: matvec_int for one token,
- * gemm_int (4 rows x 4 tokens per thread) for prompt steps.
+ * Q4_0W, Q8_0W: the inputs quantised once, then every part's integer matmul: a thread per 16 rows
+ * for one token, per 4 rows x 4 tokens for prompt steps.
  */
 async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: number, seg2: number, N: number): Promise<{ matvec: Op[]; gemm: Op[] }> {
-  if (!a.xq || a.input) throw new Error(`${a.label}: Q4_0W weights need a buffer for integer inputs and take no folded input`);
+  if (!a.xq || a.input) throw new Error(`${a.label}: ${a.dtype} weights need a buffer for integer inputs and take no folded input`);
   const device = cache.device;
   const seg = a.segments ?? [];
+  const k = INT_KERNELS[a.dtype as keyof typeof INT_KERNELS];
   const [quantize, mv, gm] = await Promise.all([
-    quantizeOp(cache, { label: `${a.label}.quantize`, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
-    cache.get(['matmul', 'matvec_int'], 'matvec_int', 'Q4_0W'),
-    cache.get(['matmul', 'matvec_int'], 'gemm_int', 'Q4_0W'),
+    quantizeOp(cache, { label: `${a.label}.quantize`, entry: k.quantize, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
+    cache.get(['matmul', k.file], k.matvec, a.dtype),
+    cache.get(['matmul', k.file], k.gemm, a.dtype),
   ]);
   const matvec = [quantize];
   const gemm = [quantize];
@@ -121,7 +128,7 @@ async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: n
     const fields = [a.K, part.rows, 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, 0, 0, 0, 0];
     const params = uniform(device, fields, `${a.label}.params${i}`);
     const entries = { 0: part.buffer, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 9: a.xq };
-    // workgroups of 16 threads: 16 rows each (matvec_int), 4 rows x 4 tokens each (gemm_int)
+    // workgroups of 16 threads: 16 rows each (matvec), 4 rows x 4 tokens each (gemm)
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 256), tokens(T)) });
     gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) });
   }

@@ -1,6 +1,6 @@
 /**
- * shaders/quantize.wgsl: a step's inputs to a Q4_0W matrix rounded to integers, 18 words per block
- * of 32 (the layout matvec_int reads). A thread per block and token.
+ * shaders/quantize.wgsl: a step's inputs to a Q4_0W or Q8_0W matrix rounded to integers, 18 words
+ * per block of 32 (the layouts matvec_int and matvec_int8 read). A thread per block and token.
  */
 import { bind, uniform, type Op, type PipelineCache } from './op.js';
 
@@ -9,9 +9,9 @@ export function quantizedWords(K: number, tokens: number): number {
   return (K / 32) * 18 * tokens;
 }
 
-export async function quantizeOp(cache: PipelineCache, a: { label: string; K: number; x: GPUBuffer; xOffset?: number; xq: GPUBuffer; tokens?: number; step: GPUBuffer }): Promise<Op> {
+export async function quantizeOp(cache: PipelineCache, a: { label: string; entry: 'quantize' | 'quantize8'; K: number; x: GPUBuffer; xOffset?: number; xq: GPUBuffer; tokens?: number; step: GPUBuffer }): Promise<Op> {
   if (a.K % 32 !== 0) throw new Error(`${a.label}: integer inputs come in blocks of 32, got K=${a.K}`);
-  const pipeline = await cache.get('quantize', 'quantize');
+  const pipeline = await cache.get('quantize', a.entry);
   const params = uniform(cache.device, [a.K, a.xOffset ?? 0, a.tokens ?? 0, 0], `${a.label}.params`);
   return {
     label: a.label,
