@@ -66,11 +66,12 @@ export interface LoadOptions {
    */
   kernels?: 'gpu' | 'cpu-backed';
   /**
-   * Q4_0 matrices multiply inputs rounded to 9-bit integers per block of 32 (power-of-two scales),
-   * as llama.cpp does on CPUs. wgsl: on by default with the 'cpu-backed' kernels, where the
-   * integer matvec is ~2.5x faster than the float one (shaders/matvec_int.wgsl); never with the
-   * 'gpu' kernels. cpu: off by default; on, the reference rounds the same way (tests use it as
-   * the oracle for the integer kernels).
+   * Q4_0 and Q8_0 matrices multiply inputs rounded to integers per block of 32 (9 bits at a
+   * power-of-two scale, and int8 as llama.cpp rounds them), as llama.cpp does on CPUs. wgsl: on by
+   * default with the 'cpu-backed' kernels, where the integer matvecs are ~2.4x faster than the
+   * float ones (shaders/matvec_int.wgsl, matvec_int8.wgsl; Q8_0 only where WGSL has
+   * dot4I8Packed); never with the 'gpu' kernels. cpu: off by default; on, the reference rounds
+   * the same way (tests use it as the oracle for the integer kernels).
    */
   intActivations?: boolean;
   onProgress?: (p: LoadProgress) => void;

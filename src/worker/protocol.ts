@@ -28,9 +28,9 @@ export interface EngineOptions {
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
   /**
-   * wgsl on software adapters (SwiftShader): Q4_0 matrices multiply inputs rounded to 9-bit
-   * integers per block of 32, as llama.cpp does on CPUs, ~2.7x faster there (default: on; never on
-   * hardware GPUs). false keeps float inputs. The cpu backend rounds the same way when it is true
+   * wgsl on software adapters (SwiftShader): Q4_0 and Q8_0 matrices multiply inputs rounded to
+   * integers per block of 32 (9 and 8 bits), as llama.cpp does on CPUs, ~2.4x faster there
+   * (default: on; never on hardware GPUs). false keeps float inputs. The cpu backend rounds the same way when it is true
    * (off by default), so it reproduces such a wgsl run.
    */
   intActivations?: boolean;
