@@ -1,5 +1,5 @@
 // Q4_0W: ggml's Q4_0 repacked at load for the integer-input matvec of CPU-backed adapters
-// (SwiftShader; see matvec_int.wgsl). A block of 32 weights is 5 words: its scale as a float32,
+// (SwiftShader; see int_q4_0.wgsl). A block of 32 weights is 5 words: its scale as a float32,
 // then its 16 quant bytes (low nibbles are weights 0..15, high nibbles 16..31; w = d * (q - 8)).
 // Word-aligned blocks spare the shifts that realign Q4_0's 18-byte blocks and the float16
 // conversion of every scale: on SwiftShader that made the integer matvec ~1.45x faster.

@@ -1,5 +1,5 @@
 // Q8_0W: ggml's Q8_0 repacked at load for the integer matvec of CPU-backed adapters (SwiftShader;
-// see matvec_int8.wgsl). A block of 32 weights is 9 words: its scale as a float32, then its 32
+// see int_q8_0.wgsl). A block of 32 weights is 9 words: its scale as a float32, then its 32
 // int8 quants (w = d * q). Word-aligned blocks spare the shifts that realign Q8_0's 34-byte blocks
 // and the float16 conversion of every scale.
 

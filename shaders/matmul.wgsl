@@ -95,6 +95,18 @@ fn store(t: u32, n: u32, acc: f32) {
   }
 }
 
+/** Stores the outputs of 4 rows x 4 tokens, acc<r>[i] for row row0 + r and token t0 + i, that exist. */
+fn store4x4(row0: u32, t0: u32, T: u32, acc0: vec4f, acc1: vec4f, acc2: vec4f, acc3: vec4f) {
+  for (var i = 0u; i < 4u; i++) {
+    if (t0 + i < T) {
+      if (row0 < p.N) { store(t0 + i, p.row_off + row0, acc0[i]); }
+      if (row0 + 1u < p.N) { store(t0 + i, p.row_off + row0 + 1u, acc1[i]); }
+      if (row0 + 2u < p.N) { store(t0 + i, p.row_off + row0 + 2u, acc2[i]); }
+      if (row0 + 3u < p.N) { store(t0 + i, p.row_off + row0 + 3u, acc3[i]); }
+    }
+  }
+}
+
 @compute @workgroup_size(64)
 fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row0 = (wg.x + wg.y * nwg.x) * ROWS;
@@ -208,14 +220,7 @@ fn gemm_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
       acc3 += vec4f(dot32(rows.w, b, p.K, xo.x), dot32(rows.w, b, p.K, xo.y), dot32(rows.w, b, p.K, xo.z), dot32(rows.w, b, p.K, xo.w));
     }
   }
-  for (var i = 0u; i < 4u; i++) {
-    if (t0 + i < T) {
-      if (row0 < p.N) { store(t0 + i, p.row_off + row0, acc0[i]); }
-      if (row0 + 1u < p.N) { store(t0 + i, p.row_off + row0 + 1u, acc1[i]); }
-      if (row0 + 2u < p.N) { store(t0 + i, p.row_off + row0 + 2u, acc2[i]); }
-      if (row0 + 3u < p.N) { store(t0 + i, p.row_off + row0 + 3u, acc3[i]); }
-    }
-  }
+  store4x4(row0, t0, T, acc0, acc1, acc2, acc3);
 }
 
 const TILE = 16u;

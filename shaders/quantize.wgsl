@@ -1,7 +1,7 @@
 // x (float32, [T, K] from x_off) → xq: the inputs of the integer matvecs on CPU-backed adapters,
 // 18 words per block of 32 inputs either way.
 //
-// quantize (for Q4_0, matvec_int.wgsl): each block is rounded to integers xi at a power-of-two scale
+// quantize (for Q4_0, int_q4_0.wgsl): each block is rounded to integers xi at a power-of-two scale
 // s = 2^(e - 7), e the exponent of the block's largest |x|, so |xi| <= 256 (9 bits; llama.cpp
 // uses 8) and x / s is exact: the CPU reference (quantizeInput in engine/cpu/forward.ts) rounds
 // to the very same integers. Blocks whose largest |x| is below 2^-100 become zeros.
@@ -13,7 +13,7 @@
 //   16     s (float32 bits);
 //   17     8 * Σ xi (i32 bits): Q4_0's offset of 8, taken out of the weights once per block.
 //
-// quantize8 (for Q8_0, matvec_int8.wgsl): each block is rounded to int8 as llama.cpp rounds
+// quantize8 (for Q8_0, int_q8_0.wgsl): each block is rounded to int8 as llama.cpp rounds
 // activations for Q8_0 weights, xi = round(x * (127 / m)) with m the largest |x|, whose scale is
 // m / 127 (float32 divisions and products, correctly rounded on CPUs: the reference's
 // quantizeInput8 computes the same numbers). Blocks with m below 2^-100 become zeros.
@@ -39,22 +39,34 @@ fn pack(lo: u32, hi: u32) -> u32 {
   return bitcast<u32>(xi[lo] + (xi[hi] << 16u));
 }
 
-@compute @workgroup_size(16)
-fn quantize(@builtin(global_invocation_id) g: vec3u) {
-  let nb = p.K / 32u;
-  let b = g.x;
-  let t = g.y;
-  if (b >= nb || t >= select(p.tokens, step.T, p.tokens == 0u)) { return; }
-  let xo = p.x_off + t * p.K + b * 32u;
+/** The thread's block (x = block, y = token) of the step, or false past its end. */
+fn in_step(g: vec3u) -> bool {
+  return g.x < p.K / 32u && g.y < select(p.tokens, step.T, p.tokens == 0u);
+}
+
+/** Offset of the block's first input in x, and of its words in xq. */
+fn x_at(g: vec3u) -> u32 { return p.x_off + g.y * p.K + g.x * 32u; }
+fn xq_at(g: vec3u) -> u32 { return (g.y * (p.K / 32u) + g.x) * 18u; }
+
+/** The block's largest |x|. */
+fn block_max(xo: u32) -> f32 {
   var m = 0.0;
   for (var j = 0u; j < 32u; j++) { m = max(m, abs(x[xo + j])); }
+  return m;
+}
+
+@compute @workgroup_size(16)
+fn quantize(@builtin(global_invocation_id) g: vec3u) {
+  if (!in_step(g)) { return; }
+  let xo = x_at(g);
+  let m = block_max(xo);
   let e = i32(bitcast<u32>(m) >> 23u) - 127; // m >= 0: its biased exponent
   var sum = 0;
   for (var j = 0u; j < 32u; j++) {
     xi[j] = select(0, i32(round(ldexp(x[xo + j], 7 - e))), e >= -100);
     sum += xi[j];
   }
-  let o = (t * nb + b) * 18u;
+  let o = xq_at(g);
   for (var i = 0u; i < 4u; i++) {
     xq[o + 4u * i] = pack(4u * i + 2u, 4u * i);
     xq[o + 4u * i + 1u] = pack(4u * i + 3u, 4u * i + 1u);
@@ -67,16 +79,12 @@ fn quantize(@builtin(global_invocation_id) g: vec3u) {
 
 @compute @workgroup_size(16)
 fn quantize8(@builtin(global_invocation_id) g: vec3u) {
-  let nb = p.K / 32u;
-  let b = g.x;
-  let t = g.y;
-  if (b >= nb || t >= select(p.tokens, step.T, p.tokens == 0u)) { return; }
-  let xo = p.x_off + t * p.K + b * 32u;
-  var m = 0.0;
-  for (var j = 0u; j < 32u; j++) { m = max(m, abs(x[xo + j])); }
+  if (!in_step(g)) { return; }
+  let xo = x_at(g);
+  let m = block_max(xo);
   let live = m >= 0x1p-100f;
   let inv = select(0.0, 127.0 / m, live);
-  let o = (t * nb + b) * 18u;
+  let o = xq_at(g);
   for (var i = 0u; i < 8u; i++) {
     let v = vec4i(round(vec4f(x[xo + 4u * i], x[xo + 4u * i + 1u], x[xo + 4u * i + 2u], x[xo + 4u * i + 3u]) * inv));
     xq[o + i] = pack4xI8(v);

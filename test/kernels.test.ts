@@ -154,8 +154,8 @@ describe('matvec with the previous op folded in, adding into the residual', () =
 });
 
 const INT_TYPES = [
-  { stored: 'Q4_0', repacked: 'Q4_0W', repack: repackQ4_0W, round: quantizeInput, kernels: 'matvec_int, gemm_int' },
-  { stored: 'Q8_0', repacked: 'Q8_0W', repack: repackQ8_0W, round: quantizeInput8, kernels: 'matvec_int8, gemm_int8' },
+  { stored: 'Q4_0', repacked: 'Q4_0W', repack: repackQ4_0W, round: quantizeInput, kernels: 'int_q4_0' },
+  { stored: 'Q8_0', repacked: 'Q8_0W', repack: repackQ8_0W, round: quantizeInput8, kernels: 'int_q8_0' },
 ] as const;
 
 describe('the reference rounding of integer inputs', () => {

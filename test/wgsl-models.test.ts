@@ -63,7 +63,7 @@ async function compare(path: string, k: Kernels, prompt = PROMPT, tolerance = LO
 }
 
 // The CPU-backed kernels (SwiftShader's default): Q4_0 and Q8_0 matrices take integer inputs
-// (matvec_int, matvec_int8), so the reference rounds their inputs the same way; every other type
+// (shaders/matvec_int.wgsl), so the reference rounds their inputs the same way; every other type
 // is float throughout.
 describe.each(FIXTURES)('fixture $name ($arch)', (spec) => {
   it.each(GGUF_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), CPU_BACKED, PROMPT, dtype === 'Q4_0' || dtype === 'Q8_0' ? INT_LOGITS_NMSE : LOGITS_NMSE), 120_000);

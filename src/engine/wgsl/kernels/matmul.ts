@@ -100,10 +100,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   return { matvec, gemm };
 }
 
-/** The integer kernels of each repacked type: shaders/matvec_int.wgsl (Q4_0W), matvec_int8.wgsl (Q8_0W). */
+/** Each repacked type's integer arithmetic (shaders/int_<type>.wgsl) and input rounding (quantize.wgsl). */
 const INT_KERNELS = {
-  Q4_0W: { file: 'matvec_int', quantize: 'quantize', matvec: 'matvec_int', gemm: 'gemm_int' },
-  Q8_0W: { file: 'matvec_int8', quantize: 'quantize8', matvec: 'matvec_int8', gemm: 'gemm_int8' },
+  Q4_0W: { arithmetic: 'int_q4_0', quantize: 'quantize' },
+  Q8_0W: { arithmetic: 'int_q8_0', quantize: 'quantize8' },
 } as const;
 
 /**
@@ -117,8 +117,8 @@ async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: n
   const k = INT_KERNELS[a.dtype as keyof typeof INT_KERNELS];
   const [quantize, mv, gm] = await Promise.all([
     quantizeOp(cache, { label: `${a.label}.quantize`, entry: k.quantize, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
-    cache.get(['matmul', k.file], k.matvec, a.dtype),
-    cache.get(['matmul', k.file], k.gemm, a.dtype),
+    cache.get(['matmul', k.arithmetic, 'matvec_int'], 'matvec_int', a.dtype),
+    cache.get(['matmul', k.arithmetic, 'matvec_int'], 'gemm_int', a.dtype),
   ]);
   const matvec = [quantize];
   const gemm = [quantize];
