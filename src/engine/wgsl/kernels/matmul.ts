@@ -83,10 +83,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
-    const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
-    const fields = [a.K, part.rows, a.xOffset ?? 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, { f32: eps }, 0, 0, 0];
-    const params = uniform(device, fields, `${a.label}.params${i}`);
-    const entries = { 0: part.buffer, 1: a.x, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
+    const entries = { ...partEntries(cache, a, i, { y, seg1, seg2, N, xOffset: a.xOffset ?? 0, eps }), 1: a.x };
     // Only the matvec entry has the folded-input prologue that reads aux.
     const matvecEntries = a.cpuBacked ? entries : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
@@ -98,6 +95,19 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     }
   }
   return { matvec, gemm };
+}
+
+/**
+ * The bindings every matmul entry of part i uses: its weights, outputs, bias, Params and step
+ * (the input, x or xq, and aux are the caller's).
+ */
+function partEntries(cache: PipelineCache, a: MatmulArgs, i: number, o: { y: GPUBuffer; seg1: number; seg2: number; N: number; xOffset: number; eps: number }): Record<number, GPUBuffer> {
+  const part = a.parts[i]!;
+  const seg = a.segments ?? [];
+  const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? o.N);
+  const fields = [a.K, part.rows, o.xOffset, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, o.seg1, o.seg2, o.N, a.accumulate ? 1 : 0, { f32: o.eps }, 0, 0, 0];
+  const params = uniform(cache.device, fields, `${a.label}.params${i}`);
+  return { 0: part.buffer, 2: o.y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
 }
 
 /** Each repacked type's integer arithmetic (shaders/int_<type>.wgsl) and input rounding (quantize.wgsl). */
@@ -113,7 +123,6 @@ const INT_KERNELS = {
 async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: number, seg2: number, N: number): Promise<{ matvec: Op[]; gemm: Op[] }> {
   if (!a.xq || a.input) throw new Error(`${a.label}: ${a.dtype} weights need a buffer for integer inputs and take no folded input`);
   const device = cache.device;
-  const seg = a.segments ?? [];
   const k = INT_KERNELS[a.dtype as keyof typeof INT_KERNELS];
   const [quantize, mv, gm] = await Promise.all([
     quantizeOp(cache, { label: `${a.label}.quantize`, entry: k.quantize, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
@@ -124,10 +133,8 @@ async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: n
   const gemm = [quantize];
   const tokens = (T: number) => a.tokens ?? T;
   for (const [i, part] of a.parts.entries()) {
-    const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? N);
-    const fields = [a.K, part.rows, 0, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, seg1, seg2, N, a.accumulate ? 1 : 0, 0, 0, 0, 0];
-    const params = uniform(device, fields, `${a.label}.params${i}`);
-    const entries = { 0: part.buffer, 2: y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1), 9: a.xq };
+    // x_off 0: quantize has applied it
+    const entries = { ...partEntries(cache, a, i, { y, seg1, seg2, N, xOffset: 0, eps: 0 }), 9: a.xq };
     // workgroups of 16 threads: 16 rows each (matvec), 4 rows x 4 tokens each (gemm)
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 256), tokens(T)) });
     gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups: (T) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) });
