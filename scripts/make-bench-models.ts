@@ -1,5 +1,5 @@
 /**
- * Benchmark models: SmolLM2-135M's real configuration (../shared/fixtures/smollm2-135m-instruct)
+ * Benchmark models: SmolLM2-135M's real configuration (test/fixtures/real/smollm2-135m-instruct)
  * and real tokenizer, with seeded random weights, as GGUF in Q4_0 and Q8_0. Random weights make
  * the kernels do a 135M model's work; the text they write is noise. Generated on demand into
  * bench/.models (not committed), deterministic.
@@ -14,7 +14,7 @@ import type { GGUFTypedValue } from '../src/formats/gguf.js';
 import { makeWeights, writeFixtureGGUF, type FixtureSpec } from './make-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SMOLLM = join(ROOT, '..', 'shared', 'fixtures', 'smollm2-135m-instruct');
+const SMOLLM = join(ROOT, 'test', 'fixtures', 'real', 'smollm2-135m-instruct');
 
 export const BENCH_TYPES: DType[] = ['Q4_0', 'Q8_0'];
 

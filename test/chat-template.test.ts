@@ -1,4 +1,4 @@
-/** Every real chat template in ../shared/fixtures renders a conversation exactly as its model expects. */
+/** Every real chat template in test/fixtures/real renders a conversation exactly as its model expects. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

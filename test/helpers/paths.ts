@@ -3,13 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const SHARED = join(ROOT, '..', 'shared');
 export const STORIES_GGUF = join(ROOT, 'models', 'stories260K.gguf');
-export const STORIES_DIR = join(SHARED, 'models', 'stories260K');
-export const FIXTURES = join(SHARED, 'fixtures');
+/** Copies of ../shared's files, kept in the repository so a plain clone tests itself (test/fixtures/README.md). */
+export const STORIES_DIR = join(ROOT, 'test', 'fixtures', 'stories260K');
+export const FIXTURES = join(ROOT, 'test', 'fixtures', 'real');
 export const GENERATED = join(ROOT, 'test', '.generated');
 
-/** The published greedy output of stories260K, read from the shared README (the truth, not a copy). */
+/** The published greedy output of stories260K, read from the model's README (as published with it, not retyped). */
 export function storiesReference(): string {
   const readme = readFileSync(join(STORIES_DIR, 'README.md'), 'utf8');
   const m = /prints:\n\n```\n([\s\S]*?)\n```/.exec(readme);
