@@ -33,6 +33,12 @@ export interface FixtureSpec {
   tied: boolean;
   /** Llama 3 rope_scaling block, as in config.json. */
   ropeScaling?: Record<string, number | string>;
+  /**
+   * Spread of the token embedding (default 1). With tied embeddings a spread of 1 lets each
+   * token's own embedding dominate its logits, so such a model only ever repeats its input;
+   * ~1/sqrt(dim) keeps the layers in charge of the next token.
+   */
+  embedScale?: number;
   seed: number;
 }
 
@@ -84,7 +90,7 @@ export function makeWeights(spec: FixtureSpec, vocab: number): HFWeights {
   };
   const q = spec.nHeads * spec.headDim;
   const kv = spec.nKvHeads * spec.headDim;
-  matrix('model.embed_tokens.weight', vocab, spec.dim, 1);
+  matrix('model.embed_tokens.weight', vocab, spec.dim, spec.embedScale ?? 1);
   for (let l = 0; l < spec.nLayers; l++) {
     const p = `model.layers.${l}.`;
     vector(p + 'input_layernorm.weight', spec.dim, 1, 0.1);
@@ -245,7 +251,7 @@ function writeHFDir(dir: string, spec: FixtureSpec, weights: HFWeights, vocab: n
 }
 
 /** Tokenizer metadata copied from stories260K's GGUF: a real 512-piece SentencePiece vocabulary. */
-async function storiesTokenizer(): Promise<{ meta: Record<string, GGUFTypedValue>; vocab: number; json: unknown; config: unknown }> {
+export async function storiesTokenizer(): Promise<{ meta: Record<string, GGUFTypedValue>; vocab: number; json: unknown; config: unknown }> {
   const bytes = readFileSync(join(ROOT, 'models', 'stories260K.gguf'));
   const header = await readGGUFHeader(ByteStream.fromBytes(bytes));
   const m = header.metadata;

@@ -36,3 +36,53 @@ fn word_at(b: u32) -> u32 {
   let a = b >> 2u;
   return select(w[a], (w[a] >> 16u) | (w[a + 1u] << 16u), (b & 2u) != 0u);
 }
+
+/** The four bytes of a word as floats. */
+fn bytes4(v: u32) -> vec4f {
+  return vec4f(f32(v & 0xffu), f32((v >> 8u) & 0xffu), f32((v >> 16u) & 0xffu), f32(v >> 24u));
+}
+
+/** Four 4-bit fields of one word: the bytes' low (shift 0) or high (shift 4) nibbles. */
+fn nibbles(word: u32, shift: u32) -> vec4f {
+  return bytes4((word >> shift) & 0x0f0f0f0fu);
+}
+
+/** Σ of a block's 32 inputs (for the types whose weights carry an offset: d * q + m). */
+fn sum_x32(x: X32) -> f32 {
+  return dot(x.v[0] + x.v[1] + x.v[2] + x.v[3] + x.v[4] + x.v[5] + x.v[6] + x.v[7], vec4f(1.0));
+}
+
+/** A block of integer weights q as d * q + m (deq32 of the affine types). */
+fn affine32(q: X32, d: f32, m: f32) -> X32 {
+  return X32(array<vec4f, 8>(q.v[0] * d + m, q.v[1] * d + m, q.v[2] * d + m, q.v[3] * d + m, q.v[4] * d + m, q.v[5] * d + m, q.v[6] * d + m, q.v[7] * d + m));
+}
+
+/** Σ q·x over each half (weights 0..15, 16..31) of a block: the types with a scale per 16 weights. */
+fn dot_halves(q: X32, x: X32) -> vec2f {
+  return vec2f(dot(q.v[0], x.v[0]) + dot(q.v[1], x.v[1]) + dot(q.v[2], x.v[2]) + dot(q.v[3], x.v[3]),
+               dot(q.v[4], x.v[4]) + dot(q.v[5], x.v[5]) + dot(q.v[6], x.v[6]) + dot(q.v[7], x.v[7]));
+}
+
+/** Σ x over each half of a block. */
+fn sum_halves(x: X32) -> vec2f {
+  return vec2f(dot(x.v[0] + x.v[1] + x.v[2] + x.v[3], vec4f(1.0)), dot(x.v[4] + x.v[5] + x.v[6] + x.v[7], vec4f(1.0)));
+}
+
+/** affine32 with its own (d, m) for each half of the block. */
+fn affine_halves(q: X32, d: vec2f, m: vec2f) -> X32 {
+  return X32(array<vec4f, 8>(q.v[0] * d.x + m.x, q.v[1] * d.x + m.x, q.v[2] * d.x + m.x, q.v[3] * d.x + m.x,
+                             q.v[4] * d.y + m.y, q.v[5] * d.y + m.y, q.v[6] * d.y + m.y, q.v[7] * d.y + m.y));
+}
+
+/** Bits 0..3 of b moved to bit 0 of bytes 0..3 (the fifth bits of Q5_0/Q5_1 weights, four at a time). */
+fn bits4(b: u32) -> u32 {
+  return (b & 1u) | ((b & 2u) << 7u) | ((b & 4u) << 14u) | ((b & 8u) << 21u);
+}
+
+/** (scale, min) of sub-block j of a Q4_K/Q5_K super-block, from its 12 scale bytes at byte s (ggml get_scale_min_k4). */
+fn scale_min_k4(s: u32, j: u32) -> vec2f {
+  if (j < 4u) { return vec2f(f32(wbyte(s + j) & 63u), f32(wbyte(s + j + 4u) & 63u)); }
+  let sc = (wbyte(s + j + 4u) & 15u) | ((wbyte(s + j - 4u) >> 6u) << 4u);
+  let mn = (wbyte(s + j + 4u) >> 4u) | ((wbyte(s + j) >> 6u) << 4u);
+  return vec2f(f32(sc), f32(mn));
+}

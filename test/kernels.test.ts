@@ -4,7 +4,7 @@
  * Tolerances are named per kernel: NMSE for matmuls and reductions, max-abs for element-wise ops.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { f16ToF32, f32ToF16, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
+import { blockElements, f16ToF32, f32ToF16, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { matmul, quantizeInput, quantizeInput8, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
 import { attentionOps, attentionPartialBytes } from '../src/engine/wgsl/kernels/attention.js';
@@ -19,6 +19,7 @@ import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.
 import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
 import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
 import { GpuWeights, repackQ4_0W, repackQ8_0W } from '../src/engine/wgsl/weights.js';
+import { weightBytes } from './helpers/blocks.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
 /** Named tolerances. */
@@ -44,10 +45,18 @@ describe('matmul (matvec for T = 1, tiled gemm otherwise)', () => {
     ['Q4_0', 160, 29],
     ['Q4_K', 512, 21],
     ['Q6_K', 512, 19],
+    // the types llama-quantize writes besides those: 2-byte-aligned blocks (Q5_0, IQ4_NL, Q3_K) in rows that start mid-word
+    ['Q4_1', 160, 29],
+    ['Q5_0', 96, 37],
+    ['Q5_1', 128, 23],
+    ['IQ4_NL', 96, 29],
+    ['Q2_K', 512, 21],
+    ['Q3_K', 256, 19],
+    ['Q5_K', 512, 21],
+    ['IQ4_XS', 256, 19],
   ];
   it.each(cases)('%s weights, K=%i, N=%i, T in 1 (both matvecs), 5 (matvec and gemm), 19 and 2 (both gemms), with bias and split parts', async (dtype, K, N) => {
-    const wf = randoms(N * K, 7);
-    const bytes = fromFloat32(dtype, wf);
+    const bytes = weightBytes(dtype, N * K, 7);
     const wq = toFloat32(dtype, bytes, N * K); // what the GPU must see
     const rowBytes = bytes.length / N;
     // two parts, split at an odd row, as for a tensor larger than one binding
@@ -118,9 +127,9 @@ describe('fused matrices (q|k|v in one dispatch, one output buffer per segment)'
 });
 
 describe('matvec with the previous op folded in, adding into the residual', () => {
-  it.each(['Q4_0', 'Q8_0', 'F32', 'F16', 'Q6_K'] as DType[])('%s: y += W rmsnorm(x), and y += W (silu(g) * u), T in 1 and 5', async (dtype) => {
-    const K = dtype === 'F32' || dtype === 'F16' ? 67 : dtype === 'Q6_K' ? 256 : 96, N = 29, eps = 1e-5;
-    const bytes = fromFloat32(dtype, randoms(N * K, 70));
+  it.each(['Q4_0', 'Q8_0', 'F32', 'F16', 'Q6_K', 'Q5_0', 'Q3_K'] as DType[])('%s: y += W rmsnorm(x), and y += W (silu(g) * u), T in 1 and 5', async (dtype) => {
+    const K = dtype === 'F32' || dtype === 'F16' ? 67 : blockElements(dtype) === 256 ? 256 : 96, N = 29, eps = 1e-5;
+    const bytes = weightBytes(dtype, N * K, 70);
     const wq = toFloat32(dtype, bytes, N * K);
     const parts = [{ buffer: g.buffer(bytes), rowOffset: 0, rows: N }];
     const normW = randoms(K, 71);
@@ -261,11 +270,11 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
 });
 
 describe('embedding', () => {
-  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q8_0W'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
-    const dim = dtype === 'F32' ? 67 : 96;
-    const vocab = 41;
+  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q8_0W', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_XS'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
     const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype === 'Q8_0W' ? 'Q8_0' : dtype;
-    const storedBytes = fromFloat32(stored, randoms(vocab * dim, 5));
+    const dim = dtype === 'F32' ? 67 : blockElements(stored) === 256 ? 256 : 96;
+    const vocab = 41;
+    const storedBytes = weightBytes(stored, vocab * dim, 5);
     const table = toFloat32(stored, storedBytes, vocab * dim);
     const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : dtype === 'Q8_0W' ? repackQ8_0W(storedBytes) : storedBytes;
     const rowBytes = bytes.length / vocab;

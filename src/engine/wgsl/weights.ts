@@ -1,12 +1,12 @@
 /**
- * Weights on the GPU. Matrices keep their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): the kernels
- * dequantise in registers, so a Q4_0 model occupies its file size in GPU memory. A matrix larger
+ * Weights on the GPU. Matrices keep their stored type (every DType: float, ggml's 32-blocks, K-quants
+ * and IQ4): the kernels dequantise in registers (shaders/dequant_<type>.wgsl), so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
  * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0 and Q8_0 matrices
  * are stored as Q4_0W and Q8_0W: the same blocks made word-aligned, with float32 scales (20 bytes
  * instead of 18, 36 instead of 34).
  */
-import { f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
+import { blockElements, f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
 import type { TensorSink } from '../../model/load.js';
 import type { WeightPart } from './kernels/matmul.js';
 
@@ -76,7 +76,7 @@ export class GpuWeights implements TensorSink {
       return;
     }
     const [rows, cols] = shape as [number, number];
-    const block = stored === 'Q4_K' || stored === 'Q6_K' ? 256 : stored === 'Q8_0' || stored === 'Q4_0' ? 32 : 1;
+    const block = blockElements(stored);
     if (cols % block !== 0) throw new Error(`tensor ${name}: ${stored} rows must be a multiple of ${block} elements, got ${cols}`);
     const to = (stored === 'Q4_0' || stored === 'Q8_0') && this.repack.has(stored) ? REPACKED[stored] : undefined;
     const dtype: GpuDType = to?.dtype ?? stored;

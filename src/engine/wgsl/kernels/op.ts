@@ -15,6 +15,18 @@ export interface Op {
   active?(T: number, pos0: number): boolean;
 }
 
+/** Shader files a weight reader needs before it: what it shares with other layouts or types. */
+const READER_EXTRAS: Partial<Record<GpuDType, string[]>> = {
+  F16: ['dequant_dot_by_element'],
+  BF16: ['dequant_dot_by_element'],
+  Q4_0: ['dequant_q4_0_math'],
+  Q4_0W: ['dequant_q4_0_math'],
+  Q8_0: ['dequant_q8_0_math'],
+  Q8_0W: ['dequant_q8_0_math'],
+  IQ4_NL: ['dequant_iq4_grid'],
+  IQ4_XS: ['dequant_iq4_grid'],
+};
+
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private readonly spares: GPUBuffer[] = [];
@@ -32,8 +44,8 @@ export class PipelineCache {
   /**
    * `family` names the shader file, or files concatenated (a family and an extra entry point that
    * needs its own reader, e.g. matvec_int). `dtype` prepends shaders/dequant_common.wgsl and the
-   * weight reader: dequant_<dtype>.wgsl (F16/BF16 add the element-wise dot32, Q4_0's and Q8_0's
-   * layouts their shared arithmetic). `constants` sets the shader's override constants.
+   * weight reader: dequant_<dtype>.wgsl, after what it shares with other readers (READER_EXTRAS).
+   * `constants` sets the shader's override constants.
    */
   get(family: string | string[], entry: string, dtype?: GpuDType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
     const files = typeof family === 'string' ? [family] : family;
@@ -41,8 +53,7 @@ export class PipelineCache {
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
-        const extra = dtype === 'F16' || dtype === 'BF16' ? ['dequant_dot_by_element'] : dtype === 'Q4_0' || dtype === 'Q4_0W' ? ['dequant_q4_0_math'] : dtype === 'Q8_0' || dtype === 'Q8_0W' ? ['dequant_q8_0_math'] : [];
-        const reader = dtype ? ['dequant_common', ...extra, `dequant_${dtype.toLowerCase()}`] : [];
+        const reader = dtype ? ['dequant_common', ...(READER_EXTRAS[dtype] ?? []), `dequant_${dtype.toLowerCase()}`] : [];
         const code = (await Promise.all([...reader, ...files].map(shaderSource))).join('\n');
         const module = this.device.createShaderModule({ code, label: key });
         return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });

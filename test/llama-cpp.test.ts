@@ -1,0 +1,86 @@
+/**
+ * webinfer against llama.cpp itself, on the files people download: random models quantised by
+ * llama.cpp's own llama-quantize into every preset (scripts/make-presets.ts), in two shapes (rows
+ * of multiples of 256, and SmolLM2-135M's 576/1536 widths, where llama-quantize falls back to
+ * Q5_0/Q5_1/Q8_0/IQ4_NL). Every tensor must dequantise bit for bit as llama.cpp's gguf-py does it;
+ * 32 greedy steps must agree with native llama.cpp (node-llama-cpp), teacher-forced, on cpu and on
+ * wgsl with both kernel families.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePresets, llamaTools, PRESET_MODELS, PRESETS, presetPath } from '../scripts/make-presets.js';
+import { ByteStream } from '../src/formats/byte-stream.js';
+import { toFloat32 } from '../src/formats/dtypes.js';
+import { readGGUFHeader, readGGUFTensors } from '../src/formats/gguf.js';
+import type { LoadOptions, ModelRunner } from '../src/engine/backend.js';
+import { loadCpu } from '../src/engine/cpu/backend.js';
+import { loadWgsl } from '../src/engine/wgsl/backend.js';
+import { logSoftmax } from '../src/engine/logits.js';
+import { argmax } from '../src/engine/sampling.js';
+import { ggufPyHashes, llamaCppNextTokens, nativeLlama, type TensorHashes } from './helpers/llama-cpp.js';
+
+const STEPS = 32;
+/** SwiftShader runs the GPU kernel family (barriers, workgroup reductions) ~4x slower: fewer steps there. */
+const GPU_KERNEL_STEPS = 12;
+const PROMPT = [1, 300, 17, 259, 450, 88, 12];
+/**
+ * llama.cpp's CPU kernels round activations to 8 bits per block before the dot products, which
+ * moves logits slightly. A step where its greedy token differs from ours only counts as a
+ * disagreement when that token is more than this many nats below our top token.
+ */
+const LOGPROB_MARGIN = 0.1;
+/** Share of steps that must agree. */
+const AGREEMENT = 0.95;
+
+let dir: string;
+let hashes: TensorHashes;
+const files = PRESET_MODELS.flatMap((m) => PRESETS.map((p) => ({ model: m.name, preset: p })));
+
+beforeAll(async () => {
+  dir = await generatePresets();
+  hashes = ggufPyHashes(llamaTools(), files.map((f) => presetPath(dir, f.model, f.preset)));
+}, 1_200_000);
+
+afterAll(async () => (await nativeLlama()).dispose());
+
+describe.each(files)('$model $preset', ({ model, preset }) => {
+  it("dequantises every tensor bit for bit as llama.cpp's gguf-py", async () => {
+    const path = presetPath(dir, model, preset);
+    const want = hashes[path]!;
+    const stream = ByteStream.fromBytes(readFileSync(path));
+    const header = await readGGUFHeader(stream);
+    const got: TensorHashes[string] = {};
+    await readGGUFTensors(stream, header, (info, bytes) => {
+      const f = toFloat32(info.dtype, bytes, info.elements);
+      got[info.name] = { type: info.dtype, sha256: createHash('sha256').update(new Uint8Array(f.buffer)).digest('hex') };
+    });
+    expect(got).toEqual(want);
+  });
+
+  const backends: [string, (path: string, o: LoadOptions) => Promise<{ runner: ModelRunner }>, LoadOptions, number][] = [
+    ['cpu', loadCpu, {}, STEPS],
+    ['wgsl (CPU-backed kernels)', loadWgsl, { kernels: 'cpu-backed' }, STEPS],
+    ['wgsl (GPU kernels)', loadWgsl, { kernels: 'gpu' }, GPU_KERNEL_STEPS],
+  ];
+  it.each(backends)('%s: greedy steps agree with native llama.cpp, teacher-forced', async (_name, load, options, steps) => {
+    const path = presetPath(dir, model, preset);
+    const { runner } = await load(path, { maxModelLen: 256, ...options });
+    try {
+      const tokens = [...PROMPT];
+      const logprobs: Float32Array[] = [];
+      let logits = await runner.forward(PROMPT, 0);
+      for (let i = 0; i < steps; i++) {
+        logprobs.push(logSoftmax(logits));
+        tokens.push(argmax(logits));
+        if (i < steps - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
+      }
+      const theirs = await llamaCppNextTokens(path, tokens.slice(0, -1), PROMPT.length - 1);
+      const ours = tokens.slice(PROMPT.length);
+      const disagree = ours.filter((t, i) => t !== theirs[i] && logprobs[i]![t]! - logprobs[i]![theirs[i]!]! > LOGPROB_MARGIN).length;
+      expect(1 - disagree / steps, `ours ${ours}\nllama.cpp ${theirs}`).toBeGreaterThanOrEqual(AGREEMENT);
+    } finally {
+      runner.dispose();
+    }
+  }, 300_000);
+});
