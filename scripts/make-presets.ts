@@ -9,7 +9,7 @@
  *   npx tsx scripts/make-presets.ts [outDir]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeWeights, storiesTokenizer, writeFixtureGGUF, type FixtureSpec } from './make-fixtures.js';
@@ -53,6 +53,21 @@ export async function generatePresets(dir = join(ROOT, 'test', '.generated', 'pr
     }
   }
   return dir;
+}
+
+/**
+ * `file` split by llama.cpp's llama-gguf-split into parts of at most `maxTensors` tensors, named
+ * `<prefix>-00001-of-0000n.gguf`; returns the parts' paths in order.
+ */
+export function splitGGUF(file: string, dir: string, prefix: string, maxTensors: number): string[] {
+  const done = join(dir, `${prefix}.done`);
+  if (!existsSync(done)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(join(llamaTools(), 'bin', 'llama-gguf-split'), ['--split', '--split-max-tensors', String(maxTensors), file, join(dir, prefix)], { stdio: 'ignore' });
+    writeFileSync(done, '');
+  }
+  const parts = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.gguf')).sort();
+  return parts.map((f) => join(dir, f));
 }
 
 if (process.argv[1] && basename(process.argv[1]).startsWith('make-presets')) {

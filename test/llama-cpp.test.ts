@@ -8,8 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePresets, llamaTools, PRESET_MODELS, PRESETS, presetPath } from '../scripts/make-presets.js';
+import { generatePresets, llamaTools, PRESET_MODELS, PRESETS, presetPath, splitGGUF } from '../scripts/make-presets.js';
 import { ByteStream } from '../src/formats/byte-stream.js';
 import { toFloat32 } from '../src/formats/dtypes.js';
 import { readGGUFHeader, readGGUFTensors } from '../src/formats/gguf.js';
@@ -83,4 +84,45 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
       runner.dispose();
     }
   }, 300_000);
+});
+
+describe('a GGUF split into parts by llama.cpp\'s llama-gguf-split', () => {
+  const greedy = async (source: Parameters<typeof loadCpu>[0]) => {
+    const { runner, model } = await loadCpu(source, { maxModelLen: 64 });
+    const out: number[] = [];
+    let logits = await runner.forward(PROMPT, 0);
+    for (let i = 0; i < 8; i++) {
+      out.push(argmax(logits));
+      logits = await runner.forward([out.at(-1)!], PROMPT.length + i);
+    }
+    runner.dispose();
+    return { id: model.id, out };
+  };
+  let parts: string[];
+  let whole: { id: string; out: number[] };
+  beforeAll(async () => {
+    const file = presetPath(dir, 'wide256', 'Q4_K_M');
+    parts = splitGGUF(file, join(dir, 'split'), 'wide256-q4_k_m', 7);
+    whole = await greedy(file);
+  });
+
+  it('has several parts, each a GGUF of its own', () => {
+    expect(parts.length).toBeGreaterThan(2);
+    expect(parts[0]).toMatch(/wide256-q4_k_m-00001-of-0000\d\.gguf$/);
+  });
+
+  it('loads from the first part\'s path, the others found beside it: the same tokens as the single file', async () => {
+    expect(await greedy(parts[0]!)).toEqual({ id: 'wide256-q4_k_m', out: whole.out });
+  });
+
+  it('loads from the list of parts, as paths and as bytes (ids: the file name, then GGUF general.name)', async () => {
+    expect((await greedy(parts)).out).toEqual(whole.out);
+    const bytes = parts.map((p) => new Uint8Array(readFileSync(p)));
+    expect(await greedy(bytes)).toEqual({ id: 'fixture-wide256', out: whole.out });
+  });
+
+  it('says what is wrong when a part is missing, or a later part is given first', async () => {
+    await expect(greedy(parts.slice(0, -1))).rejects.toThrow(/part \d of \d+ .* is missing/);
+    await expect(greedy(parts[1]!)).rejects.toThrow(/is part 2 of a GGUF split into \d+: give the first part/);
+  });
 });

@@ -31,12 +31,15 @@ function startHost(useWorker: boolean): { host: HostApi | Comlink.Remote<HostApi
 }
 
 /** A model URL given relative to the page must be resolved there: the worker has another base. */
+function absolute<T>(file: T): T | string {
+  if (typeof file === 'string' && typeof location !== 'undefined' && !/^[a-z]+:/i.test(file)) return new URL(file, location.href).href;
+  if (file instanceof URL) return file.href;
+  return file;
+}
+
 function absoluteModel(options: EngineOptions): EngineOptions {
-  if (typeof options.model === 'string' && typeof location !== 'undefined' && !/^[a-z]+:/i.test(options.model)) {
-    return { ...options, model: new URL(options.model, location.href).href };
-  }
-  if (options.model instanceof URL) return { ...options, model: options.model.href };
-  return options;
+  const m = options.model;
+  return { ...options, model: (Array.isArray(m) ? m.map(absolute) : absolute(m)) as EngineOptions['model'] };
 }
 
 function errorResponse(status: number, body: OpenAIErrorBody): Response {

@@ -11,7 +11,7 @@ import { toFloat32 } from '../formats/dtypes.js';
 import { tokenizerFromGGUF } from '../tokenizer/from-gguf.js';
 import { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { configFromGGUF, configFromHF, ggufNameFromHF, type ModelConfig } from './config.js';
-import { openSource, readJson, readText, ModelNotFoundError, type FileStore, type ModelSource } from './files.js';
+import { openSource, parseSplitPartName, readJson, readText, splitPartName, ModelNotFoundError, type FileStore, type ModelSource } from './files.js';
 
 export interface TensorSink {
   /** `name` uses GGUF naming; `shape` is row-major, outermost first. */
@@ -54,6 +54,10 @@ export class Progress {
       }),
     );
   }
+  /** Adds a file found later (a split GGUF's next part) to the total. */
+  grow(bytes: number | undefined): void {
+    this.total = bytes === undefined || this.total === undefined ? undefined : this.total + bytes;
+  }
   emit(text: string): void {
     this.report?.({
       loadedBytes: this.loaded,
@@ -79,25 +83,49 @@ async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: Loa
   const file = await store.open('');
   if (!file) throw new ModelNotFoundError(`model ${store.label} not found`);
   const progress = new Progress(file.size, onProgress);
-  const stream = new ByteStream(progress.track(file.stream, store.label).getReader());
+  const streams = [new ByteStream(progress.track(file.stream, store.label).getReader())];
   try {
-    const header = await readGGUFHeader(stream);
-    const names = new Set(header.tensors.map((t) => t.name));
-    const config = configFromGGUF(header.metadata, names);
-    const { tokenizerJson, tokenizerConfig } = tokenizerFromGGUF(header.metadata);
-    const extraEos = ['tokenizer.ggml.eot_token_id', 'tokenizer.ggml.eom_token_id'].flatMap((k) => (header.metadata.has(k) ? [Number(header.metadata.get(k))] : []));
-    const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig, extraEos);
-    await readGGUFTensors(stream, header, async (info, bytes) => {
-      if (info.name === 'rope_freqs.weight') {
-        config.ropeFreqFactors = toFloat32(info.dtype, bytes, info.elements);
-        return;
+    // Every part's header is read before any tensor reaches the sink: a part with an unsupported
+    // type fails the load before anything is allocated.
+    const headers = [await readGGUFHeader(streams[0]!)];
+    const meta = headers[0]!.metadata;
+    const count = Number(meta.get('split.count') ?? 1);
+    if (count > 1) {
+      const split = parseSplitPartName(store.fileName ?? '');
+      if (Number(meta.get('split.no') ?? 0) !== 0 || !split)
+        throw new ModelNotFoundError(`${store.label} is part ${Number(meta.get('split.no') ?? 0) + 1} of a GGUF split into ${count}: give the first part's URL (named <name>-00001-of-${String(count).padStart(5, '0')}.gguf, the others beside it) or the list of all parts`);
+      for (let part = 2; part <= count; part++) {
+        const name = splitPartName(split.prefix, part, count);
+        const f = await store.open(name);
+        if (!f) throw new ModelNotFoundError(`part ${part} of ${count} of the split GGUF ${store.label} (${name}) is missing`);
+        progress.grow(f.size);
+        streams.push(new ByteStream(progress.track(f.stream, name).getReader()));
+        const h = await readGGUFHeader(streams.at(-1)!);
+        if (Number(h.metadata.get('split.no')) !== part - 1) throw new Error(`${name} is not part ${part} of ${store.label}: it says it is part ${Number(h.metadata.get('split.no')) + 1}`);
+        headers.push(h);
       }
-      await sink.tensor(info.name, [...info.dims].reverse(), info.dtype, bytes);
-    });
+    }
+    const tensors = headers.flatMap((h) => h.tensors);
+    const expected = Number(meta.get('split.tensors.count') ?? tensors.length);
+    if (tensors.length !== expected) throw new Error(`split GGUF ${store.label}: its parts hold ${tensors.length} tensors, the first part announces ${expected}`);
+    const config = configFromGGUF(meta, new Set(tensors.map((t) => t.name)));
+    const { tokenizerJson, tokenizerConfig } = tokenizerFromGGUF(meta);
+    const extraEos = ['tokenizer.ggml.eot_token_id', 'tokenizer.ggml.eom_token_id'].flatMap((k) => (meta.has(k) ? [Number(meta.get(k))] : []));
+    const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig, extraEos);
+    for (const [i, header] of headers.entries()) {
+      await readGGUFTensors(streams[i]!, header, async (info, bytes) => {
+        if (info.name === 'rope_freqs.weight') {
+          config.ropeFreqFactors = toFloat32(info.dtype, bytes, info.elements);
+          return;
+        }
+        await sink.tensor(info.name, [...info.dims].reverse(), info.dtype, bytes);
+      });
+    }
     progress.emit('loaded');
-    const template = header.metadata.get('tokenizer.chat_template');
+    const template = meta.get('tokenizer.chat_template');
+    const name = meta.get('general.name');
     return {
-      id: String(store.label),
+      id: store.preferModelName && typeof name === 'string' && name.trim() ? name.trim() : store.label,
       format: 'gguf',
       config,
       tokenizer,
@@ -105,7 +133,7 @@ async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: Loa
       generationDefaults: {},
     };
   } finally {
-    stream.cancel();
+    for (const s of streams) s.cancel();
   }
 }
 
