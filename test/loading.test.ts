@@ -67,6 +67,19 @@ describe('load failures', () => {
     patched.write('gemma', at); // general.architecture value
     await expect(loadCpu(new Blob([patched]), {})).rejects.toThrow(/architecture "gemma" is not supported/);
   });
+  it('a tensor type webinfer does not read is named, with the types it reads, as a 503 on requests', async () => {
+    const patched = Buffer.from(readFileSync(STORIES_GGUF));
+    // the tensor info of blk.0.attn_q.weight: name, 2 dims (u32 count, u64 each), then the u32 type
+    const name = Buffer.from('blk.0.attn_q.weight');
+    const at = patched.indexOf(name) + name.length + 4 + 2 * 8;
+    expect(patched.readUInt32LE(at)).toBe(0); // F32
+    patched.writeUInt32LE(16, at); // IQ2_XXS
+    const f = createFetch({ model: new Blob([patched]) });
+    await expect(f.ready).rejects.toThrow(/blk\.0\.attn_q\.weight has type IQ2_XXS, which webinfer does not read \(it reads F32, F16, BF16, Q4_0, .*IQ4_XS\)/);
+    const res = await f('http://webinfer.local/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error).toMatchObject({ type: expect.any(String), code: 'model_load_failed', message: expect.stringMatching(/IQ2_XXS/) });
+  });
   it('a directory without config.json is refused clearly', async () => {
     await expect(loadCpu(join(ROOT, 'demo'), {})).rejects.toThrow(/no config.json/);
   });

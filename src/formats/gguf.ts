@@ -4,7 +4,7 @@
  * raw bytes to a callback in file order, so no more than one tensor is held at a time.
  */
 import { ByteStream } from './byte-stream.js';
-import { byteSize, dtypeFromGGML, ggmlTypeName, GGMLType, type DType } from './dtypes.js';
+import { byteSize, DTYPES, dtypeFromGGML, ggmlTypeName, GGMLType, type DType } from './dtypes.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -49,6 +49,9 @@ export interface GGUFHeader {
 }
 
 class NeedMoreBytes extends Error {}
+
+/** A tensor in a ggml type no backend reads. */
+export class UnsupportedTypeError extends Error {}
 
 /** Synchronous cursor over the buffered header bytes; throws NeedMoreBytes past the end. */
 class Cursor {
@@ -146,7 +149,7 @@ function parseHeader(bytes: Uint8Array, final: boolean): GGUFHeader {
     const ggmlType = c.u32();
     const offset = Number(c.u64());
     const dtype = dtypeFromGGML(ggmlType);
-    if (!dtype) throw new Error(`tensor ${name} has unsupported type ${ggmlTypeName(ggmlType)}`);
+    if (!dtype) throw new UnsupportedTypeError(`tensor ${name} has type ${ggmlTypeName(ggmlType)}, which webinfer does not read (it reads ${DTYPES.join(', ')})`);
     const elements = dims.reduce((a, b) => a * b, 1);
     tensors.push({ name, dims, ggmlType, dtype, offset, elements, byteLength: byteSize(dtype, elements) });
   }
