@@ -18,7 +18,7 @@
  * Standard ONNX ops otherwise (opset 17). The output folder has the onnx-community layout:
  * config.json, tokenizer files, onnx/model*.onnx.
  *
- *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai]
+ *   npx tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai | --genai-int32]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -216,8 +216,9 @@ function unpermute(data: Float32Array, heads: number, headDim: number, cols: num
  * `optimum`: standard ONNX ops (attention, RoPE and masks spelled out), position_ids optional.
  * `genai`: the style of onnxruntime-genai's model builder: com.microsoft GroupQueryAttention with
  * rotary embedding inside, SkipSimplifiedLayerNormalization for residual + RMSNorm, no position_ids.
+ * `genai-int32`: the same with int32 input_ids and attention_mask, as some model-builder exports have.
  */
-export type OnnxStyle = 'optimum' | 'genai';
+export type OnnxStyle = 'optimum' | 'genai' | 'genai-int32';
 
 export interface OnnxFile {
   model: Uint8Array;
@@ -238,7 +239,7 @@ function finish(g: Graph, bytes: Uint8Array): OnnxFile {
 }
 
 export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, positionIds: boolean, maxPositions: number, style: OnnxStyle = 'optimum', external?: string): OnnxFile {
-  if (style === 'genai') return buildGenaiDecoder(c, w, kind, maxPositions, external);
+  if (style !== 'optimum') return buildGenaiDecoder(c, w, kind, maxPositions, external, style === 'genai-int32' ? DataType.INT32 : DataType.INT64);
   const g = new Graph(kind, external);
   const hd = c.headDim;
   const half = hd / 2;
@@ -328,7 +329,7 @@ export function buildDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, posi
   return finish(g, model({ name: 'webinfer-decoder', nodes: g.nodes, inputs, outputs, initializers: g.initializers }, { '': 17, 'com.microsoft': 1 }));
 }
 
-function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number, external?: string): OnnxFile {
+function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPositions: number, external: string | undefined, ids: number): OnnxFile {
   const g = new Graph(kind, external);
   const hd = c.headDim;
   const MS = 'com.microsoft';
@@ -337,11 +338,12 @@ function buildGenaiDecoder(c: ModelConfig, w: Weights, kind: OnnxWeights, maxPos
     if (!t) throw new Error(`missing weight ${n}`);
     return t;
   };
-  const inputs: Msg[] = [valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length'])];
+  const inputs: Msg[] = [valueInfo('input_ids', ids, ['batch_size', 'sequence_length']), valueInfo('attention_mask', ids, ['batch_size', 'total_sequence_length'])];
   const outputs: Msg[] = [valueInfo('logits', g.act, ['batch_size', 'sequence_length', c.vocabSize])];
   ropeTables(g, c, maxPositions, 'cos_cache', 'sin_cache');
   // GroupQueryAttention's sequence inputs: per batch the index of the last attended token, and the total length.
-  const seqlensK = g.one('Cast', [g.one('Sub', [g.one('ReduceSum', ['attention_mask', g.i64('sum_axes', [1])], { keepdims: 0 }), g.i64('one_k', [1])])], { to: DataType.INT32 });
+  const one = ids === DataType.INT32 ? g.const('one_k', [1], DataType.INT32, new Uint8Array(Int32Array.of(1).buffer)) : g.i64('one_k', [1]);
+  const seqlensK = g.one('Cast', [g.one('Sub', [g.one('ReduceSum', ['attention_mask', g.i64('sum_axes', [1])], { keepdims: 0 }), one])], { to: DataType.INT32 });
   const totalLen = g.one('Cast', [g.one('Squeeze', [g.one('Shape', ['attention_mask'], { start: 1, end: 2 })])], { to: DataType.INT32 });
 
   let x = g.one('Gather', [g.float('model.embed_tokens.weight', get('token_embd.weight').shape, get('token_embd.weight').data), 'input_ids']);
@@ -443,10 +445,10 @@ if (process.argv[1] && basename(process.argv[1]).startsWith('export-onnx')) {
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const [src, out, kinds] = args;
   if (!src || !out) {
-    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai]');
+    console.error('usage: tsx scripts/export-onnx.ts <model.gguf | hf-dir> <out-dir> [fp32,fp16,q4,q4f16] [--no-position-ids] [--genai | --genai-int32]');
     process.exit(2);
   }
-  const style: OnnxStyle = process.argv.includes('--genai') ? 'genai' : 'optimum';
+  const style: OnnxStyle = process.argv.includes('--genai-int32') ? 'genai-int32' : process.argv.includes('--genai') ? 'genai' : 'optimum';
   const files = await exportOnnx(src, out, (kinds ?? 'fp32').split(',') as OnnxWeights[], !process.argv.includes('--no-position-ids'), style);
   console.log(files.join('\n'));
 }

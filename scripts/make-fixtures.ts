@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 9;
+const VERSION = 10;
 
 export interface FixtureSpec {
   name: string;
@@ -297,6 +297,7 @@ export async function generateFixtures(outDir: string): Promise<void> {
   // onnxruntime-genai model-builder style: GroupQueryAttention (head_dim must be a multiple of 16), fused norms
   await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-genai'), ['fp32', 'q4', 'q4f16'], false, 'genai');
   await exportOnnx(join(outDir, 'qwen3-hf'), join(outDir, 'onnx', 'qwen3-genai'), ['fp32'], false, 'genai');
+  await exportOnnx(join(outDir, 'llama-hf'), join(outDir, 'onnx', 'llama-genai-int32'), ['fp32', 'q4'], false, 'genai-int32');
   writeFileSync(stamp, '');
 }
 

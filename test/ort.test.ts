@@ -93,6 +93,9 @@ const cases: [string, string, OnnxWeights][] = [
   ['llama', 'llama-genai', 'q4'],
   ['llama', 'llama-genai', 'q4f16'],
   ['qwen3', 'qwen3-genai', 'fp32'],
+  // ... with int32 input_ids and attention_mask, fed as the session declares them
+  ['llama', 'llama-genai-int32', 'fp32'],
+  ['llama', 'llama-genai-int32', 'q4'],
 ];
 
 describe.each(cases)('fixture %s as %s, %s', (fixture, dir, kind) => {
@@ -114,4 +117,12 @@ describe.each(cases)('fixture %s as %s, %s', (fixture, dir, kind) => {
     const all = await runner.forward(got.tokens.slice(0, -1), 0, true);
     for (let i = 0; i < STEPS; i++) expect(nmse(all.subarray((PROMPT.length - 1 + i) * vocab, (PROMPT.length + i) * vocab), got.logits[i]!)).toBeLessThan(isHalf(kind) ? 1e-6 : 1e-10);
   }, 60_000);
+});
+
+it('the int32 model-builder export really declares int32 input_ids and attention_mask', async () => {
+  const ort = await import('onnxruntime-web');
+  const session = await ort.InferenceSession.create(join(ONNX, 'llama-genai-int32', 'onnx', 'model.onnx'));
+  const types = Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : '?']));
+  expect([types.input_ids, types.attention_mask]).toEqual(['int32', 'int32']);
+  await session.release();
 });

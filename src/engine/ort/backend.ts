@@ -198,7 +198,20 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   };
   reset();
 
-  const int64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
+  // Integer inputs in the type the export declares: int64 (Optimum, most model-builder exports) or int32.
+  const int32Inputs = new Set(session.inputMetadata.filter((m) => m.isTensor && m.type === 'int32').map((m) => m.name));
+  const ints = (name: string, v: number[], dims: number[]) => (int32Inputs.has(name) ? new ort.Tensor('int32', Int32Array.from(v), dims) : new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims));
+  /** input_ids, attention_mask, position_ids and logits_to_keep of a step of `tokens` at `pos`. */
+  const stepFeeds = (tokens: number[], pos: number, allLogits: boolean): Record<string, Ort.Tensor> => {
+    const T = tokens.length;
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: ints('input_ids', tokens, [1, T]),
+      attention_mask: ints('attention_mask', new Array(pos + T).fill(1), [1, pos + T]),
+    };
+    if (hasPositions) feeds.position_ids = ints('position_ids', Array.from({ length: T }, (_, i) => pos + i), [1, T]);
+    if (keepInput) feeds[keepInput] = ints(keepInput, [allLogits ? T : 1], []);
+    return feeds;
+  };
   /** Runs one step; the present.* outputs become the next step's past_key_values. */
   /** Token ids whose keys/values are in the cache, position by position. */
   let fed: number[] = [];
@@ -216,12 +229,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     else if (pos < pastLen) await truncate(pos);
     fed = [...fed.slice(0, pos), ...tokens];
     const T = tokens.length;
-    const feeds: Record<string, Ort.Tensor> = {
-      input_ids: int64(tokens, [1, T]),
-      attention_mask: int64(new Array(pos + T).fill(1), [1, pos + T]),
-    };
-    if (hasPositions) feeds.position_ids = int64(Array.from({ length: T }, (_, i) => pos + i), [1, T]);
-    if (keepInput) feeds[keepInput] = int64([allLogits ? T : 1], []);
+    const feeds = stepFeeds(tokens, pos, allLogits);
     for (const [n, t] of past) feeds[n] = t;
     const out = await session.run(feeds);
     for (let l = 0; l < layers; l++)
@@ -240,12 +248,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const runInPlace = async (tokens: number[], pos: number, allLogits: boolean): Promise<Ort.Tensor> => {
     const T = tokens.length;
     if (pos + T > maxSeqLen) throw new Error(`the KV cache holds ${maxSeqLen} positions, ${pos + T} were asked for`);
-    const feeds: Record<string, Ort.Tensor> = {
-      input_ids: int64(tokens, [1, T]),
-      attention_mask: int64(new Array(pos + T).fill(1), [1, pos + T]),
-    };
-    if (hasPositions) feeds.position_ids = int64(Array.from({ length: T }, (_, i) => pos + i), [1, T]);
-    if (keepInput) feeds[keepInput] = int64([allLogits ? T : 1], []);
+    const feeds = stepFeeds(tokens, pos, allLogits);
     const fetches: Record<string, Ort.Tensor | null> = { logits: null };
     for (const [n, t] of staticKV!) {
       feeds[n] = t;
