@@ -400,12 +400,13 @@ export async function exportOnnx(source: ModelSource, outDir: string, kinds: Onn
   const weights: Weights = new Map();
   const m: LoadedModel = await loadModel(source, { tensor: (name, shape, dtype, bytes) => void weights.set(name, { shape, data: toFloat32(dtype, bytes, shape.reduce((a, b) => a * b, 1)) }) });
   const c = m.config;
+  if (!(c.arch in HF_ARCH)) throw new Error(`the ONNX exporter writes ${Object.keys(HF_ARCH).join(', ')} models, not ${c.arch}`);
   mkdirSync(join(outDir, 'onnx'), { recursive: true });
   const tok = m.tokenizer;
   writeFileSync(
     join(outDir, 'config.json'),
     JSON.stringify({
-      architectures: [HF_ARCH[c.arch]],
+      architectures: [HF_ARCH[c.arch as keyof typeof HF_ARCH]],
       model_type: c.arch,
       hidden_size: c.dim,
       intermediate_size: c.hiddenDim,

@@ -18,11 +18,11 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 10;
+const VERSION = 13;
 
 export interface FixtureSpec {
   name: string;
-  arch: 'llama' | 'mistral' | 'qwen2' | 'qwen3';
+  arch: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma2' | 'gemma3' | 'phi3';
   dim: number;
   hiddenDim: number;
   nLayers: number;
@@ -39,6 +39,23 @@ export interface FixtureSpec {
    * ~1/sqrt(dim) keeps the layers in charge of the next token.
    */
   embedScale?: number;
+  /** Gemma: the sliding window and its layer pattern, soft-caps, query_pre_attn_scalar, Gemma 3's local RoPE base and linear scaling. */
+  slidingWindow?: number;
+  swaPattern?: number;
+  attnSoftcap?: number;
+  finalSoftcap?: number;
+  queryPreAttnScalar?: number;
+  localRopeTheta?: number;
+  linearScaling?: number;
+  /**
+   * Multipliers of the q/k projections' spread and of the final norm's weights: random models
+   * have small scores and logits, where soft-caps never bind; these make them bind.
+   */
+  qkGain?: number;
+  logitGain?: number;
+  /** Phi-3: the share of each head RoPE rotates, and LongRoPE (factors per rotated pair, the original context). */
+  partialRotary?: number;
+  longRope?: { short: number[]; long: number[]; originalContext: number };
   seed: number;
 }
 
@@ -50,6 +67,28 @@ export const FIXTURES: FixtureSpec[] = [
   { name: 'qwen2', arch: 'qwen2', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, ropeTheta: 1000000, tied: true, seed: 4 },
   { name: 'qwen3', arch: 'qwen3', dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 32, ropeTheta: 1000000, tied: true, seed: 5 },
 ];
+
+/**
+ * Gemma 2, Gemma 3 and Phi-3 at small widths, with their real published hyper-parameters
+ * otherwise: Gemma-2-2B's soft-caps (50, 30) and alternating local layers, Gemma-3's 5 local : 1
+ * global pattern with q/k norms, local RoPE base 10000 against 1e6 and the 4B+'s linear scaling
+ * of 8, Phi-3.5-mini's LongRoPE factors (config.json), Phi-4-mini's partial rotary (0.75). The
+ * sliding windows are 8 positions, so that tests cross them.
+ */
+export const ARCH_FIXTURES: FixtureSpec[] = [
+  { name: 'gemma2', arch: 'gemma2', dim: 128, hiddenDim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 64, ropeTheta: 10000, tied: true, embedScale: 0.3 / Math.sqrt(128), slidingWindow: 8, swaPattern: 2, attnSoftcap: 50, finalSoftcap: 30, qkGain: 5, logitGain: 60, seed: 31 },
+  { name: 'gemma3', arch: 'gemma3', dim: 128, hiddenDim: 256, nLayers: 6, nHeads: 4, nKvHeads: 1, headDim: 64, ropeTheta: 1000000, tied: true, embedScale: 0.3 / Math.sqrt(128), slidingWindow: 8, swaPattern: 6, localRopeTheta: 10000, linearScaling: 8, logitGain: 20, seed: 32 },
+  // (no "phi3" in the names: llama.cpp then expects Phi-3's own special tokens in the vocabulary)
+  { name: 'phimini', arch: 'phi3', dim: 192, hiddenDim: 256, nLayers: 2, nHeads: 2, nKvHeads: 2, headDim: 96, ropeTheta: 10000, tied: false, longRope: phi35LongRope(4096), seed: 33 },
+  // Phi-4-mini's shape of head (128, 3/4 rotated), an original context below the cache so the long factors apply
+  { name: 'phi4mini', arch: 'phi3', dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 2, nKvHeads: 1, headDim: 128, ropeTheta: 10000, tied: true, embedScale: 1 / Math.sqrt(256), partialRotary: 0.75, longRope: phi35LongRope(128), seed: 34 },
+];
+
+/** Phi-3.5-mini-instruct's LongRoPE factors (48 per list), with the given original context. */
+function phi35LongRope(originalContext: number): FixtureSpec['longRope'] {
+  const c = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'phi-3.5-mini-instruct', 'config.json'), 'utf8'));
+  return { long: c.rope_scaling.long_factor, short: c.rope_scaling.short_factor, originalContext };
+}
 
 /** Fixtures exported to ONNX for the ort backend's tests. */
 export const ONNX_FIXTURES = ['llama', 'llama3', 'qwen2', 'qwen3'];
@@ -90,31 +129,60 @@ export function makeWeights(spec: FixtureSpec, vocab: number): HFWeights {
   };
   const q = spec.nHeads * spec.headDim;
   const kv = spec.nKvHeads * spec.headDim;
+  const gemma = spec.arch === 'gemma2' || spec.arch === 'gemma3';
+  // Gemma's RMSNorm multiplies by (1 + w): its stored weights sit around 0, the others' around 1.
+  const norm = (name: string, n: number, gain = 1) => vector(name, n, gemma ? gain - 1 : gain, 0.1);
   matrix('model.embed_tokens.weight', vocab, spec.dim, spec.embedScale ?? 1);
   for (let l = 0; l < spec.nLayers; l++) {
     const p = `model.layers.${l}.`;
-    vector(p + 'input_layernorm.weight', spec.dim, 1, 0.1);
-    matrix(p + 'self_attn.q_proj.weight', q, spec.dim);
-    matrix(p + 'self_attn.k_proj.weight', kv, spec.dim);
+    norm(p + 'input_layernorm.weight', spec.dim);
+    matrix(p + 'self_attn.q_proj.weight', q, spec.dim, (spec.qkGain ?? 1) / Math.sqrt(spec.dim));
+    matrix(p + 'self_attn.k_proj.weight', kv, spec.dim, (spec.qkGain ?? 1) / Math.sqrt(spec.dim));
     matrix(p + 'self_attn.v_proj.weight', kv, spec.dim);
     if (spec.arch === 'qwen2') {
       vector(p + 'self_attn.q_proj.bias', q, 0, 0.5);
       vector(p + 'self_attn.k_proj.bias', kv, 0, 0.5);
       vector(p + 'self_attn.v_proj.bias', kv, 0, 0.5);
     }
-    if (spec.arch === 'qwen3') {
-      vector(p + 'self_attn.q_norm.weight', spec.headDim, 1, 0.1);
-      vector(p + 'self_attn.k_norm.weight', spec.headDim, 1, 0.1);
+    if (spec.arch === 'qwen3' || spec.arch === 'gemma3') {
+      norm(p + 'self_attn.q_norm.weight', spec.headDim);
+      norm(p + 'self_attn.k_norm.weight', spec.headDim);
     }
     matrix(p + 'self_attn.o_proj.weight', spec.dim, q);
-    vector(p + 'post_attention_layernorm.weight', spec.dim, 1, 0.1);
+    norm(p + 'post_attention_layernorm.weight', spec.dim);
+    if (gemma) {
+      norm(p + 'pre_feedforward_layernorm.weight', spec.dim);
+      norm(p + 'post_feedforward_layernorm.weight', spec.dim);
+    }
     matrix(p + 'mlp.gate_proj.weight', spec.hiddenDim, spec.dim);
     matrix(p + 'mlp.up_proj.weight', spec.hiddenDim, spec.dim);
     matrix(p + 'mlp.down_proj.weight', spec.dim, spec.hiddenDim);
   }
-  vector('model.norm.weight', spec.dim, 1, 0.1);
+  norm('model.norm.weight', spec.dim, spec.logitGain);
   if (!spec.tied) matrix('lm_head.weight', vocab, spec.dim);
   return w;
+}
+
+/** Phi-3 stores q|k|v and gate|up fused (qkv_proj, gate_up_proj), in Hugging Face files and in GGUF alike. */
+export function fusePhi3(w: HFWeights): HFWeights {
+  const out: HFWeights = new Map();
+  const cat = (names: string[]) => {
+    const parts = names.map((n) => w.get(n)!);
+    const data = new Float32Array(parts.reduce((a, t) => a + t.data.length, 0));
+    let o = 0;
+    for (const t of parts) {
+      data.set(t.data, o);
+      o += t.data.length;
+    }
+    return { shape: [parts.reduce((a, t) => a + t.shape[0]!, 0), parts[0]!.shape[1]!], data };
+  };
+  for (const [name, t] of w) {
+    const m = /^(model\.layers\.\d+\.)(self_attn\.[qkv]_proj|mlp\.(gate|up)_proj)\.weight$/.exec(name);
+    if (!m) out.set(name, t);
+    else if (m[2] === 'self_attn.q_proj') out.set(`${m[1]}self_attn.qkv_proj.weight`, cat(['q', 'k', 'v'].map((x) => `${m[1]}self_attn.${x}_proj.weight`)));
+    else if (m[2] === 'mlp.gate_proj') out.set(`${m[1]}mlp.gate_up_proj.weight`, cat([`${m[1]}mlp.gate_proj.weight`, `${m[1]}mlp.up_proj.weight`]));
+  }
+  return out;
 }
 
 /** HF rotate-half rows → GGUF adjacent-pair rows (llama.cpp convert_hf_to_gguf's permute). */
@@ -132,6 +200,10 @@ export function permuteForInterleavedRope(data: Float32Array, nHeads: number, he
 }
 
 const GGUF_NAMES: Record<string, string> = {
+  'self_attn.qkv_proj.weight': 'attn_qkv.weight',
+  'mlp.gate_up_proj.weight': 'ffn_up.weight',
+  'pre_feedforward_layernorm.weight': 'ffn_norm.weight',
+  'post_feedforward_layernorm.weight': 'post_ffw_norm.weight',
   'input_layernorm.weight': 'attn_norm.weight',
   'self_attn.q_proj.weight': 'attn_q.weight',
   'self_attn.k_proj.weight': 'attn_k.weight',
@@ -148,12 +220,13 @@ const GGUF_NAMES: Record<string, string> = {
   'mlp.down_proj.weight': 'ffn_down.weight',
 };
 
-function ggufName(hf: string): string {
+function ggufName(hf: string, arch: FixtureSpec['arch']): string {
   if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
   if (hf === 'model.norm.weight') return 'output_norm.weight';
   if (hf === 'lm_head.weight') return 'output.weight';
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hf)!;
-  return `blk.${m[1]}.${GGUF_NAMES[m[2]!]}`;
+  const gemma = arch === 'gemma2' || arch === 'gemma3';
+  return `blk.${m[1]}.${gemma && m[2] === 'post_attention_layernorm.weight' ? 'post_attention_norm.weight' : GGUF_NAMES[m[2]!]}`;
 }
 
 function llama3FreqFactors(spec: FixtureSpec): Float32Array {
@@ -175,16 +248,35 @@ function llama3FreqFactors(spec: FixtureSpec): Float32Array {
 export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenizerMeta: Record<string, GGUFTypedValue>, dtype: DType, contextLength = 256): Uint8Array {
   const a = spec.arch;
   const interleaved = a === 'llama' || a === 'mistral';
+  const gemma = a === 'gemma2' || a === 'gemma3';
   const tensors: GGUFTensorInput[] = [];
-  for (const [hf, { shape, data }] of weights) {
+  for (const [hf, { shape, data }] of a === 'phi3' ? fusePhi3(weights) : weights) {
     let values = data;
     if (interleaved && hf.endsWith('q_proj.weight')) values = permuteForInterleavedRope(data, spec.nHeads, spec.headDim, shape[1]!);
     if (interleaved && hf.endsWith('k_proj.weight')) values = permuteForInterleavedRope(data, spec.nKvHeads, spec.headDim, shape[1]!);
+    // llama.cpp's converter stores Gemma's norm weights as 1 + w.
+    if (gemma && hf.endsWith('norm.weight')) values = data.map((v) => 1 + v);
     // Quantise matrices only; norms and biases stay F32, as llama.cpp's quantiser does.
     const type: DType = shape.length === 2 ? dtype : 'F32';
-    tensors.push({ name: ggufName(hf), dims: [...shape].reverse(), dtype: type, bytes: fromFloat32(type, values) });
+    tensors.push({ name: ggufName(hf, a), dims: [...shape].reverse(), dtype: type, bytes: fromFloat32(type, values) });
   }
   if (spec.ropeScaling) tensors.push({ name: 'rope_freqs.weight', dims: [spec.headDim / 2], dtype: 'F32', bytes: fromFloat32('F32', llama3FreqFactors(spec)) });
+  const ropeDim = Math.round(spec.headDim * (spec.partialRotary ?? 1));
+  const extra: Record<string, GGUFTypedValue> = {};
+  if (spec.slidingWindow) extra[`${a}.attention.sliding_window`] = { type: 'u32', value: spec.slidingWindow };
+  if (spec.attnSoftcap) extra[`${a}.attn_logit_softcapping`] = { type: 'f32', value: spec.attnSoftcap };
+  if (spec.finalSoftcap) extra[`${a}.final_logit_softcapping`] = { type: 'f32', value: spec.finalSoftcap };
+  if (spec.linearScaling) {
+    extra[`${a}.rope.scaling.type`] = { type: 'string', value: 'linear' };
+    extra[`${a}.rope.scaling.factor`] = { type: 'f32', value: spec.linearScaling };
+  }
+  if (spec.longRope) {
+    const r = spec.longRope;
+    tensors.push({ name: 'rope_factors_long.weight', dims: [ropeDim / 2], dtype: 'F32', bytes: fromFloat32('F32', Float32Array.from(r.long)) });
+    tensors.push({ name: 'rope_factors_short.weight', dims: [ropeDim / 2], dtype: 'F32', bytes: fromFloat32('F32', Float32Array.from(r.short)) });
+    extra[`${a}.rope.scaling.original_context_length`] = { type: 'u32', value: r.originalContext };
+    extra[`${a}.rope.scaling.attn_factor`] = { type: 'f32', value: longRopeAttnFactor(contextLength, r.originalContext) };
+  }
   const meta: Record<string, GGUFTypedValue> = {
     'general.architecture': { type: 'string', value: a },
     'general.name': { type: 'string', value: `fixture-${spec.name}` },
@@ -198,13 +290,20 @@ export function writeFixtureGGUF(spec: FixtureSpec, weights: HFWeights, tokenize
     [`${a}.attention.value_length`]: { type: 'u32', value: spec.headDim },
     [`${a}.attention.layer_norm_rms_epsilon`]: { type: 'f32', value: 1e-6 },
     [`${a}.rope.freq_base`]: { type: 'f32', value: spec.ropeTheta },
-    [`${a}.rope.dimension_count`]: { type: 'u32', value: spec.headDim },
+    [`${a}.rope.dimension_count`]: { type: 'u32', value: ropeDim },
+    ...extra,
     ...tokenizerMeta,
   };
   return writeGGUF(meta, tensors);
 }
 
-const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' } as const;
+/** LongRoPE's attention factor for a model trained to `context` positions from `original` (transformers' formula). */
+export function longRopeAttnFactor(context: number, original: number): number {
+  const factor = context / original;
+  return factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+}
+
+const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma2: 'Gemma2ForCausalLM', gemma3: 'Gemma3ForCausalLM', phi3: 'Phi3ForCausalLM' } as const;
 
 export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unknown> {
   return {
@@ -225,6 +324,17 @@ export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unkno
     bos_token_id: 1,
     eos_token_id: 2,
     torch_dtype: 'float32',
+    ...(spec.arch === 'gemma3' ? { model_type: 'gemma3_text', rope_local_base_freq: spec.localRopeTheta ?? 10000, sliding_window_pattern: spec.swaPattern ?? 6 } : {}),
+    ...(spec.arch === 'gemma2' || spec.arch === 'gemma3'
+      ? { query_pre_attn_scalar: spec.queryPreAttnScalar ?? spec.headDim, sliding_window: spec.slidingWindow ?? null, attn_logit_softcapping: spec.attnSoftcap ?? null, final_logit_softcapping: spec.finalSoftcap ?? null, hidden_activation: 'gelu_pytorch_tanh' }
+      : {}),
+    ...(spec.linearScaling ? { rope_scaling: { rope_type: 'linear', factor: spec.linearScaling } } : {}),
+    ...(spec.arch === 'phi3'
+      ? {
+          partial_rotary_factor: spec.partialRotary ?? 1,
+          ...(spec.longRope ? { original_max_position_embeddings: spec.longRope.originalContext, rope_scaling: { type: 'longrope', long_factor: spec.longRope.long, short_factor: spec.longRope.short } } : {}),
+        }
+      : {}),
   };
 }
 
@@ -234,7 +344,7 @@ function writeHFDir(dir: string, spec: FixtureSpec, weights: HFWeights, vocab: n
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: [2] }));
-  const all = [...weights].map(([name, { shape, data }]) => ({ name, shape, dtype, bytes: fromFloat32(dtype, data) }));
+  const all = [...(spec.arch === 'phi3' ? fusePhi3(weights) : weights)].map(([name, { shape, data }]) => ({ name, shape, dtype, bytes: fromFloat32(dtype, data) }));
   if (shards === 1) {
     writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(all, { format: 'pt' }));
     return;
@@ -287,6 +397,11 @@ export async function generateFixtures(outDir: string): Promise<void> {
   const kw = makeWeights(K_FIXTURE, tok.vocab);
   for (const dtype of K_TYPES) writeFileSync(join(outDir, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(K_FIXTURE, kw, tok.meta, dtype));
   writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
+  for (const spec of ARCH_FIXTURES) {
+    const weights = makeWeights(spec, tok.vocab);
+    for (const dtype of ['F32', 'Q8_0'] as DType[]) writeFileSync(join(outDir, `${spec.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(spec, weights, tok.meta, dtype));
+    writeHFDir(join(outDir, `${spec.name}-hf`), spec, weights, tok.vocab, tok.json, tok.config, 'F32', 1);
+  }
   // ONNX exports (onnx-community layout) of the embedded model and of fixtures, through the exporter.
   const { exportOnnx } = await import('./export-onnx.js');
   await exportOnnx(join(ROOT, 'models', 'stories260K.gguf'), join(outDir, 'onnx', 'stories260K'), ['fp32', 'fp16', 'q4', 'q4f16']);

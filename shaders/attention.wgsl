@@ -3,7 +3,8 @@
 // decode steps p.decode_chunk = 64, so a long context spreads over many workgroups) and writes a
 // partial result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
 // chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
-// kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t.
+// kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t (the last
+// p.window of them in sliding-window layers).
 // When the whole step fits one chunk (pos0 + T <= chunk), attn_partial writes the normalised
 // output itself and attn_combine is not dispatched: one dispatch less per layer in short contexts.
 
@@ -12,10 +13,10 @@ struct Params {
   kv_heads: u32,
   head_dim: u32,
   decode_chunk: u32, // chunk size of one-token steps (<= 256)
-  scale: f32,      // 1 / sqrt(head_dim)
+  scale: f32,      // of q·k: 1 / sqrt(head_dim), or the model's own (Gemma)
+  window: u32,     // sliding window: a query sees its last `window` positions; 0 = all
+  softcap: f32,    // scores become softcap * tanh(score / softcap) (Gemma 2); 0 = none
   pad0: u32,
-  pad1: u32,
-  pad2: u32,
 }
 struct Step { pos0: u32, T: u32 }
 
@@ -41,6 +42,18 @@ var<workgroup> sc: array<f32, 256>;   // the chunk's scores, then softmax numera
 var<workgroup> red: array<f32, WG>;
 var<workgroup> accv: array<f32, ACCV>; // (WG / 64) partial value sums x head_dim (head_dim <= 512)
 
+/** The first position a query at position len - 1 attends: 0, or the start of its window. */
+fn first_pos(len: u32) -> u32 {
+  return select(0u, len - p.window, p.window > 0u && len > p.window);
+}
+
+/** A score as the softmax sees it: scaled, and soft-capped where the model says so. */
+fn score(dot_qk: f32) -> f32 {
+  let s = dot_qk * p.scale;
+  if (p.softcap > 0.0) { return p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0)); }
+  return s;
+}
+
 fn chunk_size() -> u32 {
   return select(256u, p.decode_chunk, step.T == 1u);
 }
@@ -61,10 +74,10 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let t = wg.z;
   if (t >= step.T) { return; }
   let len = step.pos0 + t + 1u;
-  let start = c * chunk_size();
-  let end = min(start + chunk_size(), len);
+  let start = max(c * chunk_size(), first_pos(len));
+  let end = min(c * chunk_size() + chunk_size(), len);
   let base = part_base(t, h, c);
-  if (start >= len) {
+  if (start >= end) {
     if (lid == 0u) { part[base] = NEG; part[base + 1u] = 0.0; }
     for (var d = lid; d < p.head_dim; d += 64u) { part[base + 2u + d] = 0.0; }
     return;
@@ -77,7 +90,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
     let ko = j * kvw + kvh * p.head_dim;
     var s = 0.0;
     for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_cache[ko + d]; }
-    s *= p.scale;
+    s = score(s);
     sc[j - start] = s;
     m = max(m, s);
   }
@@ -159,7 +172,7 @@ fn attend(t: u32, h: u32, start: u32, end: u32, direct: bool, part_at: u32) {
     let ko = j * p.kv_heads * hd4 + kvo;
     var s = 0.0;
     for (var d = 0u; d < hd4; d++) { s += dot(q4[qo + d], k4[ko + d]); }
-    s *= p.scale;
+    s = score(s);
     let mn = max(m, s);
     let alpha = exp(m - mn);
     let e = exp(s - mn);
@@ -188,9 +201,9 @@ fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
   let h = g.x % p.heads;
   let c = g.x / p.heads;
   let len = step.pos0 + 1u;
-  let start = c * p.decode_chunk;
-  if (start >= len) { return; }
-  attend(0u, h, start, min(start + p.decode_chunk, len), len <= p.decode_chunk, part_base(0u, h, c));
+  if (c * p.decode_chunk >= len) { return; }
+  // A chunk wholly before the window writes an empty partial (max NEG, sum 0) for attn_combine.
+  attend(0u, h, max(c * p.decode_chunk, first_pos(len)), min(c * p.decode_chunk + p.decode_chunk, len), len <= p.decode_chunk, part_base(0u, h, c));
 }
 
 @compute @workgroup_size(4)
@@ -198,7 +211,7 @@ fn attn_rows(@builtin(global_invocation_id) g: vec3u) {
   let h = g.x % p.heads;
   let t = g.x / p.heads;
   if (t >= step.T) { return; }
-  attend(t, h, 0u, step.pos0 + t + 1u, true, 0u);
+  attend(t, h, first_pos(step.pos0 + t + 1u), step.pos0 + t + 1u, true, 0u);
 }
 
 @compute @workgroup_size(64)

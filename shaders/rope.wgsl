@@ -1,8 +1,9 @@
-// Rotary position embedding, in either pair layout:
-//   interleaved (GGUF llama, llama2.c): pairs (2i, 2i+1);  neox (Hugging Face, qwen): (i, i + d/2).
-// The rotation table trig[pos][i] = (cos, sin)(pos / (theta^(2i/d) * factor_i)) is computed on the
-// CPU in float64 (Llama 3 scaling folded in): GPU sin/cos are only accurate near [-pi, pi], and
-// positions reach the tens of thousands of radians.
+// Rotary position embedding of the first rot_dim dimensions of each head (all of them but for
+// partial rotary, Phi-4-mini), in either pair layout:
+//   interleaved (GGUF llama, llama2.c): pairs (2i, 2i+1);  neox (Hugging Face, qwen): (i, i + rot_dim/2).
+// The rotation table trig[pos][i] = (cos, sin)(pos / (theta^(2i/rot_dim) * factor_i)) * attn_factor
+// is computed on the CPU in float64 (Llama 3 / linear / LongRoPE scaling folded in): GPU sin/cos
+// are only accurate near [-pi, pi], and positions reach the tens of thousands of radians.
 //   rope_store: one dispatch for the whole step: rotates q [T, heads, d] in place, and rotates k
 //               while writing k and v of every token into this layer's KV cache at pos0 + t.
 
@@ -11,11 +12,15 @@ struct Params {
   kv_heads: u32,
   head_dim: u32,
   neox: u32,
+  rot_dim: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 struct Step { pos0: u32, T: u32 }
 
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
-@group(0) @binding(1) var<storage, read> trig: array<vec2f>; // [max_seq, head_dim / 2]
+@group(0) @binding(1) var<storage, read> trig: array<vec2f>; // [max_seq, rot_dim / 2]
 @group(0) @binding(2) var<uniform> p: Params;
 @group(0) @binding(3) var<uniform> step: Step;
 @group(0) @binding(4) var<storage, read> k_in: array<f32>;
@@ -23,13 +28,18 @@ struct Step { pos0: u32, T: u32 }
 @group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
 @group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
 
+/** The two dimensions of pair i (0 .. head_dim / 2): rotated below rot_dim / 2, else two passed-through ones. */
 fn pair(i: u32) -> vec2u {
-  if (p.neox != 0u) { return vec2u(i, i + p.head_dim / 2u); }
+  let rh = p.rot_dim / 2u;
+  if (i >= rh) { return vec2u(p.rot_dim + 2u * (i - rh), p.rot_dim + 2u * (i - rh) + 1u); }
+  if (p.neox != 0u) { return vec2u(i, i + rh); }
   return vec2u(2u * i, 2u * i + 1u);
 }
 
 fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
-  let cs = trig[pos * (p.head_dim / 2u) + i];
+  let rh = p.rot_dim / 2u;
+  if (i >= rh) { return vec2f(a, b); }
+  let cs = trig[pos * rh + i];
   return vec2f(a * cs.x - b * cs.y, a * cs.y + b * cs.x);
 }
 

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockElements, f16ToF32, f32ToF16, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
-import type { ModelConfig } from '../src/model/config.js';
+import { layerRope, type ModelConfig } from '../src/model/config.js';
 import { matmul, quantizeInput, quantizeInput8, rmsnorm, rope, softmax } from '../src/engine/cpu/forward.js';
 import { attentionOps, attentionPartialBytes } from '../src/engine/wgsl/kernels/attention.js';
 import { siluMulOp } from '../src/engine/wgsl/kernels/elementwise.js';
@@ -321,13 +321,13 @@ describe('rope', () => {
     const T = 3, pos0 = 37, qw = c.nHeads * c.headDim, kw = c.nKvHeads * c.headDim;
     const q = randoms(T * qw, 8), k = randoms(T * kw, 9), v = randoms(T * kw, 10);
     const qb = g.buffer(q), kCache = g.buffer(64 * kw), vCache = g.buffer(64 * kw);
-    const trig = g.buffer(ropeTable(c, 64));
+    const trig = g.buffer(ropeTable(layerRope(c, 0, 64), 64));
     const neox = layout === 'neox';
     await g.run([await ropeStoreOp(cache, { label: 'rope', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q: qb, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step })], T, pos0);
     const wantQ = new Float32Array(q), wantK = new Float32Array(k);
     for (let t = 0; t < T; t++) {
-      rope(wantQ.subarray(t * qw, (t + 1) * qw), c.nHeads, pos0 + t, c);
-      rope(wantK.subarray(t * kw, (t + 1) * kw), c.nKvHeads, pos0 + t, c);
+      rope(wantQ.subarray(t * qw, (t + 1) * qw), c.nHeads, pos0 + t, c, layerRope(c, 0, 64));
+      rope(wantK.subarray(t * kw, (t + 1) * kw), c.nKvHeads, pos0 + t, c, layerRope(c, 0, 64));
     }
     expect(maxAbs(await g.read(qb, T * qw), wantQ)).toBeLessThan(TOL.ropeAbs);
     const kc = await g.read(kCache, 64 * kw), vc = await g.read(vCache, 64 * kw);

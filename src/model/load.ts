@@ -10,7 +10,7 @@ import { readSafetensors } from '../formats/safetensors.js';
 import { toFloat32 } from '../formats/dtypes.js';
 import { tokenizerFromGGUF } from '../tokenizer/from-gguf.js';
 import { TextTokenizer } from '../tokenizer/tokenizer.js';
-import { configFromGGUF, configFromHF, ggufNameFromHF, type ModelConfig } from './config.js';
+import { configFromGGUF, configFromHF, ggufNameFromHF, ropeTensor, type ModelConfig } from './config.js';
 import { openSource, parseSplitPartName, readJson, readText, splitPartName, ModelNotFoundError, type FileStore, type ModelSource } from './files.js';
 
 export interface TensorSink {
@@ -112,13 +112,12 @@ async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: Loa
     const { tokenizerJson, tokenizerConfig } = tokenizerFromGGUF(meta);
     const extraEos = ['tokenizer.ggml.eot_token_id', 'tokenizer.ggml.eom_token_id'].flatMap((k) => (meta.has(k) ? [Number(meta.get(k))] : []));
     const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig, extraEos);
+    const weights = unfused(config, sink);
     for (const [i, header] of headers.entries()) {
       await readGGUFTensors(streams[i]!, header, async (info, bytes) => {
-        if (info.name === 'rope_freqs.weight') {
-          config.ropeFreqFactors = toFloat32(info.dtype, bytes, info.elements);
-          return;
-        }
-        await sink.tensor(info.name, [...info.dims].reverse(), info.dtype, bytes);
+        const isRope = /^rope_(freqs|factors_long|factors_short)\.weight$/.test(info.name);
+        if (isRope) ropeTensor(config, info.name, toFloat32(info.dtype, bytes, info.elements));
+        else await weights.tensor(info.name, [...info.dims].reverse(), info.dtype, bytes);
       });
     }
     progress.emit('loaded');
@@ -135,6 +134,31 @@ async function loadGGUF(store: FileStore, sink: TensorSink, onProgress?: (p: Loa
   } finally {
     for (const s of streams) s.cancel();
   }
+}
+
+/**
+ * A sink that receives Phi-3's fused matrices as the separate ones every backend reads: attn_qkv
+ * as attn_q, attn_k, attn_v, and ffn_up holding gate|up (2 x hiddenDim rows) as ffn_gate and
+ * ffn_up. Rows are contiguous whole blocks in every type, so this is a split of the stored bytes.
+ * (The wgsl backend fuses them again on the GPU, for one dispatch.)
+ */
+function unfused(c: ModelConfig, sink: TensorSink): TensorSink {
+  return {
+    async tensor(name, shape, dtype, bytes) {
+      const m = /^(blk\.\d+\.)(attn_qkv|ffn_up)\.(weight|bias)$/.exec(name);
+      const rows = shape[0]!;
+      const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
+      const split = !m ? undefined : m[2] === 'attn_qkv' ? [['attn_q', q], ['attn_k', kv], ['attn_v', kv]] as const : rows === 2 * c.hiddenDim ? [['ffn_gate', c.hiddenDim], ['ffn_up', c.hiddenDim]] as const : undefined;
+      if (!split) return sink.tensor(name, shape, dtype, bytes);
+      if (split.reduce((a, [, n]) => a + n, 0) !== rows) throw new Error(`tensor ${name} has ${rows} rows, the config says ${split.map(([s, n]) => `${s} ${n}`).join(' + ')}`);
+      const rowBytes = bytes.length / rows;
+      let at = 0;
+      for (const [part, n] of split) {
+        await sink.tensor(`${m![1]}${part}.${m![3]}`, [n, ...shape.slice(1)], dtype, bytes.subarray(at * rowBytes, (at + n) * rowBytes));
+        at += n;
+      }
+    },
+  };
 }
 
 /** What a Hugging Face directory says besides its weights: config, tokenizer, template, defaults. */
@@ -175,12 +199,20 @@ async function loadHFDirectory(store: FileStore, sink: TensorSink, onProgress?: 
   }
   const total = opened.every((f) => f.size !== undefined) ? opened.reduce((a, f) => a + f.size!, 0) : undefined;
   const progress = new Progress(total, onProgress);
+  const { config } = meta;
+  const weights = unfused(config, sink);
+  // Gemma's RMSNorm multiplies by (1 + w); GGUF files store 1 + w already (llama.cpp's converter adds it).
+  const shiftNorms = config.arch === 'gemma2' || config.arch === 'gemma3';
   for (const f of opened) {
     const stream = new ByteStream(progress.track(f.stream, f.shard).getReader());
     try {
       await readSafetensors(stream, async (info, bytes) => {
-        const name = ggufNameFromHF(info.name);
-        if (name) await sink.tensor(name, info.shape, info.dtype, bytes);
+        const name = ggufNameFromHF(info.name, config.arch);
+        if (!name) return;
+        if (shiftNorms && name.endsWith('norm.weight')) {
+          const shifted = toFloat32(info.dtype, bytes, info.shape[0]!).map((w) => 1 + w);
+          await weights.tensor(name, info.shape, 'F32', new Uint8Array(shifted.buffer));
+        } else await weights.tensor(name, info.shape, info.dtype, bytes);
       });
     } finally {
       stream.cancel();

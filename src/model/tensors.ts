@@ -1,4 +1,4 @@
-/** The tensors a llama-family model must provide, with their row-major shapes. */
+/** The tensors a model must provide, with their row-major shapes (Phi-3's fused ones arrive split, model/load.ts). */
 import type { ModelConfig } from './config.js';
 
 export function expectedTensors(c: ModelConfig): Map<string, number[]> {
@@ -29,6 +29,10 @@ export function expectedTensors(c: ModelConfig): Map<string, number[]> {
     out.set(p + 'ffn_gate.weight', [c.hiddenDim, c.dim]);
     out.set(p + 'ffn_up.weight', [c.hiddenDim, c.dim]);
     out.set(p + 'ffn_down.weight', [c.dim, c.hiddenDim]);
+    if (c.postNorms) {
+      out.set(p + 'post_attention_norm.weight', [c.dim]);
+      out.set(p + 'post_ffw_norm.weight', [c.dim]);
+    }
   }
   return out;
 }

@@ -33,7 +33,7 @@ let llama: Promise<Llama> | undefined;
 
 /** The CPU build of native llama.cpp that node-llama-cpp ships (no download, no compilation). */
 export function nativeLlama(): Promise<Llama> {
-  llama ??= getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  llama ??= getLlama({ gpu: false, build: 'never', logLevel: (process.env.WEBINFER_LLAMA_LOG ?? 'error') as never });
   return llama;
 }
 

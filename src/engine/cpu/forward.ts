@@ -3,7 +3,7 @@
  * loops, every buffer commented with its shape. It is the oracle every other backend is tested
  * against, so clarity wins over speed.
  */
-import type { ModelConfig } from '../../model/config.js';
+import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
 
 /** Float32 weights by GGUF tensor name; matrices are row-major (out, in). */
 export type Weights = Map<string, Float32Array>;
@@ -82,17 +82,19 @@ export function softmax(x: Float32Array, size: number): void {
   for (let i = 0; i < size; i++) x[i] = x[i]! / sum;
 }
 
-/** Rotates every head of `vec` (nHeads × headDim) by position `pos`, in the config's pair layout. */
-export function rope(vec: Float32Array, nHeads: number, pos: number, c: ModelConfig): void {
-  const half = c.headDim / 2;
+/**
+ * Rotates every head of `vec` (nHeads × headDim) by position `pos`: the first r.dim dimensions of
+ * each head, in the config's pair layout; the rest pass through.
+ */
+export function rope(vec: Float32Array, nHeads: number, pos: number, c: Pick<ModelConfig, 'headDim' | 'ropeLayout'>, r: LayerRope): void {
+  const half = r.dim / 2;
   for (let h = 0; h < nHeads; h++) {
     const base = h * c.headDim;
     for (let i = 0; i < half; i++) {
-      const freq = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
-      const angle = pos * freq;
-      const cos = Math.cos(angle);
-      const sin = Math.sin(angle);
-      // interleaved: pairs (2i, 2i+1); neox: pairs (i, i + headDim/2)
+      const angle = pos * r.freqs[i]!;
+      const cos = Math.cos(angle) * r.attnFactor;
+      const sin = Math.sin(angle) * r.attnFactor;
+      // interleaved: pairs (2i, 2i+1); neox: pairs (i, i + dim/2)
       const a = c.ropeLayout === 'interleaved' ? base + 2 * i : base + i;
       const b = c.ropeLayout === 'interleaved' ? a + 1 : a + half;
       const v0 = vec[a]!;
@@ -101,6 +103,16 @@ export function rope(vec: Float32Array, nHeads: number, pos: number, c: ModelCon
       vec[b] = v0 * sin + v1 * cos;
     }
   }
+}
+
+/** GELU with the tanh approximation (Gemma's gelu_pytorch_tanh, ggml_gelu). */
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+}
+
+/** cap * tanh(x / cap): Gemma 2's soft-capping of scores and logits. */
+export function softcap(x: number, cap: number | undefined): number {
+  return cap ? cap * Math.tanh(x / cap) : x;
 }
 
 export class CpuTransformer {
@@ -121,6 +133,7 @@ export class CpuTransformer {
   // KV cache
   private readonly keyCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
   private readonly valueCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
+  private readonly ropes: LayerRope[]; // nLayers: each layer's rotation (Gemma 3's local layers differ)
 
   constructor(
     config: ModelConfig,
@@ -146,6 +159,7 @@ export class CpuTransformer {
     this.xq = new Float32Array(Math.max(config.dim, qDim, config.hiddenDim));
     this.keyCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
     this.valueCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
+    this.ropes = Array.from({ length: config.nLayers }, (_, l) => layerRope(config, l, maxSeqLen));
   }
 
   private weight(name: string): Float32Array {
@@ -174,6 +188,7 @@ export class CpuTransformer {
 
     if (token < 0 || token >= c.vocabSize) throw new RangeError(`token id ${token} is outside the vocabulary (0..${c.vocabSize - 1})`);
     x.set(this.weight('token_embd.weight').subarray(token * c.dim, (token + 1) * c.dim));
+    if (c.embedScale) for (let i = 0; i < c.dim; i++) x[i] = x[i]! * c.embedScale;
 
     for (let l = 0; l < c.nLayers; l++) {
       const p = `blk.${l}.`;
@@ -186,46 +201,52 @@ export class CpuTransformer {
         for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(p + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
         for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(p + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
       }
-      rope(q, c.nHeads, pos, c);
-      rope(k, c.nKvHeads, pos, c);
+      rope(q, c.nHeads, pos, c, this.ropes[l]!);
+      rope(k, c.nKvHeads, pos, c, this.ropes[l]!);
       this.keyCache[l]!.set(k, pos * kvDim);
       this.valueCache[l]!.set(v, pos * kvDim);
 
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
-      const scale = 1 / Math.sqrt(c.headDim);
+      const scale = c.queryScale ?? 1 / Math.sqrt(c.headDim);
+      // positions first .. pos: all of them, or the last `window` (sliding-window layers)
+      const first = Math.max(0, pos - attentionWindow(c, l) + 1);
+      const n = pos + 1 - first;
       for (let h = 0; h < c.nHeads; h++) {
         const qo = h * c.headDim;
         const kvo = Math.floor(h / groupSize) * c.headDim;
-        for (let t = 0; t <= pos; t++) {
+        for (let t = first; t <= pos; t++) {
           let s = 0;
           for (let i = 0; i < c.headDim; i++) s += q[qo + i]! * kc[t * kvDim + kvo + i]!;
-          scores[t] = s * scale;
+          scores[t - first] = softcap(s * scale, c.attnSoftcap);
         }
-        softmax(scores, pos + 1);
+        softmax(scores, n);
         for (let i = 0; i < c.headDim; i++) {
           let acc = 0;
-          for (let t = 0; t <= pos; t++) acc += scores[t]! * vc[t * kvDim + kvo + i]!;
+          for (let t = first; t <= pos; t++) acc += scores[t - first]! * vc[t * kvDim + kvo + i]!;
           att[qo + i] = acc;
         }
       }
       this.matmul(xb2, att, p + 'attn_output.weight', qDim, c.dim);
+      if (c.postNorms) rmsnorm(xb2, xb2, this.weight(p + 'post_attention_norm.weight'), c.dim, c.normEps);
       for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
 
-      // ---- SiLU-gated feed-forward: down(silu(gate x) * up x) ----
+      // ---- gated feed-forward: down(act(gate x) * up x), act SiLU or GELU ----
       rmsnorm(xb, x, this.weight(p + 'ffn_norm.weight'), c.dim, c.normEps);
       this.matmul(hb, xb, p + 'ffn_gate.weight', c.dim, c.hiddenDim);
       this.matmul(hb2, xb, p + 'ffn_up.weight', c.dim, c.hiddenDim);
       for (let i = 0; i < c.hiddenDim; i++) {
         const g = hb[i]!;
-        hb[i] = (g / (1 + Math.exp(-g))) * hb2[i]!;
+        hb[i] = (c.ffnAct === 'gelu' ? gelu(g) : g / (1 + Math.exp(-g))) * hb2[i]!;
       }
       this.matmul(xb2, hb, p + 'ffn_down.weight', c.hiddenDim, c.dim);
+      if (c.postNorms) rmsnorm(xb2, xb2, this.weight(p + 'post_ffw_norm.weight'), c.dim, c.normEps);
       for (let i = 0; i < c.dim; i++) x[i] = x[i]! + xb2[i]!;
     }
 
     rmsnorm(x, x, this.weight('output_norm.weight'), c.dim, c.normEps);
     this.matmul(this.logits, x, this.w.has('output.weight') ? 'output.weight' : 'token_embd.weight', c.dim, c.vocabSize);
+    if (c.finalSoftcap) for (let i = 0; i < c.vocabSize; i++) this.logits[i] = softcap(this.logits[i]!, c.finalSoftcap);
     return this.logits;
   }
 }

@@ -5,9 +5,9 @@
  * reading back its logits (or its sampled token). Three op lists exist, by step kind: gemm steps,
  * matvec steps, and on GPUs decode steps with the norms and SiLU folded into the matvecs.
  */
-import type { ModelConfig } from '../../model/config.js';
+import { attentionWindow, isLocalLayer, layerRope, type ModelConfig } from '../../model/config.js';
 import { attentionOps, attentionPartialBytes } from './kernels/attention.js';
-import { siluMulOp } from './kernels/elementwise.js';
+import { elementwiseOp, siluMulOp } from './kernels/elementwise.js';
 import { embeddingOps } from './kernels/embedding.js';
 import { canFoldInput, matmulOps, type MatmulArgs } from './kernels/matmul.js';
 import { PipelineCache, type Op } from './kernels/op.js';
@@ -125,16 +125,35 @@ export class WgslTransformer {
     // Integer inputs of Q4_0W/Q8_0W matrices (CPU-backed adapters): one buffer, rewritten before each use.
     const repacked = [...w.matrices.values()].some((m) => m.dtype === 'Q4_0W' || m.dtype === 'Q8_0W');
     const xq = repacked ? this.buffer(quantizedWords(Math.max(c.dim, qDim, c.hiddenDim), T), 'xq') : undefined;
-    const table = ropeTable(c, this.maxSeq);
-    const trig = this.buffer(table.length, 'rope_table');
-    device.queue.writeBuffer(trig, 0, table);
+    // One rotation table per kind of layer (Gemma 3's local layers have their own).
+    const tables = new Map<boolean, GPUBuffer>();
+    const trigOf = (l: number): GPUBuffer => {
+      const local = isLocalLayer(c, l);
+      let t = tables.get(local);
+      if (!t) {
+        const table = ropeTable(layerRope(c, l, this.maxSeq), this.maxSeq);
+        t = this.buffer(table.length, local ? 'rope_table.local' : 'rope_table');
+        device.queue.writeBuffer(t, 0, table);
+        tables.set(local, t);
+      }
+      return t;
+    };
     const neox = c.ropeLayout === 'neox';
+    // Gemma normalises each block's output before the residual add: the output and down
+    // projections then write into xo, which is normed and added, instead of adding into x.
+    const xo = c.postNorms ? this.buffer(T * c.dim, 'xo') : undefined;
+    const postNorm = async (label: string, weight: string): Promise<Op[]> => [
+      await normRowsOp(cache, { label, width: c.dim, rowsPerToken: 1, eps: c.normEps, x: xo!, weight: w.vector(weight), step, cpuBacked: this.cpuBacked }),
+      await elementwiseOp(cache, { kind: 'add', label: `${label}.add`, width: c.dim, x, y: xo!, step }),
+    ];
+    const gelu = c.ffnAct === 'gelu';
     // On GPUs decode steps fold each RMSNorm into the matmul after it and SiLU·up into the down
     // projection: 6 dispatches per layer instead of 9. (With several tokens the folded input is
     // recomputed per token and row block, which costs more than the dispatches it saves.)
     // Each fold needs its input (dim or hidden floats) in one workgroup's memory.
     const foldNorm = !this.cpuBacked && canFoldInput(device, c.dim);
-    const foldAct = !this.cpuBacked && canFoldInput(device, c.hiddenDim);
+    // (the fold computes SiLU: GELU models keep the separate activation)
+    const foldAct = !this.cpuBacked && !gelu && canFoldInput(device, c.hiddenDim);
 
     /** Matrices reading the same input (and their outputs): fused into `fusedName` when their storage allows. */
     const use = (names: string[], outs: GPUBuffer[], fusedName?: string, biases?: string[]): MatrixUse[] => {
@@ -156,6 +175,7 @@ export class WgslTransformer {
 
     const emb = w.matrix('token_embd.weight');
     this.embed = await embeddingOps(cache, { dtype: emb.dtype, dim: c.dim, parts: emb.parts, tokens: this.tokensBuf, out: x, step });
+    if (c.embedScale) this.embed.push(await elementwiseOp(cache, { kind: 'scale', label: 'embed_scale', width: c.dim, x, value: c.embedScale, step, dummy }));
 
     for (let l = 0; l < c.nLayers; l++) {
       const p = `blk.${l}.`;
@@ -164,43 +184,53 @@ export class WgslTransformer {
       this.kvBytes += 2 * kCache.size;
       const qkvBias = c.qkvBias ? ['attn_q.bias', 'attn_k.bias', 'attn_v.bias'].map((n) => p + n) : undefined;
       const qkvW = use(['attn_q.weight', 'attn_k.weight', 'attn_v.weight'].map((n) => p + n), [q, k, v], p + 'attn_qkv.weight', qkvBias);
-      const outW = use([p + 'attn_output.weight'], [x]);
+      const outW = use([p + 'attn_output.weight'], [xo ?? x]);
       const gateUpW = use([p + 'ffn_gate.weight', p + 'ffn_up.weight'], [g, u], p + 'ffn_gate_up.weight');
-      const downW = use([p + 'ffn_down.weight'], [x]);
+      const downW = use([p + 'ffn_down.weight'], [xo ?? x]);
+      const residual = { accumulate: !xo };
       const attnNormW = w.vector(p + 'attn_norm.weight');
       const ffnNormW = w.vector(p + 'ffn_norm.weight');
       const [attnNorm, ffnNorm, qkv, out, gateUp, down] = await Promise.all([
         norm(p + 'attn_norm', attnNormW),
         norm(p + 'ffn_norm', ffnNormW),
         ops(qkvW, xb),
-        ops(outW, att, { accumulate: true }),
+        ops(outW, att, residual),
         ops(gateUpW, xb),
-        ops(downW, g, { accumulate: true }),
+        ops(downW, g, residual),
       ]);
+      const [postAttn, postFfn] = xo ? await Promise.all([postNorm(p + 'post_attention_norm', p + 'post_attention_norm.weight'), postNorm(p + 'post_ffw_norm', p + 'post_ffw_norm.weight')]) : [[], []];
       const qkNorm = c.qkNorm
         ? [
             await normRowsOp(cache, { label: p + 'q_norm', width: c.headDim, rowsPerToken: c.nHeads, eps: c.normEps, x: q, weight: w.vector(p + 'attn_q_norm.weight'), step, cpuBacked: this.cpuBacked }),
             await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step, cpuBacked: this.cpuBacked }),
           ]
         : [];
-      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig, step });
-      const attention = await attentionOps(cache, { label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, cpuBacked: this.cpuBacked });
-      const act = await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step });
-      this.gemmLayers.push(attnNorm, ...qkv.gemm, ...qkNorm, rope, ...attention, ...out.gemm, ffnNorm, ...gateUp.gemm, act, ...down.gemm);
-      this.matvecLayers.push(attnNorm, ...qkv.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ffnNorm, ...gateUp.matvec, act, ...down.matvec);
+      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig: trigOf(l), step, rotDim: c.ropeDim });
+      const attention = await attentionOps(cache, {
+        label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, cpuBacked: this.cpuBacked,
+        scale: c.queryScale, window: attentionWindow(c, l), softcap: c.attnSoftcap,
+      });
+      const act = await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step, gelu });
+      this.gemmLayers.push(attnNorm, ...qkv.gemm, ...qkNorm, rope, ...attention, ...out.gemm, ...postAttn, ffnNorm, ...gateUp.gemm, act, ...down.gemm, ...postFfn);
+      this.matvecLayers.push(attnNorm, ...qkv.matvec, ...qkNorm, rope, ...attention, ...out.matvec, ...postAttn, ffnNorm, ...gateUp.matvec, act, ...down.matvec, ...postFfn);
       if (foldNorm || foldAct) {
         const qkvF = foldNorm ? (await ops(qkvW, x, rmsnorm(attnNormW))).matvec : [attnNorm, ...qkv.matvec];
         const gateUpF = foldNorm ? (await ops(gateUpW, x, rmsnorm(ffnNormW))).matvec : [ffnNorm, ...gateUp.matvec];
-        const downF = foldAct ? (await ops(downW, g, { accumulate: true, input: { swiglu: u } })).matvec : [act, ...down.matvec];
-        (this.decodeLayers ??= []).push(...qkvF, ...qkNorm, rope, ...attention, ...out.matvec, ...gateUpF, ...downF);
+        const downF = foldAct ? (await ops(downW, g, { ...residual, input: { swiglu: u } })).matvec : [act, ...down.matvec];
+        (this.decodeLayers ??= []).push(...qkvF, ...qkNorm, rope, ...attention, ...out.matvec, ...postAttn, ...gateUpF, ...downF, ...postFfn);
       }
     }
     const outputNormW = w.vector('output_norm.weight');
     this.finalNorm = await norm('output_norm', outputNormW);
     const headW = use([w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight'], [this.logits]);
-    this.head = (await ops(headW, this.xlast, { tokens: 1 })).matvec;
-    if (foldNorm) this.headFolded = (await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec;
-    this.headAll = await ops(headW, xb);
+    // Gemma 2 soft-caps its logits: one more op after the head, on its rows.
+    const cap = async (rows?: number): Promise<Op[]> =>
+      c.finalSoftcap ? [await elementwiseOp(cache, { kind: 'softcap', label: 'final_softcap', width: c.vocabSize, rows, x: this.logits, value: c.finalSoftcap, step, dummy })] : [];
+    this.head = [...(await ops(headW, this.xlast, { tokens: 1 })).matvec, ...(await cap(1))];
+    if (foldNorm) this.headFolded = [...(await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec, ...(await cap(1))];
+    const all = await ops(headW, xb);
+    const capAll = await cap();
+    this.headAll = { matvec: [...all.matvec, ...capAll], gemm: [...all.gemm, ...capAll] };
     this.sampler = await Sampler.create(cache, c.vocabSize, this.logits);
   }
 

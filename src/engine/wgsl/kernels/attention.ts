@@ -18,11 +18,16 @@ export function attentionChunk(T: number): number {
 
 export async function attentionOps(
   cache: PipelineCache,
-  a: { label: string; heads: number; kvHeads: number; headDim: number; maxSeq: number; q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; step: GPUBuffer; cpuBacked?: boolean },
+  a: {
+    label: string; heads: number; kvHeads: number; headDim: number; maxSeq: number; q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; step: GPUBuffer; cpuBacked?: boolean;
+    /** q·k scale (default 1 / sqrt(headDim)); sliding window in positions (default: none); score soft-cap (default: none). */
+    scale?: number; window?: number; softcap?: number;
+  },
 ): Promise<Op[]> {
   if (a.headDim > 512) throw new Error(`attention: head_dim ${a.headDim} is above the supported 512`);
   const chunk = attentionChunk;
-  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, chunk(1), { f32: 1 / Math.sqrt(a.headDim) }, 0, 0, 0], `${a.label}.params`);
+  const window = a.window !== undefined && Number.isFinite(a.window) ? a.window : 0;
+  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, chunk(1), { f32: a.scale ?? 1 / Math.sqrt(a.headDim) }, window, { f32: a.softcap ?? 0 }, 0], `${a.label}.params`);
   const combinePipe = await cache.get('attention', 'attn_combine');
   const combine: Op = {
     label: `${a.label}.combine`,

@@ -1,16 +1,15 @@
 /** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the cache, in one dispatch. */
-import type { ModelConfig } from '../../../model/config.js';
+import type { LayerRope } from '../../../model/config.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
 
-/** (cos, sin) of every position × frequency, in float64 then rounded: [maxSeq, headDim/2, 2]. */
-export function ropeTable(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeFreqFactors'>, maxSeq: number): Float32Array<ArrayBuffer> {
-  const half = c.headDim / 2;
+/** (cos, sin) × attnFactor of every position × rotated pair, in float64 then rounded: [maxSeq, dim/2, 2]. */
+export function ropeTable(r: LayerRope, maxSeq: number): Float32Array<ArrayBuffer> {
+  const half = r.dim / 2;
   const out = new Float32Array(maxSeq * half * 2);
   for (let i = 0; i < half; i++) {
-    const freq = 1 / (c.ropeTheta ** ((2 * i) / c.headDim) * (c.ropeFreqFactors?.[i] ?? 1));
     for (let pos = 0; pos < maxSeq; pos++) {
-      out[(pos * half + i) * 2] = Math.cos(pos * freq);
-      out[(pos * half + i) * 2 + 1] = Math.sin(pos * freq);
+      out[(pos * half + i) * 2] = Math.cos(pos * r.freqs[i]!) * r.attnFactor;
+      out[(pos * half + i) * 2 + 1] = Math.sin(pos * r.freqs[i]!) * r.attnFactor;
     }
   }
   return out;
@@ -18,10 +17,10 @@ export function ropeTable(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeFr
 
 export async function ropeStoreOp(
   cache: PipelineCache,
-  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer },
+  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; rotDim?: number },
 ): Promise<Op> {
   const pipeline = await cache.get('rope', 'rope_store');
-  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0], `${a.label}.params`);
+  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0, a.rotDim ?? a.headDim, 0, 0, 0], `${a.label}.params`);
   return {
     label: a.label,
     pipeline,
