@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 13;
+const VERSION = 14;
 
 export interface FixtureSpec {
   name: string;
@@ -81,7 +81,7 @@ export const ARCH_FIXTURES: FixtureSpec[] = [
   // (no "phi3" in the names: llama.cpp then expects Phi-3's own special tokens in the vocabulary)
   { name: 'phimini', arch: 'phi3', dim: 192, hiddenDim: 256, nLayers: 2, nHeads: 2, nKvHeads: 2, headDim: 96, ropeTheta: 10000, tied: false, longRope: phi35LongRope(4096), seed: 33 },
   // Phi-4-mini's shape of head (128, 3/4 rotated), an original context below the cache so the long factors apply
-  { name: 'phi4mini', arch: 'phi3', dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 2, nKvHeads: 1, headDim: 128, ropeTheta: 10000, tied: true, embedScale: 1 / Math.sqrt(256), partialRotary: 0.75, longRope: phi35LongRope(128), seed: 34 },
+  { name: 'phi4mini', arch: 'phi3', dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 2, nKvHeads: 1, headDim: 128, ropeTheta: 10000, tied: true, embedScale: 1 / Math.sqrt(256), partialRotary: 0.75, longRope: phi35LongRope(128), qkGain: 4, seed: 34 },
 ];
 
 /** Phi-3.5-mini-instruct's LongRoPE factors (48 per list), with the given original context. */

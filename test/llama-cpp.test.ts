@@ -19,7 +19,10 @@ import { loadCpu } from '../src/engine/cpu/backend.js';
 import { loadWgsl } from '../src/engine/wgsl/backend.js';
 import { logSoftmax } from '../src/engine/logits.js';
 import { argmax } from '../src/engine/sampling.js';
-import { ggufPyHashes, llamaCppNextTokens, nativeLlama, type TensorHashes } from './helpers/llama-cpp.js';
+import { ggufPyHashes, llamaCppNext, nativeLlama, type TensorHashes } from './helpers/llama-cpp.js';
+import { nmse } from './helpers/gpu.js';
+import { GENERATED } from './helpers/paths.js';
+import { ARCH_FIXTURES } from '../scripts/make-fixtures.js';
 
 const STEPS = 32;
 /** SwiftShader runs the GPU kernel family (barriers, workgroup reductions) ~4x slower: fewer steps there. */
@@ -76,7 +79,7 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
         tokens.push(argmax(logits));
         if (i < steps - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
       }
-      const theirs = await llamaCppNextTokens(path, tokens.slice(0, -1), PROMPT.length - 1);
+      const theirs = (await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1)).map((n) => n.token);
       const ours = tokens.slice(PROMPT.length);
       const disagree = ours.filter((t, i) => t !== theirs[i] && logprobs[i]![t]! - logprobs[i]![theirs[i]!]! > LOGPROB_MARGIN).length;
       expect(1 - disagree / steps, `ours ${ours}\nllama.cpp ${theirs}`).toBeGreaterThanOrEqual(AGREEMENT);
@@ -124,5 +127,71 @@ describe('a GGUF split into parts by llama.cpp\'s llama-gguf-split', () => {
   it('says what is wrong when a part is missing, or a later part is given first', async () => {
     await expect(greedy(parts.slice(0, -1))).rejects.toThrow(/part \d of \d+ .* is missing/);
     await expect(greedy(parts[1]!)).rejects.toThrow(/is part 2 of a GGUF split into \d+: give the first part/);
+  });
+});
+
+/**
+ * Gemma 2, Gemma 3 and Phi-3 (scripts/make-fixtures.ts ARCH_FIXTURES: small widths, the models'
+ * real hyper-parameters, sliding windows of 8 so that the tests cross them, weights that make the
+ * soft-caps bind) against native llama.cpp: greedy tokens, and the next-token distribution, which
+ * the final soft-cap and LongRoPE's attention factor shape even where the argmax stays.
+ */
+describe.each(ARCH_FIXTURES)('$name ($arch)', (spec) => {
+  /**
+   * Probability gaps allowed: float32 softmax and GELU implementations differ in the last bits;
+   * with Q8_0, llama.cpp's own int8 rounding of activations (ours rounds alike, but ties and
+   * reciprocals can land on neighbouring integers) is magnified by the gains that make the caps
+   * bind. A missing soft-cap or attention factor moves them by 0.3 or more.
+   */
+  const PROB_ABS: Record<string, number> = { f32: 0.03, q8_0: 0.06 };
+  const LONG = Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % 500);
+
+  it.each(['f32', 'q8_0'])('GGUF %s on cpu: greedy tokens and next-token probabilities agree with native llama.cpp', async (type) => {
+    const path = join(GENERATED, `${spec.name}-${type}.gguf`);
+    // Q8_0: inputs rounded to int8 per block as llama.cpp's CPU kernels round them (the gains
+    // that make the soft-caps bind also magnify that rounding)
+    const { runner } = await loadCpu(path, { maxModelLen: 256, intActivations: type === 'q8_0' });
+    try {
+      const tokens = [...PROMPT];
+      const logprobs: Float32Array[] = [];
+      let logits = await runner.forward(PROMPT, 0);
+      for (let i = 0; i < STEPS; i++) {
+        logprobs.push(logSoftmax(logits));
+        tokens.push(argmax(logits));
+        if (i < STEPS - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
+      }
+      const theirs = await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1);
+      const ours = tokens.slice(PROMPT.length);
+      const disagree = ours.filter((t, i) => t !== theirs[i]!.token && logprobs[i]![t]! - logprobs[i]![theirs[i]!.token]! > LOGPROB_MARGIN).length;
+      expect(1 - disagree / STEPS, `ours ${ours}\nllama.cpp ${theirs.map((n) => n.token)}`).toBeGreaterThanOrEqual(AGREEMENT);
+      for (const [i, n] of theirs.entries()) for (const [t, p] of n.probs) expect(Math.abs(Math.exp(logprobs[i]![t]!) - p), `step ${i} token ${t}`).toBeLessThan(PROB_ABS[type]!);
+    } finally {
+      runner.dispose();
+    }
+  }, 120_000);
+
+  it.each(['cpu-backed', 'gpu'] as const)('wgsl (%s kernels) gives the cpu logits, on a 7-token and a 40-token prompt and 24 steps after each', async (kernels) => {
+    const path = join(GENERATED, `${spec.name}-f32.gguf`);
+    const cpu = (await loadCpu(path, { maxModelLen: 128 })).runner;
+    const gpu = (await loadWgsl(path, { maxModelLen: 128, kernels })).runner;
+    try {
+      for (const prompt of [PROMPT, LONG]) {
+        let [a, b] = [await cpu.forward(prompt, 0), await gpu.forward(prompt, 0)];
+        for (let i = 0; i < 24; i++) {
+          expect(nmse(b, a)).toBeLessThan(1e-8);
+          expect(argmax(b)).toBe(argmax(a));
+          const t = argmax(a);
+          [a, b] = [await cpu.forward([t], prompt.length + i), await gpu.forward([t], prompt.length + i)];
+        }
+      }
+    } finally {
+      gpu.dispose();
+    }
+  }, 300_000);
+
+  it('its safetensors directory (Hugging Face names, fused or (1 + w) norms as HF stores them) gives the GGUF logits', async () => {
+    const gguf = (await loadCpu(join(GENERATED, `${spec.name}-f32.gguf`), { maxModelLen: 64 })).runner;
+    const hf = (await loadCpu(join(GENERATED, `${spec.name}-hf`), { maxModelLen: 64 })).runner;
+    expect(nmse(await hf.forward(LONG, 0, true), await gguf.forward(LONG, 0, true))).toBeLessThan(1e-12);
   });
 });

@@ -38,19 +38,23 @@ export function nativeLlama(): Promise<Llama> {
 }
 
 /**
- * llama.cpp's greedy next token after every prefix tokens[0..i], i from `from` on (teacher
- * forcing: the sequence is given, only the predictions are llama.cpp's).
+ * llama.cpp's next-token distribution after every prefix tokens[0..i], i from `from` on (teacher
+ * forcing: the sequence is given, only the predictions are llama.cpp's): its most likely token and
+ * its `top` most likely tokens with their probabilities (temperature 1, no truncation).
  */
-export async function llamaCppNextTokens(path: string, tokens: number[], from: number): Promise<number[]> {
+export async function llamaCppNext(path: string, tokens: number[], from: number, top = 5): Promise<{ token: number; probs: [number, number][] }[]> {
   const model = await (await nativeLlama()).loadModel({ modelPath: path });
-  const context = await model.createContext({ contextSize: 256, threads: 2 });
+  // A float32 KV cache (llama.cpp's default is float16), so that the reference rounds only what its kernels must.
+  const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
   try {
-    const items = tokens.map((t, i) => (i >= from ? ([t, { generateNext: { token: true, options: { temperature: 0 } } }] as const) : t));
+    const next = { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } };
+    const items = tokens.map((t, i) => (i >= from ? ([t, { generateNext: next }] as const) : t));
     const out = await context.getSequence().controlledEvaluate(items as never);
     return out.slice(from).map((o, i) => {
-      const t = o?.next?.token;
-      if (t === undefined || t === null) throw new Error(`llama.cpp gave no token at position ${from + i}`);
-      return Number(t);
+      const p = o?.next?.probabilities;
+      if (!p) throw new Error(`llama.cpp gave no distribution at position ${from + i}`);
+      const probs = [...p.entries()].map(([t, v]) => [Number(t), v] as [number, number]).sort((a, b) => b[1] - a[1]).slice(0, top);
+      return { token: probs[0]![0], probs };
     });
   } finally {
     await context.dispose();
