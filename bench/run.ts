@@ -5,12 +5,14 @@
  * npm run bench -- --node  the same measurements in Node: cpu, and wgsl through Dawn (the
  *                          `webgpu` package), for GPU machines without a browser.
  * Options: --quick (stories260K only), --backends=wgsl,cpu, --decode=N (tokens to decode),
- *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --profile (Node: GPU
- *          time per wgsl op, bench/profile.ts).
+ *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --no-native (skip native
+ *          llama.cpp), --profile (Node: GPU time per wgsl op, bench/profile.ts).
  *
  * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
- * weights in Q4_0 and Q8_0 (scripts/make-bench-models.ts). Prints a markdown table and writes it
- * with the raw JSON to bench/results/.
+ * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
+ * widths; scripts/make-bench-models.ts). Native llama.cpp (node-llama-cpp) runs every GGUF at 1
+ * thread and at all threads, in both modes (it runs in the Node process driving the browser).
+ * Prints a markdown table and writes it with the raw JSON to bench/results/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -51,9 +53,13 @@ async function describe(path: string, name: string, prompt: string, decodeTokens
 const story = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
 const models = [await describe(join(ROOT, 'models', 'stories260K.gguf'), 'stories260K (F32)', `${story} ${story}`, 128)];
 if (!quick) {
-  const [q4, q8] = ensureBenchModels();
+  const [q4, q8, q4km] = ensureBenchModels();
   const text = 'The quick brown fox jumps over the lazy dog near the river bank.';
-  models.push(await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16), await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16));
+  models.push(
+    await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16),
+    await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16),
+    await describe(q4km!, 'SmolLM2-135M config (Q4_K_M by llama-quantize)', text, 16),
+  );
 }
 
 /** The same models exported to ONNX (onnx-community layout) for the ort backend and transformers.js. */
@@ -68,6 +74,16 @@ for (const m of noOnnx ? [] : models.filter((x) => !x.name.includes('Q8_0'))) {
 
 const results: BenchResult[] = [];
 let machine = `${cpus()[0]?.model ?? 'CPU'} × ${cpus().length}`;
+const noNative = process.argv.includes('--no-native');
+/** Native llama.cpp on the model's file, 1 thread and all threads, after webinfer's rows of it. */
+async function native(m: Omit<BenchCase, 'backend'>): Promise<void> {
+  if (noNative) return;
+  const { measureLlamaCpp } = await import('./llama-cpp.js');
+  for (const threads of [...new Set([1, cpus().length])]) {
+    process.stderr.write(`${m.name} llama.cpp native, ${threads} threads…\n`);
+    results.push(await measureLlamaCpp({ ...m, backend: 'cpu' }, threads));
+  }
+}
 if (node) {
   machine += `, Node ${process.version}`;
   for (const m of models) {
@@ -75,6 +91,7 @@ if (node) {
       process.stderr.write(`${m.name} ${backend}…\n`);
       results.push(await measure({ ...m, backend }));
     }
+    await native(m);
   }
   for (const m of onnxModels) {
     process.stderr.write(`${m.name} ort wasm…\n`);
@@ -101,6 +118,7 @@ if (node) {
       w.promptTokens ||= results.at(-1)!.promptTokens; // same tokenizer, same prompt
       w.prefillTokPerS = Math.round((w.promptTokens / w.ttftMs) * 1000 * 10) / 10;
       results.push(w);
+      await native(m);
     }
     for (const m of onnxModels) {
       const url = '/' + relative(ROOT, m.model) + '/';

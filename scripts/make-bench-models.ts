@@ -6,12 +6,15 @@
  *
  *   npx tsx scripts/make-bench-models.ts
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from '../src/formats/dtypes.js';
 import type { GGUFTypedValue } from '../src/formats/gguf.js';
 import { makeWeights, writeFixtureGGUF, type FixtureSpec } from './make-fixtures.js';
+import { llamaTools } from './make-presets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SMOLLM = join(ROOT, 'test', 'fixtures', 'real', 'smollm2-135m-instruct');
@@ -65,9 +68,11 @@ function tokenizerMeta(): { meta: Record<string, GGUFTypedValue>; vocab: number 
   };
 }
 
+/** The models: BENCH_TYPES written by our generator, then Q4_K_M as llama.cpp's llama-quantize writes it (from an F16 file, removed after). */
 export function ensureBenchModels(dir = join(ROOT, 'bench', '.models')): string[] {
   const paths = BENCH_TYPES.map((t) => benchModelPath(t, dir));
-  if (paths.every((p) => existsSync(p))) return paths;
+  const q4km = join(dir, 'smollm2-135m-q4_k_m-llama-quantize.gguf');
+  if ([...paths, q4km].every((p) => existsSync(p))) return [...paths, q4km];
   mkdirSync(dir, { recursive: true });
   const s = spec();
   const tok = tokenizerMeta();
@@ -75,7 +80,14 @@ export function ensureBenchModels(dir = join(ROOT, 'bench', '.models')): string[
   for (const [i, dtype] of BENCH_TYPES.entries()) {
     if (!existsSync(paths[i]!)) writeFileSync(paths[i]!, writeFixtureGGUF(s, weights, tok.meta, dtype, 8192));
   }
-  return paths;
+  if (!existsSync(q4km)) {
+    const f16 = join(dir, 'smollm2-135m-f16.tmp.gguf');
+    writeFileSync(f16, writeFixtureGGUF(s, weights, tok.meta, 'F16', 8192));
+    execFileSync(join(llamaTools(), 'bin', 'llama-quantize'), [f16, `${q4km}.tmp`, 'Q4_K_M', String(cpus().length)], { stdio: 'ignore' });
+    renameSync(`${q4km}.tmp`, q4km);
+    rmSync(f16);
+  }
+  return [...paths, q4km];
 }
 
 if (process.argv[1] && basename(process.argv[1]).startsWith('make-bench-models')) {

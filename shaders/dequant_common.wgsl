@@ -74,6 +74,13 @@ fn affine_halves(q: X32, d: vec2f, m: vec2f) -> X32 {
                              q.v[4] * d.y + m.y, q.v[5] * d.y + m.y, q.v[6] * d.y + m.y, q.v[7] * d.y + m.y));
 }
 
+/** The 32 five-bit quants of a Q5_0/Q5_1 block: low nibbles from the four quant words q, fifth bits from qh (bit j is weight j's). */
+fn q5_32(qh: u32, q: vec4u) -> X32 {
+  let lo = (q & vec4u(0x0f0f0f0fu)) | (vec4u(bits4(qh), bits4(qh >> 4u), bits4(qh >> 8u), bits4(qh >> 12u)) << vec4u(4u));
+  let hi = ((q >> vec4u(4u)) & vec4u(0x0f0f0f0fu)) | (vec4u(bits4(qh >> 16u), bits4(qh >> 20u), bits4(qh >> 24u), bits4(qh >> 28u)) << vec4u(4u));
+  return X32(array<vec4f, 8>(bytes4(lo.x), bytes4(lo.y), bytes4(lo.z), bytes4(lo.w), bytes4(hi.x), bytes4(hi.y), bytes4(hi.z), bytes4(hi.w)));
+}
+
 /** Bits 0..3 of b moved to bit 0 of bytes 0..3 (the fifth bits of Q5_0/Q5_1 weights, four at a time). */
 fn bits4(b: u32) -> u32 {
   return (b & 1u) | ((b & 2u) << 7u) | ((b & 4u) << 14u) | ((b & 8u) << 21u);

@@ -7,11 +7,7 @@ fn q5_1_word(row: u32, blk: u32, K: u32) -> u32 {
 
 /** The 32 quants (0..31) of the block whose (d, m) word is a. */
 fn q5_1_q(a: u32) -> X32 {
-  let qh = w[a + 1u];
-  let q = vec4u(w[a + 2u], w[a + 3u], w[a + 4u], w[a + 5u]);
-  let lo = (q & vec4u(0x0f0f0f0fu)) | (vec4u(bits4(qh), bits4(qh >> 4u), bits4(qh >> 8u), bits4(qh >> 12u)) << vec4u(4u));
-  let hi = ((q >> vec4u(4u)) & vec4u(0x0f0f0f0fu)) | (vec4u(bits4(qh >> 16u), bits4(qh >> 20u), bits4(qh >> 24u), bits4(qh >> 28u)) << vec4u(4u));
-  return X32(array<vec4f, 8>(bytes4(lo.x), bytes4(lo.y), bytes4(lo.z), bytes4(lo.w), bytes4(hi.x), bytes4(hi.y), bytes4(hi.z), bytes4(hi.w)));
+  return q5_32(w[a + 1u], vec4u(w[a + 2u], w[a + 3u], w[a + 4u], w[a + 5u]));
 }
 
 fn w_at(row: u32, col: u32, K: u32) -> f32 {

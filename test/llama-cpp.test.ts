@@ -37,6 +37,19 @@ const LOGPROB_MARGIN = 0.1;
 /** Share of steps that must agree. */
 const AGREEMENT = 0.95;
 
+/** `steps` greedy tokens after PROMPT: the whole sequence, and our log-probabilities at each step. */
+async function greedy(runner: ModelRunner, steps: number): Promise<{ tokens: number[]; logprobs: Float32Array[] }> {
+  const tokens = [...PROMPT];
+  const logprobs: Float32Array[] = [];
+  let logits = await runner.forward(PROMPT, 0);
+  for (let i = 0; i < steps; i++) {
+    logprobs.push(logSoftmax(logits));
+    tokens.push(argmax(logits));
+    if (i < steps - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
+  }
+  return { tokens, logprobs };
+}
+
 let dir: string;
 let hashes: TensorHashes;
 const files = PRESET_MODELS.flatMap((m) => PRESETS.map((p) => ({ model: m.name, preset: p })));
@@ -71,14 +84,7 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
     const path = presetPath(dir, model, preset);
     const { runner } = await load(path, { maxModelLen: 256, ...options });
     try {
-      const tokens = [...PROMPT];
-      const logprobs: Float32Array[] = [];
-      let logits = await runner.forward(PROMPT, 0);
-      for (let i = 0; i < steps; i++) {
-        logprobs.push(logSoftmax(logits));
-        tokens.push(argmax(logits));
-        if (i < steps - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
-      }
+      const { tokens, logprobs } = await greedy(runner, steps);
       const theirs = (await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1)).map((n) => n.token);
       const ours = tokens.slice(PROMPT.length);
       const disagree = ours.filter((t, i) => t !== theirs[i] && logprobs[i]![t]! - logprobs[i]![theirs[i]!]! > LOGPROB_MARGIN).length;
@@ -90,7 +96,7 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
 });
 
 describe('a GGUF split into parts by llama.cpp\'s llama-gguf-split', () => {
-  const greedy = async (source: Parameters<typeof loadCpu>[0]) => {
+  const tokensOf = async (source: Parameters<typeof loadCpu>[0]) => {
     const { runner, model } = await loadCpu(source, { maxModelLen: 64 });
     const out: number[] = [];
     let logits = await runner.forward(PROMPT, 0);
@@ -106,7 +112,7 @@ describe('a GGUF split into parts by llama.cpp\'s llama-gguf-split', () => {
   beforeAll(async () => {
     const file = presetPath(dir, 'wide256', 'Q4_K_M');
     parts = splitGGUF(file, join(dir, 'split'), 'wide256-q4_k_m', 7);
-    whole = await greedy(file);
+    whole = await tokensOf(file);
   });
 
   it('has several parts, each a GGUF of its own', () => {
@@ -115,18 +121,18 @@ describe('a GGUF split into parts by llama.cpp\'s llama-gguf-split', () => {
   });
 
   it('loads from the first part\'s path, the others found beside it: the same tokens as the single file', async () => {
-    expect(await greedy(parts[0]!)).toEqual({ id: 'wide256-q4_k_m', out: whole.out });
+    expect(await tokensOf(parts[0]!)).toEqual({ id: 'wide256-q4_k_m', out: whole.out });
   });
 
   it('loads from the list of parts, as paths and as bytes (ids: the file name, then GGUF general.name)', async () => {
-    expect((await greedy(parts)).out).toEqual(whole.out);
+    expect((await tokensOf(parts)).out).toEqual(whole.out);
     const bytes = parts.map((p) => new Uint8Array(readFileSync(p)));
-    expect(await greedy(bytes)).toEqual({ id: 'fixture-wide256', out: whole.out });
+    expect(await tokensOf(bytes)).toEqual({ id: 'fixture-wide256', out: whole.out });
   });
 
   it('says what is wrong when a part is missing, or a later part is given first', async () => {
-    await expect(greedy(parts.slice(0, -1))).rejects.toThrow(/part \d of \d+ .* is missing/);
-    await expect(greedy(parts[1]!)).rejects.toThrow(/is part 2 of a GGUF split into \d+: give the first part/);
+    await expect(tokensOf(parts.slice(0, -1))).rejects.toThrow(/part \d of \d+ .* is missing/);
+    await expect(tokensOf(parts[1]!)).rejects.toThrow(/is part 2 of a GGUF split into \d+: give the first part/);
   });
 });
 
@@ -152,14 +158,7 @@ describe.each(ARCH_FIXTURES)('$name ($arch)', (spec) => {
     // that make the soft-caps bind also magnify that rounding)
     const { runner } = await loadCpu(path, { maxModelLen: 256, intActivations: type === 'q8_0' });
     try {
-      const tokens = [...PROMPT];
-      const logprobs: Float32Array[] = [];
-      let logits = await runner.forward(PROMPT, 0);
-      for (let i = 0; i < STEPS; i++) {
-        logprobs.push(logSoftmax(logits));
-        tokens.push(argmax(logits));
-        if (i < STEPS - 1) logits = await runner.forward([tokens.at(-1)!], tokens.length - 1);
-      }
+      const { tokens, logprobs } = await greedy(runner, STEPS);
       const theirs = await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1);
       const ours = tokens.slice(PROMPT.length);
       const disagree = ours.filter((t, i) => t !== theirs[i]!.token && logprobs[i]![t]! - logprobs[i]![theirs[i]!.token]! > LOGPROB_MARGIN).length;

@@ -1,0 +1,40 @@
+/**
+ * Native llama.cpp as a benchmark row: node-llama-cpp's prebuilt CPU build (pinned 3.21.1) on the
+ * same GGUF file, prompt and token counts as webinfer's rows, greedy, with its own tokenizer.
+ */
+import { getLlama } from 'node-llama-cpp';
+import { summarise, WARMUP_MS, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
+
+export async function measureLlamaCpp(c: BenchCase, threads: number): Promise<BenchResult> {
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  const t0 = performance.now();
+  const model = await llama.loadModel({ modelPath: c.model });
+  const context = await model.createContext({ contextSize: 512, threads });
+  const loadMs = performance.now() - t0;
+  const sequence = context.getSequence();
+  /** Greedy tokens after `prompt` from an empty cache; the time the first one and the last one arrived. */
+  const run = async (prompt: string, n: number) => {
+    await sequence.clearHistory();
+    const tokens = model.tokenize(prompt);
+    const start = performance.now();
+    let first = 0;
+    const out = [];
+    for await (const t of sequence.evaluate(tokens, { temperature: 0 })) {
+      if (!first) first = performance.now();
+      out.push(t);
+      if (out.length >= n) break;
+    }
+    return { promptTokens: tokens.length, start, first, end: performance.now(), text: model.detokenize(out) };
+  };
+  try {
+    const w0 = performance.now();
+    do await run(c.prompt, WARMUP_TOKENS);
+    while (performance.now() - w0 < WARMUP_MS);
+    const r = await run('\n' + c.prompt, c.decodeTokens);
+    return summarise(c, { engine: 'llama.cpp (native)', backend: `cpu, ${threads} thread${threads > 1 ? 's' : ''}`, loadMs, ...r });
+  } finally {
+    await context.dispose();
+    await model.dispose();
+    await llama.dispose();
+  }
+}
