@@ -15,7 +15,9 @@ export async function measureLlamaCpp(c: BenchCase, threads: number): Promise<Be
   /** Greedy tokens after `prompt` from an empty cache; the time the first one and the last one arrived. */
   const run = async (prompt: string, n: number) => {
     await sequence.clearHistory();
-    const tokens = model.tokenize(prompt);
+    // BOS as the model asks for it, as webinfer's tokenizer adds it
+    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
+    const tokens = [...bos, ...model.tokenize(prompt)];
     const start = performance.now();
     let first = 0;
     const out = [];

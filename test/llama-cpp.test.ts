@@ -7,7 +7,7 @@
  * wgsl with both kernel families.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePresets, llamaTools, PRESET_MODELS, PRESETS, presetPath, splitGGUF } from '../scripts/make-presets.js';
@@ -59,7 +59,12 @@ beforeAll(async () => {
   hashes = ggufPyHashes(llamaTools(), files.map((f) => presetPath(dir, f.model, f.preset)));
 }, 1_200_000);
 
-afterAll(async () => (await nativeLlama()).dispose());
+/** Agreement per file and backend, written to test/.generated/llama-cpp-agreement.md for the record. */
+const agreement: string[] = [];
+afterAll(async () => {
+  await (await nativeLlama()).dispose();
+  if (agreement.length) writeFileSync(join(GENERATED, 'llama-cpp-agreement.md'), ['| file | backend | same token | counted disagreements | steps |', '| --- | --- | ---: | ---: | ---: |', ...agreement].join('\n') + '\n');
+});
 
 describe.each(files)('$model $preset', ({ model, preset }) => {
   it("dequantises every tensor bit for bit as llama.cpp's gguf-py", async () => {
@@ -80,7 +85,7 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
     ['wgsl (CPU-backed kernels)', loadWgsl, { kernels: 'cpu-backed' }, STEPS],
     ['wgsl (GPU kernels)', loadWgsl, { kernels: 'gpu' }, GPU_KERNEL_STEPS],
   ];
-  it.each(backends)('%s: greedy steps agree with native llama.cpp, teacher-forced', async (_name, load, options, steps) => {
+  it.each(backends)('%s: greedy steps agree with native llama.cpp, teacher-forced', async (backend, load, options, steps) => {
     const path = presetPath(dir, model, preset);
     const { runner } = await load(path, { maxModelLen: 256, ...options });
     try {
@@ -88,6 +93,7 @@ describe.each(files)('$model $preset', ({ model, preset }) => {
       const theirs = (await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1)).map((n) => n.token);
       const ours = tokens.slice(PROMPT.length);
       const disagree = ours.filter((t, i) => t !== theirs[i] && logprobs[i]![t]! - logprobs[i]![theirs[i]!]! > LOGPROB_MARGIN).length;
+      agreement.push(`| ${model} ${preset} | ${backend} | ${ours.filter((t, i) => t === theirs[i]).length} | ${disagree} | ${steps} |`);
       expect(1 - disagree / steps, `ours ${ours}\nllama.cpp ${theirs}`).toBeGreaterThanOrEqual(AGREEMENT);
     } finally {
       runner.dispose();
@@ -162,6 +168,7 @@ describe.each(ARCH_FIXTURES)('$name ($arch)', (spec) => {
       const theirs = await llamaCppNext(path, tokens.slice(0, -1), PROMPT.length - 1);
       const ours = tokens.slice(PROMPT.length);
       const disagree = ours.filter((t, i) => t !== theirs[i]!.token && logprobs[i]![t]! - logprobs[i]![theirs[i]!.token]! > LOGPROB_MARGIN).length;
+      agreement.push(`| ${spec.name} ${type} | cpu | ${ours.filter((t, i) => t === theirs[i]!.token).length} | ${disagree} | ${STEPS} |`);
       expect(1 - disagree / STEPS, `ours ${ours}\nllama.cpp ${theirs.map((n) => n.token)}`).toBeGreaterThanOrEqual(AGREEMENT);
       for (const [i, n] of theirs.entries()) for (const [t, p] of n.probs) expect(Math.abs(Math.exp(logprobs[i]![t]!) - p), `step ${i} token ${t}`).toBeLessThan(PROB_ABS[type]!);
     } finally {
