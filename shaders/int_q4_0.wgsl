@@ -8,15 +8,6 @@
 // are summed before the halfword is taken: 8 terms of |q * xi| <= 15 * 256 stay within ±32767.
 // On the 135M model's shapes: 0.9-1.0 GMAC/s where the float matvec_rows does 0.4.
 
-/** A block of inputs: 16 packed pairs, the scale, and 8 * Σ xi (the weights' offset of 8). */
-struct XIn { p: array<vec4u, 4>, s: f32, sum8: i32 }
-
-fn x_in(o: u32) -> XIn {
-  return XIn(array<vec4u, 4>(vec4u(xq[o], xq[o + 1u], xq[o + 2u], xq[o + 3u]), vec4u(xq[o + 4u], xq[o + 5u], xq[o + 6u], xq[o + 7u]),
-                             vec4u(xq[o + 8u], xq[o + 9u], xq[o + 10u], xq[o + 11u]), vec4u(xq[o + 12u], xq[o + 13u], xq[o + 14u], xq[o + 15u])),
-             bitcast<f32>(xq[o + 16u]), bitcast<i32>(xq[o + 17u]));
-}
-
 /** A block of weights: its quant words split into their four masked pairs each, and its scale. */
 struct WInt { a: vec4u, b: vec4u, c: vec4u, d: vec4u, scale: f32 }
 

@@ -18,7 +18,7 @@ import { ropeStoreOp, ropeTable } from '../src/engine/wgsl/kernels/rope.js';
 import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.js';
 import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
 import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
-import { GpuWeights, repackQ4_0W, repackQ8_0W } from '../src/engine/wgsl/weights.js';
+import { GpuWeights, repackQ4_0W, repackQ5_0W, repackQ8_0W } from '../src/engine/wgsl/weights.js';
 import { weightBytes } from './helpers/blocks.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
@@ -164,6 +164,7 @@ describe('matvec with the previous op folded in, adding into the residual', () =
 
 const INT_TYPES = [
   { stored: 'Q4_0', repacked: 'Q4_0W', repack: repackQ4_0W, round: quantizeInput, kernels: 'int_q4_0' },
+  { stored: 'Q5_0', repacked: 'Q5_0W', repack: repackQ5_0W, round: quantizeInput, kernels: 'int_q5_0' },
   { stored: 'Q8_0', repacked: 'Q8_0W', repack: repackQ8_0W, round: quantizeInput8, kernels: 'int_q8_0' },
 ] as const;
 
@@ -224,7 +225,7 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
 
   it('K=160, N=37 in two parts (split at row 13), T 1 and 3 (matvec), 3 and 19 (gemm), with bias: exactly the rounding of the reference', async () => {
     const K = 160, N = 37, split = 13;
-    const stored = fromFloat32(type.stored, randoms(N * K, 17));
+    const stored = weightBytes(type.stored, N * K, 17);
     const wq = toFloat32(type.stored, stored, N * K);
     const bytes = type.repack(stored);
     const rowBytes = bytes.length / N;
@@ -247,7 +248,7 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
     const weights = new GpuWeights(g.device, 1 << 30, new Set([type.stored]));
     const names = ['q', 'k', 'v'];
     const wq = rows.map((n, i) => {
-      const bytes = fromFloat32(type.stored, randoms(n * K, 30 + i));
+      const bytes = weightBytes(type.stored, n * K, 30 + i);
       weights.tensor(names[i]!, [n, K], type.stored, bytes);
       return toFloat32(type.stored, bytes, n * K);
     });
@@ -270,13 +271,13 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
 });
 
 describe('embedding', () => {
-  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q8_0W', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_XS'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
-    const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype === 'Q8_0W' ? 'Q8_0' : dtype;
+  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q5_0W', 'Q8_0W', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_XS'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
+    const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype === 'Q5_0W' ? 'Q5_0' : dtype === 'Q8_0W' ? 'Q8_0' : dtype;
     const dim = dtype === 'F32' ? 67 : blockElements(stored) === 256 ? 256 : 96;
     const vocab = 41;
     const storedBytes = weightBytes(stored, vocab * dim, 5);
     const table = toFloat32(stored, storedBytes, vocab * dim);
-    const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : dtype === 'Q8_0W' ? repackQ8_0W(storedBytes) : storedBytes;
+    const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : dtype === 'Q5_0W' ? repackQ5_0W(storedBytes) : dtype === 'Q8_0W' ? repackQ8_0W(storedBytes) : storedBytes;
     const rowBytes = bytes.length / vocab;
     const parts = [
       { buffer: g.buffer(bytes.subarray(0, 20 * rowBytes)), rowOffset: 0, rows: 20 },

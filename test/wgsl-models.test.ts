@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, GGUF_TYPES, K_FIXTURE, K_TYPES } from '../scripts/make-fixtures.js';
+import { generatePresets, presetPath } from '../scripts/make-presets.js';
 import type { ModelRunner } from '../src/engine/backend.js';
 import { loadCpu } from '../src/engine/cpu/backend.js';
 import { argmax } from '../src/engine/sampling.js';
@@ -69,6 +70,13 @@ describe.each(FIXTURES)('fixture $name ($arch)', (spec) => {
   it.each(GGUF_TYPES)('GGUF %s', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), CPU_BACKED, PROMPT, dtype === 'Q4_0' || dtype === 'Q8_0' ? INT_LOGITS_NMSE : LOGITS_NMSE), 120_000);
   it('safetensors', () => compare(join(GENERATED, `${spec.name}-hf`), CPU_BACKED), 120_000);
   it.each(['Q4_0', 'Q8_0'])('GGUF %s with float inputs (intActivations: false)', (dtype) => compare(join(GENERATED, `${spec.name}-${dtype.toLowerCase()}.gguf`), { kernels: 'cpu-backed', intActivations: false }), 120_000);
+});
+
+// Files as llama.cpp's llama-quantize writes them (scripts/make-presets.ts): Q5_0 takes integer
+// inputs too on CPU-backed kernels; the Q4_K_M file at SmolLM2's widths is mostly Q5_0, with
+// Q4_K, Q6_K and Q8_0 tensors beside.
+describe('llama-quantize presets at SmolLM2-135M widths', () => {
+  it.each(['Q5_0', 'Q4_K_M'] as const)('%s', async (preset) => compare(presetPath(await generatePresets(), 'smol576', preset), CPU_BACKED, PROMPT, INT_LOGITS_NMSE), 600_000);
 });
 
 describe('K-quants', () => {

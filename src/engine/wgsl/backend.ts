@@ -5,7 +5,7 @@ import type { ModelSource } from '../../model/files.js';
 import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
 import { acquireDevice } from './device.js';
 import { MAX_STEP, WgslTransformer } from './transformer.js';
-import { GpuWeights } from './weights.js';
+import { GpuWeights, type RepackedType } from './weights.js';
 
 export class DeviceLostError extends Error {
   override name = 'DeviceLostError';
@@ -18,8 +18,8 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     lost = info.message || info.reason || 'device lost';
   });
   const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
-  // Integer inputs (CPU-backed kernels): Q4_0 always, Q8_0 where WGSL has dot4I8Packed.
-  const intTypes = cpuKernels && (options.intActivations ?? true) ? (dot4I8 ? ['Q4_0', 'Q8_0'] as const : ['Q4_0'] as const) : [];
+  // Integer inputs (CPU-backed kernels): Q4_0 and Q5_0 always, Q8_0 where WGSL has dot4I8Packed.
+  const intTypes: RepackedType[] = cpuKernels && (options.intActivations ?? true) ? (dot4I8 ? ['Q4_0', 'Q5_0', 'Q8_0'] : ['Q4_0', 'Q5_0']) : [];
   const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), new Set(intTypes));
   device.pushErrorScope('out-of-memory');
   let model;

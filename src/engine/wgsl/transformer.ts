@@ -122,8 +122,8 @@ export class WgslTransformer {
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
     this.readback = this.buffer(Math.max(48, this.logitRows * c.vocabSize), 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
-    // Integer inputs of Q4_0W/Q8_0W matrices (CPU-backed adapters): one buffer, rewritten before each use.
-    const repacked = [...w.matrices.values()].some((m) => m.dtype === 'Q4_0W' || m.dtype === 'Q8_0W');
+    // Integer inputs of the repacked matrices (Q4_0W, Q5_0W, Q8_0W; CPU-backed adapters): one buffer, rewritten before each use.
+    const repacked = [...w.matrices.values()].some((m) => m.dtype.endsWith('W'));
     const xq = repacked ? this.buffer(quantizedWords(Math.max(c.dim, qDim, c.hiddenDim), T), 'xq') : undefined;
     // One rotation table per kind of layer (Gemma 3's local layers have their own).
     const tables = new Map<boolean, GPUBuffer>();

@@ -2,16 +2,16 @@
  * Weights on the GPU. Matrices keep their stored type (every DType: float, ggml's 32-blocks, K-quants
  * and IQ4): the kernels dequantise in registers (shaders/dequant_<type>.wgsl), so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
- * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0 and Q8_0 matrices
- * are stored as Q4_0W and Q8_0W: the same blocks made word-aligned, with float32 scales (20 bytes
- * instead of 18, 36 instead of 34).
+ * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0, Q5_0 and Q8_0
+ * matrices are stored as Q4_0W, Q5_0W and Q8_0W: the same blocks made word-aligned, with float32
+ * scales (20 bytes instead of 18, 24 instead of 22, 36 instead of 34).
  */
 import { blockElements, f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
 import type { TensorSink } from '../../model/load.js';
 import type { WeightPart } from './kernels/matmul.js';
 
 /** A weight type as the kernels read it: a stored type, or a word-aligned repack (shaders/dequant_q4_0w.wgsl, dequant_q8_0w.wgsl). */
-export type GpuDType = DType | 'Q4_0W' | 'Q8_0W';
+export type GpuDType = DType | 'Q4_0W' | 'Q5_0W' | 'Q8_0W';
 
 /** Blocks of a float16 scale + n quant bytes → blocks of a float32 scale + the same bytes. */
 function widenScales(bytes: Uint8Array, quantBytes: number): Uint8Array {
@@ -31,12 +31,18 @@ export function repackQ4_0W(bytes: Uint8Array): Uint8Array {
   return widenScales(bytes, 16);
 }
 
+/** Q5_0 → Q5_0W: 24-byte blocks (scale, fifth bits, nibbles). */
+export function repackQ5_0W(bytes: Uint8Array): Uint8Array {
+  return widenScales(bytes, 20);
+}
+
 /** Q8_0 → Q8_0W: 36-byte blocks. */
 export function repackQ8_0W(bytes: Uint8Array): Uint8Array {
   return widenScales(bytes, 32);
 }
 
-const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W } } as const;
+const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q5_0: { dtype: 'Q5_0W', repack: repackQ5_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W } } as const;
+export type RepackedType = keyof typeof REPACKED;
 
 export interface GpuMatrix {
   dtype: GpuDType;
@@ -64,7 +70,7 @@ export class GpuWeights implements TensorSink {
     private readonly device: GPUDevice,
     private readonly maxBinding: number,
     /** Stored types to repack word-aligned (for the integer matvecs). */
-    private readonly repack: ReadonlySet<'Q4_0' | 'Q8_0'> = new Set(),
+    private readonly repack: ReadonlySet<RepackedType> = new Set(),
   ) {}
 
   tensor(name: string, shape: number[], stored: DType, storedBytes: Uint8Array): void {
@@ -78,7 +84,7 @@ export class GpuWeights implements TensorSink {
     const [rows, cols] = shape as [number, number];
     const block = blockElements(stored);
     if (cols % block !== 0) throw new Error(`tensor ${name}: ${stored} rows must be a multiple of ${block} elements, got ${cols}`);
-    const to = (stored === 'Q4_0' || stored === 'Q8_0') && this.repack.has(stored) ? REPACKED[stored] : undefined;
+    const to = stored in REPACKED && this.repack.has(stored as RepackedType) ? REPACKED[stored as RepackedType] : undefined;
     const dtype: GpuDType = to?.dtype ?? stored;
     const bytes = to ? to.repack(storedBytes) : storedBytes;
     const rowBytes = bytes.length / rows;

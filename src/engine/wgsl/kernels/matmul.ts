@@ -72,7 +72,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const y = seg[0]?.buffer ?? a.y;
   const seg1 = seg.length > 1 ? seg[0]!.rows : NO_SEGMENT;
   const seg2 = seg.length > 2 ? seg1 + seg[1]!.rows : seg.length > 1 ? N : NO_SEGMENT;
-  if (a.dtype === 'Q4_0W' || a.dtype === 'Q8_0W') return intOps(cache, a, y, seg1, seg2, N);
+  if (a.dtype in INT_KERNELS) return intOps(cache, a, y, seg1, seg2, N);
   const mode = inputMode(a.input);
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
@@ -112,12 +112,13 @@ function partEntries(cache: PipelineCache, a: MatmulArgs, i: number, o: { y: GPU
 
 /** Each repacked type's integer arithmetic (shaders/int_<type>.wgsl) and input rounding (quantize.wgsl). */
 const INT_KERNELS = {
-  Q4_0W: { arithmetic: 'int_q4_0', quantize: 'quantize' },
-  Q8_0W: { arithmetic: 'int_q8_0', quantize: 'quantize8' },
+  Q4_0W: { arithmetic: ['int_inputs', 'int_q4_0'], quantize: 'quantize' },
+  Q5_0W: { arithmetic: ['int_inputs', 'int_q5_0'], quantize: 'quantize' },
+  Q8_0W: { arithmetic: ['int_q8_0'], quantize: 'quantize8' },
 } as const;
 
 /**
- * Q4_0W, Q8_0W: the inputs quantised once, then every part's integer matmul: a thread per 16 rows
+ * Q4_0W, Q5_0W, Q8_0W: the inputs quantised once, then every part's integer matmul: a thread per 16 rows
  * for one token, per 4 rows x 4 tokens for prompt steps.
  */
 async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: number, seg2: number, N: number): Promise<{ matvec: Op[]; gemm: Op[] }> {
@@ -126,8 +127,8 @@ async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: n
   const k = INT_KERNELS[a.dtype as keyof typeof INT_KERNELS];
   const [quantize, mv, gm] = await Promise.all([
     quantizeOp(cache, { label: `${a.label}.quantize`, entry: k.quantize, K: a.K, x: a.x, xOffset: a.xOffset, xq: a.xq, tokens: a.tokens, step: a.step }),
-    cache.get(['matmul', k.arithmetic, 'matvec_int'], 'matvec_int', a.dtype),
-    cache.get(['matmul', k.arithmetic, 'matvec_int'], 'gemm_int', a.dtype),
+    cache.get(['matmul', ...k.arithmetic, 'matvec_int'], 'matvec_int', a.dtype),
+    cache.get(['matmul', ...k.arithmetic, 'matvec_int'], 'gemm_int', a.dtype),
   ]);
   const matvec = [quantize];
   const gemm = [quantize];

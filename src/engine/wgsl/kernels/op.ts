@@ -21,6 +21,7 @@ const READER_EXTRAS: Partial<Record<GpuDType, string[]>> = {
   BF16: ['dequant_dot_by_element'],
   Q4_0: ['dequant_q4_0_math'],
   Q4_0W: ['dequant_q4_0_math'],
+  Q5_0W: [],
   Q8_0: ['dequant_q8_0_math'],
   Q8_0W: ['dequant_q8_0_math'],
   IQ4_NL: ['dequant_iq4_grid'],

@@ -1,5 +1,5 @@
 /**
- * shaders/quantize.wgsl: a step's inputs to a Q4_0W or Q8_0W matrix rounded to integers, 18 words
+ * shaders/quantize.wgsl: a step's inputs to a Q4_0W, Q5_0W or Q8_0W matrix rounded to integers, 18 words
  * per block of 32 (the layouts shaders/int_q4_0.wgsl and int_q8_0.wgsl read). A thread per block and token.
  */
 import { bind, uniform, type Op, type PipelineCache } from './op.js';
