@@ -26,7 +26,8 @@ export async function measureLlamaCpp(c: BenchCase, threads: number): Promise<Be
       out.push(t);
       if (out.length >= n) break;
     }
-    return { promptTokens: tokens.length, start, first, end: performance.now(), text: model.detokenize(out) };
+    // the prompt as context, so the first piece keeps its leading space as webinfer streams it
+    return { promptTokens: tokens.length, start, first, end: performance.now(), text: model.detokenize(out, false, tokens) };
   };
   try {
     const w0 = performance.now();
