@@ -18,7 +18,7 @@ import { ropeStoreOp, ropeTable } from '../src/engine/wgsl/kernels/rope.js';
 import { Sampler, type DeviceSampling } from '../src/engine/wgsl/kernels/sample.js';
 import { Rng, sample, type SamplingParams } from '../src/engine/sampling.js';
 import { applyPenalties, logSoftmax, topK } from '../src/engine/logits.js';
-import { GpuWeights, repackQ4_0W, repackQ5_0W, repackQ8_0W } from '../src/engine/wgsl/weights.js';
+import { GpuWeights, repackQ4_0W, repackQ4_KW, repackQ5_0W, repackQ6_KW, repackQ8_0W } from '../src/engine/wgsl/weights.js';
 import { weightBytes } from './helpers/blocks.js';
 import { gpu, maxAbs, nmse, randoms } from './helpers/gpu.js';
 
@@ -165,6 +165,8 @@ describe('matvec with the previous op folded in, adding into the residual', () =
 const INT_TYPES = [
   { stored: 'Q4_0', repacked: 'Q4_0W', repack: repackQ4_0W, round: quantizeInput, kernels: 'int_q4_0' },
   { stored: 'Q5_0', repacked: 'Q5_0W', repack: repackQ5_0W, round: quantizeInput, kernels: 'int_q5_0' },
+  { stored: 'Q4_K', repacked: 'Q4_KW', repack: repackQ4_KW, round: quantizeInput, kernels: 'int_q4_k' },
+  { stored: 'Q6_K', repacked: 'Q6_KW', repack: repackQ6_KW, round: quantizeInput8, kernels: 'int_q6_k' },
   { stored: 'Q8_0', repacked: 'Q8_0W', repack: repackQ8_0W, round: quantizeInput8, kernels: 'int_q8_0' },
 ] as const;
 
@@ -223,8 +225,10 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
     return want;
   }
 
-  it('K=160, N=37 in two parts (split at row 13), T 1 and 3 (matvec), 3 and 19 (gemm), with bias: exactly the rounding of the reference', async () => {
-    const K = 160, N = 37, split = 13;
+  // widths of whole blocks: 160 for the 32-blocks, 512 for Q4_K's super-blocks
+  const wide = blockElements(type.stored) === 256;
+  it(`K=${wide ? 512 : 160}, N=37 in two parts (split at row 13), T 1 and 3 (matvec), 3 and 19 (gemm), with bias: exactly the rounding of the reference`, async () => {
+    const K = wide ? 512 : 160, N = 37, split = 13;
     const stored = weightBytes(type.stored, N * K, 17);
     const wq = toFloat32(type.stored, stored, N * K);
     const bytes = type.repack(stored);
@@ -244,7 +248,7 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
   });
 
   it('fused q|k|v (repacked at load), adding into the output: each segment in its buffer, both kernels', async () => {
-    const K = 128, rows = [9, 5, 5], T = 2;
+    const K = wide ? 256 : 128, rows = [9, 5, 5], T = 2;
     const weights = new GpuWeights(g.device, 1 << 30, new Set([type.stored]));
     const names = ['q', 'k', 'v'];
     const wq = rows.map((n, i) => {
@@ -271,13 +275,14 @@ for (const type of INT_TYPES) describe(`integer inputs for ${type.stored} (CPU-b
 });
 
 describe('embedding', () => {
-  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q5_0W', 'Q8_0W', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_XS'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
-    const stored = dtype === 'Q4_0W' ? 'Q4_0' : dtype === 'Q5_0W' ? 'Q5_0' : dtype === 'Q8_0W' ? 'Q8_0' : dtype;
+  it.each(['F32', 'Q8_0', 'Q4_0W', 'Q5_0W', 'Q8_0W', 'Q4_KW', 'Q6_KW', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_XS'] as const)('%s table split in parts: rows of the given tokens', async (dtype) => {
+    const repacked = INT_TYPES.find((t) => t.repacked === dtype);
+    const stored: DType = repacked?.stored ?? (dtype as DType);
     const dim = dtype === 'F32' ? 67 : blockElements(stored) === 256 ? 256 : 96;
     const vocab = 41;
     const storedBytes = weightBytes(stored, vocab * dim, 5);
     const table = toFloat32(stored, storedBytes, vocab * dim);
-    const bytes = dtype === 'Q4_0W' ? repackQ4_0W(storedBytes) : dtype === 'Q5_0W' ? repackQ5_0W(storedBytes) : dtype === 'Q8_0W' ? repackQ8_0W(storedBytes) : storedBytes;
+    const bytes = repacked ? repacked.repack(storedBytes) : storedBytes;
     const rowBytes = bytes.length / vocab;
     const parts = [
       { buffer: g.buffer(bytes.subarray(0, 20 * rowBytes)), rowOffset: 0, rows: 20 },

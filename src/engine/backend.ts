@@ -66,10 +66,10 @@ export interface LoadOptions {
    */
   kernels?: 'gpu' | 'cpu-backed';
   /**
-   * Q4_0, Q5_0 and Q8_0 matrices multiply inputs rounded to integers per block of 32 (9 bits at a
-   * power-of-two scale, and int8 as llama.cpp rounds them), as llama.cpp does on CPUs. wgsl: on by
+   * Q4_0, Q5_0, Q4_K, Q8_0 and Q6_K matrices multiply inputs rounded to integers per block of 32
+   * (9 bits at a power-of-two scale; int8 as llama.cpp rounds them for Q8_0 and Q6_K), as llama.cpp does on CPUs. wgsl: on by
    * default with the 'cpu-backed' kernels, where the integer matvecs are ~2.4x faster than the
-   * float ones (shaders/matvec_int.wgsl, int_q4_0.wgsl, int_q5_0.wgsl, int_q8_0.wgsl; Q8_0 only where WGSL has
+   * float ones (shaders/matvec_int.wgsl, int_q<type>.wgsl; Q8_0 and Q6_K only where WGSL has
    * dot4I8Packed); never with the 'gpu' kernels. cpu: off by default; on, the reference rounds
    * the same way (tests use it as the oracle for the integer kernels).
    */

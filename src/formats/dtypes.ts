@@ -253,7 +253,7 @@ const q3_k: BlockDecoder = (q, v, o, out, y) => {
 };
 
 /** ggml get_scale_min_k4: the j-th 6-bit (scale, min) pair of a Q4_K/Q5_K block's 12 scale bytes. */
-function scaleMinK4(q: Uint8Array, o: number, j: number): [number, number] {
+export function scaleMinK4(q: Uint8Array, o: number, j: number): [number, number] {
   if (j < 4) return [q[o + j]! & 63, q[o + j + 4]! & 63];
   return [(q[o + j + 4]! & 0xf) | ((q[o + j - 4]! >> 6) << 4), (q[o + j + 4]! >> 4) | ((q[o + j]! >> 6) << 4)];
 }

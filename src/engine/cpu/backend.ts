@@ -9,7 +9,7 @@ import { CpuTransformer, type Weights } from './forward.js';
 export async function loadCpu(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
   const weights: Weights = new Map();
   const shapes = new Map<string, number[]>();
-  const intInputs = new Map<string, 'Q4_0' | 'Q5_0' | 'Q8_0'>(); // with intActivations: Q4_0, Q5_0 and Q8_0 matrices
+  const intInputs = new Map<string, 'Q4_0' | 'Q5_0' | 'Q4_K' | 'Q8_0' | 'Q6_K'>(); // with intActivations: Q4_0, Q5_0, Q4_K, Q8_0 and Q6_K matrices
   const model = await loadModel(
     source,
     {
@@ -17,7 +17,7 @@ export async function loadCpu(source: ModelSource, options: LoadOptions): Promis
         const elements = shape.reduce((a, b) => a * b, 1);
         weights.set(name, toFloat32(dtype, bytes, elements));
         shapes.set(name, shape);
-        if (options.intActivations && (dtype === 'Q4_0' || dtype === 'Q5_0' || dtype === 'Q8_0') && shape.length === 2) intInputs.set(name, dtype);
+        if (options.intActivations && (dtype === 'Q4_0' || dtype === 'Q5_0' || dtype === 'Q4_K' || dtype === 'Q8_0' || dtype === 'Q6_K') && shape.length === 2) intInputs.set(name, dtype);
       },
     },
     options.onProgress,

@@ -139,8 +139,8 @@ export class CpuTransformer {
     config: ModelConfig,
     private readonly w: Weights,
     readonly maxSeqLen: number,
-    /** Matrices whose input is rounded as the wgsl integer kernels round it, by the matrix's stored type (Q4_0 and Q5_0 alike). */
-    private readonly intInputs: ReadonlyMap<string, 'Q4_0' | 'Q5_0' | 'Q8_0'> = new Map(),
+    /** Matrices whose input is rounded as the wgsl integer kernels round it, by the matrix's stored type (Q4_0, Q5_0 and Q4_K at a power-of-two scale; Q8_0 and Q6_K to int8). */
+    private readonly intInputs: ReadonlyMap<string, 'Q4_0' | 'Q5_0' | 'Q4_K' | 'Q8_0' | 'Q6_K'> = new Map(),
   ) {
     this.c = config;
     const kvDim = config.nKvHeads * config.headDim;
@@ -172,7 +172,7 @@ export class CpuTransformer {
   private matmul(out: Float32Array, x: Float32Array, name: string, n: number, d: number, bias?: Float32Array): void {
     const rounding = this.intInputs.get(name);
     if (rounding) {
-      (rounding === 'Q8_0' ? quantizeInput8 : quantizeInput)(this.xq, x, n);
+      (rounding === 'Q8_0' || rounding === 'Q6_K' ? quantizeInput8 : quantizeInput)(this.xq, x, n);
       x = this.xq;
     }
     matmul(out, x, this.weight(name), n, d, bias);

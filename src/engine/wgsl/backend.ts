@@ -18,8 +18,8 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     lost = info.message || info.reason || 'device lost';
   });
   const cpuKernels = options.kernels ? options.kernels === 'cpu-backed' : cpuBacked;
-  // Integer inputs (CPU-backed kernels): Q4_0 and Q5_0 always, Q8_0 where WGSL has dot4I8Packed.
-  const intTypes: RepackedType[] = cpuKernels && (options.intActivations ?? true) ? (dot4I8 ? ['Q4_0', 'Q5_0', 'Q8_0'] : ['Q4_0', 'Q5_0']) : [];
+  // Integer inputs (CPU-backed kernels): Q4_0, Q5_0 and Q4_K always, Q8_0 and Q6_K where WGSL has dot4I8Packed.
+  const intTypes: RepackedType[] = cpuKernels && (options.intActivations ?? true) ? ['Q4_0', 'Q5_0', 'Q4_K', ...(dot4I8 ? (['Q8_0', 'Q6_K'] as const) : [])] : [];
   const weights = new GpuWeights(device, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), new Set(intTypes));
   device.pushErrorScope('out-of-memory');
   let model;

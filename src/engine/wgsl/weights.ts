@@ -2,16 +2,17 @@
  * Weights on the GPU. Matrices keep their stored type (every DType: float, ggml's 32-blocks, K-quants
  * and IQ4): the kernels dequantise in registers (shaders/dequant_<type>.wgsl), so a Q4_0 model occupies its file size in GPU memory. A matrix larger
  * than one storage binding is split into row ranges, one buffer each. Vectors (norms, biases) are
- * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0, Q5_0 and Q8_0
- * matrices are stored as Q4_0W, Q5_0W and Q8_0W: the same blocks made word-aligned, with float32
- * scales (20 bytes instead of 18, 24 instead of 22, 36 instead of 34).
+ * small and become float32. For the integer matvecs of CPU-backed adapters, Q4_0, Q5_0, Q8_0, Q4_K
+ * and Q6_K matrices are stored as Q4_0W, Q5_0W, Q8_0W, Q4_KW and Q6_KW: the same blocks made
+ * word-aligned, with float32 scales (20 bytes instead of 18, 24 instead of 22, 36 instead of 34,
+ * 192 instead of 144, 256 instead of 210).
  */
-import { blockElements, f16ToF32, toFloat32, type DType } from '../../formats/dtypes.js';
+import { blockElements, f16ToF32, scaleMinK4, toFloat32, type DType } from '../../formats/dtypes.js';
 import type { TensorSink } from '../../model/load.js';
 import type { WeightPart } from './kernels/matmul.js';
 
 /** A weight type as the kernels read it: a stored type, or a word-aligned repack (shaders/dequant_q4_0w.wgsl, dequant_q8_0w.wgsl). */
-export type GpuDType = DType | 'Q4_0W' | 'Q5_0W' | 'Q8_0W';
+export type GpuDType = DType | 'Q4_0W' | 'Q5_0W' | 'Q8_0W' | 'Q4_KW' | 'Q6_KW';
 
 /** Blocks of a float16 scale + n quant bytes → blocks of a float32 scale + the same bytes. */
 function widenScales(bytes: Uint8Array, quantBytes: number): Uint8Array {
@@ -36,12 +37,51 @@ export function repackQ5_0W(bytes: Uint8Array): Uint8Array {
   return widenScales(bytes, 20);
 }
 
+/**
+ * Q4_K → Q4_KW: per 256 weights, the 8 sub-block scales d * sc and mins dmin * m as float32
+ * (rounded as the cpu dequantisation rounds them), then the 128 quant bytes: 192 bytes for 144.
+ */
+export function repackQ4_KW(bytes: Uint8Array): Uint8Array {
+  const blocks = bytes.length / 144;
+  const out = new Uint8Array(blocks * 192);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const o = b * 144;
+    const d = f16ToF32(bytes[o]! | (bytes[o + 1]! << 8));
+    const dmin = f16ToF32(bytes[o + 2]! | (bytes[o + 3]! << 8));
+    for (let s = 0; s < 8; s++) {
+      const [sc, m] = scaleMinK4(bytes, o + 4, s);
+      view.setFloat32(b * 192 + 4 * s, Math.fround(d * sc), true);
+      view.setFloat32(b * 192 + 32 + 4 * s, Math.fround(dmin * m), true);
+    }
+    out.set(bytes.subarray(o + 16, o + 144), b * 192 + 64);
+  }
+  return out;
+}
+
+/**
+ * Q6_K → Q6_KW: per 256 weights, the 16 group scales d * sc as float32 (rounded as the cpu
+ * dequantisation rounds them), then the 192 bytes of ql and qh, word-aligned: 256 bytes for 210.
+ */
+export function repackQ6_KW(bytes: Uint8Array): Uint8Array {
+  const blocks = bytes.length / 210;
+  const out = new Uint8Array(blocks * 256);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const o = b * 210;
+    const d = f16ToF32(bytes[o + 208]! | (bytes[o + 209]! << 8));
+    for (let j = 0; j < 16; j++) view.setFloat32(b * 256 + 4 * j, Math.fround(d * ((bytes[o + 192 + j]! << 24) >> 24)), true);
+    out.set(bytes.subarray(o, o + 192), b * 256 + 64);
+  }
+  return out;
+}
+
 /** Q8_0 → Q8_0W: 36-byte blocks. */
 export function repackQ8_0W(bytes: Uint8Array): Uint8Array {
   return widenScales(bytes, 32);
 }
 
-const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q5_0: { dtype: 'Q5_0W', repack: repackQ5_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W } } as const;
+const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q5_0: { dtype: 'Q5_0W', repack: repackQ5_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W }, Q4_K: { dtype: 'Q4_KW', repack: repackQ4_KW }, Q6_K: { dtype: 'Q6_KW', repack: repackQ6_KW } } as const;
 export type RepackedType = keyof typeof REPACKED;
 
 export interface GpuMatrix {

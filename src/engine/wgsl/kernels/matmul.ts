@@ -115,10 +115,12 @@ const INT_KERNELS = {
   Q4_0W: { arithmetic: ['int_inputs', 'int_q4_0'], quantize: 'quantize' },
   Q5_0W: { arithmetic: ['int_inputs', 'int_q5_0'], quantize: 'quantize' },
   Q8_0W: { arithmetic: ['int_q8_0'], quantize: 'quantize8' },
+  Q4_KW: { arithmetic: ['int_inputs', 'int_q4_k'], quantize: 'quantize' },
+  Q6_KW: { arithmetic: ['int_q6_k'], quantize: 'quantize8' },
 } as const;
 
 /**
- * Q4_0W, Q5_0W, Q8_0W: the inputs quantised once, then every part's integer matmul: a thread per 16 rows
+ * The repacked types (Q4_0W, Q5_0W, Q8_0W, Q4_KW, Q6_KW): the inputs quantised once, then every part's integer matmul: a thread per 16 rows
  * for one token, per 4 rows x 4 tokens for prompt steps.
  */
 async function intOps(cache: PipelineCache, a: MatmulArgs, y: GPUBuffer, seg1: number, seg2: number, N: number): Promise<{ matvec: Op[]; gemm: Op[] }> {

@@ -22,6 +22,8 @@ const READER_EXTRAS: Partial<Record<GpuDType, string[]>> = {
   Q4_0: ['dequant_q4_0_math'],
   Q4_0W: ['dequant_q4_0_math'],
   Q5_0W: [],
+  Q4_KW: [],
+  Q6_KW: [],
   Q8_0: ['dequant_q8_0_math'],
   Q8_0W: ['dequant_q8_0_math'],
   IQ4_NL: ['dequant_iq4_grid'],
