@@ -114,7 +114,8 @@ export interface ChatCompletionRequest extends SamplingFields {
 export interface ChatCompletionMessage {
   role: 'assistant';
   content: string | null;
-  refusal?: null;
+  /** Always present, null: OpenAI's schema requires the property (webinfer never refuses). */
+  refusal: null;
   // ---- FastDeploy extensions ----
   reasoning_content?: string | null;
   prompt_token_ids?: number[] | null;

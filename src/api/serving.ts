@@ -417,7 +417,7 @@ export async function foldChat(plan: Plan, chunks: AsyncIterable<ChatCompletionC
     for (const c of chunk.choices) {
       let acc = choices.get(c.index);
       if (!acc) {
-        acc = { index: c.index, message: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null };
+        acc = { index: c.index, message: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null };
         choices.set(c.index, acc);
       }
       const m = acc.message;

@@ -25,6 +25,7 @@ export function expectChatCompletion(o: any, model: string) {
     expect(c.index).toBe(i);
     expect(c.message.role).toBe('assistant');
     expect(typeof c.message.content).toBe('string');
+    expect(c.message.refusal).toBeNull(); // present: OpenAI's schema requires it
     expect(c.logprobs).toBeNull();
     expect(['stop', 'length']).toContain(c.finish_reason);
   });
