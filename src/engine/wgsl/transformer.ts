@@ -15,7 +15,7 @@ import { quantizedWords } from './kernels/quantize.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeStoreOp, ropeTable } from './kernels/rope.js';
 import { Sampler, type DeviceSampling } from './kernels/sample.js';
-import type { GpuMatrix, GpuWeights } from './weights.js';
+import { REPACKED_DTYPES, type GpuMatrix, type GpuWeights } from './weights.js';
 import { OpTimer } from './profile.js';
 import type { TokenLogprob } from '../engine.js';
 
@@ -122,8 +122,8 @@ export class WgslTransformer {
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
     this.readback = this.buffer(Math.max(48, this.logitRows * c.vocabSize), 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
-    // Integer inputs of the repacked matrices (Q4_0W, Q5_0W, Q8_0W; CPU-backed adapters): one buffer, rewritten before each use.
-    const repacked = [...w.matrices.values()].some((m) => m.dtype.endsWith('W'));
+    // Integer inputs of the repacked matrices (CPU-backed adapters): one buffer, rewritten before each use.
+    const repacked = [...w.matrices.values()].some((m) => REPACKED_DTYPES.has(m.dtype));
     const xq = repacked ? this.buffer(quantizedWords(Math.max(c.dim, qDim, c.hiddenDim), T), 'xq') : undefined;
     // One rotation table per kind of layer (Gemma 3's local layers have their own).
     const tables = new Map<boolean, GPUBuffer>();

@@ -83,6 +83,8 @@ export function repackQ8_0W(bytes: Uint8Array): Uint8Array {
 
 const REPACKED = { Q4_0: { dtype: 'Q4_0W', repack: repackQ4_0W }, Q5_0: { dtype: 'Q5_0W', repack: repackQ5_0W }, Q8_0: { dtype: 'Q8_0W', repack: repackQ8_0W }, Q4_K: { dtype: 'Q4_KW', repack: repackQ4_KW }, Q6_K: { dtype: 'Q6_KW', repack: repackQ6_KW } } as const;
 export type RepackedType = keyof typeof REPACKED;
+/** The word-aligned repacks' own types (the integer-input kernels read only these). */
+export const REPACKED_DTYPES: ReadonlySet<GpuDType> = new Set(Object.values(REPACKED).map((r) => r.dtype));
 
 export interface GpuMatrix {
   dtype: GpuDType;
