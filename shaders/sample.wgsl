@@ -1,7 +1,8 @@
 // Sampling on the GPU, one workgroup over the whole vocabulary, the same algorithm as
 // src/engine/sampling.ts so that a seed gives the same tokens on every backend:
 //   1. logits processors: repetition / frequency / presence penalties (counts and seen flags kept
-//      on the GPU), then the sparse logit_bias list (bans are bias <= -1e29);
+//      on the GPU), the grammar's token bitmask, then the sparse logit_bias list (bans are bias
+//      <= -1e29); when the bans leave no token the grammar allows, they are dropped (the grammar wins);
 //   2. greedy: argmax (lowest id on ties); else temperature, top-k by an exact bisection over the
 //      order-preserving bit patterns of the scaled logits, min-p, top-p by bisection over the
 //      probabilities' bit patterns, and a draw walking the kept tokens in id order;
@@ -21,6 +22,7 @@ struct Params {
   presence: f32,
   repetition: f32,
   count_token: u32,  // the step's input token, counted as generated output (0xffffffff: none)
+  use_mask: u32,     // 1: tokens whose bit in `mask` is 0 are not allowed
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -30,6 +32,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> bias: array<vec2u>; // (token, bitcast<u32>(value))
 @group(0) @binding(5) var<storage, read_write> out: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(7) var<storage, read> mask: array<u32>; // bit i%32 of word i/32: token i allowed
 
 const WG = 256u;
 const NEG = -3.0e38;
@@ -92,6 +95,23 @@ fn scaled(i: u32) -> f32 {
   return work[i] / p.temperature;
 }
 
+fn allowed(i: u32) -> bool {
+  return p.use_mask == 0u || ((mask[i >> 5u] >> (i & 31u)) & 1u) != 0u;
+}
+
+/** When `write`: work = the logits with penalties, and NEG where the grammar forbids the token. */
+fn penalised(lid: u32, write: bool) {
+  for (var i = lid; i < p.vocab && write; i += WG) {
+    var l = logits[i];
+    if (p.repetition != 1.0 && seen[i] != 0u) { l = select(l * p.repetition, l / p.repetition, l > 0.0); }
+    let c = counts[i];
+    if (c > 0u) { l -= p.frequency * f32(c) + p.presence; }
+    work[i] = select(NEG, l, allowed(i));
+  }
+  storageBarrier();
+  workgroupBarrier();
+}
+
 @compute @workgroup_size(256)
 fn sample(@builtin(local_invocation_index) lid: u32) {
   let V = p.vocab;
@@ -102,15 +122,7 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
   }
   storageBarrier();
   workgroupBarrier();
-  for (var i = lid; i < V; i += WG) {
-    var l = logits[i];
-    if (p.repetition != 1.0 && seen[i] != 0u) { l = select(l * p.repetition, l / p.repetition, l > 0.0); }
-    let c = counts[i];
-    if (c > 0u) { l -= p.frequency * f32(c) + p.presence; }
-    work[i] = l;
-  }
-  storageBarrier();
-  workgroupBarrier();
+  penalised(lid, true);
   if (lid == 0u) {
     for (var b = 0u; b < p.n_bias; b++) {
       let id = bias[b].x;
@@ -120,6 +132,11 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
   }
   storageBarrier();
   workgroupBarrier();
+  if (p.use_mask != 0u && p.n_bias > 0u) {
+    var any = 0u;
+    for (var i = lid; i < V; i += WG) { any += select(0u, 1u, work[i] > NEG); }
+    penalised(lid, sum_u(lid, any) == 0u);
+  }
 
   // --- 2. choose ------------------------------------------------------------------------------
   var token = 0u;

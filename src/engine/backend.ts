@@ -21,6 +21,11 @@ export interface StepSampling {
   logprobs?: number;
   /** The step's input token, which counts as generated output for the penalties. */
   countToken?: number;
+  /**
+   * The grammar's allowed tokens for the sampled position (bit i%32 of word i/32), or undefined
+   * when all are. A function, so the backend can compute it while the forward pass runs.
+   */
+  mask?: () => Promise<Int32Array | undefined>;
 }
 
 export interface DeviceSampler {

@@ -4,13 +4,11 @@
  * cache); a request that shares a prefix with the previous one reuses its cached positions.
  */
 import type { LoadedModel } from '../model/load.js';
-import { StreamingDetokenizer } from '../tokenizer/tokenizer.js';
-import type { LoadedRunner, ModelRunner, StepSampling } from './backend.js';
-import { applyPenalties, bannedBy, logSoftmax, topK, type Penalties } from './logits.js';
-import { Rng, sample, type SamplingParams } from './sampling.js';
-
-const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0, minP: 0 };
-import { StopMatcher } from './stop.js';
+import type { LoadedRunner, ModelRunner } from './backend.js';
+import type { CompiledConstraint } from './grammar/grammar.js';
+import { logSoftmax, type Penalties } from './logits.js';
+import type { SamplingParams } from './sampling.js';
+import { logprobOf, Sequence, type Choice } from './sequence.js';
 import { yieldToEventLoop } from './yield.js';
 
 export type FinishReason = 'stop' | 'length';
@@ -43,6 +41,10 @@ export interface GenerationParams {
   promptLogprobs?: number;
   /** Separate the thinking part; `maxTokens` caps it by forcing the end marker. */
   reasoning?: ReasoningMarkers & { maxTokens?: number };
+  /** Constrains the answer (after any thinking block) to a grammar: a matcher per sequence. */
+  grammar?: CompiledConstraint;
+  /** Take the grammar's forced continuations without sampling (default: on). */
+  jumpForward?: boolean;
 }
 
 export interface TokenLogprob {
@@ -69,10 +71,6 @@ export class AbortError extends Error {
     super('request aborted');
     this.name = 'AbortError';
   }
-}
-
-function logprobOf(logprobs: Float32Array, id: number, k: number): TokenLogprob {
-  return { id, logprob: logprobs[id]!, top: topK(logprobs, k).map((t) => ({ id: t.id, logprob: t.value })) };
 }
 
 export class Engine {
@@ -160,134 +158,64 @@ export class Engine {
   }
 
   private async *run(p: GenerationParams, signal?: AbortSignal): AsyncGenerator<TokenEvent> {
-    const { tokenizer } = this.model;
     const prompt = p.promptIds;
     if (prompt.length === 0) throw new Error('empty prompt');
-    const rng = new Rng(p.seed ?? (Date.now() ^ (++this.seedCounter * 0x9e3779b9)));
-    const eos = new Set(p.ignoreEos ? p.stopTokenIds : [...tokenizer.eosIds, ...p.stopTokenIds]);
-    const minTokens = p.minTokens ?? 0;
-    const penalties = p.penalties && (p.penalties.frequency !== 0 || p.penalties.presence !== 0 || p.penalties.repetition !== 1) ? p.penalties : undefined;
-    const seen = new Set(penalties ? prompt : []);
-    const counts = new Map<number, number>();
-    const output: number[] = [];
-
-    // Reasoning: the prompt may already have opened a thinking block (e.g. DeepSeek-R1's template).
-    const r = p.reasoning;
-    let channel: TokenEvent['channel'] = r && prompt.lastIndexOf(r.startId) > prompt.lastIndexOf(r.endId) ? 'reasoning' : 'content';
-    let thoughts = 0; // tokens inside the thinking block, markers excluded: what reasoning_max_tokens caps
-
-    // Each step picks the next token: on the device when the backend samples there (only the
-    // token comes back), else from the logits on the CPU. Both draw one random number per step
-    // and run the same algorithm, so a seed gives the same answer on every backend.
-    const device = p.promptLogprobs === undefined ? this.runner.sampler : undefined;
-    let logits: Float32Array | undefined;
-    let promptLogprobs: (TokenLogprob | null)[] | undefined;
-    let pending: { token: number; logprob?: TokenLogprob } | undefined;
-    const stepSpec = (countToken: number | undefined, forced: number | undefined): StepSampling => {
-      const bias: [number, number][] = forced !== undefined ? [[forced, 1e4]] : [...(p.logitBias ?? [])];
-      if (forced === undefined) {
-        if (p.badWords?.length) bias.push(...bannedBy(output, p.badWords).map((id): [number, number] => [id, -Infinity]));
-        if (output.length < minTokens) for (const id of [...tokenizer.eosIds, ...p.stopTokenIds]) bias.push([id, -Infinity]);
-      }
-      return { sampling: forced !== undefined ? GREEDY : p.sampling, r: rng.next(), bias, penalties, logprobs: p.logprobs, countToken: penalties ? countToken : undefined };
-    };
-    const forcedToken = () => (r && channel === 'reasoning' && r.maxTokens !== undefined && thoughts >= r.maxTokens ? r.endId : undefined);
-    if (device) {
-      device.reset(prompt);
-      const common = this.reusablePrefix(prompt);
-      pending = await device.step(prompt.slice(common), common, stepSpec(undefined, forcedToken()));
-      this.cached.push(...prompt.slice(common));
-    } else {
-      const pre = await this.prefill(prompt, p.promptLogprobs);
-      logits = pre.logits;
-      promptLogprobs = pre.promptLogprobs;
-    }
-    /** The next token from the CPU logits: logprobs of the raw logits, processors, the sampler. */
-    const cpuChoice = (): { token: number; logprob?: TokenLogprob } => {
-      const forced = forcedToken();
-      const spec = stepSpec(undefined, forced);
-      const l = logits!;
-      const raw = p.logprobs !== undefined ? logSoftmax(l) : undefined;
-      if (penalties && forced === undefined) applyPenalties(l, counts, seen, penalties);
-      for (const [id, b] of spec.bias) if (id >= 0 && id < l.length) l[id] = b === -Infinity ? -Infinity : l[id]! + b;
-      const token = sample(l, spec.sampling, spec.r);
-      return { token, logprob: raw && logprobOf(raw, token, p.logprobs!) };
-    };
-
-    let detok = new StreamingDetokenizer(tokenizer, prompt);
-    const stops = new StopMatcher(p.stop, p.includeStopStr);
-    const takePromptLogprobs = () => {
-      const v = promptLogprobs;
-      promptLogprobs = undefined;
-      return v ? { promptLogprobs: v } : {};
-    };
-    /** Ends generation: whatever text is still held back goes out with the finish reason. */
-    const finish = (reason: FinishReason, extra: Partial<TokenEvent> = {}): TokenEvent => {
-      const rest = detok.flush();
-      const text = channel === 'content' ? stops.push(rest).text + stops.flush() : rest;
-      return { channel, ...extra, text: (extra.text ?? '') + text, finishReason: reason, ...takePromptLogprobs() };
-    };
-
-    for (;;) {
-      if (signal?.aborted) throw new AbortError();
-      if (output.length >= p.maxTokens) {
-        yield finish('length');
-        return;
-      }
-      let choice: { token: number; logprob?: TokenLogprob };
-      if (pending) choice = pending;
-      else choice = cpuChoice();
-      pending = undefined;
-      const token = choice.token;
-      const lp = choice.logprob ? { logprob: choice.logprob } : {};
-      if (eos.has(token) && output.length >= minTokens) {
-        yield finish('stop'); // EOS is not part of the output: no text, no logprob, not counted
-        return;
-      }
-      output.push(token);
-      if (penalties) {
-        seen.add(token);
-        counts.set(token, (counts.get(token) ?? 0) + 1);
-      }
-
-      let event: TokenEvent;
-      if (r && token === r.endId && channel === 'reasoning') {
-        event = { tokenId: token, channel, text: detok.flush(), ...lp };
-        channel = 'content';
-        detok = new StreamingDetokenizer(tokenizer, [...prompt, ...output]);
-      } else if (r && token === r.startId && channel === 'content' && output.length === 1) {
-        // A model that opens its own thinking block: the marker itself is not content.
-        channel = 'reasoning';
-        detok = new StreamingDetokenizer(tokenizer, [...prompt, ...output]);
-        event = { tokenId: token, channel, text: '', ...lp };
-      } else if (channel === 'reasoning') {
-        thoughts++;
-        event = { tokenId: token, channel, text: detok.push(token), ...lp };
+    // A constrained text ends with a stop token once complete, also under ignore_eos.
+    const grammar = p.grammar && (await p.grammar.matcher([...new Set([...this.model.tokenizer.eosIds, ...p.stopTokenIds])]));
+    try {
+      const seq = new Sequence(p, this.model.tokenizer, p.seed ?? (Date.now() ^ (++this.seedCounter * 0x9e3779b9)), grammar);
+      // Each step picks the next token: on the device when the backend samples there (only the
+      // token comes back), else from the logits on the CPU. Both draw one random number per step
+      // and run the same algorithm, so a seed gives the same answer on every backend.
+      const device = p.promptLogprobs === undefined ? this.runner.sampler : undefined;
+      let logits: Float32Array | undefined;
+      let pending: Choice | undefined;
+      if (device) {
+        device.reset(prompt);
+        const common = this.reusablePrefix(prompt);
+        pending = await device.step(prompt.slice(common), common, seq.stepSpec());
+        this.cached.push(...prompt.slice(common));
       } else {
-        const piece = stops.push(detok.push(token), output.length >= minTokens);
-        if (piece.stopped) {
-          yield { tokenId: token, channel, text: piece.text, finishReason: 'stop', ...lp, ...takePromptLogprobs() };
+        const pre = await this.prefill(prompt, p.promptLogprobs);
+        logits = pre.logits;
+        seq.setPromptLogprobs(pre.promptLogprobs);
+      }
+
+      for (;;) {
+        if (signal?.aborted) throw new AbortError();
+        if (seq.output.length >= p.maxTokens) {
+          yield seq.finish('length');
           return;
         }
-        event = { tokenId: token, channel, text: piece.text, ...lp };
+        const choice = pending ?? (await seq.choose(logits!));
+        pending = undefined;
+        const events = [seq.take(choice.token, choice.logprob)];
+        const fed = [choice.token];
+        if (!events[0]!.finishReason)
+          for (const j of seq.jumpForward()) {
+            fed.push(j.token);
+            events.push(j.event);
+          }
+        if (events.at(-1)!.finishReason) {
+          yield* events;
+          return;
+        }
+        const pos = this.cached.length;
+        // Sampling on the device: the next step runs on the GPU while this token's text goes out.
+        const next = device?.step(fed, pos, seq.stepSpec(choice.token));
+        if (next) {
+          this.inflight = next;
+          next.catch(() => {}); // a consumer that stops reading never awaits it
+        }
+        yield* events;
+        if (next) pending = await next;
+        else logits = await this.runner.forward(fed, pos);
+        this.inflight = undefined;
+        this.cached.push(...fed);
+        await yieldToEventLoop();
       }
-      if (output.length >= p.maxTokens) {
-        yield finish('length', event);
-        return;
-      }
-      const pos = this.cached.length;
-      // Sampling on the device: the next step runs on the GPU while this token's text goes out.
-      const next = device?.step([token], pos, stepSpec(token, forcedToken()));
-      if (next) {
-        this.inflight = next;
-        next.catch(() => {}); // a consumer that stops reading never awaits it
-      }
-      yield { ...event, ...takePromptLogprobs() };
-      if (next) pending = await next;
-      else logits = await this.runner.forward([token], pos);
-      this.inflight = undefined;
-      this.cached.push(token);
-      await yieldToEventLoop();
+    } finally {
+      grammar?.dispose();
     }
   }
 

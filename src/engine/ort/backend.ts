@@ -274,9 +274,12 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     sampler = {
       reset: (prompt) => gpu.reset(prompt),
       async step(tokens, pos, s) {
-        const logits = await run(tokens, pos, false);
+        const running = run(tokens, pos, false);
+        running.catch(() => {}); // awaited below; a failing mask must not leave it unhandled
+        const mask = await s.mask?.(); // computed while ORT runs the forward pass
+        const logits = await running;
         const rows = logits.dims[1]!;
-        gpu.prepare(s);
+        gpu.prepare(s, mask);
         const enc = device.createCommandEncoder();
         if (toFloat) toFloat.encode(enc, logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab, vocab, last);
         else enc.copyBufferToBuffer(logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab * 4, last, 0, vocab * 4);

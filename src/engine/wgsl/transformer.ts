@@ -319,9 +319,14 @@ export class WgslTransformer {
 
   /** Runs a step and samples its next token on the GPU: only the token (and logprobs) come back. */
   async stepSample(tokens: number[], pos0: number, s: DeviceSampling): Promise<SampledToken> {
-    this.sampler.prepare(s);
-    const enc = this.begin(tokens, pos0);
+    let enc = this.begin(tokens, pos0);
     this.encode(enc, tokens.length, pos0, false);
+    if (s.mask) {
+      // The grammar's mask is computed on the CPU while the GPU runs the forward pass.
+      this.device.queue.submit([enc.finish()]);
+      this.sampler.prepare(s, await s.mask());
+      enc = this.device.createCommandEncoder();
+    } else this.sampler.prepare(s);
     const pass = enc.beginComputePass();
     pass.setPipeline(this.sampler.op.pipeline);
     pass.setBindGroup(0, this.sampler.op.bindGroup);

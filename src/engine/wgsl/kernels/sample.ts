@@ -17,6 +17,8 @@ export class Sampler {
   readonly counts: GPUBuffer;
   readonly seen: GPUBuffer;
   readonly out: GPUBuffer;
+  /** The grammar's allowed tokens, one bit each (vocab/32 words). */
+  readonly mask: GPUBuffer;
   readonly op: Op;
 
   private constructor(
@@ -26,16 +28,17 @@ export class Sampler {
     logits: GPUBuffer,
   ) {
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-    this.params = device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'sample.params' });
+    this.params = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'sample.params' });
     this.bias = device.createBuffer({ size: MAX_BIAS * 8, usage: storage, label: 'sample.bias' });
     this.counts = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.counts' });
     this.seen = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.seen' });
     this.out = device.createBuffer({ size: 4 * 48, usage: storage, label: 'sample.out' });
+    this.mask = device.createBuffer({ size: Math.ceil(vocab / 32) * 4, usage: storage, label: 'sample.mask' });
     const work = device.createBuffer({ size: vocab * 4, usage: storage, label: 'sample.work' });
     this.op = {
       label: 'sample',
       pipeline,
-      bindGroup: bind(device, pipeline, { 0: logits, 1: work, 2: this.counts, 3: this.seen, 4: this.bias, 5: this.out, 6: this.params }, 'sample'),
+      bindGroup: bind(device, pipeline, { 0: logits, 1: work, 2: this.counts, 3: this.seen, 4: this.bias, 5: this.out, 6: this.params, 7: this.mask }, 'sample'),
       workgroups: () => [1, 1, 1],
     };
   }
@@ -52,10 +55,13 @@ export class Sampler {
     this.device.queue.writeBuffer(this.counts, 0, new Uint32Array(this.vocab));
   }
 
-  /** Writes the step's parameters; the op then runs in the step's command buffer. */
-  prepare(s: DeviceSampling): void {
+  /**
+   * Writes the step's parameters; the op then runs in the step's command buffer. `mask`: the
+   * grammar's allowed tokens (undefined: all).
+   */
+  prepare(s: DeviceSampling, mask?: Int32Array): void {
     if (s.bias.length > MAX_BIAS) throw new Error(`at most ${MAX_BIAS} biased or banned tokens per step`);
-    const data = new ArrayBuffer(48);
+    const data = new ArrayBuffer(64);
     const u = new Uint32Array(data);
     const f = new Float32Array(data);
     const k = s.sampling.topK > 0 ? s.sampling.topK : 0;
@@ -71,7 +77,9 @@ export class Sampler {
     f[9] = s.penalties?.presence ?? 0;
     f[10] = s.penalties?.repetition ?? 1;
     u[11] = s.countToken ?? 0xffffffff;
+    u[12] = mask ? 1 : 0;
     this.device.queue.writeBuffer(this.params, 0, data);
+    if (mask) this.device.queue.writeBuffer(this.mask, 0, mask.buffer, mask.byteOffset, Math.ceil(this.vocab / 32) * 4);
     if (s.bias.length) {
       const b = new ArrayBuffer(s.bias.length * 8);
       const bu = new Uint32Array(b);

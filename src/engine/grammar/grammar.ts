@@ -1,0 +1,242 @@
+/**
+ * Constraints on the generated text (JSON schema, regex, choice, EBNF grammar, structural tag),
+ * compiled by xgrammar against the model's vocabulary. A compiled constraint is shared by every
+ * request with the same constraint (cached by key); each generated sequence gets its own matcher,
+ * which says after every token which tokens may come next (a bitmask of vocab/32 words).
+ */
+import type { TextTokenizer } from '../../tokenizer/tokenizer.js';
+import { capture, freshXgrammar, type Xgrammar } from './xgrammar.js';
+import type * as XG from '@mlc-ai/web-xgrammar';
+
+export { GrammarSyntaxError } from './xgrammar.js';
+
+export type ConstraintSpec =
+  /** A JSON value matching `schema` (a JSON string); without one, any JSON object. */
+  | { kind: 'json'; schema?: string }
+  | { kind: 'regex'; pattern: string }
+  | { kind: 'choice'; choices: string[] }
+  /** EBNF as xgrammar reads it (GBNF, llama.cpp's dialect, parses too), root rule `root`. */
+  | { kind: 'grammar'; ebnf: string }
+  /** xgrammar's structural tag (JSON): free text with tagged, constrained regions. */
+  | { kind: 'structural_tag'; tag: string };
+
+/**
+ * Whitespace the JSON grammars allow between elements: any kind, at most this many characters
+ * per gap, so models may pretty-print but a model stuck on newlines cannot run forever.
+ */
+const MAX_JSON_WHITESPACE = 16;
+const CACHE_SIZE = 32;
+
+export const constraintKey = (s: ConstraintSpec): string => JSON.stringify(s);
+
+/** What xgrammar's vocabulary analysis needs from a tokenizer.json (as its from_huggingface does). */
+function vocabType(json: Record<string, unknown>): { type: 'byte_level' | 'byte_fallback' | 'raw'; prependSpace: boolean } {
+  const types = (d: unknown): string[] => {
+    if (!d || typeof d !== 'object') return [];
+    const o = d as { type?: string; decoders?: unknown[]; normalizers?: unknown[] };
+    return [o.type ?? '', ...(o.decoders ?? []).flatMap(types), ...(o.normalizers ?? []).flatMap(types)];
+  };
+  const dec = types(json.decoder);
+  const type = dec.includes('ByteLevel') ? 'byte_level' : dec.includes('ByteFallback') ? 'byte_fallback' : 'raw';
+  const norm = (d: unknown): boolean => {
+    if (!d || typeof d !== 'object') return false;
+    const o = d as { type?: string; prepend?: string; normalizers?: unknown[] };
+    return (o.type === 'Prepend' && o.prepend === '▁') || (o.normalizers ?? []).some(norm);
+  };
+  const pre = json.pre_tokenizer as { type?: string; prepend_scheme?: string } | null | undefined;
+  const prependSpace = norm(json.normalizer) || (pre?.type === 'Metaspace' && (pre.prepend_scheme === 'always' || pre.prepend_scheme === 'first'));
+  return { type, prependSpace };
+}
+
+/** One xgrammar instance with this model's vocabulary: a tokenizer info and a compiler. */
+interface Instance {
+  xg: Xgrammar;
+  info: XG.TokenizerInfo;
+  compiler: XG.GrammarCompiler;
+  retired: boolean;
+}
+
+
+/** Token texts for jump-forward: the longest token that starts a text is found by trying its prefixes. */
+export interface Pieces {
+  ids: Map<string, number>;
+  longest: number;
+}
+
+export class GrammarCompiler {
+  private instance?: Promise<Instance>;
+  private pieces?: Pieces;
+  private readonly cache = new Map<string, Promise<CompiledConstraint>>();
+
+  constructor(
+    private readonly tokenizer: TextTokenizer,
+    /** Rows of the model's logits (may exceed the tokenizer's vocabulary: padding). */
+    readonly vocabSize: number,
+  ) {}
+
+  /** The vocabulary as xgrammar reads it; special tokens other than EOS are '' (never allowed). */
+  private encodedVocab(): string[] {
+    const t = this.tokenizer;
+    const eos = new Set(t.eosIds);
+    const n = Math.min(t.vocabSize, this.vocabSize);
+    return Array.from({ length: n }, (_, id) => (t.isSpecial(id) && !eos.has(id) ? '' : (t.idToToken(id) ?? '')));
+  }
+
+  private jumpPieces(): Pieces {
+    if (!this.pieces) {
+      const t = this.tokenizer;
+      const ids = new Map<string, number>();
+      let longest = 0;
+      const n = Math.min(t.vocabSize, this.vocabSize);
+      for (let id = 0; id < n; id++) {
+        if (t.isSpecial(id)) continue;
+        const text = t.tokenText(id);
+        if (!text || text.includes('\uFFFD') || ids.has(text)) continue;
+        ids.set(text, id);
+        longest = Math.max(longest, text.length);
+      }
+      this.pieces = { ids, longest };
+    }
+    return this.pieces;
+  }
+
+  private start(): Promise<Instance> {
+    if (!this.instance) {
+      const { type, prependSpace } = vocabType(this.tokenizer.json);
+      const vocab = this.encodedVocab();
+      const p = freshXgrammar(async (xg) => {
+        const info = await xg.TokenizerInfo.createTokenizerInfo(vocab, type, prependSpace, this.vocabSize, this.tokenizer.eosIds);
+        // Our own cache keeps compiled grammars; xgrammar's would keep every rejected one too.
+        const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
+        return { info, compiler };
+      }).then(({ xg, started }) => ({ xg, ...started, retired: false }));
+      this.instance = p;
+      p.catch(() => (this.instance = undefined));
+    }
+    return this.instance;
+  }
+
+  /** Compiles (or finds in the cache) a constraint; a constraint xgrammar rejects throws GrammarSyntaxError. */
+  compile(spec: ConstraintSpec): Promise<CompiledConstraint> {
+    const key = constraintKey(spec);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit); // most recently used last
+      return hit;
+    }
+    const p = this.compileNew(spec);
+    this.cache.set(key, p);
+    p.catch(() => this.cache.delete(key));
+    while (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    return p;
+  }
+
+  private async compileNew(spec: ConstraintSpec): Promise<CompiledConstraint> {
+    const pending = this.start();
+    const inst = await pending;
+    const retire = () => {
+      // Later compiles get a fresh instance; grammars and matchers of this one keep working.
+      inst.retired = true;
+      if (this.instance === pending) this.instance = undefined;
+    };
+    const t0 = performance.now();
+    const c = inst.compiler;
+    const compiled = await capture(() => {
+      switch (spec.kind) {
+        case 'json':
+          return c.compileJSONSchema(spec.schema ?? '{"type": "object"}', true, undefined, undefined, true, MAX_JSON_WHITESPACE);
+        case 'regex':
+          return c.compileStructuralTag({ type: 'structural_tag', format: { type: 'regex', pattern: spec.pattern } });
+        case 'choice':
+          return c.compileStructuralTag({ type: 'structural_tag', format: { type: 'or', elements: spec.choices.map((value) => ({ type: 'const_string', value })) } });
+        case 'grammar':
+          return c.compileGrammar(spec.ebnf, 'root');
+        case 'structural_tag':
+          return c.compileStructuralTag(spec.tag);
+      }
+    }, retire);
+    return new CompiledConstraint(inst.xg, compiled, this.vocabSize, performance.now() - t0, retire, this.jumpPieces());
+  }
+}
+
+export class CompiledConstraint {
+  constructor(
+    private readonly xg: Xgrammar,
+    private readonly compiled: XG.CompiledGrammar,
+    readonly vocabSize: number,
+    /** Milliseconds the compilation took (0 for later uses of a cached constraint: it is this object). */
+    readonly compileMs: number,
+    private readonly retire: () => void,
+    private readonly pieces: Pieces,
+  ) {}
+
+  /** A matcher for one sequence; `stopIds` end the text once the grammar is complete. */
+  async matcher(stopIds: number[]): Promise<GrammarMatcher> {
+    const m = await capture(() => this.xg.GrammarMatcher.createGrammarMatcher(this.compiled, stopIds), this.retire);
+    return new GrammarMatcher(m, this.vocabSize, this.pieces);
+  }
+}
+
+/** The grammar state of one sequence. */
+export class GrammarMatcher {
+  constructor(
+    private readonly m: XG.GrammarMatcher,
+    private readonly vocabSize: number,
+    private readonly pieces: Pieces,
+  ) {}
+
+  /** Advances by one generated token; false if the grammar does not allow it (the state is unchanged). */
+  accept(token: number): boolean {
+    return this.m.acceptToken(token);
+  }
+
+  /** True once a stop token was accepted: nothing may follow. */
+  get terminated(): boolean {
+    return this.m.isTerminated();
+  }
+
+  /** The allowed next tokens as bits (bit i of word i/32 set: token i allowed), or undefined when all are allowed. */
+  async mask(): Promise<Int32Array | undefined> {
+    const mask = await this.m.getNextTokenBitmask();
+    const full = this.vocabSize >>> 5;
+    for (let i = 0; i < full; i++) if (mask[i] !== -1) return mask;
+    const tail = this.vocabSize & 31;
+    const bits = (1 << tail) - 1;
+    if (tail && (mask[full]! & bits) !== bits) return mask;
+    return undefined;
+  }
+
+  /** Text the grammar admits as the only continuation (may be ''). */
+  jumpForward(): string {
+    return this.m.findJumpForwardString();
+  }
+
+  /**
+   * The only continuation as tokens, already accepted: at each point the longest token that
+   * spells the next part of it, up to `limit` tokens (a text no single token starts stops it).
+   */
+  jumpForwardTokens(limit: number): number[] {
+    const text = this.jumpForward();
+    const out: number[] = [];
+    let at = 0;
+    while (at < text.length && out.length < limit) {
+      let len = Math.min(this.pieces.longest, text.length - at);
+      let id: number | undefined;
+      for (; len > 0; len--) if ((id = this.pieces.ids.get(text.slice(at, at + len))) !== undefined) break;
+      if (id === undefined || !this.m.acceptToken(id)) break;
+      out.push(id);
+      at += len;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.m.dispose();
+  }
+}
+
+/** Sets to -Infinity the logits of tokens the mask forbids. */
+export function applyMask(logits: Float32Array, mask: Int32Array): void {
+  for (let i = 0; i < logits.length; i++) if (((mask[i >>> 5]! >>> (i & 31)) & 1) === 0) logits[i] = -Infinity;
+}

@@ -1,0 +1,93 @@
+/**
+ * Loading @mlc-ai/web-xgrammar (xgrammar compiled to WebAssembly: the grammar engine of WebLLM,
+ * vLLM and SGLang).
+ *
+ * Two things about the package shape how it is loaded:
+ *  - its bundle is UMD inside a `"type": "module"` package: imported as a module it leaves its
+ *    exports on `globalThis.xgrammar`, and in Node its Emscripten glue calls `require` and reads
+ *    `__filename`, which ES modules lack, so both are lent to it while it starts;
+ *  - a grammar it rejects ends in an Emscripten `abort()` that leaks the module's stack: after
+ *    some tens of them every call fails (measured: ~75). So an instance that aborted once is
+ *    retired and the next compile gets a fresh instance (a new import of the script, under a
+ *    distinct URL). The parser's message, which it only prints, is captured from its error output.
+ *
+ * Builds ship the script as a file beside the chunks (`__WEBINFER_XGRAMMAR__`, see
+ * vite.config.ts); the Vite dev server serves it from node_modules; Node resolves the package.
+ */
+import type * as XG from '@mlc-ai/web-xgrammar';
+
+export type Xgrammar = typeof XG;
+
+declare const __WEBINFER_XGRAMMAR__: string | undefined;
+
+const inNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+/** Relative to this file in the source tree (Vite dev server, tests); a variable, so builds leave it alone. */
+const DEV_PATH = '../../../node_modules/@mlc-ai/web-xgrammar/lib/index.js';
+
+let generation = 0;
+/** Where the module's error output goes while a call that may fail runs (see `capture`). */
+let sink: string[] | undefined;
+
+async function scriptUrl(): Promise<string> {
+  if (inNode) {
+    const { createRequire } = await import('node:module');
+    const { pathToFileURL } = await import('node:url');
+    return pathToFileURL(createRequire(import.meta.url).resolve('@mlc-ai/web-xgrammar')).href;
+  }
+  return new URL(typeof __WEBINFER_XGRAMMAR__ !== 'undefined' ? __WEBINFER_XGRAMMAR__ : DEV_PATH, import.meta.url).href;
+}
+
+/**
+ * A fresh, started instance of the module. `start` makes the first call (which instantiates the
+ * WebAssembly), while the Node shims and the error-output hook are in place.
+ */
+export async function freshXgrammar<T>(start: (xg: Xgrammar) => Promise<T>): Promise<{ xg: Xgrammar; started: T }> {
+  const url = `${await scriptUrl()}?instance=${++generation}`;
+  const g = globalThis as Record<string, unknown>;
+  const lent: string[] = [];
+  if (inNode) {
+    const { createRequire } = await import('node:module');
+    const { fileURLToPath } = await import('node:url');
+    if (g.require === undefined) (g.require = createRequire(import.meta.url)), lent.push('require');
+    if (g.__filename === undefined) (g.__filename = fileURLToPath(url.replace(/\?.*$/, ''))), lent.push('__filename');
+  }
+  // The Emscripten glue binds console.error when it starts; route it through `sink`.
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => (sink ? sink.push(args.map(String).join(' ')) : consoleError(...args));
+  try {
+    await import(/* @vite-ignore */ url);
+    const xg = g.xgrammar as Xgrammar;
+    return { xg, started: await start(xg) };
+  } finally {
+    console.error = consoleError;
+    for (const k of lent) delete g[k];
+  }
+}
+
+/** The error xgrammar reported, as a sentence (its `[FATAL] file:line:` prefix dropped). */
+export class GrammarSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GrammarSyntaxError';
+  }
+}
+
+/**
+ * Runs a call that may abort; an abort becomes a GrammarSyntaxError with the parser's message,
+ * and `onAbort` retires the instance.
+ */
+export async function capture<T>(call: () => Promise<T> | T, onAbort: () => void): Promise<T> {
+  sink = [];
+  try {
+    return await call();
+  } catch (e) {
+    const lines = sink;
+    sink = undefined;
+    if (!(e instanceof Error) || !/Aborted\(/.test(e.message)) throw e;
+    onAbort();
+    const fatal = lines.find((l) => l.includes('[FATAL]')) ?? lines.find((l) => !l.startsWith('Aborted(')) ?? 'the grammar engine rejected it';
+    throw new GrammarSyntaxError(fatal.replace(/^\[FATAL\]\s*\S+:\d+:\s*/, '').replace(/^Check failed: \(.*?\) is false:\s*/, '').trim());
+  } finally {
+    sink = undefined;
+  }
+}
