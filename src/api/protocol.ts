@@ -68,6 +68,8 @@ export interface SamplingFields {
   guided_regex?: string | null;
   guided_choice?: string[] | null;
   guided_grammar?: string | null;
+  /** Also OpenAI's chat field; accepted on completions too, as vLLM does. */
+  response_format?: { type: string; [k: string]: unknown } | null;
   return_token_ids?: boolean | null;
   prompt_token_ids?: number[] | null;
   max_streaming_response_tokens?: number | null;
@@ -96,14 +98,14 @@ export interface ChatCompletionRequest extends SamplingFields {
   logprobs?: boolean | null;
   max_completion_tokens?: number | null;
   metadata?: Record<string, string> | null;
-  response_format?: { type: string; [k: string]: unknown } | null;
-  tool_choice?: unknown;
-  tools?: unknown[] | null;
+  parallel_tool_calls?: boolean | null;
+  tool_choice?: 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } } | null;
+  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null } }[] | null;
   top_logprobs?: number | null;
   // ---- FastDeploy extensions ----
   chat_template_kwargs?: Record<string, unknown> | null;
   reasoning_max_tokens?: number | null;
-  structural_tag?: string | null;
+  structural_tag?: string | Record<string, unknown> | null;
   disable_chat_template?: boolean | null;
   add_generation_prompt?: boolean | null;
   chat_template?: string | null;
@@ -111,11 +113,26 @@ export interface ChatCompletionRequest extends SamplingFields {
   continue_final_message?: boolean | null;
 }
 
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** Streamed: the first delta of a call has its index, id, type and name; later ones add to arguments. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
 export interface ChatCompletionMessage {
   role: 'assistant';
   content: string | null;
   /** Always present, null: OpenAI's schema requires the property (webinfer never refuses). */
   refusal: null;
+  tool_calls?: ToolCall[];
   // ---- FastDeploy extensions ----
   reasoning_content?: string | null;
   prompt_token_ids?: number[] | null;
@@ -142,6 +159,7 @@ export interface ChatCompletion {
 export interface ChatDelta {
   role?: 'assistant';
   content?: string | null;
+  tool_calls?: ToolCallDelta[];
   // ---- FastDeploy extensions ----
   reasoning_content?: string | null;
   prompt_token_ids?: number[] | null;

@@ -85,7 +85,7 @@ export class Router {
       if (typeof model !== 'string') throw new APIError(400, `'model' must be a string`, 'invalid_request_error', 'model', 'invalid_type');
       throw this.modelNotFound(model);
     }
-    const plan = route.r.name === 'chat' ? this.serving.planChat(parseChatRequest(body)) : this.serving.planCompletion(parseCompletionRequest(body));
+    const plan = route.r.name === 'chat' ? await this.serving.planChat(parseChatRequest(body)) : await this.serving.planCompletion(parseCompletionRequest(body));
     return body.stream === true ? this.streamResponse(plan, request.signal) : this.foldedResponse(plan, request.signal);
   }
 

@@ -5,7 +5,9 @@
  * responses are the fold of the same chunks, so there is exactly one generation path.
  */
 import { renderChat, type TemplateMessage } from '../chat/template.js';
+import { detectToolFamily, markerTexts, toolCallTag, ToolCallParser, toolFormat, type ToolCallDelta, type ToolChoice, type ToolDefinition, type ToolFormat } from '../chat/tools.js';
 import type { Engine, GenerationParams, TokenEvent, TokenLogprob } from '../engine/engine.js';
+import { GrammarCompiler, GrammarSyntaxError, type ConstraintSpec } from '../engine/grammar/grammar.js';
 import { badRequest } from './errors.js';
 import type {
   ChatCompletion,
@@ -17,6 +19,7 @@ import type {
   Completion,
   CompletionLogprobs,
   CompletionRequest,
+  FinishReason,
   SamplingFields,
   Usage,
 } from './protocol.js';
@@ -56,6 +59,8 @@ export interface Plan {
   chunkTokens: number;
   /** The model separates reasoning (chat only): usage reports reasoning tokens. */
   reasoning: boolean;
+  /** Tool calls are parsed out of the answer (chat with tools and tool_choice other than none). */
+  tools?: { format: ToolFormat; names: Set<string> };
 }
 
 const randomId = (prefix: string) => `${prefix}-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
@@ -66,11 +71,52 @@ function messageText(m: ChatMessage): string | null {
   return m.content.map((p) => p.text).join('');
 }
 
-/** Fields that belong to structured output and tool calling, which this build does not do yet. */
-const UNSUPPORTED = ['guided_json', 'guided_regex', 'guided_choice', 'guided_grammar', 'structural_tag'] as const;
+/**
+ * A message as chat templates read it: text content, and tool-call arguments as objects (OpenAI
+ * sends them as JSON strings; templates write them with `tojson`, as Hugging Face's convention is).
+ */
+function templateMessage(m: ChatMessage): TemplateMessage {
+  const out: TemplateMessage = { ...m, content: messageText(m) };
+  if (m.tool_calls)
+    out.tool_calls = (m.tool_calls as { id?: string; type?: string; function: { name: string; arguments: string } }[]).map((c) => {
+      let args: unknown = c.function.arguments;
+      try {
+        args = JSON.parse(c.function.arguments);
+      } catch {
+        // not JSON: the template gets the string as sent
+      }
+      return { ...c, function: { ...c.function, arguments: args } };
+    });
+  return out;
+}
+
+/** What a constraint field asks for, and the field (for errors). */
+interface ConstraintRequest {
+  spec: ConstraintSpec;
+  param: string;
+}
+
+const KIND_NAMES: Record<ConstraintSpec['kind'], string> = { json: 'JSON schema', regex: 'regular expression', choice: 'choice list', grammar: 'grammar', structural_tag: 'structural tag' };
+
+/** FastDeploy / vLLM's legacy structural tag ({structures: [{begin, schema, end}], triggers}) in xgrammar's current form. */
+function structuralTagJson(v: unknown): string {
+  const o = (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('it must be a JSON object');
+  if (Array.isArray(o.structures)) {
+    const tags = o.structures.map((s: Record<string, unknown>) => ({ type: 'tag', begin: s.begin, content: { type: 'json_schema', json_schema: s.schema ?? {} }, end: s.end }));
+    return JSON.stringify({ type: 'structural_tag', format: { type: 'triggered_tags', triggers: o.triggers ?? [], tags } });
+  }
+  return JSON.stringify(o);
+}
 
 export class Serving {
   private readonly reasoningMarkers?: { startId: number; endId: number };
+  /** How this model writes tool calls (from its chat template). */
+  readonly toolFormat: ToolFormat;
+  /** Special tokens that spell tool-call markers: kept as text when tools are in use. */
+  private readonly markerIds: number[];
+  /** Compiles constraints against this model's vocabulary (xgrammar loads on first use). */
+  readonly grammars: GrammarCompiler;
 
   constructor(
     readonly engine: Engine,
@@ -81,22 +127,82 @@ export class Serving {
     const startId = tok.tokenToId('<think>');
     const endId = tok.tokenToId('</think>');
     if (startId !== undefined && endId !== undefined) this.reasoningMarkers = { startId, endId };
+    this.toolFormat = toolFormat(detectToolFamily(engine.model.chatTemplate));
+    this.markerIds = markerTexts(this.toolFormat.family).flatMap((m) => {
+      const id = tok.tokenToId(m);
+      return id !== undefined && tok.isSpecial(id) ? [id] : [];
+    });
+    this.grammars = new GrammarCompiler(tok, engine.model.config.vocabSize, this.markerIds);
+  }
+
+  // ---------------------------------------------------------------- constraints
+
+  /** The request's constraint fields; at most one may be given. */
+  private constraintOf(req: SamplingFields & Pick<ChatCompletionRequest, 'structural_tag'>, tools?: { list: ToolDefinition[]; choice: Exclude<ToolChoice, 'none'>; parallel: boolean }): ConstraintRequest | undefined {
+    const found: ConstraintRequest[] = [];
+    const rf = req.response_format;
+    if (rf && rf.type !== 'text') {
+      if (rf.type === 'json_object') found.push({ spec: { kind: 'json' }, param: 'response_format' });
+      else if (rf.type === 'json_schema') {
+        const js = rf.json_schema as { schema?: unknown } | undefined;
+        found.push({ spec: { kind: 'json', schema: js?.schema === undefined ? undefined : JSON.stringify(js.schema) }, param: 'response_format' });
+      } else throw badRequest(`response_format type must be 'text', 'json_object' or 'json_schema', got ${JSON.stringify(rf.type)}`, 'response_format.type');
+    }
+    const present = (k: string) => (req as Record<string, unknown>)[k] !== undefined && (req as Record<string, unknown>)[k] !== null;
+    if (present('guided_json')) {
+      let schema: string;
+      if (typeof req.guided_json === 'string') {
+        try {
+          schema = JSON.stringify(JSON.parse(req.guided_json));
+        } catch (e) {
+          throw badRequest(`'guided_json' is not valid JSON: ${(e as Error).message}`, 'guided_json');
+        }
+      } else schema = JSON.stringify(req.guided_json);
+      found.push({ spec: { kind: 'json', schema }, param: 'guided_json' });
+    }
+    if (present('guided_regex')) found.push({ spec: { kind: 'regex', pattern: req.guided_regex! }, param: 'guided_regex' });
+    if (present('guided_choice')) found.push({ spec: { kind: 'choice', choices: req.guided_choice! }, param: 'guided_choice' });
+    if (present('guided_grammar')) found.push({ spec: { kind: 'grammar', ebnf: req.guided_grammar! }, param: 'guided_grammar' });
+    if (present('structural_tag')) {
+      let tag: string;
+      try {
+        tag = structuralTagJson(req.structural_tag);
+      } catch (e) {
+        throw badRequest(`'structural_tag' is not a valid structural tag: ${(e as Error).message}`, 'structural_tag');
+      }
+      found.push({ spec: { kind: 'structural_tag', tag }, param: 'structural_tag' });
+    }
+    if (tools) found.push({ spec: { kind: 'structural_tag', tag: JSON.stringify(toolCallTag(this.toolFormat, tools.list, tools.choice, tools.parallel)) }, param: 'tools' });
+    if (found.length > 1) throw badRequest(`at most one constraint may be given per request; got '${found[0]!.param}' and '${found[1]!.param}'`, found[1]!.param, 'conflicting_parameters');
+    return found[0];
+  }
+
+  private async compileConstraint(c: ConstraintRequest | undefined, plan: Plan): Promise<void> {
+    if (!c) return;
+    try {
+      plan.params.grammar = await this.grammars.compile(c.spec);
+    } catch (e) {
+      if (e instanceof GrammarSyntaxError) throw badRequest(`'${c.param}' is not a valid ${KIND_NAMES[c.spec.kind]}: ${e.message}`, c.param, 'invalid_grammar');
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------- planning
 
-  planChat(req: ChatCompletionRequest): Plan {
+  async planChat(req: ChatCompletionRequest): Promise<Plan> {
     const tok = this.engine.model.tokenizer;
-    if (req.tools && req.tools.length > 0 && req.tool_choice !== 'none')
-      throw badRequest('tool calling is not supported by this server yet; send tool_choice "none" or no tools', 'tools', 'unsupported_parameter');
-    if (req.response_format && req.response_format.type !== 'text')
-      throw badRequest(`response_format "${req.response_format.type}" (structured output) is not supported by this server yet`, 'response_format', 'unsupported_parameter');
+    const toolList = (req.tools ?? []) as ToolDefinition[];
+    const choice = (req.tool_choice ?? (toolList.length ? 'auto' : 'none')) as ToolChoice;
+    if (typeof choice === 'object' && !toolList.some((t) => t.function.name === choice.function.name))
+      throw badRequest(`tool_choice names the function '${choice.function.name}', which is not in 'tools'`, 'tool_choice');
+    const tools = toolList.length && choice !== 'none' ? { list: toolList, choice, parallel: req.parallel_tool_calls ?? true } : undefined;
+    const constraint = this.constraintOf(req, tools);
     let promptIds: number[];
     if (req.prompt_token_ids) promptIds = req.prompt_token_ids;
     else if ((req.messages as unknown[]).every((m) => typeof m === 'number')) promptIds = req.messages as number[];
     else {
       const source = req.messages as ChatMessage[];
-      const messages: TemplateMessage[] = source.map((m) => ({ ...m, content: messageText(m) }));
+      const messages: TemplateMessage[] = source.map(templateMessage);
       const last = messages[messages.length - 1]!;
       // A final assistant message is continued (prefill), unless a new turn is asked for explicitly.
       const continueFinal = req.continue_final_message ?? (last.role === 'assistant' && req.add_generation_prompt !== true);
@@ -108,7 +214,8 @@ export class Serving {
             addGenerationPrompt: continueFinal ? false : (req.add_generation_prompt ?? true),
             bosToken: tok.bosToken,
             eosToken: tok.eosToken,
-            tools: req.tools ?? undefined,
+            // Templates get the tools unless tool_choice is none (as vLLM renders them).
+            tools: toolList.length && choice !== 'none' ? toolList : undefined,
             kwargs: req.chat_template_kwargs ?? undefined,
           });
         } catch (e) {
@@ -135,10 +242,15 @@ export class Serving {
       plan.reasoning = true;
       plan.params.reasoning = { ...this.reasoningMarkers, maxTokens: req.reasoning_max_tokens ?? undefined };
     }
+    if (tools) {
+      plan.tools = { format: this.toolFormat, names: new Set(toolList.map((t) => t.function.name)) };
+      plan.params.keepTokens = this.markerIds;
+    }
+    await this.compileConstraint(constraint, plan);
     return plan;
   }
 
-  planCompletion(req: CompletionRequest): Plan {
+  async planCompletion(req: CompletionRequest): Promise<Plan> {
     const tok = this.engine.model.tokenizer;
     let prompts: { ids: number[]; text?: string }[];
     const p = req.prompt;
@@ -161,6 +273,7 @@ export class Serving {
       if (req.echo) plan.params.promptLogprobs = req.logprobs;
     } else if (bestOf > n) plan.params.logprobs = 0; // ranking needs each token's logprob
     if (req.echo) for (const c of plan.choices) c.echo = prompts[Math.floor(c.index / bestOf)]!.text ?? tok.decode(c.promptIds);
+    await this.compileConstraint(this.constraintOf(req), plan);
     return plan;
   }
 
@@ -183,8 +296,6 @@ export class Serving {
     const { model } = this.engine;
     const vocab = model.config.vocabSize;
     const maxLen = this.engine.maxModelLen;
-    for (const f of UNSUPPORTED)
-      if ((req as Record<string, unknown>)[f] !== undefined && (req as Record<string, unknown>)[f] !== null) throw badRequest(`'${f}' (structured output) is not supported by this server yet`, f, 'unsupported_parameter');
     for (const { ids } of prompts) {
       if (ids.length === 0) throw badRequest('the prompt is empty after tokenization', promptParam);
       const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
@@ -333,19 +444,32 @@ export class Serving {
     // A group collects up to plan.chunkTokens tokens' worth of events before a chunk goes out.
     let group: TokenEvent[] = [];
     let first = true;
+    const tools = plan.tools && new ToolCallParser(plan.tools.format, plan.tools.names);
     const flush = (): ChatCompletionChunk | Completion | undefined => {
       const events = group;
       group = [];
       const ids = events.flatMap((e) => (e.tokenId !== undefined ? [e.tokenId] : []));
       const lps = events.flatMap((e) => (e.logprob ? [e.logprob] : []));
-      const finish = events.at(-1)?.finishReason ?? null;
-      const content = events.filter((e) => e.channel === 'content').map((e) => e.text).join('');
+      let finish: FinishReason | null = events.at(-1)?.finishReason ?? null;
+      let content = events.filter((e) => e.channel === 'content').map((e) => e.text).join('');
       const reasoning = events.filter((e) => e.channel === 'reasoning').map((e) => e.text).join('');
       const arrival_time = (performance.now() - t0) / 1000;
       const showIds = plan.returnTokenIds ? { completion_token_ids: ids } : {};
+      let calls: ToolCallDelta[] = [];
+      if (tools) {
+        const parts = [tools.push(content), ...(finish ? [tools.flush()] : [])];
+        content = parts.map((x) => x.content).join('');
+        calls = parts.flatMap((x) => x.calls);
+        if (finish === 'stop' && tools.callCount > 0) finish = 'tool_calls';
+      }
       if (plan.kind === 'chat') {
-        const delta: ChatDelta = { ...(content || (!finish && !reasoning) ? { content } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...showIds };
-        if (!content && !reasoning && !finish && !(ids.length && (plan.returnTokenIds || plan.logprobs !== 'none'))) return undefined;
+        const delta: ChatDelta = {
+          ...(content || (!finish && !reasoning && !calls.length) ? { content } : {}),
+          ...(reasoning ? { reasoning_content: reasoning } : {}),
+          ...(calls.length ? { tool_calls: calls } : {}),
+          ...showIds,
+        };
+        if (!content && !reasoning && !calls.length && !finish && !(ids.length && (plan.returnTokenIds || plan.logprobs !== 'none'))) return undefined;
         return {
           ...base,
           object: 'chat.completion.chunk',
@@ -422,6 +546,11 @@ export async function foldChat(plan: Plan, chunks: AsyncIterable<ChatCompletionC
       }
       const m = acc.message;
       if (c.delta.content) m.content += c.delta.content;
+      for (const d of c.delta.tool_calls ?? []) {
+        const calls = (m.tool_calls ??= []);
+        if (d.id) calls[d.index] = { id: d.id, type: 'function', function: { name: d.function.name ?? '', arguments: d.function.arguments } };
+        else calls[d.index]!.function.arguments += d.function.arguments;
+      }
       if (c.delta.reasoning_content) m.reasoning_content = (m.reasoning_content ?? '') + c.delta.reasoning_content;
       if (c.delta.prompt_token_ids) m.prompt_token_ids = c.delta.prompt_token_ids;
       if (c.delta.completion_token_ids) m.completion_token_ids = [...(m.completion_token_ids ?? []), ...c.delta.completion_token_ids];
@@ -432,6 +561,8 @@ export async function foldChat(plan: Plan, chunks: AsyncIterable<ChatCompletionC
   }
   const out = [...choices.values()].sort((a, b) => a.index - b.index);
   if (plan.logprobs === 'chat') for (const c of out) c.logprobs ??= { content: [], refusal: null };
+  // OpenAI: a message that only calls tools has content null.
+  for (const c of out) if (c.message.tool_calls?.length && !c.message.content) c.message.content = null;
   return { id: plan.id, object: 'chat.completion', created: plan.created, model: plan.model, choices: out, usage: usage! };
 }
 

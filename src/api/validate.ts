@@ -95,6 +95,7 @@ function checkSampling(body: Obj): void {
   c.intList('stop_token_ids');
   c.intList('prompt_token_ids');
   c.stringList('bad_words', 1024);
+  checkConstraintFields(body);
   const stop = body.stop;
   if (stop !== undefined && stop !== null) {
     if (typeof stop === 'string') {
@@ -104,6 +105,66 @@ function checkSampling(body: Obj): void {
       if ((stop as string[]).some((s) => s === '')) throw badRequest("'stop' strings must not be empty", 'stop');
     }
   }
+}
+
+/** Shapes of the structured-output fields; their contents are checked by compiling them (serving.ts). */
+function checkConstraintFields(body: Obj): void {
+  const c = new Checker(body);
+  const present = (k: string) => body[k] !== undefined && body[k] !== null;
+  if (present('guided_json') && typeof body.guided_json !== 'string' && !isObj(body.guided_json))
+    throw badRequest(`'guided_json' must be a JSON schema (an object, or a string holding one), got ${typeName(body.guided_json)}`, 'guided_json', 'invalid_type');
+  c.string('guided_regex');
+  c.string('guided_grammar');
+  if (present('guided_choice')) {
+    c.stringList('guided_choice', 4096);
+    if ((body.guided_choice as string[]).length === 0) throw badRequest("'guided_choice' must hold at least one choice", 'guided_choice');
+  }
+  if (present('structural_tag') && typeof body.structural_tag !== 'string' && !isObj(body.structural_tag))
+    throw badRequest(`'structural_tag' must be an object or a JSON string, got ${typeName(body.structural_tag)}`, 'structural_tag', 'invalid_type');
+  c.object('response_format');
+  const rf = body.response_format;
+  if (isObj(rf)) {
+    if (typeof rf.type !== 'string') throw badRequest("'response_format.type' is required ('text', 'json_object' or 'json_schema')", 'response_format.type', 'missing_required_parameter');
+    if (!['text', 'json_object', 'json_schema'].includes(rf.type)) throw badRequest(`'response_format.type' must be 'text', 'json_object' or 'json_schema', got ${JSON.stringify(rf.type)}`, 'response_format.type');
+    if (rf.type === 'json_schema') {
+      if (!isObj(rf.json_schema)) throw badRequest("response_format of type 'json_schema' needs a 'json_schema' object ({name, schema, strict})", 'response_format.json_schema', 'missing_required_parameter');
+      const js = new Checker(rf.json_schema);
+      js.string('name');
+      js.bool('strict');
+      if (rf.json_schema.schema !== undefined && rf.json_schema.schema !== null && !isObj(rf.json_schema.schema) && typeof rf.json_schema.schema !== 'boolean')
+        throw badRequest("'response_format.json_schema.schema' must be a JSON schema object", 'response_format.json_schema.schema', 'invalid_type');
+    }
+  }
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
+
+function checkTools(body: Obj): void {
+  const tools = body.tools;
+  const present = tools !== undefined && tools !== null;
+  if (present) {
+    if (!Array.isArray(tools)) throw badRequest("'tools' must be a list", 'tools', 'invalid_type');
+    const names = new Set<string>();
+    tools.forEach((t, i) => {
+      const param = `tools[${i}]`;
+      if (!isObj(t) || t.type !== 'function' || !isObj(t.function)) throw badRequest(`${param} must be {"type": "function", "function": {"name", "parameters"}}`, param, 'invalid_type');
+      const f = t.function;
+      if (typeof f.name !== 'string' || !TOOL_NAME.test(f.name)) throw badRequest(`${param}.function.name must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(f.name)}`, `${param}.function.name`);
+      if (names.has(f.name)) throw badRequest(`two tools are named '${f.name}'`, `${param}.function.name`);
+      names.add(f.name);
+      if (f.description !== undefined && f.description !== null && typeof f.description !== 'string') throw badRequest(`${param}.function.description must be a string`, `${param}.function.description`, 'invalid_type');
+      if (f.parameters !== undefined && f.parameters !== null && !isObj(f.parameters)) throw badRequest(`${param}.function.parameters must be a JSON schema object`, `${param}.function.parameters`, 'invalid_type');
+      new Checker(f).bool('strict');
+    });
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined && choice !== null) {
+    const named = isObj(choice) && choice.type === 'function' && isObj(choice.function) && typeof choice.function.name === 'string';
+    if (!named && !['none', 'auto', 'required'].includes(choice as string))
+      throw badRequest(`'tool_choice' must be 'none', 'auto', 'required' or {"type": "function", "function": {"name"}}, got ${JSON.stringify(choice)}`, 'tool_choice');
+    if (choice !== 'none' && !(present && (tools as unknown[]).length)) throw badRequest("'tool_choice' needs 'tools'", 'tool_choice');
+  }
+  new Checker(body).bool('parallel_tool_calls');
 }
 
 export function parseChatRequest(body: Obj): ChatCompletionRequest {
@@ -117,8 +178,7 @@ export function parseChatRequest(body: Obj): ChatCompletionRequest {
   c.bool('continue_final_message');
   if (body.continue_final_message === true && body.add_generation_prompt === true)
     throw badRequest("'continue_final_message' and 'add_generation_prompt' cannot both be true", 'continue_final_message');
-  if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) throw badRequest("'tools' must be a list", 'tools', 'invalid_type');
-  c.object('response_format');
+  checkTools(body);
   c.object('chat_template_kwargs');
   c.string('chat_template');
   c.number('reasoning_max_tokens', 1, 2 ** 31 - 1, { int: true });
@@ -137,6 +197,15 @@ function checkMessage(m: unknown, i: number): asserts m is ChatMessage {
   const param = `messages[${i}]`;
   if (!isObj(m)) throw badRequest(`${param} must be an object with 'role' and 'content'`, param, 'invalid_type');
   if (typeof m.role !== 'string' || !ROLES.includes(m.role)) throw badRequest(`${param}.role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(m.role)}`, `${param}.role`);
+  if (m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls !== null) {
+    if (!Array.isArray(m.tool_calls)) throw badRequest(`${param}.tool_calls must be a list`, `${param}.tool_calls`, 'invalid_type');
+    m.tool_calls.forEach((t, j) => {
+      const p = `${param}.tool_calls[${j}]`;
+      if (!isObj(t) || !isObj(t.function) || typeof t.function.name !== 'string' || typeof t.function.arguments !== 'string')
+        throw badRequest(`${p} must be {"id", "type": "function", "function": {"name", "arguments" (a JSON string)}}`, p, 'invalid_type');
+    });
+  }
+  if (m.role === 'tool' && m.tool_call_id !== undefined && typeof m.tool_call_id !== 'string') throw badRequest(`${param}.tool_call_id must be a string`, `${param}.tool_call_id`, 'invalid_type');
   const content = m.content;
   if (content === undefined || content === null) {
     if (m.role === 'assistant') return; // an assistant turn may carry only tool calls

@@ -23,10 +23,13 @@ export interface RenderOptions {
 
 /**
  * Used when a model ships no template (base models such as stories260K): each turn on its own
- * line as "Role: text", then "Assistant:" when a reply is wanted.
+ * line as "Role: text", then "Assistant:" when a reply is wanted. With tools, a first line lists
+ * them and says how to call one (the `json` tool-call layout of chat/tools.ts).
  */
 export const FALLBACK_TEMPLATE =
-  "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}" +
+  '{% if tools %}Tools: {{ tools | tojson }}\nTo call a tool, answer with {"name": <tool name>, "arguments": <its arguments as JSON>}.\n{% endif %}' +
+  "{% for message in messages %}{{ message['role'] | capitalize }}: {% if message['content'] %}{{ message['content'] }}{% endif %}" +
+  "{% if message['tool_calls'] %}{% for call in message['tool_calls'] %}{{ call['function'] | tojson }}{% endfor %}{% endif %}\n{% endfor %}" +
   "{% if add_generation_prompt %}Assistant:{% endif %}";
 
 const cache = new Map<string, Template>();

@@ -45,6 +45,8 @@ export interface GenerationParams {
   grammar?: CompiledConstraint;
   /** Take the grammar's forced continuations without sampling (default: on). */
   jumpForward?: boolean;
+  /** Special tokens whose text is output rather than skipped (tool-call markers). */
+  keepTokens?: number[];
 }
 
 export interface TokenLogprob {

@@ -58,7 +58,7 @@ export class Sequence {
     // The prompt may already have opened a thinking block (e.g. DeepSeek-R1's template).
     const r = p.reasoning;
     this.channel = r && prompt.lastIndexOf(r.startId) > prompt.lastIndexOf(r.endId) ? 'reasoning' : 'content';
-    this.detok = new StreamingDetokenizer(tokenizer, prompt);
+    this.detok = new StreamingDetokenizer(tokenizer, prompt, p.keepTokens);
     this.stops = new StopMatcher(p.stop, p.includeStopStr);
   }
 
@@ -156,11 +156,11 @@ export class Sequence {
     if (r && token === r.endId && this.channel === 'reasoning') {
       event = { tokenId: token, channel: 'reasoning', text: this.detok.flush(), ...lp };
       this.channel = 'content';
-      this.detok = new StreamingDetokenizer(this.tokenizer, [...p.promptIds, ...this.output]);
+      this.detok = new StreamingDetokenizer(this.tokenizer, [...p.promptIds, ...this.output], p.keepTokens);
     } else if (r && token === r.startId && this.channel === 'content' && this.output.length === 1) {
       // A model that opens its own thinking block: the marker itself is not content.
       this.channel = 'reasoning';
-      this.detok = new StreamingDetokenizer(this.tokenizer, [...p.promptIds, ...this.output]);
+      this.detok = new StreamingDetokenizer(this.tokenizer, [...p.promptIds, ...this.output], p.keepTokens);
       event = { tokenId: token, channel: 'reasoning', text: '', ...lp };
     } else if (this.channel === 'reasoning') {
       this.thoughts++;

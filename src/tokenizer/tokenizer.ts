@@ -125,18 +125,29 @@ export class StreamingDetokenizer {
   private ids: number[];
   private prefixOffset = 0;
   private readOffset: number;
+  private readonly keep: Set<number>;
 
   constructor(
     private readonly tokenizer: TextTokenizer,
     promptIds: number[],
+    /** Special tokens whose text is output (decoding skips special tokens otherwise). */
+    keep: number[] = [],
     contextTokens = 6,
   ) {
     this.ids = promptIds.slice(-contextTokens);
     this.readOffset = this.ids.length;
+    this.keep = new Set(keep);
   }
 
   /** Adds one token; returns the text that became final (possibly ''). */
   push(id: number): string {
+    if (this.keep.has(id)) {
+      const held = this.flush();
+      this.ids = [id];
+      this.prefixOffset = 0;
+      this.readOffset = 1;
+      return held + (this.tokenizer.idToToken(id) ?? '');
+    }
     this.ids.push(id);
     const prefix = this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset));
     const full = this.tokenizer.decode(this.ids.slice(this.prefixOffset));

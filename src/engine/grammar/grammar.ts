@@ -29,6 +29,30 @@ const CACHE_SIZE = 32;
 
 export const constraintKey = (s: ConstraintSpec): string => JSON.stringify(s);
 
+/**
+ * String formats whose xgrammar rule admits more than the format (so validators such as ajv reject
+ * the answer), given to it as exact patterns instead: its `date` admits day 31 in every month and
+ * 29 February in every year, its `ipv4` leading zeros ("10.0.0.01").
+ */
+const LEAP = '(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)';
+const DATE = `(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|${LEAP}-02-29)`;
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const EXACT_FORMATS: Record<string, string> = { date: DATE, ipv4: `${OCTET}(?:\\.${OCTET}){3}` };
+
+function exactFormats(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(exactFormats);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' || k === '$defs' || k === 'definitions' ? Object.fromEntries(Object.entries(v as object).map(([n, s]) => [n, exactFormats(s)])) : exactFormats(v);
+  const exact = typeof out.format === 'string' ? EXACT_FORMATS[out.format] : undefined;
+  if (exact && out.pattern === undefined && (out.type === 'string' || out.type === undefined)) {
+    delete out.format;
+    out.pattern = `^${exact}$`;
+  }
+  return out;
+}
+
 /** What xgrammar's vocabulary analysis needs from a tokenizer.json (as its from_huggingface does). */
 function vocabType(json: Record<string, unknown>): { type: 'byte_level' | 'byte_fallback' | 'raw'; prependSpace: boolean } {
   const types = (d: unknown): string[] => {
@@ -72,14 +96,24 @@ export class GrammarCompiler {
     private readonly tokenizer: TextTokenizer,
     /** Rows of the model's logits (may exceed the tokenizer's vocabulary: padding). */
     readonly vocabSize: number,
+    /** Special tokens a grammar may spell (tool-call markers such as Mistral's [TOOL_CALLS]). */
+    private readonly spelled: number[] = [],
   ) {}
 
-  /** The vocabulary as xgrammar reads it; special tokens other than EOS are '' (never allowed). */
+  /**
+   * The vocabulary as xgrammar reads it. '' marks a token xgrammar never allows: special tokens
+   * other than EOS and `spelled`; tokens holding a byte that no UTF-8 text contains (C0, C1,
+   * F5-FF: xgrammar checks the shape of multi-byte sequences, not their range, so such bytes would
+   * decode to U+FFFD); and tokens holding a control character other than tab, newline and carriage
+   * return (xgrammar 0.1.27 lets them into length-limited JSON strings, where JSON forbids them;
+   * measured: 1 answer in ~100 of a random model was invalid JSON before this).
+   */
   private encodedVocab(): string[] {
     const t = this.tokenizer;
-    const eos = new Set(t.eosIds);
+    const eos = new Set([...t.eosIds, ...this.spelled]);
     const n = Math.min(t.vocabSize, this.vocabSize);
-    return Array.from({ length: n }, (_, id) => (t.isSpecial(id) && !eos.has(id) ? '' : (t.idToToken(id) ?? '')));
+    const banned = (b: number) => b === 0xc0 || b === 0xc1 || b >= 0xf5 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+    return Array.from({ length: n }, (_, id) => ((t.isSpecial(id) && !eos.has(id)) || (!t.isSpecial(id) && t.tokenBytes(id).some(banned)) ? '' : (t.idToToken(id) ?? '')));
   }
 
   private jumpPieces(): Pieces {
@@ -145,7 +179,7 @@ export class GrammarCompiler {
     const compiled = await capture(() => {
       switch (spec.kind) {
         case 'json':
-          return c.compileJSONSchema(spec.schema ?? '{"type": "object"}', true, undefined, undefined, true, MAX_JSON_WHITESPACE);
+          return c.compileJSONSchema(spec.schema ? JSON.stringify(exactFormats(JSON.parse(spec.schema))) : '{"type": "object"}', true, undefined, undefined, true, MAX_JSON_WHITESPACE);
         case 'regex':
           return c.compileStructuralTag({ type: 'structural_tag', format: { type: 'regex', pattern: spec.pattern } });
         case 'choice':
@@ -173,7 +207,7 @@ export class CompiledConstraint {
 
   /** A matcher for one sequence; `stopIds` end the text once the grammar is complete. */
   async matcher(stopIds: number[]): Promise<GrammarMatcher> {
-    const m = await capture(() => this.xg.GrammarMatcher.createGrammarMatcher(this.compiled, stopIds), this.retire);
+    const m = await capture(() => this.xg.GrammarMatcher.createGrammarMatcher(this.compiled, stopIds.length ? stopIds : undefined), this.retire);
     return new GrammarMatcher(m, this.vocabSize, this.pieces);
   }
 }
@@ -205,6 +239,15 @@ export class GrammarMatcher {
     const bits = (1 << tail) - 1;
     if (tail && (mask[full]! & bits) !== bits) return mask;
     return undefined;
+  }
+
+  /**
+   * Advances by text rather than tokens, character by character (xgrammar's test entry point):
+   * false as soon as a character is not allowed. Used to check that a text is a valid prefix.
+   */
+  acceptText(text: string): boolean {
+    for (const ch of text) if (!this.m._acceptString(ch)) return false;
+    return true;
   }
 
   /** Text the grammar admits as the only continuation (may be ''). */
