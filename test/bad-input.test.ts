@@ -82,6 +82,26 @@ describe('malformed bodies → 400', () => {
     ['model not a string', '/v1/completions', { prompt: 'a', model: 5 }, 'model'],
     ['suffix without FIM', '/v1/completions', { prompt: 'a', suffix: 'b' }, 'suffix'],
     ['prompt longer than the context', '/v1/completions', { prompt: Array(300).fill(300) }, 'prompt'],
+    ['schema of an unknown type', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'foo' } } } }, 'response_format'],
+    ['schema minimum above maximum', '/v1/completions', { prompt: 'a', guided_json: { type: 'integer', minimum: 5, maximum: 1 } }, 'guided_json'],
+    ['guided_json not JSON', '/v1/completions', { prompt: 'a', guided_json: '{"type": ' }, 'guided_json'],
+    ['response_format of an unknown type', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], response_format: { type: 'yaml' } }, 'response_format.type'],
+    ['json_schema without its object', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], response_format: { type: 'json_schema' } }, 'response_format.json_schema'],
+    ['unbalanced regex', '/v1/completions', { prompt: 'a', guided_regex: '(ab' }, 'guided_regex'],
+    ['grammar with an undefined rule', '/v1/completions', { prompt: 'a', guided_grammar: 'root ::= item\nitem ::= other' }, 'guided_grammar'],
+    ['empty choice list', '/v1/completions', { prompt: 'a', guided_choice: [] }, 'guided_choice'],
+    ['structural tag that is not JSON', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], structural_tag: '{"format": ' }, 'structural_tag'],
+    ['structural tag of an unknown format', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], structural_tag: { type: 'structural_tag', format: { type: 'teleport' } } }, 'structural_tag'],
+    ['two constraints', '/v1/completions', { prompt: 'a', guided_regex: 'a+', guided_choice: ['a'] }, 'guided_choice'],
+    ['a constraint and tools', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], guided_regex: 'a+', tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
+    ['tool without a function', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function' }] }, 'tools[0]'],
+    ['tool name with spaces', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function', function: { name: 'get weather' } }] }, 'tools[0].function.name'],
+    ['two tools of one name', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function', function: { name: 'f' } }, { type: 'function', function: { name: 'f' } }] }, 'tools[1].function.name'],
+    ['tool parameters not a schema', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function', function: { name: 'f', parameters: 'x' } }] }, 'tools[0].function.parameters'],
+    ['tool_choice naming no tool', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }, 'tool_choice'],
+    ['tool_choice without tools', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tool_choice: 'required' }, 'tool_choice'],
+    ['tool_choice of an unknown mode', '/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }], tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'always' }, 'tool_choice'],
+    ['tool call without arguments', '/v1/chat/completions', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f' } }] }] }, 'messages[0].tool_calls[0]'],
   ];
   it.each(cases)('%s', async (_, path, body, param) => {
     await expectError(await post(path, body), 400, param);
@@ -90,6 +110,17 @@ describe('malformed bodies → 400', () => {
     await expectError(await post('/v1/completions', { prompt: 'Once upon a time '.repeat(200) }), 400, 'prompt', 'context_length_exceeded');
   });
   it('the engine still serves afterwards', stillServes);
+  it('a hundred rejected grammars in a row: each a 400 with its own message, then constraints still work', async () => {
+    // xgrammar's WebAssembly cannot recover from many rejections (it leaks its stack on each): the instance is replaced.
+    for (let i = 0; i < 100; i++) {
+      const res = await post('/v1/completions', { prompt: 'a', guided_grammar: `root ::= rule${i}` });
+      const error = await expectError(res, 400, 'guided_grammar', 'invalid_grammar');
+      expect(error.message).toContain(`rule${i}`);
+    }
+    const ok = await post('/v1/completions', { prompt: 'Once', guided_regex: '[0-9]{3}', max_tokens: 10 });
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).choices[0].text).toMatch(/^[0-9]{3}$/);
+  }, 120_000);
 });
 
 describe('limits', () => {

@@ -38,6 +38,11 @@ const COMMON: Record<string, (v: unknown) => boolean> = {
   max_streaming_response_tokens: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) < 2 ** 31,
   user: (v) => typeof v === 'string',
   prompt_token_ids: () => false,
+  guided_json: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  guided_regex: (v) => typeof v === 'string',
+  guided_choice: () => false,
+  guided_grammar: () => false, // 'a string' has no root rule
+  response_format: () => false,
 };
 const CHAT: Record<string, (v: unknown) => boolean> = {
   ...COMMON,
@@ -50,6 +55,10 @@ const CHAT: Record<string, (v: unknown) => boolean> = {
   reasoning_max_tokens: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) < 2 ** 31,
   metadata: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
   messages: () => false,
+  structural_tag: () => false,
+  tools: (v) => Array.isArray(v) && v.length === 0,
+  tool_choice: () => false, // no tools in the base request
+  parallel_tool_calls: (v) => typeof v === 'boolean',
 };
 const COMPLETION: Record<string, (v: unknown) => boolean> = { ...COMMON, echo: (v) => typeof v === 'boolean', logprobs: () => false, best_of: (v) => v === 1, prompt: (v) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) };
 

@@ -1,142 +1,20 @@
 /**
  * Structured output as a property: random-weight models at temperature 1 (noise, so adversaries)
- * write ≥ 100 samples per constraint kind through the openai SDK and createFetch, and every
- * answer is checked by a judge that is not xgrammar: ajv for JSON schemas, RegExp for regexes,
- * membership for choices, a recursive-descent parser for the grammar. Answers cut by max_tokens
- * must be valid prefixes (checked character by character by a fresh matcher). The same on wgsl
- * with the mask applied by the GPU sampler, with seeds giving the cpu's answers.
+ * write >= 100 samples per constraint kind through the openai SDK and createFetch, and every
+ * answer is checked by a judge that is not xgrammar (helpers/constraints.ts). Answers cut by
+ * max_tokens must be valid prefixes (checked character by character by a fresh matcher).
  */
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetch, type WebinferFetch } from '../src/index.js';
 import { loadCpu } from '../src/engine/cpu/backend.js';
-import { GrammarCompiler, type ConstraintSpec } from '../src/engine/grammar/grammar.js';
+import { GrammarCompiler } from '../src/engine/grammar/grammar.js';
+import { CHOICES, EBNF, isExpression, KINDS, sample, type Kind } from './helpers/constraints.js';
 import { client } from './helpers/openai.js';
 import { GENERATED } from './helpers/paths.js';
 
 const MODEL = join(GENERATED, 'llama-f32.gguf');
-const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: false });
-(addFormats as unknown as typeof addFormats.default)(ajv);
-
-export const PERSON_SCHEMA = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer', minimum: 1, maximum: 999 },
-    kind: { enum: ['cat', 'dog', 'fish'] },
-    name: { type: 'string', minLength: 1, maxLength: 6 },
-    born: { type: 'string', format: 'date' },
-    host: { type: 'string', format: 'ipv4' },
-    tags: { type: 'array', items: { type: 'string', maxLength: 3 }, minItems: 1, maxItems: 3 },
-    owner: { type: 'object', properties: { age: { type: 'integer', minimum: 0, maximum: 99 }, vip: { type: 'boolean' } }, required: ['age', 'vip'], additionalProperties: false },
-    score: { anyOf: [{ type: 'integer', minimum: 0, maximum: 9 }, { type: 'null' }] },
-  },
-  required: ['id', 'kind', 'name', 'born', 'host', 'tags', 'owner', 'score'],
-  additionalProperties: false,
-};
-
-const REGEX = '(19|20)\\d{2}-(0[1-9]|1[0-2])-[a-z]{2,5}';
-const CHOICES = ['red', 'green', 'blue', 'light blue', 'ünïcödé ✓'];
-const EBNF = ['root ::= expr', 'expr ::= term (("+" | "-") term)*', 'term ::= factor (("*" | "/") factor)*', 'factor ::= num | "(" expr ")"', 'num ::= [0-9] | [1-9] [0-9]'].join('\n');
-
-/** The grammar above as a recursive-descent parser: true if `s` is a whole expression. */
-function isExpression(s: string): boolean {
-  let i = 0;
-  const num = () => {
-    const m = /^(?:[1-9][0-9]|[0-9])/.exec(s.slice(i));
-    if (!m) return false;
-    i += m[0].length;
-    return true;
-  };
-  const factor = (): boolean => {
-    if (s[i] === '(') {
-      i++;
-      if (!expr() || s[i] !== ')') return false;
-      i++;
-      return true;
-    }
-    return num();
-  };
-  const term = (): boolean => {
-    if (!factor()) return false;
-    while (s[i] === '*' || s[i] === '/') {
-      i++;
-      if (!factor()) return false;
-    }
-    return true;
-  };
-  const expr = (): boolean => {
-    if (!term()) return false;
-    while (s[i] === '+' || s[i] === '-') {
-      i++;
-      if (!term()) return false;
-    }
-    return true;
-  };
-  return expr() && i === s.length;
-}
-
-const SMALL = { type: 'object', properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: -5, maximum: 5 } }, required: ['ok', 'n'], additionalProperties: false };
-const TAG = { type: 'structural_tag', format: { type: 'tags_with_separator', tags: [{ type: 'tag', begin: '<answer>', content: { type: 'json_schema', json_schema: SMALL }, end: '</answer>' }], separator: '\n', at_least_one: true, stop_after_first: true } };
-
-interface Kind {
-  name: string;
-  /** Of 100 answers, at least this many end by themselves (the rest are cut by max_tokens). */
-  whole: number;
-  body: Record<string, unknown>;
-  spec: ConstraintSpec;
-  valid(text: string): boolean;
-}
-
-const KINDS: Kind[] = [
-  {
-    name: 'json schema (response_format)',
-    whole: 60,
-    body: { response_format: { type: 'json_schema', json_schema: { name: 'person', schema: PERSON_SCHEMA, strict: true } } },
-    spec: { kind: 'json', schema: JSON.stringify(PERSON_SCHEMA) },
-    valid: (t) => {
-      try {
-        return ajv.validate(PERSON_SCHEMA, JSON.parse(t)) as boolean;
-      } catch {
-        return false;
-      }
-    },
-  },
-  {
-    name: 'json object',
-    whole: 10, // any object: nothing bounds its size, so noise rarely closes it
-    body: { response_format: { type: 'json_object' } },
-    spec: { kind: 'json' },
-    valid: (t) => {
-      try {
-        const v = JSON.parse(t);
-        return typeof v === 'object' && v !== null && !Array.isArray(v);
-      } catch {
-        return false;
-      }
-    },
-  },
-  { name: 'regex', whole: 95, body: { guided_regex: REGEX }, spec: { kind: 'regex', pattern: REGEX }, valid: (t) => new RegExp(`^(?:${REGEX})$`).test(t) },
-  { name: 'choice', whole: 100, body: { guided_choice: CHOICES }, spec: { kind: 'choice', choices: CHOICES }, valid: (t) => CHOICES.includes(t) },
-  {
-    name: 'structural tag',
-    whole: 60,
-    body: { structural_tag: TAG },
-    spec: { kind: 'structural_tag', tag: JSON.stringify(TAG) },
-    valid: (t) => {
-      const m = /^<answer>([^]*)<\/answer>$/.exec(t);
-      try {
-        return !!m && (ajv.validate(SMALL, JSON.parse(m[1]!)) as boolean);
-      } catch {
-        return false;
-      }
-    },
-  },
-  { name: 'grammar (EBNF)', whole: 60, body: { guided_grammar: EBNF }, spec: { kind: 'grammar', ebnf: EBNF }, valid: isExpression },
-];
-
 let cpu: WebinferFetch;
 let grammars: GrammarCompiler;
 
@@ -150,16 +28,6 @@ afterAll(async () => {
   await cpu.dispose();
 });
 
-/** `count` answers at temperature 1, ten choices per request, seeded. */
-async function sample(c: OpenAI, kind: Kind, count: number, seed0: number, extra: Record<string, unknown> = {}) {
-  const out: { text: string; finish: string | null }[] = [];
-  for (let seed = seed0; out.length < count; seed++) {
-    const r = await c.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'Write one.' }], temperature: 1, max_tokens: 240, n: 10, seed, ...kind.body, ...extra } as never);
-    for (const ch of (r as OpenAI.ChatCompletion).choices) out.push({ text: ch.message.content ?? '', finish: ch.finish_reason });
-  }
-  return out;
-}
-
 async function judge(kind: Kind, answers: { text: string; finish: string | null }[]) {
   const compiled = await grammars.compile(kind.spec);
   let whole = 0;
@@ -170,10 +38,8 @@ async function judge(kind: Kind, answers: { text: string; finish: string | null 
     } else {
       expect(a.finish).toBe('length');
       const m = await compiled.matcher([]);
-      // A multi-byte sequence xgrammar allows may still not be a character (e.g. a surrogate):
-      // the text shows U+FFFD there, which the grammar never saw. Check up to it.
-      const upto = a.text.includes('\uFFFD') ? a.text.slice(0, a.text.indexOf('\uFFFD')) : a.text;
-      expect(m.acceptText(upto), `${kind.name} (cut): ${JSON.stringify(a.text)} is not a valid prefix`).toBe(true);
+      // A cut answer may end inside a character, which shows as U+FFFD.
+      expect(m.acceptText(a.text.replace(/\uFFFD+$/, '')), `${kind.name} (cut): ${JSON.stringify(a.text)} is not a valid prefix`).toBe(true);
       m.dispose();
     }
   }
@@ -194,5 +60,44 @@ describe('structured output on cpu: every answer satisfies its constraint', () =
     const answers = await sample(client(cpu), kind, 10, 50, { max_tokens: 9 });
     expect(answers.every((a) => a.finish === 'length')).toBe(true);
     await judge(kind, answers);
+  });
+});
+
+describe('constraints with the other fields', () => {
+  const ask = (body: Record<string, unknown>) =>
+    client(cpu).chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'Write one.' }], temperature: 1, max_tokens: 60, ...body } as never) as Promise<OpenAI.ChatCompletion>;
+
+  it('stop strings cut a constrained answer; seeds repeat it; n gives distinct answers', async () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = await ask({ guided_regex: '[a-z]{8,30}', stop: ['e'], seed });
+      const text = r.choices[0]!.message.content!;
+      expect(text).not.toContain('e');
+      expect(text).toMatch(/^[a-z]*$/);
+      expect((await ask({ guided_regex: '[a-z]{8,30}', stop: ['e'], seed })).choices[0]!.message.content).toBe(text);
+    }
+    const many = await ask({ guided_regex: '[a-z]{8,12}', n: 6, seed: 3 });
+    expect(new Set(many.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
+  });
+
+  it('logit_bias steers within the grammar; min_tokens gives way when only EOS is left', async () => {
+    const { model } = await loadCpu(MODEL, {});
+    const t = model.tokenizer;
+    const ban = Object.fromEntries(['x', '<0x78>', '▁x'].flatMap((p) => (t.tokenToId(p) !== undefined ? [[String(t.tokenToId(p)), -100]] : [])));
+    for (let seed = 1; seed <= 8; seed++) expect((await ask({ guided_choice: ['x', 'y'], logit_bias: ban, seed })).choices[0]!.message.content).toBe('y');
+    const r = await ask({ guided_choice: ['yes', 'no'], min_tokens: 20, seed: 1 });
+    expect(['yes', 'no']).toContain(r.choices[0]!.message.content);
+    expect(r.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it('penalties, bad_words and best_of run under a constraint', async () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = await ask({ guided_grammar: EBNF, frequency_penalty: 1.5, presence_penalty: 1, repetition_penalty: 1.3, bad_words: ['1'], seed });
+      const c = r.choices[0]!;
+      if (c.finish_reason === 'stop') expect(isExpression(c.message.content!)).toBe(true);
+    }
+    const best = await cpu('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: 'Once', guided_choice: CHOICES, best_of: 3, n: 2, temperature: 1, seed: 4 }) });
+    const body = (await best.json()) as OpenAI.Completion;
+    expect(body.choices).toHaveLength(2);
+    for (const c of body.choices) expect(CHOICES).toContain(c.text);
   });
 });

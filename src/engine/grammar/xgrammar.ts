@@ -83,6 +83,11 @@ export async function capture<T>(call: () => Promise<T> | T, onAbort: () => void
   } catch (e) {
     const lines = sink;
     sink = undefined;
+    // A C++ exception reaches JavaScript as a number (its address): a rejection without a message.
+    if (typeof e === 'number') {
+      onAbort();
+      throw new GrammarSyntaxError('the grammar engine rejected it');
+    }
     if (!(e instanceof Error) || !/Aborted\(/.test(e.message)) throw e;
     onAbort();
     const fatal = lines.find((l) => l.includes('[FATAL]')) ?? lines.find((l) => !l.startsWith('Aborted(')) ?? 'the grammar engine rejected it';
