@@ -92,7 +92,8 @@ export function toolCallTag(format: ToolFormat, tools: ToolDefinition[], choice:
     const triggers = format.starts.length ? format.starts : ['{"name": '];
     return { type: 'structural_tag', format: { type: 'triggered_tags', triggers, tags, at_least_one: false, stop_after_first: !parallel } };
   }
-  return { type: 'structural_tag', format: { type: 'tags_with_separator', tags, separator: format.separator, at_least_one: true, stop_after_first: !parallel } };
+  // A named function is called once, as OpenAI's models do when one is forced.
+  return { type: 'structural_tag', format: { type: 'tags_with_separator', tags, separator: format.separator, at_least_one: true, stop_after_first: !parallel || typeof choice === 'object' } };
 }
 
 // ---------------------------------------------------------------- parsing
