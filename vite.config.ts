@@ -27,9 +27,24 @@ function ortWasmAssets(): Plugin {
   };
 }
 
+/**
+ * xgrammar (structured output) is loaded on first use as a script of its own, imported afresh when
+ * an instance has to be replaced (src/engine/grammar/xgrammar.ts): the builds ship it unbundled
+ * in assets/xgrammar/, where `__WEBINFER_XGRAMMAR__` points.
+ */
+function xgrammarAsset(): Plugin {
+  return {
+    name: 'webinfer-xgrammar-asset',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'assets/xgrammar/xgrammar.js', source: readFileSync(`${root}node_modules/@mlc-ai/web-xgrammar/lib/index.js`) });
+    },
+  };
+}
+
 const ortBuild = {
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'development|production'] },
-  define: { __WEBINFER_ORT_WASM__: JSON.stringify('./ort/') },
+  define: { __WEBINFER_ORT_WASM__: JSON.stringify('./ort/'), __WEBINFER_XGRAMMAR__: JSON.stringify('./xgrammar/xgrammar.js') },
 };
 
 export default defineConfig(({ mode, command }) => {
@@ -39,16 +54,16 @@ export default defineConfig(({ mode, command }) => {
       // Relative URLs: the worker and wasm files are found next to the chunks wherever dist/ is served.
       base: './',
       publicDir: false,
-      plugins: [ortWasmAssets()],
+      plugins: [ortWasmAssets(), xgrammarAsset()],
       build: {
         outDir: 'dist',
         emptyOutDir: true,
         sourcemap: true,
         target: 'es2022',
         lib: { entry: { webinfer: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
-        rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', /^onnxruntime-web(\/|$)/] },
+        rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', /^onnxruntime-web(\/|$)/, /^@mlc-ai\/web-xgrammar/] },
       },
-      worker: { format: 'es', plugins: () => [ortWasmAssets()] },
+      worker: { format: 'es', plugins: () => [ortWasmAssets(), xgrammarAsset()] },
     };
   }
   return {
@@ -59,6 +74,6 @@ export default defineConfig(({ mode, command }) => {
     assetsInclude: ['**/*.gguf'],
     server: { fs: { allow: [root] } },
     build: { outDir: '../dist-demo', emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0 },
-    worker: { format: 'es', plugins: () => [ortWasmAssets()] },
+    worker: { format: 'es', plugins: () => [ortWasmAssets(), xgrammarAsset()] },
   };
 });

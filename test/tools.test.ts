@@ -45,6 +45,7 @@ describe.each(models)('%s', (_, path) => {
       if (call.type !== 'function') throw new Error('not a function call');
       expect(call.id).toMatch(/^call_[a-zA-Z0-9]{24}$/);
       expect(names).toContain(call.function.name);
+      expect(call.function.arguments).toMatch(/^\{.*\}$/s);
       const args = JSON.parse(call.function.arguments);
       expect(ajv.validate(SCHEMAS[call.function.name]!, args), call.function.arguments).toBe(true);
     }

@@ -235,6 +235,11 @@ export class ToolCallParser {
         const ch = this.buf[i]!;
         o.text += ch;
         if (o.header && !o.argsDone) {
+          if (!o.argsScanner && /\s/.test(ch)) {
+            o.sent = o.text.length; // whitespace before the arguments is not part of them
+            closed = o.scanner.push(ch);
+            continue;
+          }
           if (!o.argsScanner) o.argsScanner = new JsonScanner();
           const s = o.argsScanner;
           const ended = s.push(ch);

@@ -44,6 +44,19 @@ it.each([
   expect(storiesReference().startsWith(r.text) && r.text.length > 100).toBe(true);
 }, 120_000);
 
+const SCHEMA = { type: 'object', properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['ok', 'n'], additionalProperties: false };
+const isAnswer = (text: string) => /^\{"ok": (true|false), "n": [0-9]\}$/.test(text);
+
+it.each([
+  ['wgsl', { backend: 'wgsl', gpuSampling: true }],
+  ['cpu', { backend: 'cpu' }],
+])('structured output in the browser (%s): xgrammar from the built assets, in the worker', async (_, options) => {
+  const r = await page.evaluate(([m, o, s]) => (window as any).distTest.constrained(m, o, s), ['/models/stories260K.gguf', options, SCHEMA] as const).catch((e) => {
+    throw new Error(`${e.message}\n${log.join('\n')}`);
+  });
+  expect(r.res.choices?.[0]?.message?.content, JSON.stringify(r.res)).toSatisfy(isAnswer);
+}, 120_000);
+
 it('in Node: the CPU and ort backends of the built package', async () => {
   const { createFetch } = await import(join(ROOT, 'dist', 'webinfer.js'));
   for (const model of [STORIES_GGUF, join(GENERATED, 'onnx', 'stories260K')]) {
@@ -52,4 +65,9 @@ it('in Node: the CPU and ort backends of the built package', async () => {
     expect(reference(res.choices[0].text.length)).toBe(res.choices[0].text);
     await f.dispose();
   }
+  const f = createFetch({ model: STORIES_GGUF });
+  const body = { messages: [{ role: 'user', content: 'x' }], max_tokens: 60, seed: 3, response_format: { type: 'json_schema', json_schema: { name: 's', schema: SCHEMA } } };
+  const res = await (await f('http://local/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) })).json();
+  expect(res.choices[0].message.content).toSatisfy(isAnswer);
+  await f.dispose();
 }, 60_000);

@@ -46,6 +46,15 @@ describe('createFetch in Chromium (engine in a Web Worker)', () => {
     expect(r.body.error.code).toBe('invalid_json');
   });
 
+  it('structured output and tool calls work in the worker; a bad regex is a 400', async () => {
+    const r = await call<any>('constrained');
+    if (r.json.finish_reason === 'stop') expect(typeof JSON.parse(r.json.message.content)).toBe('object');
+    expect(r.call.finish_reason).toBe('tool_calls');
+    expect(JSON.parse(r.call.message.tool_calls[0].function.arguments).n).toBeGreaterThanOrEqual(1);
+    expect(r.bad.status).toBe(400);
+    expect(r.bad.body.error).toMatchObject({ param: 'guided_regex', code: 'invalid_grammar' });
+  }, 60_000);
+
   it('has WebGPU available on SwiftShader (for the wgsl backend to come)', async () => {
     expect((await call<{ page: boolean }>('webgpu')).page).toBe(true);
   });

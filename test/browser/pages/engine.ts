@@ -39,6 +39,14 @@ const api = {
     }
     return { error: null, n };
   },
+  /** Structured output and a tool call through the SDK: xgrammar loads in the worker (dev server). */
+  async constrained() {
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'pick', parameters: { type: 'object', properties: { n: { type: 'integer', minimum: 1, maximum: 3 } }, required: ['n'], additionalProperties: false } } }];
+    const json = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }], max_tokens: 30, seed: 1, response_format: { type: 'json_object' } });
+    const call = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }], max_tokens: 60, seed: 1, tools, tool_choice: 'required', parallel_tool_calls: false });
+    const bad = await localFetch('http://webinfer.local/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], guided_regex: '[a-' }) });
+    return { json: json.choices[0]!, call: call.choices[0]!, bad: { status: bad.status, body: await bad.json() } };
+  },
   async badRequest() {
     const res = await localFetch('http://webinfer.local/v1/chat/completions', { method: 'POST', body: '{"messages": ' });
     return { status: res.status, body: await res.json() };
