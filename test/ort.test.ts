@@ -15,6 +15,8 @@ import { loadOrt } from '../src/engine/ort/backend.js';
 import { argmax } from '../src/engine/sampling.js';
 import { f16ToF32, f32ToF16 } from '../src/formats/dtypes.js';
 import { createFetch } from '../src/index.js';
+import { KINDS, sample } from './helpers/constraints.js';
+import { client } from './helpers/openai.js';
 import { GENERATED, storiesReference } from './helpers/paths.js';
 import { nmse, referenceLogits } from './helpers/reference.js';
 
@@ -76,6 +78,25 @@ describe('stories260K exported to ONNX, through the API (auto picks ort for an O
       await f.dispose();
     }
   }, 60_000);
+});
+
+describe('constraints on the ort backend', () => {
+  it('the random llama export (fp32, WASM): 30 samples per kind, each valid, as the cpu backend answers', async () => {
+    const ort = createFetch({ model: join(ONNX, 'llama'), onnxVariant: 'fp32', executionProvider: 'wasm' });
+    const cpu = createFetch({ model: join(GENERATED, 'llama-f32.gguf'), backend: 'cpu' });
+    try {
+      expect((await ort.ready).backend).toBe('ort');
+      for (const kind of KINDS.filter((k) => k.name !== 'json object')) {
+        const [a, b] = [await sample(client(ort), kind, 30, 11), await sample(client(cpu), kind, 30, 11)];
+        for (const x of a) if (x.finish === 'stop') expect(kind.valid(x.text), `${kind.name}: ${JSON.stringify(x.text)}`).toBe(true);
+        // Same weights, same seeds: the same answers, but for the rare near-tie the two runtimes round apart.
+        expect(a.filter((x, i) => x.text === b[i]!.text).length).toBeGreaterThanOrEqual(27);
+      }
+    } finally {
+      await ort.dispose();
+      await cpu.dispose();
+    }
+  }, 300_000);
 });
 
 const byName = (n: string) => FIXTURES.find((f) => f.name === n)!;
