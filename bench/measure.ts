@@ -62,6 +62,23 @@ export function summarise(c: BenchCase, r: { engine: string; backend: string; de
   };
 }
 
+/** Calls `onChunk` with each SSE `data:` object of a streamed response, as it arrives. */
+async function readEvents(res: Response, onChunk: (chunk: any) => void): Promise<void> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    for (let i = buffer.indexOf('\n\n'); i !== -1; i = buffer.indexOf('\n\n')) {
+      const event = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      if (event.startsWith('data: {')) onChunk(JSON.parse(event.slice(6)));
+    }
+  }
+}
+
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
   const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant });
@@ -76,26 +93,14 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   // A different first character defeats prefix reuse, so the whole prompt is prefilled.
   const s = performance.now();
   const res = await post({ prompt: '\n' + c.prompt, max_tokens: c.decodeTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
   let first = 0;
-  let buffer = '';
   let text = '';
   let promptTokens = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    if (!first) first = performance.now();
-    buffer += decoder.decode(value, { stream: true });
-    for (let i = buffer.indexOf('\n\n'); i !== -1; i = buffer.indexOf('\n\n')) {
-      const event = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      if (!event.startsWith('data: {')) continue;
-      const chunk = JSON.parse(event.slice(6));
-      if (chunk.usage) promptTokens = chunk.usage.prompt_tokens;
-      text += chunk.choices[0]?.text ?? '';
-    }
-  }
+  await readEvents(res, (chunk) => {
+    first ||= performance.now();
+    if (chunk.usage) promptTokens = chunk.usage.prompt_tokens;
+    text += chunk.choices[0]?.text ?? '';
+  });
   const end = performance.now();
   await f.dispose();
   return summarise(c, {
@@ -109,4 +114,81 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
     end,
     text,
   });
+}
+
+/**
+ * Structured output's cost: a nested JSON schema too long to finish in `decodeTokens`, decoded at
+ * temperature 1 with and without the constraint (the same request otherwise), and with the
+ * constraint but jump-forward off (every token sampled through the mask). The first constrained
+ * request also loads xgrammar and compiles the schema against the vocabulary: its extra time to
+ * first token is the setup cost; later requests find the grammar cached.
+ */
+export const CONSTRAINED_SCHEMA = {
+  type: 'object',
+  properties: {
+    order: { type: 'integer', minimum: 1, maximum: 99999 },
+    customer: { type: 'object', properties: { name: { type: 'string', maxLength: 24 }, email: { type: 'string', format: 'email' }, vip: { type: 'boolean' } }, required: ['name', 'email', 'vip'], additionalProperties: false },
+    items: {
+      type: 'array',
+      minItems: 50,
+      items: { type: 'object', properties: { sku: { type: 'string', pattern: '^[A-Z]{3}-[0-9]{4}$' }, qty: { type: 'integer', minimum: 1, maximum: 99 }, note: { type: 'string', maxLength: 16 } }, required: ['sku', 'qty', 'note'], additionalProperties: false },
+    },
+  },
+  required: ['order', 'customer', 'items'],
+  additionalProperties: false,
+};
+
+export interface ConstrainedResult {
+  backend: string;
+  model: string;
+  freeTokPerS: number;
+  constrainedTokPerS: number;
+  sampledOnlyTokPerS: number;
+  setupMs: number;
+  valid: boolean;
+}
+
+export async function measureConstrained(c: BenchCase & { gpuSampling?: boolean }): Promise<ConstrainedResult> {
+  const make = (jumpForward: boolean) => createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, gpuSampling: c.gpuSampling, jumpForward });
+  const run = async (f: ReturnType<typeof createFetch>, constrained: boolean) => {
+    const s = performance.now();
+    const body = { model: 'default', messages: [{ role: 'user', content: 'The order as JSON.' }], temperature: 1, seed: 7, max_tokens: c.decodeTokens, stream: true, stream_options: { include_usage: true }, ...(constrained ? { response_format: { type: 'json_schema', json_schema: { name: 'order', schema: CONSTRAINED_SCHEMA } } } : { ignore_eos: true }) };
+    const res = await f('http://webinfer.local/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) });
+    let first = 0;
+    let text = '';
+    let tokens = 0;
+    await readEvents(res, (chunk) => {
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      const piece = chunk.choices[0]?.delta?.content;
+      if (piece && !first) first = performance.now();
+      text += piece ?? '';
+    });
+    return { ttft: first - s, tokPerS: (tokens - 1) / ((performance.now() - first) / 1000), text };
+  };
+  const f = make(true);
+  await f.ready;
+  const w0 = performance.now();
+  do await run(f, false);
+  while (performance.now() - w0 < WARMUP_MS);
+  const free = await run(f, false);
+  const cold = await run(f, true);
+  const constrained = await run(f, true);
+  await f.dispose();
+  const g = make(false);
+  await g.ready;
+  await run(g, true); // compiles again: another engine
+  const sampled = await run(g, true);
+  await g.dispose();
+  // The answer is cut by max_tokens: it must be a prefix of the schema's JSON layout.
+  const valid = /^\{"order": [0-9]+, "customer": \{/.test(constrained.text) || constrained.text.length < 20;
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  return {
+    backend: c.backend + (c.gpuSampling ? ' (GPU sampling)' : ''),
+    model: c.name,
+    freeTokPerS: round1(free.tokPerS),
+    constrainedTokPerS: round1(constrained.tokPerS),
+    sampledOnlyTokPerS: round1(sampled.tokPerS),
+    setupMs: Math.round(cold.ttft - free.ttft),
+    valid,
+  };
 }

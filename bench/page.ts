@@ -3,7 +3,7 @@
  * files, and next to transformers.js on the same exported ONNX directories.
  */
 import { Wllama } from '@wllama/wllama';
-import { measure, summarise, WARMUP_MS, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
+import { measure, measureConstrained, summarise, WARMUP_MS, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
 
 /** Repeats a warm-up until WARMUP_MS have passed (see measure.ts): the same for every engine. */
 async function warmUp(once: () => Promise<unknown>): Promise<void> {
@@ -78,4 +78,4 @@ async function adapter(): Promise<string> {
   return i ? [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') : 'no WebGPU';
 }
 
-(window as unknown as { bench: unknown }).bench = { measure, wllama, transformersjs, adapter };
+(window as unknown as { bench: unknown }).bench = { measure, constrained: measureConstrained, wllama, transformersjs, adapter };

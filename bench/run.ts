@@ -6,7 +6,8 @@
  *                          `webgpu` package), for GPU machines without a browser.
  * Options: --quick (stories260K only), --backends=wgsl,cpu, --decode=N (tokens to decode),
  *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --no-native (skip native
- *          llama.cpp), --profile (Node: GPU time per wgsl op, bench/profile.ts).
+ *          llama.cpp), --no-constrained (skip the structured-output rows), --profile (Node: GPU
+ *          time per wgsl op, bench/profile.ts).
  *
  * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
@@ -24,7 +25,7 @@ import { configFromGGUF } from '../src/model/config.js';
 import { ensureBenchModels } from '../scripts/make-bench-models.js';
 import { exportOnnx } from '../scripts/export-onnx.js';
 import { existsSync } from 'node:fs';
-import { measure, type BenchCase, type BenchResult } from './measure.js';
+import { measure, measureConstrained, type BenchCase, type BenchResult, type ConstrainedResult } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const node = process.argv.includes('--node');
@@ -73,6 +74,10 @@ for (const m of noOnnx ? [] : models.filter((x) => !x.name.includes('Q8_0'))) {
 }
 
 const results: BenchResult[] = [];
+const constrained: ConstrainedResult[] = [];
+const noConstrained = process.argv.includes('--no-constrained');
+/** The structured-output rows: the 135M Q4_0 model (its real 49k vocabulary), each backend. */
+const constrainedModel = models.find((m) => m.name.includes('Q4_0'));
 let machine = `${cpus()[0]?.model ?? 'CPU'} × ${cpus().length}`;
 const noNative = process.argv.includes('--no-native');
 /** Native llama.cpp on the model's file, 1 thread and all threads, after webinfer's rows of it. */
@@ -97,6 +102,11 @@ if (node) {
     process.stderr.write(`${m.name} ort wasm…\n`);
     results.push(await measure({ ...m, backend: 'ort', executionProvider: 'wasm' }));
   }
+  if (constrainedModel && !noConstrained)
+    for (const backend of backends) {
+      process.stderr.write(`${constrainedModel.name} ${backend}, constrained…\n`);
+      constrained.push(await measureConstrained({ ...constrainedModel, backend, decodeTokens: 48, gpuSampling: backend === 'wgsl' ? true : undefined }));
+    }
 } else {
   const { launchBrowser, startVite } = await import('../test/helpers/browser.js');
   const server = await startVite();
@@ -131,6 +141,12 @@ if (node) {
         results.push(await page.evaluate((c) => (window as any).bench.transformersjs(c), { ...m, model: url, backend: 'ort' as const, device }));
       }
     }
+    if (constrainedModel && !noConstrained)
+      for (const backend of backends) {
+        process.stderr.write(`${constrainedModel.name} ${backend}, constrained…\n`);
+        const c = { ...constrainedModel, model: '/' + relative(ROOT, constrainedModel.model), backend, decodeTokens: 48, gpuSampling: backend === 'wgsl' ? true : undefined };
+        constrained.push(await page.evaluate((x) => (window as any).bench.constrained(x), c));
+      }
   } finally {
     await browser.close();
     await server.close();
@@ -152,6 +168,17 @@ const lines = [
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map((r) => `| ${r.engine} | ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} | ${r.decodeGBPerS} | ${agreement(r)} |`),
 ];
+if (constrained.length) {
+  const pct = (a: number, b: number) => `${Math.round((1 - a / b) * 100)} %`;
+  lines.push(
+    '',
+    'Structured output (a nested JSON schema, temperature 1, 48 tokens; "sampled only": jump-forward off):',
+    '',
+    '| backend | model | free tok/s | constrained tok/s | cost | sampled only tok/s | cost | grammar setup ms (first request) | answer valid so far |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...constrained.map((r) => `| ${r.backend} | ${r.model} | ${r.freeTokPerS} | ${r.constrainedTokPerS} | ${pct(r.constrainedTokPerS, r.freeTokPerS)} | ${r.sampledOnlyTokPerS} | ${pct(r.sampledOnlyTokPerS, r.freeTokPerS)} | ${r.setupMs} | ${r.valid ? 'yes' : 'NO'} |`),
+  );
+}
 if (profile && node) {
   const { profileModel } = await import('./profile.js');
   for (const m of models) lines.push('', await profileModel(m.model, m.name));
@@ -160,7 +187,7 @@ const table = lines.join('\n');
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}-${node ? 'node' : 'browser'}`;
-writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ machine, results }, null, 2));
+writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ machine, results, constrained }, null, 2));
 writeFileSync(join(dir, `${stamp}.md`), table + '\n');
 console.log(table);
 

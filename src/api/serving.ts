@@ -27,6 +27,8 @@ import type {
 export interface ServingOptions {
   /** Mirrors the seed server's --enable-logprob: without it, requests for logprobs get a 400. */
   enableLogprob?: boolean;
+  /** Take a grammar's forced continuations without sampling (default: on). */
+  jumpForward?: boolean;
 }
 
 interface ChoicePlan {
@@ -181,6 +183,7 @@ export class Serving {
     if (!c) return;
     try {
       plan.params.grammar = await this.grammars.compile(c.spec);
+      plan.params.jumpForward = this.options.jumpForward;
     } catch (e) {
       if (e instanceof GrammarSyntaxError) throw badRequest(`'${c.param}' is not a valid ${KIND_NAMES[c.spec.kind]}: ${e.message}`, c.param, 'invalid_grammar');
       throw e;

@@ -3,13 +3,15 @@
  *
  *   webinfer serve --model models/stories260K.gguf [--port 8188] [--host 127.0.0.1]
  *                  [--max-model-len 512] [--enable-logprob] [--served-model-name NAME] [--backend auto]
+ *                  [--no-jump-forward]
  */
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../engine/backend.js';
 import { serve } from './server.js';
 
 const USAGE = `usage: webinfer serve --model <file.gguf | model-dir> [--port 8188] [--host 127.0.0.1]
-                      [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|cpu]`;
+                      [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|cpu]
+                      [--no-jump-forward]`;
 
 function fail(message: string): never {
   console.error(`webinfer: ${message}\n${USAGE}`);
@@ -42,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
         'enable-logprob': { type: 'boolean' },
         'served-model-name': { type: 'string' },
         backend: { type: 'string' },
+        'no-jump-forward': { type: 'boolean' },
       },
       strict: true,
     }));
@@ -62,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
       enableLogprob: values['enable-logprob'] ?? false,
       modelId: values['served-model-name'],
       backend,
+      jumpForward: !values['no-jump-forward'],
     });
   } catch (e) {
     console.error(`webinfer: could not start: ${(e as Error).message}`);

@@ -67,7 +67,7 @@ export class EngineHost implements HostApi {
       const engine = new Engine(loaded);
       const id = options.modelId ?? loaded.model.id;
       this.engine = engine;
-      this.router = new Router(new Serving(engine, id, { enableLogprob: options.enableLogprob ?? false }));
+      this.router = new Router(new Serving(engine, id, { enableLogprob: options.enableLogprob ?? false, jumpForward: options.jumpForward }));
       return this.router;
     })();
     this.loading = loading;

@@ -34,6 +34,11 @@ export interface EngineOptions {
    * (off by default), so it reproduces such a wgsl run.
    */
   intActivations?: boolean;
+  /**
+   * Structured output: where the grammar admits a single continuation, take its tokens without
+   * sampling (default: on). Off, every token is sampled from the masked distribution.
+   */
+  jumpForward?: boolean;
 }
 
 export interface ModelInfo {
