@@ -18,7 +18,7 @@ import { tokenizerFromGGUF } from '../src/tokenizer/from-gguf.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bump when the generated files change, so stale fixture folders are rebuilt. */
-const VERSION = 15;
+const VERSION = 16;
 
 export interface FixtureSpec {
   name: string;
@@ -428,7 +428,7 @@ export async function generateFixtures(outDir: string): Promise<void> {
 export const QWEN3_THINK: FixtureSpec = { name: 'qwen3-think', arch: 'qwen3', dim: 32, hiddenDim: 64, nLayers: 1, nHeads: 2, nKvHeads: 1, headDim: 16, ropeTheta: 1000000, tied: true, seed: 6 };
 
 function writeQwen3Thinking(dir: string): void {
-  writeQwenTokenizerModel(dir, QWEN3_THINK, 'qwen3-0.6b.jinja', 256);
+  writeQwenTokenizerModel(dir, QWEN3_THINK, 'qwen3-0.6b.jinja', 2048);
 }
 
 function writeQwenTools(dir: string): void {

@@ -66,4 +66,13 @@ describe('template variables and helpers', () => {
     expect(renderChat(undefined, conversation, { addGenerationPrompt: true })).toBe('System: You are terse.\nUser: Hi!\nAssistant: Hello.\nUser: Bye?\nAssistant:');
     expect(FALLBACK_TEMPLATE).toContain('capitalize');
   });
+  it('the fallback lists tools and writes earlier calls as the JSON it teaches', () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+    const out = renderChat(undefined, [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: { x: 1 } } }] },
+      { role: 'tool', content: '42', tool_call_id: 'c1' },
+    ], { addGenerationPrompt: true, tools });
+    expect(out).toBe(`Tools: [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]\nTo call a tool, answer with {"name": <tool name>, "arguments": <its arguments as JSON>}.\nUser: Hi\nAssistant: {"name": "f", "arguments": {"x": 1}}\nTool: 42\nAssistant:`);
+  });
 });

@@ -89,6 +89,17 @@ describe('constraints with the other fields', () => {
     expect(r.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it('a prefilled assistant message is continued within the constraint, or refused if it cannot start it', async () => {
+    const schema = { type: 'object', properties: { answer: { enum: ['yes', 'no'] }, why: { type: 'string', maxLength: 10 } }, required: ['answer', 'why'], additionalProperties: false };
+    const body = (prefix: string) => ({ messages: [{ role: 'user', content: 'Well?' }, { role: 'assistant', content: prefix }], guided_json: schema, seed: 2 });
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = await ask({ ...body('{"answer": "'), seed });
+      const c = r.choices[0]!;
+      if (c.finish_reason === 'stop') expect(JSON.parse('{"answer": "' + c.message.content!)).toMatchObject({ answer: expect.stringMatching(/^(yes|no)$/) });
+    }
+    await expect(ask(body('[1, 2'))).rejects.toMatchObject({ status: 400, param: 'messages' });
+  });
+
   it('penalties, bad_words and best_of run under a constraint', async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const r = await ask({ guided_grammar: EBNF, frequency_penalty: 1.5, presence_penalty: 1, repetition_penalty: 1.3, bad_words: ['1'], seed });

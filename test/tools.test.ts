@@ -138,3 +138,32 @@ describe.each(models)('%s', (_, path) => {
     }
   });
 });
+
+describe('a reasoning model (Qwen3 template and tokenizer)', () => {
+  let f: WebinferFetch;
+  beforeAll(async () => {
+    f = createFetch({ model: join(GENERATED, 'qwen3-think-hf'), backend: 'cpu' });
+    await f.ready;
+  });
+  afterAll(() => f.dispose());
+
+  it('thinks freely, then the grammar takes over after </think>: a valid call', async () => {
+    const r = await client(f).chat.completions.create({
+      model: 'default',
+      // The answer continues an opened thinking block; reasoning_max_tokens closes it.
+      messages: [{ role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: '<think>\nThe user wants' }],
+      tools: TOOLS,
+      tool_choice: 'required',
+      reasoning_max_tokens: 6,
+      temperature: 1,
+      seed: 1,
+      max_tokens: 200,
+    } as never);
+    const ch = (r as OpenAI.ChatCompletion).choices[0]!;
+    expect((ch.message as { reasoning_content?: string }).reasoning_content?.length).toBeGreaterThan(0);
+    expect(ch.finish_reason).toBe('tool_calls');
+    const call = ch.message.tool_calls![0]!;
+    if (call.type !== 'function') throw new Error('not a function call');
+    expect(ajv.validate(SCHEMAS[call.function.name]!, JSON.parse(call.function.arguments))).toBe(true);
+  });
+});

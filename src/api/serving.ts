@@ -137,6 +137,20 @@ export class Serving {
     this.grammars = new GrammarCompiler(tok, engine.model.config.vocabSize, this.markerIds);
   }
 
+  /**
+   * The part of a continued assistant message that belongs to the answer, which a constraint
+   * applies to: after the thinking block, none while the block is still open.
+   */
+  private answerPart(content: string): string | undefined {
+    const m = this.reasoningMarkers;
+    if (!m) return content;
+    const tok = this.engine.model.tokenizer;
+    const [open, close] = [tok.idToToken(m.startId)!, tok.idToToken(m.endId)!];
+    const end = content.lastIndexOf(close);
+    if (content.lastIndexOf(open) > end) return undefined;
+    return end === -1 ? content : content.slice(end + close.length);
+  }
+
   // ---------------------------------------------------------------- constraints
 
   /** The request's constraint fields; at most one may be given. */
@@ -201,6 +215,8 @@ export class Serving {
     const tools = toolList.length && choice !== 'none' ? { list: toolList, choice, parallel: req.parallel_tool_calls ?? true } : undefined;
     const constraint = this.constraintOf(req, tools);
     let promptIds: number[];
+    /** A continued assistant message: the constraint's text starts with it. */
+    let prefill: string | undefined;
     if (req.prompt_token_ids) promptIds = req.prompt_token_ids;
     else if ((req.messages as unknown[]).every((m) => typeof m === 'number')) promptIds = req.messages as number[];
     else {
@@ -229,6 +245,7 @@ export class Serving {
           const at = text.lastIndexOf(content);
           if (last.role !== 'assistant' || at === -1) throw badRequest('continue_final_message needs a final assistant message that the template keeps', 'messages', 'invalid_value');
           text = text.slice(0, at + content.length); // drop the template's end-of-turn markup
+          prefill = this.answerPart(content);
         }
       }
       // Templates that write BOS themselves must not get a second one from the tokenizer.
@@ -250,6 +267,13 @@ export class Serving {
       plan.params.keepTokens = this.markerIds;
     }
     await this.compileConstraint(constraint, plan);
+    if (prefill && plan.params.grammar) {
+      const m = await plan.params.grammar.matcher([]);
+      const ok = m.acceptText(prefill);
+      m.dispose();
+      if (!ok) throw badRequest(`the final assistant message, which the answer continues, does not start text that '${constraint!.param}' allows`, 'messages');
+      plan.params.grammarPrefix = prefill;
+    }
     return plan;
   }
 

@@ -29,7 +29,8 @@ export interface RenderOptions {
 export const FALLBACK_TEMPLATE =
   '{% if tools %}Tools: {{ tools | tojson }}\nTo call a tool, answer with {"name": <tool name>, "arguments": <its arguments as JSON>}.\n{% endif %}' +
   "{% for message in messages %}{{ message['role'] | capitalize }}: {% if message['content'] %}{{ message['content'] }}{% endif %}" +
-  "{% if message['tool_calls'] %}{% for call in message['tool_calls'] %}{{ call['function'] | tojson }}{% endfor %}{% endif %}\n{% endfor %}" +
+  // The newline is an expression: templates render with trim_blocks, which eats one after a tag.
+  "{% if message['tool_calls'] %}{% for call in message['tool_calls'] %}{{ call['function'] | tojson }}{% endfor %}{% endif %}{{ '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}Assistant:{% endif %}";
 
 const cache = new Map<string, Template>();

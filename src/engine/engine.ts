@@ -43,6 +43,8 @@ export interface GenerationParams {
   reasoning?: ReasoningMarkers & { maxTokens?: number };
   /** Constrains the answer (after any thinking block) to a grammar: a matcher per sequence. */
   grammar?: CompiledConstraint;
+  /** Text the answer continues (a prefilled assistant message): the grammar has seen it already. */
+  grammarPrefix?: string;
   /** Take the grammar's forced continuations without sampling (default: on). */
   jumpForward?: boolean;
   /** Special tokens whose text is output rather than skipped (tool-call markers). */
@@ -164,6 +166,7 @@ export class Engine {
     if (prompt.length === 0) throw new Error('empty prompt');
     // A constrained text ends with a stop token once complete, also under ignore_eos.
     const grammar = p.grammar && (await p.grammar.matcher([...new Set([...this.model.tokenizer.eosIds, ...p.stopTokenIds])]));
+    if (grammar && p.grammarPrefix) grammar.acceptText(p.grammarPrefix);
     try {
       const seq = new Sequence(p, this.model.tokenizer, p.seed ?? (Date.now() ^ (++this.seedCounter * 0x9e3779b9)), grammar);
       // Each step picks the next token: on the device when the backend samples there (only the

@@ -48,10 +48,11 @@ const SCHEMA = { type: 'object', properties: { ok: { type: 'boolean' }, n: { typ
 const isAnswer = (text: string) => /^\{"ok": (true|false), "n": [0-9]\}$/.test(text);
 
 it.each([
-  ['wgsl', { backend: 'wgsl', gpuSampling: true }],
-  ['cpu', { backend: 'cpu' }],
-])('structured output in the browser (%s): xgrammar from the built assets, in the worker', async (_, options) => {
-  const r = await page.evaluate(([m, o, s]) => (window as any).distTest.constrained(m, o, s), ['/models/stories260K.gguf', options, SCHEMA] as const).catch((e) => {
+  ['wgsl, GPU sampling', '/models/stories260K.gguf', { backend: 'wgsl', gpuSampling: true }],
+  ['cpu', '/models/stories260K.gguf', { backend: 'cpu' }],
+  ['ort on WebGPU, the WGSL sampler on its device', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'webgpu', gpuSampling: true }],
+])('structured output in the browser (%s): xgrammar from the built assets, in the worker', async (_, model, options) => {
+  const r = await page.evaluate(([m, o, s]) => (window as any).distTest.constrained(m, o, s), [model, options, SCHEMA] as const).catch((e) => {
     throw new Error(`${e.message}\n${log.join('\n')}`);
   });
   expect(r.res.choices?.[0]?.message?.content, JSON.stringify(r.res)).toSatisfy(isAnswer);
