@@ -55,6 +55,18 @@ describe('structured output on cpu: every answer satisfies its constraint', () =
       expect(whole).toBeGreaterThanOrEqual(kind.whole);
     });
 
+  it('a compiled constraint evicted from the cache (32 kept) still gives matchers: it is compiled again', async () => {
+    const first = await grammars.compile({ kind: 'regex', pattern: 'evicted[0-9]' });
+    for (let i = 0; i < 40; i++) await grammars.compile({ kind: 'regex', pattern: `other${i}` });
+    expect((first as unknown as { disposed: boolean }).disposed).toBe(true); // its WebAssembly object was freed
+    const m = await first.matcher([]);
+    expect(m.acceptText('evicted7')).toBe(true);
+    m.dispose();
+    const n = await first.matcher([]);
+    expect(n.acceptText('other1')).toBe(false);
+    n.dispose();
+  });
+
   it('a cut answer is a valid prefix with finish_reason length', async () => {
     const kind = KINDS[0]!;
     const answers = await sample(client(cpu), kind, 10, 50, { max_tokens: 9 });

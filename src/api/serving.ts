@@ -8,7 +8,7 @@ import { renderChat, type TemplateMessage } from '../chat/template.js';
 import { detectToolFamily, markerTexts, toolCallTag, ToolCallParser, toolFormat, type ToolCallDelta, type ToolChoice, type ToolDefinition, type ToolFormat } from '../chat/tools.js';
 import type { Engine, GenerationParams, TokenEvent, TokenLogprob } from '../engine/engine.js';
 import { GrammarCompiler, GrammarSyntaxError, type ConstraintSpec } from '../engine/grammar/grammar.js';
-import { badRequest } from './errors.js';
+import { APIError, badRequest } from './errors.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -200,7 +200,8 @@ export class Serving {
       plan.params.jumpForward = this.options.jumpForward;
     } catch (e) {
       if (e instanceof GrammarSyntaxError) throw badRequest(`'${c.param}' is not a valid ${KIND_NAMES[c.spec.kind]}: ${e.message}`, c.param, 'invalid_grammar');
-      throw e;
+      // The grammar engine itself failed (its WebAssembly did not load, e.g. under a strict CSP).
+      throw new APIError(503, `structured output is unavailable: the grammar engine failed (${(e as Error).message})`, 'server_error', c.param, 'grammar_engine_unavailable');
     }
   }
 

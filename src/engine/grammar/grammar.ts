@@ -267,7 +267,12 @@ export class GrammarCompiler {
     const p = this.compileNew(spec);
     this.cache.set(key, p);
     p.catch(() => this.cache.delete(key));
-    while (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    while (this.cache.size > CACHE_SIZE) {
+      const [oldest, evicted] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      // WebAssembly objects are not garbage-collected; matchers in use hold their own reference.
+      void evicted.then((c) => c.dispose(), () => {});
+    }
     return p;
   }
 
@@ -295,7 +300,7 @@ export class GrammarCompiler {
           return this.compileTag(inst.xg, c, spec.tag);
       }
     }, retire);
-    return new CompiledConstraint(inst.xg, compiled, this.vocabSize, performance.now() - t0, retire, this.jumpPieces());
+    return new CompiledConstraint(inst.xg, compiled, this.vocabSize, performance.now() - t0, retire, this.jumpPieces(), () => this.compile(spec));
   }
 
   /**
@@ -329,10 +334,22 @@ export class CompiledConstraint {
     readonly compileMs: number,
     private readonly retire: () => void,
     private readonly pieces: Pieces,
+    /** The same constraint compiled again (from the cache, or anew). */
+    private readonly recompile: () => Promise<CompiledConstraint>,
   ) {}
+
+  private disposed = false;
+
+  /** Frees the WebAssembly object (they are not garbage-collected); a later matcher() compiles again. */
+  dispose(): void {
+    this.disposed = true;
+    this.compiled.dispose();
+  }
 
   /** A matcher for one sequence; `stopIds` end the text once the grammar is complete. */
   async matcher(stopIds: number[]): Promise<GrammarMatcher> {
+    // Evicted from the cache while a request that planned with it waited for its turn.
+    if (this.disposed) return (await this.recompile()).matcher(stopIds);
     const m = await capture(() => this.xg.GrammarMatcher.createGrammarMatcher(this.compiled, stopIds.length ? stopIds : undefined), this.retire);
     return new GrammarMatcher(m, this.vocabSize, this.pieces);
   }
