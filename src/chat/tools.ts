@@ -140,6 +140,15 @@ class JsonScanner {
   }
 }
 
+/** A JSON string literal's body as text, or undefined if it is not valid JSON. */
+function jsonString(body: string): string | undefined {
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 const HEADER = /^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"(arguments|parameters)"\s*:\s*/;
 
 /**
@@ -223,8 +232,8 @@ export class ToolCallParser {
           if (final) this.endRegion(out, true);
           return out;
         }
-        // Something that is not a call: the region is over.
-        this.endRegion(out, !this.format.end);
+        // Something that is not a call: the region is over (its text is content if it held none).
+        this.endRegion(out, true);
         continue;
       }
       // inside a call object
@@ -249,8 +258,9 @@ export class ToolCallParser {
         closed = o.scanner.push(ch);
         if (!o.header && this.streamArgs) {
           const h = HEADER.exec(o.text);
-          if (h && this.names.has(JSON.parse(`"${h[1]}"`))) {
-            o.header = { name: JSON.parse(`"${h[1]}"`) as string, argsAt: h[0].length };
+          const name = h ? jsonString(h[1]!) : undefined;
+          if (h && name !== undefined && this.names.has(name)) {
+            o.header = { name, argsAt: h[0].length };
             o.sent = h[0].length;
             out.calls.push({ index: this.calls, id: randomId(this.format.idLength), type: 'function', function: { name: o.header.name, arguments: '' } });
             this.calls++;
