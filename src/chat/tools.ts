@@ -45,6 +45,10 @@ export interface ToolFormat {
   idLength: number;
 }
 
+/** How a bare JSON call (llama3, json families) begins. */
+const BARE_START = '{"name": ';
+const BARE_START_RE = /\{\s*"name"\s*:/;
+
 const jsonBegin = (key: string) => (name: string) => `{"name": ${JSON.stringify(name)}, "${key}": `;
 
 const FORMATS: Record<ToolFamily, ToolFormat> = {
@@ -89,7 +93,8 @@ export function toolCallTag(format: ToolFormat, tools: ToolDefinition[], choice:
     end: format.close,
   }));
   if (choice === 'auto') {
-    const triggers = format.starts.length ? format.starts : ['{"name": '];
+    // Families that write a bare JSON call start one with `{"name": ` anywhere in the answer.
+    const triggers = [...format.starts, ...(format.bare ? [BARE_START] : [])];
     return { type: 'structural_tag', format: { type: 'triggered_tags', triggers, tags, at_least_one: false, stop_after_first: !parallel } };
   }
   // A named function is called once, as OpenAI's models do when one is forced.
@@ -319,8 +324,8 @@ export class ToolCallParser {
     try {
       const v = JSON.parse(text) as Record<string, unknown>;
       const fn = (typeof v.function === 'object' && v.function !== null ? v.function : v) as Record<string, unknown>;
-      const args = fn.arguments ?? fn.parameters ?? {};
-      if (typeof fn.name !== 'string' || !this.names.has(fn.name)) return undefined;
+      const args = fn.arguments ?? fn.parameters;
+      if (typeof fn.name !== 'string' || !this.names.has(fn.name) || args === undefined) return undefined;
       return { name: fn.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) };
     } catch {
       return undefined;
@@ -340,9 +345,12 @@ export class ToolCallParser {
       const i = this.buf.indexOf(m);
       if (i !== -1 && (!best || i < best.index)) best = { index: i, marker: m };
     }
-    if (this.format.bare && !this.sawAnyText && this.calls === 0) {
-      const lead = /^\s*(?=[{[])/.exec(this.buf);
-      if (lead && (!best || lead[0].length < best.index)) return { index: lead[0].length, marker: '' };
+    if (this.format.bare) {
+      // A list of calls at the very start, or one call object anywhere.
+      const lead = !this.sawAnyText && this.calls === 0 ? /^\s*(?=\[)/.exec(this.buf) : null;
+      const bare = BARE_START_RE.exec(this.buf);
+      const at = lead ? lead[0].length : bare ? bare.index : -1;
+      if (at !== -1 && (!best || at < best.index)) return { index: at, marker: '' };
     }
     return best;
   }
@@ -351,6 +359,11 @@ export class ToolCallParser {
   private holdBack(): number {
     if (this.format.bare && !this.sawAnyText && this.calls === 0 && /^\s*$/.test(this.buf)) return this.buf.length;
     let keep = 0;
+    // A bare call's start may still be arriving: `{`, `{"na`, `{ "name" `…
+    if (this.format.bare) {
+      const partial = /\{\s*(?:"(?:n(?:a(?:m(?:e(?:"\s*)?)?)?)?)?)?$/.exec(this.buf);
+      if (partial) keep = partial[0].length;
+    }
     for (const m of this.format.starts)
       for (let k = Math.min(m.length - 1, this.buf.length); k > keep; k--) if (this.buf.endsWith(m.slice(0, k))) keep = k;
     return keep;
