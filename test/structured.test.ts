@@ -67,6 +67,12 @@ describe('structured output on cpu: every answer satisfies its constraint', () =
     n.dispose();
   });
 
+  it("llama.cpp's GBNF dialect (comments, repetition counts, escapes) is accepted as guided_grammar", async () => {
+    const gbnf = ['# a shopping list, as llama.cpp grammars are written', 'root ::= item{1,4}', 'item ::= "- " [a-z]{1,8} qty? "\\n"', 'qty   ::= " x" [1-9]', ''].join('\n');
+    for (const a of await sample(client(cpu), { name: 'gbnf', whole: 0, body: { guided_grammar: gbnf }, spec: { kind: 'grammar', ebnf: gbnf }, valid: () => true }, 20, 3))
+      if (a.finish === 'stop') expect(a.text).toMatch(/^(- [a-z]{1,8}( x[1-9])?\n){1,4}$/);
+  });
+
   it('a cut answer is a valid prefix with finish_reason length', async () => {
     const kind = KINDS[0]!;
     const answers = await sample(client(cpu), kind, 10, 50, { max_tokens: 9 });
