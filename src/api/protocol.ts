@@ -4,6 +4,11 @@
  * (../shared/seed). Types only: parsing and checking live in validate.ts.
  */
 
+import type { ToolCallDelta, ToolChoice, ToolDefinition } from '../chat/tools.js';
+
+/** Tool definitions and streamed call deltas are shaped in chat/tools.ts, which builds and parses them. */
+export type { ToolCallDelta, ToolChoice, ToolDefinition };
+
 // ================================ OpenAI: shared ================================
 
 export interface StreamOptions {
@@ -99,8 +104,8 @@ export interface ChatCompletionRequest extends SamplingFields {
   max_completion_tokens?: number | null;
   metadata?: Record<string, string> | null;
   parallel_tool_calls?: boolean | null;
-  tool_choice?: 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } } | null;
-  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null } }[] | null;
+  tool_choice?: ToolChoice | null;
+  tools?: ToolDefinition[] | null;
   top_logprobs?: number | null;
   // ---- FastDeploy extensions ----
   chat_template_kwargs?: Record<string, unknown> | null;
@@ -117,14 +122,6 @@ export interface ToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
-}
-
-/** Streamed: the first delta of a call has its index, id, type and name; later ones add to arguments. */
-export interface ToolCallDelta {
-  index: number;
-  id?: string;
-  type?: 'function';
-  function: { name?: string; arguments: string };
 }
 
 export interface ChatCompletionMessage {

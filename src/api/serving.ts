@@ -209,8 +209,8 @@ export class Serving {
 
   async planChat(req: ChatCompletionRequest): Promise<Plan> {
     const tok = this.engine.model.tokenizer;
-    const toolList = (req.tools ?? []) as ToolDefinition[];
-    const choice = (req.tool_choice ?? (toolList.length ? 'auto' : 'none')) as ToolChoice;
+    const toolList = req.tools ?? [];
+    const choice: ToolChoice = req.tool_choice ?? (toolList.length ? 'auto' : 'none');
     if (typeof choice === 'object' && !toolList.some((t) => t.function.name === choice.function.name))
       throw badRequest(`tool_choice names the function '${choice.function.name}', which is not in 'tools'`, 'tool_choice');
     const tools = toolList.length && choice !== 'none' ? { list: toolList, choice, parallel: req.parallel_tool_calls ?? true } : undefined;

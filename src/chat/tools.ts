@@ -16,7 +16,7 @@ export interface ToolFunction {
   name: string;
   description?: string;
   parameters?: Record<string, unknown>;
-  strict?: boolean;
+  strict?: boolean | null;
 }
 
 export interface ToolDefinition {
@@ -103,6 +103,7 @@ export function toolCallTag(format: ToolFormat, tools: ToolDefinition[], choice:
 
 // ---------------------------------------------------------------- parsing
 
+/** Streamed: the first delta of a call has its index, id, type and name; later ones add to arguments. */
 export interface ToolCallDelta {
   index: number;
   id?: string;

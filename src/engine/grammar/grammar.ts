@@ -157,16 +157,14 @@ interface Instance {
   xg: Xgrammar;
   info: XG.TokenizerInfo;
   compiler: XG.GrammarCompiler;
-  retired: boolean;
 }
-
 
 /** Token texts for jump-forward: the longest token that starts a text is found by trying its prefixes. */
 export interface Pieces {
   ids: Map<string, number>;
   longest: number;
-  /** Each token's bytes (what the UTF-8 guard follows). */
-  bytes: (id: number) => number[];
+  /** Each token's bytes, empty for special tokens (what the UTF-8 guard follows). */
+  bytes: Uint8Array[];
   /**
    * After these lead bytes the second byte has a narrower range than "any continuation byte":
    * E0 A0-BF, ED 80-9F, F0 90-BF, F4 80-8F. xgrammar checks only the shape of a sequence, so it
@@ -187,6 +185,7 @@ const SECOND_BYTE: [number, number, number][] = [
 export class GrammarCompiler {
   private instance?: Promise<Instance>;
   private pieces?: Pieces;
+  private bytesTable?: Uint8Array[];
   private readonly cache = new Map<string, Promise<CompiledConstraint>>();
 
   constructor(
@@ -206,30 +205,34 @@ export class GrammarCompiler {
   private encodedVocab(): string[] {
     const t = this.tokenizer;
     const eos = new Set([...t.eosIds, ...this.spelled]);
-    const n = Math.min(t.vocabSize, this.vocabSize);
     const banned = (b: number) => b === 0xc0 || b === 0xc1 || b >= 0xf5;
-    return Array.from({ length: n }, (_, id) => ((t.isSpecial(id) && !eos.has(id)) || (!t.isSpecial(id) && t.tokenBytes(id).some(banned)) ? '' : (t.idToToken(id) ?? '')));
+    return this.tokenBytes().map((bytes, id) => ((t.isSpecial(id) && !eos.has(id)) || bytes.some(banned) ? '' : (t.idToToken(id) ?? '')));
+  }
+
+  /** Every token's bytes, once (the vocabulary, jump-forward and the UTF-8 guard read them). */
+  private tokenBytes(): Uint8Array[] {
+    const t = this.tokenizer;
+    this.bytesTable ??= Array.from({ length: Math.min(t.vocabSize, this.vocabSize) }, (_, id) => (t.isSpecial(id) ? new Uint8Array(0) : Uint8Array.from(t.tokenBytes(id))));
+    return this.bytesTable;
   }
 
   private jumpPieces(): Pieces {
     if (!this.pieces) {
-      const t = this.tokenizer;
+      const bytes = this.tokenBytes();
+      const utf8 = new TextDecoder();
       const ids = new Map<string, number>();
       let longest = 0;
-      const n = Math.min(t.vocabSize, this.vocabSize);
-      for (let id = 0; id < n; id++) {
-        if (t.isSpecial(id)) continue;
-        const text = t.tokenText(id);
-        if (!text || text.includes('\uFFFD') || ids.has(text)) continue;
+      bytes.forEach((b, id) => {
+        const text = utf8.decode(b);
+        if (!text || text.includes('\uFFFD') || ids.has(text)) return;
         ids.set(text, id);
         longest = Math.max(longest, text.length);
-      }
-      const bytes = (id: number) => (id < n && !t.isSpecial(id) ? t.tokenBytes(id) : []);
-      const first = Array.from({ length: n }, (_, id) => bytes(id)[0] ?? -1);
+      });
       const utf8Guards = new Map<number, Int32Array>();
       for (const [lead, lo, hi] of SECOND_BYTE) {
         const mask = new Int32Array(Math.ceil(this.vocabSize / 32)).fill(-1);
-        first.forEach((b, id) => {
+        bytes.forEach((t, id) => {
+          const b = t[0] ?? -1;
           if (b >= 0x80 && b <= 0xbf && (b < lo || b > hi)) mask[id >>> 5]! &= ~(1 << (id & 31));
         });
         utf8Guards.set(lead, mask);
@@ -248,7 +251,7 @@ export class GrammarCompiler {
         // Our own cache keeps compiled grammars; xgrammar's would keep every rejected one too.
         const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
         return { info, compiler };
-      }).then(({ xg, started }) => ({ xg, ...started, retired: false }));
+      }).then(({ xg, started }) => ({ xg, ...started }));
       this.instance = p;
       p.catch(() => (this.instance = undefined));
     }
@@ -281,7 +284,6 @@ export class GrammarCompiler {
     const inst = await pending;
     const retire = () => {
       // Later compiles get a fresh instance; grammars and matchers of this one keep working.
-      inst.retired = true;
       if (this.instance === pending) this.instance = undefined;
     };
     const t0 = performance.now();
@@ -376,7 +378,7 @@ export class GrammarMatcher {
   }
 
   private follow(token: number): void {
-    for (const b of this.pieces.bytes(token)) {
+    for (const b of this.pieces.bytes[token] ?? []) {
       if (this.need > 0 && b >= 0x80 && b <= 0xbf) {
         this.need--;
         this.lead = undefined;
@@ -414,17 +416,12 @@ export class GrammarMatcher {
     return true;
   }
 
-  /** Text the grammar admits as the only continuation (may be ''). */
-  jumpForward(): string {
-    return this.m.findJumpForwardString();
-  }
-
   /**
    * The only continuation as tokens, already accepted: at each point the longest token that
    * spells the next part of it, up to `limit` tokens (a text no single token starts stops it).
    */
   jumpForwardTokens(limit: number): number[] {
-    const text = this.jumpForward();
+    const text = this.m.findJumpForwardString();
     const out: number[] = [];
     let at = 0;
     while (at < text.length && out.length < limit) {
