@@ -3,15 +3,15 @@
  *
  *   webinfer serve --model models/stories260K.gguf [--port 8188] [--host 127.0.0.1]
  *                  [--max-model-len 512] [--enable-logprob] [--served-model-name NAME] [--backend auto]
- *                  [--no-jump-forward]
+ *                  [--threads N] [--no-jump-forward]
  */
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../engine/backend.js';
 import { serve } from './server.js';
 
 const USAGE = `usage: webinfer serve --model <file.gguf | model-dir> [--port 8188] [--host 127.0.0.1]
-                      [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|cpu]
-                      [--no-jump-forward]`;
+                      [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|wasm|cpu|wgsl|ort]
+                      [--threads N] [--no-jump-forward]`;
 
 function fail(message: string): never {
   console.error(`webinfer: ${message}\n${USAGE}`);
@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
         'enable-logprob': { type: 'boolean' },
         'served-model-name': { type: 'string' },
         backend: { type: 'string' },
+        threads: { type: 'string' },
         'no-jump-forward': { type: 'boolean' },
       },
       strict: true,
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (!values.model) fail('--model is required');
   const backend = (values.backend ?? 'auto') as BackendName;
-  if (!['auto', 'cpu', 'wgsl', 'ort'].includes(backend)) fail(`unknown --backend "${backend}"`);
+  if (!['auto', 'wasm', 'cpu', 'wgsl', 'ort'].includes(backend)) fail(`unknown --backend "${backend}"`);
   const started = performance.now();
   let server;
   try {
@@ -65,6 +66,7 @@ export async function main(argv: string[]): Promise<void> {
       enableLogprob: values['enable-logprob'] ?? false,
       modelId: values['served-model-name'],
       backend,
+      threads: integer('threads', values.threads, 1, 256),
       jumpForward: !values['no-jump-forward'],
     });
   } catch (e) {

@@ -35,7 +35,7 @@ export interface DeviceSampler {
   step(tokens: number[], pos: number, s: StepSampling): Promise<{ token: number; logprob?: TokenLogprob }>;
 }
 
-export type BackendName = 'auto' | 'cpu' | 'wgsl' | 'ort';
+export type BackendName = 'auto' | 'cpu' | 'wasm' | 'wgsl' | 'ort';
 
 export interface ModelRunner {
   readonly backend: Exclude<BackendName, 'auto'>;
@@ -76,9 +76,15 @@ export interface LoadOptions {
    * default with the 'cpu-backed' kernels, where the integer matvecs are ~2.4x faster than the
    * float ones (shaders/matvec_int.wgsl, int_q<type>.wgsl; Q8_0 and Q6_K only where WGSL has
    * dot4I8Packed); never with the 'gpu' kernels. cpu: off by default; on, the reference rounds
-   * the same way (tests use it as the oracle for the integer kernels).
+   * the same way (tests use it as the oracle for the integer kernels); 'int8' rounds the inputs
+   * of every block-quantised matrix to int8 as the wasm backend does (its oracle). wasm: always
+   * int8 for block-quantised matrices (the option does not apply).
    */
-  intActivations?: boolean;
+  intActivations?: boolean | 'int8';
+  /** wasm: threads in all, the calling one included (default: every core; one where memory cannot be shared). */
+  threads?: number;
+  /** wasm: 'simd' keeps to plain SIMD128 where relaxed SIMD is there too (default: the best the runtime has). */
+  wasmSimd?: 'relaxed' | 'simd';
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -9,7 +9,10 @@ import { Serving } from '../api/serving.js';
 import type { LoadedRunner, LoadOptions } from '../engine/backend.js';
 import type { BackendName } from '../engine/backend.js';
 import { loadCpu } from '../engine/cpu/backend.js';
+import { loadWasm } from '../engine/wasm/backend.js';
 import { loadWgsl } from '../engine/wgsl/backend.js';
+import { isCpuBacked } from '../engine/wgsl/device.js';
+import { hasSimd } from '../engine/wasm/module.js';
 import { loadOrt } from '../engine/ort/backend.js';
 import { openSource } from '../model/files.js';
 import { Engine } from '../engine/engine.js';
@@ -30,13 +33,19 @@ async function isOnnxDirectory(model: EngineOptions['model']): Promise<boolean> 
   return false;
 }
 
-/** `auto`: onnxruntime-web for ONNX directories; our WGSL kernels wherever the page has WebGPU, else the CPU reference. In Node,
- * WebGPU comes from an optional package, so `wgsl` is chosen there only when asked for. */
+/**
+ * `auto`: onnxruntime-web for ONNX directories; our WGSL kernels where the page has a hardware
+ * GPU; else the wasm kernels (no WebGPU, a software adapter such as SwiftShader, where wasm
+ * decodes several times faster (ARCHITECTURE.md), and Node, where WebGPU comes from an optional
+ * package and `wgsl` is chosen only when asked for); the TypeScript reference only where
+ * WebAssembly SIMD is missing.
+ */
 async function chooseBackend(backend: BackendName, model: EngineOptions['model']): Promise<Exclude<BackendName, 'auto'>> {
   if (backend !== 'auto') return backend;
   if (await isOnnxDirectory(model)) return 'ort';
-  if (typeof navigator !== 'undefined' && navigator.gpu && (await navigator.gpu.requestAdapter().catch(() => null))) return 'wgsl';
-  return 'cpu';
+  const adapter = typeof navigator !== 'undefined' && navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
+  if (adapter && !isCpuBacked(adapter)) return 'wgsl';
+  return (await hasSimd().catch(() => false)) ? 'wasm' : 'cpu';
 }
 
 async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<LoadedRunner> {
@@ -44,12 +53,14 @@ async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<L
   switch (backend) {
     case 'cpu':
       return loadCpu(options.model, load);
+    case 'wasm':
+      return loadWasm(options.model, load);
     case 'wgsl':
       return loadWgsl(options.model, load);
     case 'ort':
       return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider, ortWebgpu: options.ortWebgpu });
     default:
-      throw new APIError(400, `unknown backend '${String(backend)}' (auto, cpu, wgsl, ort)`, 'invalid_request_error', 'backend', 'invalid_value');
+      throw new APIError(400, `unknown backend '${String(backend)}' (auto, wasm, wgsl, ort, cpu)`, 'invalid_request_error', 'backend', 'invalid_value');
   }
 }
 
@@ -63,7 +74,7 @@ export class EngineHost implements HostApi {
     void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
     this.options = options;
     const loading = (async () => {
-      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress, gpuSampling: options.gpuSampling, intActivations: options.intActivations });
+      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress, gpuSampling: options.gpuSampling, intActivations: options.intActivations, threads: options.threads });
       const engine = new Engine(loaded);
       const id = options.modelId ?? loaded.model.id;
       this.engine = engine;

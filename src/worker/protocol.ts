@@ -34,6 +34,8 @@ export interface EngineOptions {
    * (off by default), so it reproduces such a wgsl run.
    */
   intActivations?: boolean;
+  /** wasm: threads in all (default: every core; one on pages that are not cross-origin isolated). */
+  threads?: number;
   /**
    * Structured output: where the grammar admits a single continuation, take its tokens without
    * sampling (default: on). Off, every token is sampled from the masked distribution.

@@ -7,8 +7,12 @@
 import { byteSize, f32ToF16, fromFloat32, type DType } from '../../src/formats/dtypes.js';
 import { randoms } from './gpu.js';
 
-/** Byte offsets of each block's float16 fields, and the block size, for the types without an encoder. */
+/** Byte offsets of each block's float16 fields, and the block size, for every block type. */
 const HALVES: Partial<Record<DType, { bytes: number; at: number[] }>> = {
+  Q4_0: { bytes: 18, at: [0] },
+  Q8_0: { bytes: 34, at: [0] },
+  Q4_K: { bytes: 144, at: [0, 2] },
+  Q6_K: { bytes: 210, at: [208] },
   Q4_1: { bytes: 20, at: [0, 2] },
   Q5_0: { bytes: 22, at: [0] },
   Q5_1: { bytes: 24, at: [0, 2] },
@@ -19,7 +23,17 @@ const HALVES: Partial<Record<DType, { bytes: number; at: number[] }>> = {
   IQ4_XS: { bytes: 136, at: [0] },
 };
 
+/** Types with an encoder come from quantised random floats, the others are random blocks. */
 export function weightBytes(dtype: DType, elements: number, seed: number): Uint8Array {
+  const encoded = ['F32', 'F16', 'BF16', 'Q4_0', 'Q8_0', 'Q4_K', 'Q6_K'];
+  return encoded.includes(dtype) ? fromFloat32(dtype, randoms(elements, seed)) : randomBlocks(dtype, elements, seed);
+}
+
+/**
+ * Random quant bytes (every bit pattern: int8 scales of -128, 6-bit codes of 63, ...) with small
+ * float16 scale fields; float types get random values.
+ */
+export function randomBlocks(dtype: DType, elements: number, seed: number): Uint8Array {
   const layout = HALVES[dtype];
   if (!layout) return fromFloat32(dtype, randoms(elements, seed));
   const out = new Uint8Array(byteSize(dtype, elements));

@@ -4,12 +4,15 @@ import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
 import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
-import { CpuTransformer, type Weights } from './forward.js';
+import { CpuTransformer, type InputRounding, type Weights } from './forward.js';
 
 export async function loadCpu(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
   const weights: Weights = new Map();
   const shapes = new Map<string, number[]>();
-  const intInputs = new Map<string, 'Q4_0' | 'Q5_0' | 'Q4_K' | 'Q8_0' | 'Q6_K'>(); // with intActivations: Q4_0, Q5_0, Q4_K, Q8_0 and Q6_K matrices
+  // Matrices whose inputs are rounded: with intActivations true as wgsl rounds them (Q4_0, Q5_0
+  // and Q4_K at a power-of-two scale, Q8_0 and Q6_K to int8), with 'int8' every block-quantised
+  // matrix to int8, as the wasm backend does.
+  const intInputs = new Map<string, InputRounding>();
   const model = await loadModel(
     source,
     {
@@ -17,7 +20,10 @@ export async function loadCpu(source: ModelSource, options: LoadOptions): Promis
         const elements = shape.reduce((a, b) => a * b, 1);
         weights.set(name, toFloat32(dtype, bytes, elements));
         shapes.set(name, shape);
-        if (options.intActivations && (dtype === 'Q4_0' || dtype === 'Q5_0' || dtype === 'Q4_K' || dtype === 'Q8_0' || dtype === 'Q6_K') && shape.length === 2) intInputs.set(name, dtype);
+        if (shape.length !== 2) return;
+        if (options.intActivations === 'int8' && dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') intInputs.set(name, 'int8');
+        else if (options.intActivations === true && (dtype === 'Q4_0' || dtype === 'Q5_0' || dtype === 'Q4_K')) intInputs.set(name, 'pow2');
+        else if (options.intActivations === true && (dtype === 'Q8_0' || dtype === 'Q6_K')) intInputs.set(name, 'int8');
       },
     },
     options.onProgress,

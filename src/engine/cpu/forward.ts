@@ -8,6 +8,9 @@ import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '..
 /** Float32 weights by GGUF tensor name; matrices are row-major (out, in). */
 export type Weights = Map<string, Float32Array>;
 
+/** How a matrix's input is rounded to integers: quantizeInput ('pow2') or quantizeInput8 ('int8'). */
+export type InputRounding = 'pow2' | 'int8';
+
 /** out[d] = W[d, n] · x[n]  (+ bias[d]) */
 export function matmul(out: Float32Array, x: Float32Array, w: Float32Array, n: number, d: number, bias?: Float32Array): void {
   for (let i = 0; i < d; i++) {
@@ -139,8 +142,8 @@ export class CpuTransformer {
     config: ModelConfig,
     private readonly w: Weights,
     readonly maxSeqLen: number,
-    /** Matrices whose input is rounded as the wgsl integer kernels round it, by the matrix's stored type (Q4_0, Q5_0 and Q4_K at a power-of-two scale; Q8_0 and Q6_K to int8). */
-    private readonly intInputs: ReadonlyMap<string, 'Q4_0' | 'Q5_0' | 'Q4_K' | 'Q8_0' | 'Q6_K'> = new Map(),
+    /** Matrices whose input is rounded as the integer kernels (wgsl, wasm) round it. */
+    private readonly intInputs: ReadonlyMap<string, InputRounding> = new Map(),
   ) {
     this.c = config;
     const kvDim = config.nKvHeads * config.headDim;
@@ -172,7 +175,7 @@ export class CpuTransformer {
   private matmul(out: Float32Array, x: Float32Array, name: string, n: number, d: number, bias?: Float32Array): void {
     const rounding = this.intInputs.get(name);
     if (rounding) {
-      (rounding === 'Q8_0' || rounding === 'Q6_K' ? quantizeInput8 : quantizeInput)(this.xq, x, n);
+      (rounding === 'int8' ? quantizeInput8 : quantizeInput)(this.xq, x, n);
       x = this.xq;
     }
     matmul(out, x, this.weight(name), n, d, bias);

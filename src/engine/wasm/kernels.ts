@@ -1,0 +1,127 @@
+/**
+ * The wasm kernels as the forward pass calls them: one instance, its memory, and the threads that
+ * share the matmuls. Inputs of quantised matrices are rounded once per input (quantize) and then
+ * reused by every matrix that reads them (q, k and v; gate and up).
+ */
+import type { DType } from '../../formats/dtypes.js';
+import { canShareMemory, compileKernels, hasRelaxedSimd, hasSimd, KernelMemory, writeF16Table, type KernelExports, type SimdLevel } from './module.js';
+import { CONTROL_BYTES, ThreadPool } from './threads.js';
+
+/** The matmul export of every weight type, in a fixed order (the threads call them by index). */
+const MATMULS: Record<DType, string> = {
+  F32: 'matmul_f32',
+  F16: 'matmul_f16',
+  BF16: 'matmul_bf16',
+  Q4_0: 'matmul_q4_0',
+  Q4_1: 'matmul_q4_1',
+  Q5_0: 'matmul_q5_0',
+  Q5_1: 'matmul_q5_1',
+  Q8_0: 'matmul_q8_0',
+  Q2_K: 'matmul_q2_k',
+  Q3_K: 'matmul_q3_k',
+  Q4_K: 'matmul_q4_k',
+  Q5_K: 'matmul_q5_k',
+  Q6_K: 'matmul_q6_k',
+  IQ4_NL: 'matmul_iq4_nl',
+  IQ4_XS: 'matmul_iq4_xs',
+};
+const NAMES = Object.values(MATMULS);
+const INDEX = new Map(NAMES.map((n, i) => [n, i]));
+const FLOAT_TYPES = new Set<DType>(['F32', 'F16', 'BF16']);
+
+/** Whether a matrix of this type takes int8-rounded inputs (every block-quantised type). */
+export function takesIntInputs(dtype: DType): boolean {
+  return !FLOAT_TYPES.has(dtype);
+}
+
+export interface KernelOptions {
+  /** Threads in all, the caller's included (default: every core; 1 where memory cannot be shared). */
+  threads?: number;
+  /** 'simd' forces plain SIMD128 where relaxed SIMD is there too (tests keep both paths honest). */
+  simd?: SimdLevel;
+}
+
+/** An input [T × n] ready for matmuls: floats at `x`, and when rounded, int8 at xq with scales and sums. */
+export interface Input {
+  x: number;
+  n: number;
+  T: number;
+  rounded: boolean;
+}
+
+export function defaultThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  const os = (globalThis as { process?: { availableParallelism?: () => number } }).process;
+  return typeof os?.availableParallelism === 'function' ? os.availableParallelism() : 1;
+}
+
+export class Kernels {
+  private xq = 0;
+  private xd = 0;
+  private xs = 0;
+  private inputCapacity = 0;
+
+  private constructor(
+    readonly mem: KernelMemory,
+    readonly k: KernelExports,
+    readonly simd: SimdLevel,
+    private readonly pool: ThreadPool | undefined,
+    /** Why fewer threads run than were asked for, if they do. */
+    readonly threadNote: string | undefined,
+  ) {}
+
+  static async create(options: KernelOptions = {}): Promise<Kernels> {
+    if (!(await hasSimd())) throw new Error('the wasm backend needs WebAssembly SIMD128 (Chrome 91, Firefox 89, Safari 16.4, Node 16.4 or later)');
+    const simd: SimdLevel = options.simd === 'simd' || !(await hasRelaxedSimd()) ? 'simd' : 'relaxed';
+    const wanted = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    const shared = wanted > 1 && canShareMemory();
+    const threadNote = wanted > 1 && !shared ? 'one thread: the page is not cross-origin isolated (no SharedArrayBuffer)' : undefined;
+    const module = await compileKernels(simd, shared);
+    const mem = new KernelMemory(shared);
+    const { exports } = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
+    const k = exports as unknown as KernelExports;
+    mem.start(k.heapBase());
+    const control = mem.alloc(CONTROL_BYTES, 'the thread control block');
+    const f16Table = writeF16Table(mem);
+    k.setF16Table(f16Table);
+    const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, [['setF16Table', f16Table]], wanted) : undefined;
+    return new Kernels(mem, k, simd, pool, threadNote);
+  }
+
+  get threads(): number {
+    return this.pool?.count ?? 1;
+  }
+
+  /** Room for inputs of up to `elements` (T × n) values; called at load, before any view is made. */
+  reserveInputs(elements: number): void {
+    if (elements <= this.inputCapacity) return;
+    this.inputCapacity = elements;
+    this.xq = this.mem.alloc(elements * 2, 'the rounded inputs'); // int8, or int16 for plain SIMD (wasm/simd.ts)
+    this.xd = this.mem.alloc((elements / 32) * 4, 'the input scales');
+    this.xs = this.mem.alloc((elements / 16) * 4, 'the input sums');
+  }
+
+  /** Prepares x [T × n] for the matrices that will read it; rounds it when one of them is quantised. */
+  input(x: number, n: number, T: number, rounded: boolean): Input {
+    if (rounded) {
+      if (n % 32 !== 0) throw new Error(`quantised matrices need inputs in whole blocks of 32, got ${n}`);
+      if (n * T > this.inputCapacity) throw new Error('input larger than reserved');
+      this.k.quantize(x, n, T, this.xq, this.xd, this.xs);
+    }
+    return { x, n, T, rounded };
+  }
+
+  /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w. */
+  matmul(dtype: DType, w: number, rows: number, input: Input, out: number): void {
+    const name = MATMULS[dtype];
+    if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
+    const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
+    if (this.pool && rows >= 2 * this.pool.count) this.pool.run(INDEX.get(name)!, args, rows);
+    else (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
+  }
+
+  dispose(): void {
+    this.pool?.dispose();
+  }
+}

@@ -1,0 +1,12 @@
+// The WebAssembly kernels of the wasm backend (src/engine/wasm/): one module, built twice by
+// scripts/build-wasm.ts (plain SIMD128, and with relaxed SIMD), each with a private or a shared
+// memory. The host owns the memory layout: every pointer is an offset it allocated.
+export { setF16Table } from './simd';
+export { quantize } from './quantize';
+export * from './matmul';
+export { attention } from './attention';
+
+/** The first byte after the module's own data (AssemblyScript's math tables): the host allocates from here. */
+export function heapBase(): usize {
+  return __heap_base;
+}

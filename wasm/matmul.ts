@@ -1,0 +1,511 @@
+// Matrix × activations for every weight type webinfer reads, on the stored blocks (ggml layouts,
+// ggml-common.h; src/formats/dtypes.ts decodes the same bytes in TypeScript).
+//
+// out[t, r] = W[r, :] · x[t, :] for rows r0 .. r1-1 (one thread's share) and tokens 0 .. T-1.
+// Quantised weights meet the inputs as llama.cpp meets them on CPUs: x rounded per block of 32 to
+// int8 at the scale max|x| / 127 (quantize.ts), the block dot products in integers, one float
+// multiply by the two scales per block. Unsigned weight codes (Q4_0's 0..15, Q6_K's 0..63, ...)
+// are multiplied as they are stored and their offset subtracted once per group with the sum of
+// the inputs (Σ (q - 8)·a = Σ q·a - 8 Σ a), which is what lets relaxed SIMD's 7-bit dot take them.
+// Float weights (F32, F16, BF16) multiply the float inputs.
+//
+// Each quantised type is a class of inlined methods (its block size and the dot product of one
+// block), and one generic loop runs them four rows at a time: four independent streams through
+// memory keep enough loads in flight that a matrix larger than the caches is read at ~2.3x the
+// speed of one row at a time (measured: ARCHITECTURE.md).
+//
+// Every export has the same parameters, so the host and its threads call them by index:
+//   w     the matrix's first row         cols  inputs per row (a multiple of the block size)
+//   xq    rounded inputs [T × cols]      xd    f32 scale per 32 inputs [T × cols/32]
+//         (int8 with relaxed SIMD, int16 without: simd.ts)
+//   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
+//   T     tokens                         out   f32 [T × rows]
+//   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
+import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from './simd';
+
+/** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
+// @ts-ignore: decorator
+@inline function sum32(xs: usize, b: i32): i32 {
+  return load<i32>(xs + (<usize>b << 3)) + load<i32>(xs + (<usize>b << 3) + 4);
+}
+
+/** The sum of the 16 inputs of group g. */
+// @ts-ignore: decorator
+@inline function sum16(xs: usize, g: i32): i32 {
+  return load<i32>(xs + (<usize>g << 2));
+}
+
+// @ts-ignore: decorator
+@inline function scaleOf(xd: usize, b: i32): f32 {
+  return load<f32>(xd + (<usize>b << 2));
+}
+
+/** acc + v spread over the four lanes (the final horizontal sum adds it back up). */
+// @ts-ignore: decorator
+@inline function addScalar(acc: v128, v: f32): v128 {
+  return f32x4.add(acc, f32x4.splat(v * 0.25));
+}
+
+// ---- blocks of 32 -------------------------------------------------------------------------------
+// block(p, x, xd, xs, b, acc): acc plus the dot product of the block at p with inputs 32b .. 32b+31.
+
+/** Q4_0 (18 bytes): f16 d, 16 bytes of nibbles; w = d (q - 8). */
+@final @unmanaged class Q4_0 {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 18; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const q = v128.load(p + 2);
+    const s = f16(p) * scaleOf(xd, b);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // Σ (q - 8) a = Σ q a - 8 Σ a, spread as 2 Σ a over the four lanes
+      const i = i32x4.add(dotU(lowNibbles(q), x, 2 * b), dotU(highNibbles(q), x, 2 * b + 1));
+      return fma(acc, i32x4.sub(i, i32x4.splat(2 * sum32(xs, b))), s);
+    }
+    // plain SIMD widens the weights anyway: subtracting 8 there costs less than the offset
+    const eight = i8x16.splat(8);
+    return fma(acc, i32x4.add(dotS(i8x16.sub(lowNibbles(q), eight), x, 2 * b), dotS(i8x16.sub(highNibbles(q), eight), x, 2 * b + 1)), s);
+  }
+}
+
+/** Q4_1 (20 bytes): f16 d, f16 m, 16 bytes of nibbles; w = d q + m. */
+@final @unmanaged class Q4_1 {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 20; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const q = v128.load(p + 4);
+    const i = i32x4.add(dotU(lowNibbles(q), x, 2 * b), dotU(highNibbles(q), x, 2 * b + 1));
+    const xs32 = scaleOf(xd, b);
+    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum32(xs, b));
+  }
+}
+
+/** Q5_0 (22 bytes): f16 d, 32 high bits, 16 bytes of nibbles; w = d (q - 16). */
+@final @unmanaged class Q5_0 {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 22; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const qh = load<u32>(p + 2);
+    const q = v128.load(p + 6);
+    const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
+    const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
+    const s = f16(p) * scaleOf(xd, b);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+      return fma(acc, i32x4.sub(i, i32x4.splat(4 * sum32(xs, b))), s);
+    }
+    const sixteen = i8x16.splat(16);
+    return fma(acc, i32x4.add(dotS(i8x16.sub(lo, sixteen), x, 2 * b), dotS(i8x16.sub(hi, sixteen), x, 2 * b + 1)), s);
+  }
+}
+
+/** Q5_1 (24 bytes): f16 d, f16 m, 32 high bits, 16 bytes of nibbles; w = d q + m. */
+@final @unmanaged class Q5_1 {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 24; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const qh = load<u32>(p + 4);
+    const q = v128.load(p + 8);
+    const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
+    const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
+    const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+    const xs32 = scaleOf(xd, b);
+    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum32(xs, b));
+  }
+}
+
+/** Q8_0 (34 bytes): f16 d, 32 int8; w = d q. */
+@final @unmanaged class Q8_0 {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 34; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const i = i32x4.add(dotS(v128.load(p + 2), x, 2 * b), dotS(v128.load(p + 18), x, 2 * b + 1));
+    return fma(acc, i, f16(p) * scaleOf(xd, b));
+  }
+}
+
+/** ggml's kvalues_iq4nl: IQ4_NL's and IQ4_XS's 16 levels, looked up with a byte shuffle. */
+// @ts-ignore: decorator
+@inline function iq4Grid(): v128 {
+  return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+}
+
+/** IQ4_NL (18 bytes): f16 d, 16 bytes of nibbles indexing the grid; w = d grid[q]. */
+@final @unmanaged class IQ4_NL {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 32; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 18; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+    const q = v128.load(p + 2);
+    const grid = iq4Grid();
+    const i = i32x4.add(dotS(i8x16.swizzle(grid, lowNibbles(q)), x, 2 * b), dotS(i8x16.swizzle(grid, highNibbles(q)), x, 2 * b + 1));
+    return fma(acc, i, f16(p) * scaleOf(xd, b));
+  }
+}
+
+// ---- super-blocks of 256 ------------------------------------------------------------------------
+// block(p, x, xd, xs, sb, acc): acc plus the dot product of super-block sb (inputs 256 sb ..).
+
+/** ggml's get_scale_min_k4: the j-th 6-bit scale (min: false) or min of a Q4_K/Q5_K block's 12 bytes at s. */
+// @ts-ignore: decorator
+@inline function k4(s: usize, j: i32, min: bool): i32 {
+  const o = min ? 4 : 0;
+  if (j < 4) return <i32>load<u8>(s + j + o) & 63;
+  return min
+    ? (<i32>load<u8>(s + j + 4) >> 4) | ((<i32>load<u8>(s + j) >> 6) << 4)
+    : (<i32>load<u8>(s + j + 4) & 0xf) | ((<i32>load<u8>(s + j - 4) >> 6) << 4);
+}
+
+/** Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles; w = d sc q - dmin m per 32. */
+@final @unmanaged class Q4_K {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 144; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const d = f16(p), dmin = f16(p + 2);
+    let mins: f32 = 0;
+    for (let j = 0; j < 4; j++) {
+      const q0 = v128.load(p + 16 + (<usize>j << 5));
+      const q1 = v128.load(p + 32 + (<usize>j << 5));
+      for (let h = 0; h < 2; h++) {
+        const s = 2 * j + h;
+        const b = sb * 8 + s;
+        const lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
+        const hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
+        const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+        const xs32 = scaleOf(xd, b);
+        acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
+        mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
+      }
+    }
+    return addScalar(acc, -mins);
+  }
+}
+
+/** Q5_K (176 bytes): Q4_K's fields, with 32 bytes of high bits (bit s of byte l: weight l of sub-block s) before the nibbles. */
+@final @unmanaged class Q5_K {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 176; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const d = f16(p), dmin = f16(p + 2);
+    const qh0 = v128.load(p + 16), qh1 = v128.load(p + 32);
+    let mins: f32 = 0;
+    for (let j = 0; j < 4; j++) {
+      const q0 = v128.load(p + 48 + (<usize>j << 5));
+      const q1 = v128.load(p + 64 + (<usize>j << 5));
+      for (let h = 0; h < 2; h++) {
+        const s = 2 * j + h;
+        const b = sb * 8 + s;
+        const mask: i32 = 1 << s;
+        const bit = i8x16.splat(<i8>mask);
+        const h0 = v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16));
+        const h1 = v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16));
+        const lo = v128.or(h == 0 ? lowNibbles(q0) : highNibbles(q0), h0);
+        const hi = v128.or(h == 0 ? lowNibbles(q1) : highNibbles(q1), h1);
+        const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+        const xs32 = scaleOf(xd, b);
+        acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
+        mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
+      }
+    }
+    return addScalar(acc, -mins);
+  }
+}
+
+/**
+ * Q6_K (210 bytes): 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 int8 scales (one per
+ * 16 weights), f16 d; w = d sc (q - 32). Each 128-weight half takes its eight groups of 16 from
+ * four low-nibble runs and two high-pair runs.
+ */
+@final @unmanaged class Q6_K {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 210; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const m4 = i8x16.splat(0x0f), m2 = i8x16.splat(3);
+    const d = f16(p + 208);
+    for (let n = 0; n < 2; n++) {
+      const ql = p + (<usize>n << 6), qh = p + 128 + (<usize>n << 5), sc = p + 192 + (<usize>n << 3);
+      const l0 = v128.load(ql), l1 = v128.load(ql + 16), l2 = v128.load(ql + 32), l3 = v128.load(ql + 48);
+      const h0 = v128.load(qh), h1 = v128.load(qh + 16);
+      for (let k = 0; k < 4; k++) {
+        // k = 0: low nibbles of runs 0, 1; k = 1: low of 2, 3; k = 2: high of 0, 1; k = 3: high of 2, 3
+        const la = (k & 1) == 0 ? l0 : l2;
+        const lb = (k & 1) == 0 ? l1 : l3;
+        const shift = 2 * k;
+        const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
+        const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
+        const b = sb * 8 + n * 4 + k;
+        const sa = <i32>load<i8>(sc + 2 * k), sbb = <i32>load<i8>(sc + 2 * k + 1);
+        let i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sbb)));
+        // the offset 32 Σ sc a, spread as 8 Σ sc a over the lanes
+        i = i32x4.sub(i, i32x4.splat(8 * (sa * sum16(xs, 2 * b) + sbb * sum16(xs, 2 * b + 1))));
+        acc = fma(acc, i, d * scaleOf(xd, b));
+      }
+    }
+    return acc;
+  }
+}
+
+/**
+ * Q2_K (84 bytes): 16 bytes of (4-bit scale | 4-bit min << 4), 64 bytes of 2-bit codes, f16 d,
+ * f16 dmin; w = d sc q - dmin m per 16. Group g reads 16 code bytes at bits 2 ((g / 2) mod 4).
+ */
+@final @unmanaged class Q2_K {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 84; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const m2 = i8x16.splat(3);
+    const d = f16(p + 80), dmin = f16(p + 82);
+    let mins: f32 = 0;
+    for (let b8 = 0; b8 < 8; b8++) {
+      // groups 2 b8 and 2 b8 + 1: the same bits of the two 16-byte runs of their half
+      const run = p + 16 + ((<usize>b8 >> 2) << 5);
+      const shift = 2 * (b8 & 3);
+      const va = v128.and(i16x8.shr_u(v128.load(run), shift), m2);
+      const vb = v128.and(i16x8.shr_u(v128.load(run + 16), shift), m2);
+      const b = sb * 8 + b8;
+      const ca = <i32>load<u8>(p + 2 * b8), cb = <i32>load<u8>(p + 2 * b8 + 1);
+      const i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(ca & 15)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(cb & 15)));
+      const xs32 = scaleOf(xd, b);
+      acc = fma(acc, i, d * xs32);
+      mins += dmin * xs32 * <f32>((ca >> 4) * sum16(xs, 2 * b) + (cb >> 4) * sum16(xs, 2 * b + 1));
+    }
+    return addScalar(acc, -mins);
+  }
+}
+
+/** The j-th of Q3_K's 16 6-bit scales (12 bytes at s), minus 32. */
+// @ts-ignore: decorator
+@inline function q3Scale(s: usize, j: i32): i32 {
+  const lo = (<i32>load<u8>(s + (j & 7)) >> (4 * (j >> 3))) & 15;
+  const hi = (<i32>load<u8>(s + 8 + (j & 3)) >> (2 * (j >> 2))) & 3;
+  return (lo | (hi << 4)) - 32;
+}
+
+/**
+ * Q3_K (110 bytes): 32 bytes of high bits, 64 bytes of 2-bit low parts (as Q2_K), 12 bytes of
+ * scales, f16 d; w = d sc (low + 4 high - 4), the high bit of group g's weight l being bit
+ * 4 (g / 8) + (g / 2) mod 4 of hmask[l + 16 (g mod 2)].
+ */
+@final @unmanaged class Q3_K {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 110; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const m2 = i8x16.splat(3), m1 = i8x16.splat(1);
+    const d = f16(p + 108);
+    const hm0 = v128.load(p), hm1 = v128.load(p + 16);
+    for (let b8 = 0; b8 < 8; b8++) {
+      const run = p + 32 + ((<usize>b8 >> 2) << 5);
+      const shift = 2 * (b8 & 3);
+      const bit = 4 * (b8 >> 2) + (b8 & 3);
+      const va = v128.or(v128.and(i16x8.shr_u(v128.load(run), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm0, bit), m1), 2));
+      const vb = v128.or(v128.and(i16x8.shr_u(v128.load(run + 16), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm1, bit), m1), 2));
+      const b = sb * 8 + b8;
+      const sa = q3Scale(p + 96, 2 * b8), sbb = q3Scale(p + 96, 2 * b8 + 1);
+      let i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sbb)));
+      // the offset 4 Σ sc a, spread as Σ sc a over the lanes
+      i = i32x4.sub(i, i32x4.splat(sa * sum16(xs, 2 * b) + sbb * sum16(xs, 2 * b + 1)));
+      acc = fma(acc, i, d * scaleOf(xd, b));
+    }
+    return acc;
+  }
+}
+
+/** IQ4_XS (136 bytes): f16 d, 16 high scale bits, 4 bytes of low scale nibbles, 128 bytes of grid indices (as IQ4_NL per 32). */
+@final @unmanaged class IQ4_XS {
+  // @ts-ignore: decorator
+  @inline get elems(): i32 { return 256; }
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 136; }
+  // @ts-ignore: decorator
+  @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+    const grid = iq4Grid();
+    const d = f16(p);
+    const hi = <i32>load<u16>(p + 2);
+    for (let s = 0; s < 8; s++) {
+      const ls = ((<i32>load<u8>(p + 4 + (s >> 1)) >> (4 * (s & 1))) & 15) | (((hi >> (2 * s)) & 3) << 4);
+      const q = v128.load(p + 8 + (<usize>s << 4));
+      const b = sb * 8 + s;
+      const i = i32x4.add(dotS(i8x16.swizzle(grid, lowNibbles(q)), x, 2 * b), dotS(i8x16.swizzle(grid, highNibbles(q)), x, 2 * b + 1));
+      acc = fma(acc, i, d * <f32>(ls - 32) * scaleOf(xd, b));
+    }
+    return acc;
+  }
+}
+
+/**
+ * The loop every quantised type runs: four rows at a time (then the rest one by one), each token
+ * of the chunk in turn while the rows' bytes are in L1.
+ */
+// @ts-ignore: decorator
+@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const k = changetype<K>(0);
+  const nb = cols / k.elems;
+  const rb = <usize>nb * k.bytes;
+  const perToken = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const p = p0 + <usize>b * k.bytes;
+        a0 = k.block(p, x, d, s, b, a0);
+        a1 = k.block(p + rb, x, d, s, b, a1);
+        a2 = k.block(p + 2 * rb, x, d, s, b, a2);
+        a3 = k.block(p + 3 * rb, x, d, s, b, a3);
+      }
+      store<f32>(at(out, rows, t, r), hsum(a0));
+      store<f32>(at(out, rows, t, r + 1), hsum(a1));
+      store<f32>(at(out, rows, t, r + 2), hsum(a2));
+      store<f32>(at(out, rows, t, r + 3), hsum(a3));
+    }
+  }
+  for (; r < r1; r++) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+      let a = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, x, d, s, b, a);
+      store<f32>(at(out, rows, t, r), hsum(a));
+    }
+  }
+}
+
+// ---- float weights ------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function rowF32(w: usize, cols: i32, x: usize): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(w + (<usize>j << 2)), v128.load(x + (<usize>j << 2))));
+  let sum = hsum(acc);
+  for (; j < cols; j++) sum += load<f32>(w + (<usize>j << 2)) * load<f32>(x + (<usize>j << 2));
+  return sum;
+}
+
+/**
+ * Four float16 values (the low or high half of 8 in v) as float32: the exponent and mantissa
+ * shifted into place and rescaled by 2^112, which turns float16 subnormals into float32 normals
+ * exactly; infinities and NaNs (exponent 31) are set apart.
+ */
+// @ts-ignore: decorator
+@inline function f16x4(h: v128): v128 {
+  const abs = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const scaled = f32x4.mul(abs, f32x4.splat(reinterpret<f32>(0x77800000))); // 2^112
+  const special = i32x4.ge_u(abs, i32x4.splat(0x0f800000)); // exponent 31
+  const value = v128.bitselect(v128.or(abs, i32x4.splat(0x7f800000)), scaled, special);
+  return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+// @ts-ignore: decorator
+@inline function rowF16(w: usize, cols: i32, x: usize): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    const h = v128.load(w + (<usize>j << 1));
+    acc = f32x4.add(acc, f32x4.mul(f16x4(i32x4.extend_low_i16x8_u(h)), v128.load(x + (<usize>j << 2))));
+    acc = f32x4.add(acc, f32x4.mul(f16x4(i32x4.extend_high_i16x8_u(h)), v128.load(x + (<usize>j << 2) + 16)));
+  }
+  let sum = hsum(acc);
+  for (; j < cols; j++) sum += f16(w + (<usize>j << 1)) * load<f32>(x + (<usize>j << 2));
+  return sum;
+}
+
+// @ts-ignore: decorator
+@inline function rowBF16(w: usize, cols: i32, x: usize): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    const h = v128.load(w + (<usize>j << 1));
+    acc = f32x4.add(acc, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), v128.load(x + (<usize>j << 2))));
+    acc = f32x4.add(acc, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), v128.load(x + (<usize>j << 2) + 16)));
+  }
+  let sum = hsum(acc);
+  for (; j < cols; j++) sum += reinterpret<f32>(<u32>load<u16>(w + (<usize>j << 1)) << 16) * load<f32>(x + (<usize>j << 2));
+  return sum;
+}
+
+// ---- exports ------------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function at(out: usize, rows: i32, t: i32, r: i32): usize {
+  return out + ((<usize>t * <usize>rows + <usize>r) << 2);
+}
+
+export function matmul_f32(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowF32(w + <usize>r * cols * 4, cols, xf + <usize>t * cols * 4));
+}
+export function matmul_f16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowF16(w + <usize>r * cols * 2, cols, xf + <usize>t * cols * 4));
+}
+export function matmul_bf16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowBF16(w + <usize>r * cols * 2, cols, xf + <usize>t * cols * 4));
+}
+export function matmul_q4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q4_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q4_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q4_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q5_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q5_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q5_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q8_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q8_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_iq4_nl(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q2_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q3_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}

@@ -1,0 +1,94 @@
+// SIMD building blocks shared by the kernels (AssemblyScript, compiled by scripts/build-wasm.ts).
+//
+// Two builds come from this source: plain SIMD128, and SIMD128 + relaxed SIMD. They differ only
+// in dotU: relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies 16 unsigned 7-bit weights
+// by 16 signed int8 inputs and adds groups of four in one instruction (pmaddubsw + pmaddwd on x86,
+// sdot on Arm), where plain SIMD needs to widen both to int16 first.
+
+/** The float32 value of every float16 bit pattern (65536 entries), written by the host at load. */
+let F16_TABLE: usize = 0;
+
+export function setF16Table(table: usize): void {
+  F16_TABLE = table;
+}
+
+/** The float16 stored at p, as float32. */
+// @ts-ignore: decorator
+@inline export function f16(p: usize): f32 {
+  return load<f32>(F16_TABLE + ((<usize>load<u16>(p)) << 2));
+}
+
+// The rounded inputs (quantize.ts) are stored as the build's dot products read them: int8 for
+// relaxed SIMD, int16 for plain SIMD128, which then widens only the weights. `g` counts groups of
+// 16 inputs from x, the row's first.
+
+/** The address of input group g. */
+// @ts-ignore: decorator
+@inline export function inputAt(x: usize, g: i32): usize {
+  return ASC_FEATURE_RELAXED_SIMD ? x + (<usize>g << 4) : x + (<usize>g << 5);
+}
+
+/** Σ w·a over input group g, in four lanes; w: 16 unsigned bytes in 0..127. */
+// @ts-ignore: decorator
+@inline export function dotU(w: v128, x: usize, g: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(inputAt(x, g)), w, i32x4.splat(0));
+  } else {
+    const a = inputAt(x, g);
+    return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), v128.load(a)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(w), v128.load(a + 16)));
+  }
+}
+
+/** Σ w·a over input group g, in four lanes; w: 16 signed bytes (no relaxed form: its weights must be 7-bit). */
+// @ts-ignore: decorator
+@inline export function dotS(w: v128, x: usize, g: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const a = v128.load(inputAt(x, g));
+    return i32x4.add(
+      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), i16x8.extend_low_i8x16_s(a)),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), i16x8.extend_high_i8x16_s(a)),
+    );
+  } else {
+    const a = inputAt(x, g);
+    return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load(a)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load(a + 16)));
+  }
+}
+
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// @ts-ignore: decorator
+@inline export function hsumI(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/** acc + float(i) × s */
+// @ts-ignore: decorator
+@inline export function fma(acc: v128, i: v128, s: f32): v128 {
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.splat(s)));
+}
+
+/** The low nibble of every byte. */
+// @ts-ignore: decorator
+@inline export function lowNibbles(q: v128): v128 {
+  return v128.and(q, i8x16.splat(0x0f));
+}
+
+/** The high nibble of every byte. */
+// @ts-ignore: decorator
+@inline export function highNibbles(q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
+}
+
+/** Bits 0..15 (half 0) or 16..31 (half 1) of `bits`, one per byte lane, as 0 or `value`. */
+// @ts-ignore: decorator
+@inline export function spreadBits(bits: u32, half: i32, value: i8): v128 {
+  const v = i32x4.splat(bits);
+  const bytes = half == 0
+    ? i8x16.swizzle(v, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1))
+    : i8x16.swizzle(v, i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const select = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(bytes, select), select), i8x16.splat(value));
+}
