@@ -1,0 +1,90 @@
+/**
+ * The wasm kernel cases, shared by the Node test (test/wasm-kernels.test.ts) and the Chromium
+ * page (test/browser/pages/wasm.ts): each returns the NMSE of the kernel's output against the CPU
+ * reference's. Quantised weights are random blocks (every bit pattern); their inputs are rounded
+ * by the reference's quantizeInput8, the very integers the kernels use.
+ */
+import { blockElements, DTYPES, toFloat32, type DType } from '../../src/formats/dtypes.js';
+import { matmul, quantizeInput8, softcap, softmax } from '../../src/engine/cpu/forward.js';
+import { takesIntInputs, type Kernels } from '../../src/engine/wasm/kernels.js';
+import { randomBlocks } from './blocks.js';
+import { nmse, randoms } from './gpu.js';
+
+/** Named tolerances: float32 sums in the kernels vs float64 in the reference. */
+export const TOL = { matmulNMSE: 1e-10, attentionNMSE: 1e-10 };
+
+/** [type, rows, cols, tokens]: widths of one block, several, and several super-blocks; rows that do not split evenly in fours or across threads. */
+export const MATMUL_CASES: [DType, number, number, number][] = DTYPES.flatMap((dtype) => {
+  const b = blockElements(dtype);
+  const widths = b === 1 ? [37, 64, 101] : b === 32 ? [32, 96, 608] : [256, 768];
+  return widths.map((cols, i) => [dtype, [1, 7, 33][i % 3]!, cols, [1, 3, 5][i % 3]!] as [DType, number, number, number]);
+});
+
+export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number, T: number): number {
+  const bytes = randomBlocks(dtype, rows * cols, rows * 131 + cols);
+  const x = randoms(T * cols, cols + T).map((v, i) => (i % 29 === 0 ? v * 40 : v)); // a few outliers per block
+  const w = k.mem.alloc(bytes.length, 'w');
+  k.mem.u8(w, bytes.length).set(bytes);
+  const xp = k.mem.alloc(x.length * 4, 'x');
+  k.mem.f32(xp, x.length).set(x);
+  const out = k.mem.alloc(T * rows * 4, 'out');
+  k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+  const got = k.mem.f32(out, T * rows).slice();
+
+  const wf = toFloat32(dtype, bytes, rows * cols);
+  const want = new Float32Array(T * rows);
+  for (let t = 0; t < T; t++) {
+    let xt = x.subarray(t * cols, (t + 1) * cols);
+    if (takesIntInputs(dtype)) {
+      const q = new Float32Array(cols);
+      quantizeInput8(q, xt, cols);
+      xt = q;
+    }
+    matmul(want.subarray(t * rows, (t + 1) * rows), xt, wf, cols, rows);
+  }
+  return nmse(got, want);
+}
+
+/** [heads, kv heads, head dim, tokens, pos, window, softcap] */
+export const ATTENTION_CASES: [number, number, number, number, number, number, number][] = [
+  // [heads, kv heads, head dim, tokens, pos, window, softcap]
+  [4, 2, 64, 1, 0, 0, 0],
+  [4, 2, 64, 1, 37, 0, 0],
+  [3, 3, 18, 5, 11, 0, 0], // head dim not a multiple of 4
+  [8, 2, 32, 7, 20, 6, 0], // sliding window
+  [2, 1, 16, 3, 9, 0, 50], // soft-capped scores (Gemma 2)
+];
+
+export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number): number {
+  const kvDim = nKv * headDim, qDim = nHeads * headDim, positions = pos + T;
+  const q = randoms(T * qDim, 3), kc = randoms(positions * kvDim, 4), vc = randoms(positions * kvDim, 5);
+  const put = (a: Float32Array) => {
+    const p = k.mem.alloc(a.length * 4, 'a');
+    k.mem.f32(p, a.length).set(a);
+    return p;
+  };
+  const [qp, kp, vp] = [put(q), put(kc), put(vc)];
+  const out = k.mem.alloc(T * qDim * 4, 'out'), scores = k.mem.alloc(positions * 4, 'scores');
+  k.k.attention(qp, kp, vp, out, scores, T, pos, nHeads, nKv, headDim, window || 0x7fffffff, 1 / Math.sqrt(headDim), cap);
+  const got = k.mem.f32(out, T * qDim).slice();
+  const want = new Float32Array(T * qDim);
+  for (let t = 0; t < T; t++) {
+    const p = pos + t, first = window ? Math.max(0, p - window + 1) : 0;
+    for (let h = 0; h < nHeads; h++) {
+      const kvo = Math.floor(h / (nHeads / nKv)) * headDim;
+      const s = new Float32Array(p + 1 - first);
+      for (let j = first; j <= p; j++) {
+        let dot = 0;
+        for (let i = 0; i < headDim; i++) dot += q[t * qDim + h * headDim + i]! * kc[j * kvDim + kvo + i]!;
+        s[j - first] = softcap(dot / Math.sqrt(headDim), cap || undefined);
+      }
+      softmax(s, s.length);
+      for (let i = 0; i < headDim; i++) {
+        let acc = 0;
+        for (let j = first; j <= p; j++) acc += s[j - first]! * vc[j * kvDim + kvo + i]!;
+        want[t * qDim + h * headDim + i] = acc;
+      }
+    }
+  }
+  return nmse(got, want);
+}
