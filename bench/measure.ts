@@ -20,6 +20,8 @@ export interface BenchCase {
   backend: Exclude<BackendName, 'auto'>;
   executionProvider?: 'webgpu' | 'wasm';
   onnxVariant?: string;
+  /** wasm: threads in all. */
+  threads?: number;
   prompt: string;
   decodeTokens: number;
   /** Stored weight bytes read per decoded token (the file's tensor data). */
@@ -81,7 +83,7 @@ async function readEvents(res: Response, onChunk: (chunk: any) => void): Promise
 
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
-  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant });
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads });
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });
@@ -105,7 +107,7 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
   await f.dispose();
   return summarise(c, {
     engine: 'webinfer',
-    backend: c.backend === 'ort' ? `ort (${c.executionProvider ?? 'auto'} EP)` : c.backend,
+    backend: c.backend === 'ort' ? `ort (${c.executionProvider ?? 'auto'} EP)` : c.backend === 'wasm' ? `wasm, ${c.threads ?? 'all'} thread${c.threads === 1 ? '' : 's'}` : c.backend,
     device: info.description,
     loadMs,
     promptTokens,
@@ -149,7 +151,7 @@ export interface ConstrainedResult {
 }
 
 export async function measureConstrained(c: BenchCase & { gpuSampling?: boolean }): Promise<ConstrainedResult> {
-  const make = (jumpForward: boolean) => createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, gpuSampling: c.gpuSampling, jumpForward });
+  const make = (jumpForward: boolean) => createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, gpuSampling: c.gpuSampling, jumpForward, threads: c.threads });
   const run = async (f: ReturnType<typeof createFetch>, constrained: boolean) => {
     const s = performance.now();
     const body = { model: 'default', messages: [{ role: 'user', content: 'The order as JSON.' }], temperature: 1, seed: 7, max_tokens: c.decodeTokens, stream: true, stream_options: { include_usage: true }, ...(constrained ? { response_format: { type: 'json_schema', json_schema: { name: 'order', schema: CONSTRAINED_SCHEMA } } } : { ignore_eos: true }) };

@@ -1,13 +1,14 @@
 /**
  * npm run bench            headless Chromium (WebGPU via the browser; SwiftShader on machines
- *                          without a GPU): webinfer's wgsl and cpu backends, and wllama (llama.cpp
- *                          compiled to WebAssembly) as the peer, on the same GGUF files.
- * npm run bench -- --node  the same measurements in Node: cpu, and wgsl through Dawn (the
+ *                          without a GPU), on a cross-origin isolated page (wasm threads):
+ *                          webinfer's wgsl, wasm (1 thread and all) and cpu backends, and wllama
+ *                          (llama.cpp compiled to WebAssembly) as the peer, on the same GGUF files.
+ * npm run bench -- --node  the same measurements in Node: wasm, cpu, and wgsl through Dawn (the
  *                          `webgpu` package), for GPU machines without a browser.
- * Options: --quick (stories260K only), --backends=wgsl,cpu, --decode=N (tokens to decode),
+ * Options: --quick (stories260K only), --backends=wgsl,wasm,cpu, --decode=N (tokens to decode),
  *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --no-native (skip native
- *          llama.cpp), --no-constrained (skip the structured-output rows), --profile (Node: GPU
- *          time per wgsl op, bench/profile.ts).
+ *          llama.cpp), --no-constrained (skip the structured-output rows), --no-kernels (skip the
+ *          wasm kernel table), --profile (Node: GPU time per wgsl op, bench/profile.ts).
  *
  * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
@@ -34,7 +35,10 @@ const profile = process.argv.includes('--profile');
 const noOnnx = process.argv.includes('--no-onnx');
 const noGguf = process.argv.includes('--no-gguf');
 /** --backends=wgsl,cpu limits the webinfer backends measured on GGUF files. */
-const backends = (process.argv.find((a) => a.startsWith('--backends='))?.slice(11).split(',') ?? ['wgsl', 'cpu']) as ('wgsl' | 'cpu')[];
+const backends = (process.argv.find((a) => a.startsWith('--backends='))?.slice(11).split(',') ?? ['wgsl', 'wasm', 'cpu']) as ('wgsl' | 'wasm' | 'cpu')[];
+/** The wasm backend runs at 1 thread and at every core. */
+const threadCounts = [...new Set([1, cpus().length])];
+const noKernels = process.argv.includes('--no-kernels');
 /** --decode=N decodes N tokens per model (on fast GPUs the defaults are too short to time). */
 const decodeOverride = Number(process.argv.find((a) => a.startsWith('--decode='))?.slice(9)) || undefined;
 
@@ -74,6 +78,7 @@ for (const m of noOnnx ? [] : models.filter((x) => !x.name.includes('Q8_0'))) {
 }
 
 const results: BenchResult[] = [];
+let kernels: { simd: string; results: import('./wasm-kernels.js').KernelResult[] } | undefined;
 const constrained: ConstrainedResult[] = [];
 const noConstrained = process.argv.includes('--no-constrained');
 /** The structured-output rows: the 135M Q4_0 model (its real 49k vocabulary; stories260K with --quick), each backend. */
@@ -92,10 +97,11 @@ async function native(m: Omit<BenchCase, 'backend'>): Promise<void> {
 if (node) {
   machine += `, Node ${process.version}`;
   for (const m of models) {
-    for (const backend of backends) {
-      process.stderr.write(`${m.name} ${backend}…\n`);
-      results.push(await measure({ ...m, backend }));
-    }
+    for (const backend of backends)
+      for (const threads of backend === 'wasm' ? threadCounts : [undefined]) {
+        process.stderr.write(`${m.name} ${backend}${threads ? `, ${threads} threads` : ''}…\n`);
+        results.push(await measure({ ...m, backend, threads }));
+      }
     await native(m);
   }
   for (const m of onnxModels) {
@@ -107,9 +113,14 @@ if (node) {
       process.stderr.write(`${constrainedModel.name} ${backend}, constrained…\n`);
       constrained.push(await measureConstrained({ ...constrainedModel, backend, decodeTokens: 48, gpuSampling: backend === 'wgsl' ? true : undefined }));
     }
+  if (!noKernels) {
+    process.stderr.write('wasm kernels…\n');
+    const { measureKernels } = await import('./wasm-kernels.js');
+    kernels = await measureKernels();
+  }
 } else {
   const { launchBrowser, startVite } = await import('../test/helpers/browser.js');
-  const server = await startVite();
+  const server = await startVite({ isolated: true });
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
@@ -119,10 +130,11 @@ if (node) {
     page.setDefaultTimeout(0);
     for (const m of noGguf ? [] : models) {
       const url = '/' + relative(ROOT, m.model);
-      for (const backend of backends) {
-        process.stderr.write(`${m.name} ${backend}…\n`);
-        results.push(await page.evaluate((c) => (window as any).bench.measure(c), { ...m, model: url, backend }));
-      }
+      for (const backend of backends)
+        for (const threads of backend === 'wasm' ? threadCounts : [undefined]) {
+          process.stderr.write(`${m.name} ${backend}${threads ? `, ${threads} threads` : ''}…\n`);
+          results.push(await page.evaluate((c) => (window as any).bench.measure(c), { ...m, model: url, backend, threads }));
+        }
       process.stderr.write(`${m.name} wllama…\n`);
       const w: BenchResult = await page.evaluate((c) => (window as any).bench.wllama(c), { ...m, model: url, backend: 'cpu' as const });
       w.promptTokens ||= results.at(-1)!.promptTokens; // same tokenizer, same prompt
@@ -147,6 +159,10 @@ if (node) {
         const c = { ...constrainedModel, model: '/' + relative(ROOT, constrainedModel.model), backend, decodeTokens: 48, gpuSampling: backend === 'wgsl' ? true : undefined };
         constrained.push(await page.evaluate((x) => (window as any).bench.constrained(x), c));
       }
+    if (!noKernels) {
+      process.stderr.write('wasm kernels…\n');
+      kernels = await page.evaluate(() => (window as any).bench.kernels());
+    }
   } finally {
     await browser.close();
     await server.close();
@@ -168,6 +184,34 @@ const lines = [
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...results.map((r) => `| ${r.engine} | ${r.backend} | ${r.model} | ${r.loadMs} | ${r.promptTokens} | ${r.ttftMs} | ${r.prefillTokPerS} | ${r.decodeTokPerS} | ${r.decodeGBPerS} | ${agreement(r)} |`),
 ];
+// The wasm backend against its peers on each file: ratios of decode (and prefill) tok/s from this run.
+const ratioRows: string[] = [];
+for (const m of models) {
+  const row = (engine: string, backend: RegExp) => results.find((r) => r.model === m.name && r.engine === engine && backend.test(r.backend));
+  const w1 = row('webinfer', /^wasm, 1 thread$/), wn = row('webinfer', /^wasm, \d+ threads$/);
+  const n1 = row('llama.cpp (native)', /^cpu, 1 thread$/), wl = row('wllama', /./), sw = row('webinfer', /^wgsl$/);
+  if (!w1) continue;
+  const r = (a?: BenchResult, b?: BenchResult, key: 'decodeTokPerS' | 'prefillTokPerS' = 'decodeTokPerS') => (a && b && b[key] ? `${(a[key] / b[key]).toFixed(2)}×` : '—');
+  ratioRows.push(`| ${m.name} | ${w1.decodeTokPerS} | ${r(w1, n1)} | ${r(w1, n1, 'prefillTokPerS')} | ${r(w1, wl)} | ${r(wn, w1)} | ${r(w1, sw)} |`);
+}
+if (ratioRows.length)
+  lines.push(
+    '',
+    'wasm backend, ratios from this run (decode tok/s unless marked):',
+    '',
+    '| model | wasm 1-thread tok/s | vs native llama.cpp 1 thread | prefill vs native 1 thread | vs wllama (1 thread) | all threads vs 1 | vs wgsl on this adapter |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...ratioRows,
+  );
+if (kernels)
+  lines.push(
+    '',
+    `wasm matmul kernels alone (${kernels.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, 1 thread, random blocks):`,
+    '',
+    '| type | rows × cols | ms | GB/s | GMAC/s |',
+    '| --- | --- | ---: | ---: | ---: |',
+    ...kernels.results.map((k) => `| ${k.dtype} | ${k.shape} | ${k.ms} | ${k.gbPerS} | ${k.gmacPerS} |`),
+  );
 if (constrained.length) {
   const pct = (a: number, b: number) => `${Math.round((1 - a / b) * 100)} %`;
   lines.push(
@@ -187,7 +231,7 @@ const table = lines.join('\n');
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}-${node ? 'node' : 'browser'}`;
-writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ machine, results, constrained }, null, 2));
+writeFileSync(join(dir, `${stamp}.json`), JSON.stringify({ machine, results, constrained, kernels }, null, 2));
 writeFileSync(join(dir, `${stamp}.md`), table + '\n');
 console.log(table);
 

@@ -96,13 +96,13 @@ it('stories260K: the same greedy tokens, and the published text through the API'
   expect(info.description).toMatch(/WebAssembly (relaxed SIMD|SIMD128), \d+ threads?/);
   const res = await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 256, temperature: 0 }) });
   expect((await res.json()).choices[0].text).toBe(storiesReference());
-  await f.close?.();
+  await f.dispose();
 }, 120_000);
 
 it('auto picks wasm in Node', async () => {
   const f = createFetch({ model: STORIES_GGUF, maxModelLen: 128 });
   expect((await f.ready).backend).toBe('wasm');
-  await f.close?.();
+  await f.dispose();
 });
 
 describe('chunks and threads', () => {

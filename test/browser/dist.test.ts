@@ -32,7 +32,8 @@ afterAll(() => close?.());
 const reference = (n: number) => storiesReference().slice(0, n);
 
 it.each([
-  ['wgsl (auto, GGUF)', '/models/stories260K.gguf', {}, 'wgsl'],
+  ['wasm (auto, GGUF: SwiftShader is a software adapter)', '/models/stories260K.gguf', {}, 'wasm'],
+  ['wgsl', '/models/stories260K.gguf', { backend: 'wgsl' }, 'wgsl'],
   ['cpu', '/models/stories260K.gguf', { backend: 'cpu' }, 'cpu'],
   ['ort, WASM provider', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'wasm' }, 'ort'],
   ['ort, WebGPU provider', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'webgpu' }, 'ort'],
@@ -50,6 +51,7 @@ const isAnswer = (text: string) => /^\{"ok": (true|false), "n": [0-9]\}$/.test(t
 it.each([
   ['wgsl, GPU sampling', '/models/stories260K.gguf', { backend: 'wgsl', gpuSampling: true }],
   ['cpu', '/models/stories260K.gguf', { backend: 'cpu' }],
+  ['wasm', '/models/stories260K.gguf', { backend: 'wasm' }],
   ['ort on WebGPU, the WGSL sampler on its device', '/test/.generated/onnx/stories260K/', { onnxVariant: 'fp32', executionProvider: 'webgpu', gpuSampling: true }],
 ])('structured output in the browser (%s): xgrammar from the built assets, in the worker', async (_, model, options) => {
   const r = await page.evaluate(([m, o, s]) => (window as any).distTest.constrained(m, o, s), [model, options, SCHEMA] as const).catch((e) => {
@@ -58,7 +60,7 @@ it.each([
   expect(r.res.choices?.[0]?.message?.content, JSON.stringify(r.res)).toSatisfy(isAnswer);
 }, 120_000);
 
-it('in Node: the CPU and ort backends of the built package', async () => {
+it('in Node: the wasm (auto) and ort backends of the built package', async () => {
   const { createFetch } = await import(join(ROOT, 'dist', 'webinfer.js'));
   for (const model of [STORIES_GGUF, join(GENERATED, 'onnx', 'stories260K')]) {
     const f = createFetch({ model, onnxVariant: 'fp32' });

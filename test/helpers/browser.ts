@@ -86,10 +86,10 @@ export async function openTestPage(path: string, global: string, options: { isol
 }
 
 /** Opens a test page before the file's tests and closes it after them; `page` and `log` are set once it is open. */
-export function useTestPage(path: string, global: string): { page: Page; log: string[] } {
+export function useTestPage(path: string, global: string, options: { isolated?: boolean } = {}): { page: Page; log: string[] } {
   const handle = {} as { page: Page; log: string[]; close?: () => Promise<void> };
   beforeAll(async () => {
-    Object.assign(handle, await openTestPage(path, global));
+    Object.assign(handle, await openTestPage(path, global, options));
   });
   afterAll(() => handle.close?.());
   return handle;

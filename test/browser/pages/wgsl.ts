@@ -1,7 +1,7 @@
-/** Test page: the wgsl backend, chosen by `auto` because the page has WebGPU, in the Web Worker. */
+/** Test page: the wgsl backend (asked for: `auto` picks wasm over SwiftShader), in the Web Worker. */
 import { createFetch } from '../../../src/index.js';
 
-const localFetch = createFetch({ model: '/models/stories260K.gguf', maxModelLen: 512, backend: 'auto' });
+const localFetch = createFetch({ model: '/models/stories260K.gguf', maxModelLen: 512, backend: 'wgsl' });
 
 (window as unknown as { wgslTest: unknown }).wgslTest = {
   ready: () => localFetch.ready,
