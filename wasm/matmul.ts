@@ -21,7 +21,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -47,7 +47,9 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
 }
 
 // ---- blocks of 32 -------------------------------------------------------------------------------
-// block(p, x, xd, xs, b, acc): acc plus the dot product of the block at p with inputs 32b .. 32b+31.
+// block(p, a0, a1, a2, a3, sum, scale, acc): acc plus the dot product of the block at p with its 32
+// inputs, loaded once for the four rows a step reads (simd.ts, dotUv: a0, a1 the first 16, a2, a3
+// the next), their sum and their scale.
 
 /** Q4_0 (18 bytes): f16 d, 16 bytes of nibbles; w = d (q - 8). */
 @final @unmanaged class Q4_0 {
@@ -56,17 +58,17 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 18; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const q = v128.load(p + 2);
-    const s = f16(p) * scaleOf(xd, b);
+    const s = f16(p) * scale;
     if (ASC_FEATURE_RELAXED_SIMD) {
       // Σ (q - 8) a = Σ q a - 8 Σ a, spread as 2 Σ a over the four lanes
-      const i = i32x4.add(dotU(lowNibbles(q), x, 2 * b), dotU(highNibbles(q), x, 2 * b + 1));
-      return fma(acc, i32x4.sub(i, i32x4.splat(2 * sum32(xs, b))), s);
+      const i = i32x4.add(dotUv(lowNibbles(q), a0, a1), dotUv(highNibbles(q), a2, a3));
+      return fma(acc, i32x4.sub(i, i32x4.splat(2 * sum)), s);
     }
     // plain SIMD widens the weights anyway: subtracting 8 there costs less than the offset
     const eight = i8x16.splat(8);
-    return fma(acc, i32x4.add(dotS(i8x16.sub(lowNibbles(q), eight), x, 2 * b), dotS(i8x16.sub(highNibbles(q), eight), x, 2 * b + 1)), s);
+    return fma(acc, i32x4.add(dotSv(i8x16.sub(lowNibbles(q), eight), a0, a1), dotSv(i8x16.sub(highNibbles(q), eight), a2, a3)), s);
   }
 }
 
@@ -77,11 +79,11 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 20; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const q = v128.load(p + 4);
-    const i = i32x4.add(dotU(lowNibbles(q), x, 2 * b), dotU(highNibbles(q), x, 2 * b + 1));
-    const xs32 = scaleOf(xd, b);
-    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum32(xs, b));
+    const i = i32x4.add(dotUv(lowNibbles(q), a0, a1), dotUv(highNibbles(q), a2, a3));
+    const xs32 = scale;
+    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
   }
 }
 
@@ -92,18 +94,18 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 22; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const qh = load<u32>(p + 2);
     const q = v128.load(p + 6);
     const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
     const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
-    const s = f16(p) * scaleOf(xd, b);
+    const s = f16(p) * scale;
     if (ASC_FEATURE_RELAXED_SIMD) {
-      const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
-      return fma(acc, i32x4.sub(i, i32x4.splat(4 * sum32(xs, b))), s);
+      const i = i32x4.add(dotUv(lo, a0, a1), dotUv(hi, a2, a3));
+      return fma(acc, i32x4.sub(i, i32x4.splat(4 * sum)), s);
     }
     const sixteen = i8x16.splat(16);
-    return fma(acc, i32x4.add(dotS(i8x16.sub(lo, sixteen), x, 2 * b), dotS(i8x16.sub(hi, sixteen), x, 2 * b + 1)), s);
+    return fma(acc, i32x4.add(dotSv(i8x16.sub(lo, sixteen), a0, a1), dotSv(i8x16.sub(hi, sixteen), a2, a3)), s);
   }
 }
 
@@ -114,14 +116,14 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 24; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const qh = load<u32>(p + 4);
     const q = v128.load(p + 8);
     const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
     const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
-    const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
-    const xs32 = scaleOf(xd, b);
-    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum32(xs, b));
+    const i = i32x4.add(dotUv(lo, a0, a1), dotUv(hi, a2, a3));
+    const xs32 = scale;
+    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
   }
 }
 
@@ -132,9 +134,9 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 34; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
-    const i = i32x4.add(dotS(v128.load(p + 2), x, 2 * b), dotS(v128.load(p + 18), x, 2 * b + 1));
-    return fma(acc, i, f16(p) * scaleOf(xd, b));
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
+    const i = i32x4.add(dotSv(v128.load(p + 2), a0, a1), dotSv(v128.load(p + 18), a2, a3));
+    return fma(acc, i, f16(p) * scale);
   }
 }
 
@@ -151,11 +153,11 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   // @ts-ignore: decorator
   @inline get bytes(): usize { return 18; }
   // @ts-ignore: decorator
-  @inline block(p: usize, x: usize, xd: usize, xs: usize, b: i32, acc: v128): v128 {
+  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const q = v128.load(p + 2);
     const grid = iq4Grid();
-    const i = i32x4.add(dotS(i8x16.swizzle(grid, lowNibbles(q)), x, 2 * b), dotS(i8x16.swizzle(grid, highNibbles(q)), x, 2 * b + 1));
-    return fma(acc, i, f16(p) * scaleOf(xd, b));
+    const i = i32x4.add(dotSv(i8x16.swizzle(grid, lowNibbles(q)), a0, a1), dotSv(i8x16.swizzle(grid, highNibbles(q)), a2, a3));
+    return fma(acc, i, f16(p) * scale);
   }
 }
 
@@ -403,6 +405,45 @@ import { dotS, dotU, f16, fma, highNibbles, hsum, lowNibbles, spreadBits } from 
   }
 }
 
+/** rowsOf for the blocks of 32, whose four rows share the inputs' registers, sum and scale. */
+// @ts-ignore: decorator
+@inline function rows32<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const k = changetype<K>(0);
+  const nb = cols / k.elems;
+  const rb = <usize>nb * k.bytes;
+  const perToken = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const p = p0 + <usize>b * k.bytes;
+        const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+        const sum = sum32(s, b), scale = scaleOf(d, b);
+        a0 = k.block(p, i0, i1, i2, i3, sum, scale, a0);
+        a1 = k.block(p + rb, i0, i1, i2, i3, sum, scale, a1);
+        a2 = k.block(p + 2 * rb, i0, i1, i2, i3, sum, scale, a2);
+        a3 = k.block(p + 3 * rb, i0, i1, i2, i3, sum, scale, a3);
+      }
+      store<f32>(at(out, rows, t, r), hsum(a0));
+      store<f32>(at(out, rows, t, r + 1), hsum(a1));
+      store<f32>(at(out, rows, t, r + 2), hsum(a2));
+      store<f32>(at(out, rows, t, r + 3), hsum(a3));
+    }
+  }
+  for (; r < r1; r++) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+      let a = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, inputA(x, 2 * b), inputB(x, 2 * b), inputA(x, 2 * b + 1), inputB(x, 2 * b + 1), sum32(s, b), scaleOf(d, b), a);
+      store<f32>(at(out, rows, t, r), hsum(a));
+    }
+  }
+}
+
 // ---- float weights ------------------------------------------------------------------------------
 
 // @ts-ignore: decorator
@@ -474,22 +515,22 @@ export function matmul_bf16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowBF16(w + <usize>r * cols * 2, cols, xf + <usize>t * cols * 4));
 }
 export function matmul_q4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q4_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<Q4_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q4_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q4_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<Q4_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q5_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<Q5_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q5_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q5_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<Q5_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q8_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q8_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<Q8_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_iq4_nl(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rows32<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rowsOf<Q2_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -28,30 +28,50 @@ export function setF16Table(table: usize): void {
   return ASC_FEATURE_RELAXED_SIMD ? x + (<usize>g << 4) : x + (<usize>g << 5);
 }
 
-/** Σ w·a over input group g, in four lanes; w: 16 unsigned bytes in 0..127. */
+/**
+ * Σ w·a over 16 inputs held in registers, in four lanes; w: 16 unsigned bytes in 0..127. The
+ * inputs are one int8 vector `a` (relaxed; `b` unused) or two int16 vectors `a`, `b` (plain).
+ */
 // @ts-ignore: decorator
-@inline export function dotU(w: v128, x: usize, g: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(inputAt(x, g)), w, i32x4.splat(0));
-  } else {
-    const a = inputAt(x, g);
-    return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), v128.load(a)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(w), v128.load(a + 16)));
-  }
+@inline export function dotUv(w: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, i32x4.splat(0));
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), a), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(w), b));
 }
 
-/** Σ w·a over input group g, in four lanes; w: 16 signed bytes (no relaxed form: its weights must be 7-bit). */
+/** dotUv for 16 signed weights (no relaxed form: its weights must be 7-bit). */
 // @ts-ignore: decorator
-@inline export function dotS(w: v128, x: usize, g: i32): v128 {
+@inline export function dotSv(w: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    const a = v128.load(inputAt(x, g));
     return i32x4.add(
       i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), i16x8.extend_low_i8x16_s(a)),
       i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), i16x8.extend_high_i8x16_s(a)),
     );
-  } else {
-    const a = inputAt(x, g);
-    return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load(a)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load(a + 16)));
   }
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), a), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), b));
+}
+
+/** The first register of input group g (dotUv's `a`). */
+// @ts-ignore: decorator
+@inline export function inputA(x: usize, g: i32): v128 {
+  return v128.load(inputAt(x, g));
+}
+
+/** The second register of input group g (dotUv's `b`; none for relaxed SIMD). */
+// @ts-ignore: decorator
+@inline export function inputB(x: usize, g: i32): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? i32x4.splat(0) : v128.load(inputAt(x, g) + 16);
+}
+
+/** Σ w·a over input group g, in four lanes; w: 16 unsigned bytes in 0..127. */
+// @ts-ignore: decorator
+@inline export function dotU(w: v128, x: usize, g: i32): v128 {
+  return dotUv(w, inputA(x, g), inputB(x, g));
+}
+
+/** Σ w·a over input group g, in four lanes; w: 16 signed bytes. */
+// @ts-ignore: decorator
+@inline export function dotS(w: v128, x: usize, g: i32): v128 {
+  return dotSv(w, inputA(x, g), inputB(x, g));
 }
 
 // @ts-ignore: decorator
@@ -64,9 +84,10 @@ export function setF16Table(table: usize): void {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-/** acc + float(i) × s */
+/** acc + float(i) × s (fused where relaxed SIMD lets the CPU fuse it: one rounding fewer, within the tests' tolerances). */
 // @ts-ignore: decorator
 @inline export function fma(acc: v128, i: v128, s: f32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(i), f32x4.splat(s), acc);
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.splat(s)));
 }
 

@@ -28,8 +28,9 @@ onMessage(async ({ module, memory, control, names, setup, index, count }) => {
   for (const [name, ...args] of setup) exports[name](...args); // an instance's globals are its own
   const fns = names.map((n) => exports[n]);
   const c = new Int32Array(memory.buffer, control, 32);
-  port.postMessage('ready');
+  // Read before saying ready: the first job may be published as soon as the caller hears it.
   let seen = Atomics.load(c, ${GEN});
+  port.postMessage('ready');
   for (;;) {
     for (let spins = 0; Atomics.load(c, ${GEN}) === seen; ) {
       if (++spins > ${SPINS}) {
