@@ -58,3 +58,16 @@ export function attention(q: usize, kc: usize, vc: usize, out: usize, scores: us
     }
   }
 }
+
+/**
+ * g[i] = act(g[i]) × u[i] for the gated feed-forward, act SiLU (gelu = 0) or GELU with the tanh
+ * approximation; in float64 as the CPU reference computes it, rounded once to float32.
+ */
+export function gatedAct(g: usize, u: usize, n: i32, gelu: i32): void {
+  for (let i = 0; i < n; i++) {
+    const p = g + (<usize>i << 2);
+    const x = <f64>load<f32>(p);
+    const a = gelu ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) : x / (1 + Math.exp(-x));
+    store<f32>(p, <f32>(a * <f64>load<f32>(u + (<usize>i << 2))));
+  }
+}

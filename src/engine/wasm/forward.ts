@@ -1,12 +1,13 @@
 /**
  * The wasm backend's forward pass: the CPU reference's (../cpu/forward.ts), step for step, for a
- * chunk of T consecutive tokens at once, with matrices and attention in WebAssembly. Weights stay
- * in their stored type in the kernels' memory; norms, RoPE and the activations, a few thousand
- * values per token, run in TypeScript on views of that memory with the reference's own functions.
+ * chunk of T consecutive tokens at once, with matrices, attention and the gated activation in
+ * WebAssembly. Weights stay in their stored type in the kernels' memory; norms and RoPE, a few
+ * thousand values per token, run in TypeScript on views of that memory with the reference's own
+ * functions.
  */
 import { toFloat32, type DType } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
-import { gelu, rmsnorm, rope, softcap } from '../cpu/forward.js';
+import { rmsnorm, rope, softcap } from '../cpu/forward.js';
 import { takesIntInputs, type Input, type Kernels } from './kernels.js';
 
 /** A matrix in the kernels' memory, rows × cols of `dtype`. */
@@ -170,11 +171,7 @@ export class WasmTransformer {
       const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
       this.matmul(p.hb, fin, pre + 'ffn_gate.weight');
       this.matmul(p.hb2, fin, pre + 'ffn_up.weight');
-      const { hb, hb2 } = v;
-      for (let i = 0; i < T * c.hiddenDim; i++) {
-        const g = hb[i]!;
-        hb[i] = (c.ffnAct === 'gelu' ? gelu(g) : g / (1 + Math.exp(-g))) * hb2[i]!;
-      }
+      this.k.k.gatedAct(p.hb, p.hb2, T * c.hiddenDim, c.ffnAct === 'gelu' ? 1 : 0);
       this.matmul(p.xb2, this.input(p.hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
       if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_ffw_norm.weight'), c.dim, c.normEps);
       residual(v.xb2);

@@ -12,6 +12,7 @@ export interface KernelExports {
   setF16Table(table: number): void;
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
+  gatedAct(g: number, u: number, n: number, gelu: number): void;
   attention(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos: number, nHeads: number, nKvHeads: number, headDim: number, window: number, scale: number, softcap: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
 }
