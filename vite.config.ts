@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 /**
  * onnxruntime-web's default browser entry inlines its WebAssembly (tens of MB of JavaScript). The
@@ -72,7 +73,9 @@ export default defineConfig(({ mode, command }) => {
     base: './',
     publicDir: false,
     assetsInclude: ['**/*.gguf'],
-    server: { fs: { allow: [root] } },
+    // Cross-origin isolated, so the wasm backend can run threads (SharedArrayBuffer).
+    server: { fs: { allow: [root] }, headers: ISOLATION_HEADERS },
+    preview: { headers: ISOLATION_HEADERS },
     build: { outDir: '../dist-demo', emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0 },
     worker: { format: 'es', plugins: () => [ortWasmAssets(), xgrammarAsset()] },
   };
