@@ -116,7 +116,7 @@ if (node) {
   if (!noKernels) {
     process.stderr.write('wasm kernels…\n');
     const { measureKernels } = await import('./wasm-kernels.js');
-    kernels = await measureKernels();
+    kernels = await measureKernels().catch((e) => (console.error(`wasm kernels: ${e.message}`), undefined));
   }
 } else {
   const { launchBrowser, startVite } = await import('../test/helpers/browser.js');
@@ -161,7 +161,7 @@ if (node) {
       }
     if (!noKernels) {
       process.stderr.write('wasm kernels…\n');
-      kernels = await page.evaluate(() => (window as any).bench.kernels());
+      kernels = await page.evaluate(() => (window as any).bench.kernels()).catch((e) => (console.error(`wasm kernels: ${e.message}`), undefined));
     }
   } finally {
     await browser.close();
