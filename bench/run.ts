@@ -10,7 +10,7 @@
  *          llama.cpp), --no-constrained (skip the structured-output rows), --no-kernels (skip the
  *          wasm kernel table), --profile (Node: GPU time per wgsl op, bench/profile.ts).
  *
- * Models: stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
+ * Models (prompts of 90-130 tokens): stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
  * widths; scripts/make-bench-models.ts). Native llama.cpp (node-llama-cpp) runs every GGUF at 1
  * thread and at all threads, in both modes (it runs in the Node process driving the browser).
@@ -59,7 +59,13 @@ const story = 'Once upon a time, there was a little girl named Lily. She loved t
 const models = [await describe(join(ROOT, 'models', 'stories260K.gguf'), 'stories260K (F32)', `${story} ${story}`, 128)];
 if (!quick) {
   const [q4, q8, q4km] = ensureBenchModels();
-  const text = 'The quick brown fox jumps over the lazy dog near the river bank.';
+  // ~128 tokens: the prefill the issue's targets name
+  const text = [
+    'The quick brown fox jumps over the lazy dog near the river bank, where the water runs cold and clear over smooth grey stones.',
+    'Every morning the old miller opens the wooden gate, counts the sacks of grain, and listens to the wheel turning slowly in the current.',
+    'Children from the village come to watch the ducks, throw bread into the reeds, and ask him about the storm that broke the bridge long ago.',
+    'He tells them the same story each time, and each time they laugh at the part where the goat climbed onto the roof of the mill.',
+  ].join(' ');
   models.push(
     await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16),
     await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16),

@@ -21,7 +21,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -62,9 +62,8 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
     const q = v128.load(p + 2);
     const s = f16(p) * scale;
     if (ASC_FEATURE_RELAXED_SIMD) {
-      // Σ (q - 8) a = Σ q a - 8 Σ a, spread as 2 Σ a over the four lanes
-      const i = i32x4.add(dotUv(lowNibbles(q), a0, a1), dotUv(highNibbles(q), a2, a3));
-      return fma(acc, i32x4.sub(i, i32x4.splat(2 * sum)), s);
+      // Σ (q - 8) a = Σ q a - 8 Σ a: the dots add onto -8 Σ a, spread over the four lanes
+      return fma(acc, dotUvAcc(highNibbles(q), a2, a3, dotUvAcc(lowNibbles(q), a0, a1, i32x4.splat(-2 * sum))), s);
     }
     // plain SIMD widens the weights anyway: subtracting 8 there costs less than the offset
     const eight = i8x16.splat(8);
@@ -81,7 +80,7 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
   // @ts-ignore: decorator
   @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
     const q = v128.load(p + 4);
-    const i = i32x4.add(dotUv(lowNibbles(q), a0, a1), dotUv(highNibbles(q), a2, a3));
+    const i = dotUvAcc(highNibbles(q), a2, a3, dotUv(lowNibbles(q), a0, a1));
     const xs32 = scale;
     return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
   }
@@ -101,8 +100,7 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
     const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
     const s = f16(p) * scale;
     if (ASC_FEATURE_RELAXED_SIMD) {
-      const i = i32x4.add(dotUv(lo, a0, a1), dotUv(hi, a2, a3));
-      return fma(acc, i32x4.sub(i, i32x4.splat(4 * sum)), s);
+      return fma(acc, dotUvAcc(hi, a2, a3, dotUvAcc(lo, a0, a1, i32x4.splat(-4 * sum))), s);
     }
     const sixteen = i8x16.splat(16);
     return fma(acc, i32x4.add(dotSv(i8x16.sub(lo, sixteen), a0, a1), dotSv(i8x16.sub(hi, sixteen), a2, a3)), s);
@@ -121,7 +119,7 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
     const q = v128.load(p + 8);
     const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
     const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
-    const i = i32x4.add(dotUv(lo, a0, a1), dotUv(hi, a2, a3));
+    const i = dotUvAcc(hi, a2, a3, dotUv(lo, a0, a1));
     const xs32 = scale;
     return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
   }
@@ -192,7 +190,7 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
         const b = sb * 8 + s;
         const lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
         const hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
-        const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+        const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
         const xs32 = scaleOf(xd, b);
         acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
         mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
@@ -225,7 +223,7 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
         const h1 = v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16));
         const lo = v128.or(h == 0 ? lowNibbles(q0) : highNibbles(q0), h0);
         const hi = v128.or(h == 0 ? lowNibbles(q1) : highNibbles(q1), h1);
-        const i = i32x4.add(dotU(lo, x, 2 * b), dotU(hi, x, 2 * b + 1));
+        const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
         const xs32 = scaleOf(xd, b);
         acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
         mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
@@ -445,15 +443,17 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
 }
 
 // ---- float weights ------------------------------------------------------------------------------
+// vec(p, x0, x1, acc): acc plus 8 weights at p times 8 float inputs; one(p): the weight at p.
 
-// @ts-ignore: decorator
-@inline function rowF32(w: usize, cols: i32, x: usize): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= cols; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(w + (<usize>j << 2)), v128.load(x + (<usize>j << 2))));
-  let sum = hsum(acc);
-  for (; j < cols; j++) sum += load<f32>(w + (<usize>j << 2)) * load<f32>(x + (<usize>j << 2));
-  return sum;
+@final @unmanaged class F32 {
+  // @ts-ignore: decorator
+  @inline get size(): usize { return 4; }
+  // @ts-ignore: decorator
+  @inline vec(p: usize, x0: v128, x1: v128, acc: v128): v128 {
+    return f32x4.add(f32x4.add(acc, f32x4.mul(v128.load(p), x0)), f32x4.mul(v128.load(p + 16), x1));
+  }
+  // @ts-ignore: decorator
+  @inline one(p: usize): f32 { return load<f32>(p); }
 }
 
 /**
@@ -470,32 +470,76 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
   return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
-// @ts-ignore: decorator
-@inline function rowF16(w: usize, cols: i32, x: usize): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 8 <= cols; j += 8) {
-    const h = v128.load(w + (<usize>j << 1));
-    acc = f32x4.add(acc, f32x4.mul(f16x4(i32x4.extend_low_i16x8_u(h)), v128.load(x + (<usize>j << 2))));
-    acc = f32x4.add(acc, f32x4.mul(f16x4(i32x4.extend_high_i16x8_u(h)), v128.load(x + (<usize>j << 2) + 16)));
+@final @unmanaged class F16 {
+  // @ts-ignore: decorator
+  @inline get size(): usize { return 2; }
+  // @ts-ignore: decorator
+  @inline vec(p: usize, x0: v128, x1: v128, acc: v128): v128 {
+    const h = v128.load(p);
+    return f32x4.add(f32x4.add(acc, f32x4.mul(f16x4(i32x4.extend_low_i16x8_u(h)), x0)), f32x4.mul(f16x4(i32x4.extend_high_i16x8_u(h)), x1));
   }
-  let sum = hsum(acc);
-  for (; j < cols; j++) sum += f16(w + (<usize>j << 1)) * load<f32>(x + (<usize>j << 2));
-  return sum;
+  // @ts-ignore: decorator
+  @inline one(p: usize): f32 { return f16(p); }
 }
 
-// @ts-ignore: decorator
-@inline function rowBF16(w: usize, cols: i32, x: usize): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 8 <= cols; j += 8) {
-    const h = v128.load(w + (<usize>j << 1));
-    acc = f32x4.add(acc, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), v128.load(x + (<usize>j << 2))));
-    acc = f32x4.add(acc, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), v128.load(x + (<usize>j << 2) + 16)));
+@final @unmanaged class BF16 {
+  // @ts-ignore: decorator
+  @inline get size(): usize { return 2; }
+  // @ts-ignore: decorator
+  @inline vec(p: usize, x0: v128, x1: v128, acc: v128): v128 {
+    const h = v128.load(p);
+    return f32x4.add(f32x4.add(acc, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), x0)), f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), x1));
   }
-  let sum = hsum(acc);
-  for (; j < cols; j++) sum += reinterpret<f32>(<u32>load<u16>(w + (<usize>j << 1)) << 16) * load<f32>(x + (<usize>j << 2));
-  return sum;
+  // @ts-ignore: decorator
+  @inline one(p: usize): f32 { return reinterpret<f32>(<u32>load<u16>(p) << 16); }
+}
+
+/** The float types' loop: four rows at a time sharing the inputs' registers, 8 columns a step, the rest one by one. */
+// @ts-ignore: decorator
+@inline function rowsFloat<K>(w: usize, cols: i32, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const k = changetype<K>(0);
+  const rb = <usize>cols * k.size;
+  const cols8 = cols & ~7;
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xf + <usize>t * cols * 4;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let j = 0; j < cols8; j += 8) {
+        const x0 = v128.load(x + (<usize>j << 2)), x1 = v128.load(x + (<usize>j << 2) + 16);
+        const p = p0 + <usize>j * k.size;
+        a0 = k.vec(p, x0, x1, a0);
+        a1 = k.vec(p + rb, x0, x1, a1);
+        a2 = k.vec(p + 2 * rb, x0, x1, a2);
+        a3 = k.vec(p + 3 * rb, x0, x1, a3);
+      }
+      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      for (let j = cols8; j < cols; j++) {
+        const xv = load<f32>(x + (<usize>j << 2));
+        const p = p0 + <usize>j * k.size;
+        s0 += k.one(p) * xv;
+        s1 += k.one(p + rb) * xv;
+        s2 += k.one(p + 2 * rb) * xv;
+        s3 += k.one(p + 3 * rb) * xv;
+      }
+      store<f32>(at(out, rows, t, r), s0);
+      store<f32>(at(out, rows, t, r + 1), s1);
+      store<f32>(at(out, rows, t, r + 2), s2);
+      store<f32>(at(out, rows, t, r + 3), s3);
+    }
+  }
+  for (; r < r1; r++) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T; t++) {
+      const x = xf + <usize>t * cols * 4;
+      let a = f32x4.splat(0);
+      for (let j = 0; j < cols8; j += 8) a = k.vec(p0 + <usize>j * k.size, v128.load(x + (<usize>j << 2)), v128.load(x + (<usize>j << 2) + 16), a);
+      let s = hsum(a);
+      for (let j = cols8; j < cols; j++) s += k.one(p0 + <usize>j * k.size) * load<f32>(x + (<usize>j << 2));
+      store<f32>(at(out, rows, t, r), s);
+    }
+  }
 }
 
 // ---- exports ------------------------------------------------------------------------------------
@@ -506,13 +550,13 @@ import { dotS, dotSv, dotU, dotUv, f16, fma, highNibbles, hsum, inputA, inputB, 
 }
 
 export function matmul_f32(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowF32(w + <usize>r * cols * 4, cols, xf + <usize>t * cols * 4));
+  rowsFloat<F32>(w, cols, xf, T, out, rows, r0, r1);
 }
 export function matmul_f16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowF16(w + <usize>r * cols * 2, cols, xf + <usize>t * cols * 4));
+  rowsFloat<F16>(w, cols, xf, T, out, rows, r0, r1);
 }
 export function matmul_bf16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  for (let r = r0; r < r1; r++) for (let t = 0; t < T; t++) store<f32>(at(out, rows, t, r), rowBF16(w + <usize>r * cols * 2, cols, xf + <usize>t * cols * 4));
+  rowsFloat<BF16>(w, cols, xf, T, out, rows, r0, r1);
 }
 export function matmul_q4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q4_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -38,6 +38,19 @@ export function setF16Table(table: usize): void {
   return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), a), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(w), b));
 }
 
+/** acc + dotUv(w, a, b): relaxed SIMD adds into its accumulator in the same instruction. */
+// @ts-ignore: decorator
+@inline export function dotUvAcc(w: v128, a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, acc);
+  return i32x4.add(acc, dotUv(w, a, b));
+}
+
+/** acc + dotU(w, x, g). */
+// @ts-ignore: decorator
+@inline export function dotUAcc(w: v128, x: usize, g: i32, acc: v128): v128 {
+  return dotUvAcc(w, inputA(x, g), inputB(x, g), acc);
+}
+
 /** dotUv for 16 signed weights (no relaxed form: its weights must be 7-bit). */
 // @ts-ignore: decorator
 @inline export function dotSv(w: v128, a: v128, b: v128): v128 {

@@ -35,7 +35,7 @@ export function takesIntInputs(dtype: DType): boolean {
 }
 
 export interface KernelOptions {
-  /** Threads in all, the caller's included (default: every core; 1 where memory cannot be shared). */
+  /** Threads in all, the caller's included (default and most: every core; 1 where memory cannot be shared). */
   threads?: number;
   /** 'simd' forces plain SIMD128 where relaxed SIMD is there too (tests keep both paths honest). */
   simd?: SimdLevel;
@@ -49,11 +49,14 @@ export interface Input {
   rounded: boolean;
 }
 
-export function defaultThreads(): number {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  const os = (globalThis as { process?: { availableParallelism?: () => number } }).process;
-  return typeof os?.availableParallelism === 'function' ? os.availableParallelism() : 1;
+/** The cores this process may use: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
+export async function defaultThreads(): Promise<number> {
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    const name = 'node:os';
+    const os: typeof import('node:os') = await import(/* @vite-ignore */ name);
+    return os.availableParallelism();
+  }
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1;
 }
 
 export class Kernels {
@@ -74,9 +77,13 @@ export class Kernels {
   static async create(options: KernelOptions = {}): Promise<Kernels> {
     if (!(await hasSimd())) throw new Error('the wasm backend needs WebAssembly SIMD128 (Chrome 91, Firefox 89, Safari 16.4, Node 16.4 or later)');
     const simd: SimdLevel = options.simd === 'simd' || !(await hasRelaxedSimd()) ? 'simd' : 'relaxed';
-    const wanted = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    // Threads wait for work by spinning: more of them than cores would only take turns.
+    const cores = await defaultThreads();
+    const asked = Number.isFinite(options.threads) ? Math.max(1, Math.floor(options.threads!)) : cores;
+    const wanted = Math.min(asked, cores);
     const shared = wanted > 1 && canShareMemory();
-    const threadNote = wanted > 1 && !shared ? 'one thread: the page is not cross-origin isolated (no SharedArrayBuffer)' : undefined;
+    const threadNote =
+      wanted > 1 && !shared ? 'one thread: the page is not cross-origin isolated (no SharedArrayBuffer)' : asked > cores ? `${asked} threads asked for, ${cores} cores` : undefined;
     const module = await compileKernels(simd, shared);
     const mem = new KernelMemory(shared);
     const { exports } = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
@@ -117,7 +124,8 @@ export class Kernels {
     const name = MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
-    if (this.pool && rows >= 2 * this.pool.count) this.pool.run(INDEX.get(name)!, args, rows);
+    // Below ~64K multiply-adds (stories260K's matrices) a matrix takes less time than waking the threads.
+    if (this.pool && rows >= 2 * this.pool.count && rows * input.n * input.T >= 1 << 16) this.pool.run(INDEX.get(name)!, args, rows);
     else (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
   }
 
