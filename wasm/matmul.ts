@@ -47,94 +47,126 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 }
 
 // ---- blocks of 32 -------------------------------------------------------------------------------
-// block(p, a0, a1, a2, a3, sum, scale, acc): acc plus the dot product of the block at p with its 32
-// inputs, loaded once for the four rows a step reads (simd.ts, dotUv: a0, a1 the first 16, a2, a3
-// the next), their sum and their scale.
+// Decoding and multiplying are separate so a prefill decodes a block once for several tokens:
+// lo(p), hi(p) the block's first and last 16 weight codes, d(p) its scale and m(p) its minimum
+// (0 without), and dot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc): acc plus the block's dot product
+// with its 32 inputs (simd.ts, dotUv: a0, a1 the first 16, a2, a3 the next), their sum, and the
+// scales d and m times the inputs' scale.
+
+/** Σ w·a of a block of signed codes, times ds, added to acc. */
+// @ts-ignore: decorator
+@inline function signedDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, ds: f32, acc: v128): v128 {
+  return fma(acc, i32x4.add(dotSv(lo, a0, a1), dotSv(hi, a2, a3)), ds);
+}
+
+/** Σ (q - offset)·a of a block of unsigned codes, times ds, added to acc (offset 8 for 4-bit codes, 16 for 5-bit). */
+// @ts-ignore: decorator
+@inline function offsetDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, offset: i32, ds: f32, acc: v128): v128 {
+  // relaxed: Σ q a - offset Σ a, the dots adding onto -offset Σ a spread over the four lanes;
+  // plain SIMD has the codes' offset taken off in lo/hi (it widens them anyway)
+  if (ASC_FEATURE_RELAXED_SIMD) return fma(acc, dotUvAcc(hi, a2, a3, dotUvAcc(lo, a0, a1, i32x4.splat((-offset >> 2) * sum))), ds);
+  return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
+}
+
+/** The codes as offsetDot takes them: as stored for relaxed SIMD, less the offset for plain. */
+// @ts-ignore: decorator
+@inline function offsetCodes(q: v128, offset: i8): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? q : i8x16.sub(q, i8x16.splat(offset));
+}
+
+/** Σ (d q + m)·a of a block of unsigned codes (ds, ms: d and m times the inputs' scale). */
+// @ts-ignore: decorator
+@inline function minDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+  return addScalar(fma(acc, dotUvAcc(hi, a2, a3, dotUv(lo, a0, a1)), ds), ms * <f32>sum);
+}
 
 /** Q4_0 (18 bytes): f16 d, 16 bytes of nibbles; w = d (q - 8). */
 @final @unmanaged class Q4_0 {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 18; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const q = v128.load(p + 2);
-    const s = f16(p) * scale;
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      // Σ (q - 8) a = Σ q a - 8 Σ a: the dots add onto -8 Σ a, spread over the four lanes
-      return fma(acc, dotUvAcc(highNibbles(q), a2, a3, dotUvAcc(lowNibbles(q), a0, a1, i32x4.splat(-2 * sum))), s);
-    }
-    // plain SIMD widens the weights anyway: subtracting 8 there costs less than the offset
-    const eight = i8x16.splat(8);
-    return fma(acc, i32x4.add(dotSv(i8x16.sub(lowNibbles(q), eight), a0, a1), dotSv(i8x16.sub(highNibbles(q), eight), a2, a3)), s);
+  @inline lo(p: usize): v128 { return offsetCodes(lowNibbles(v128.load(p + 2)), 8); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return offsetCodes(highNibbles(v128.load(p + 2)), 8); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return 0; }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return offsetDot(lo, hi, a0, a1, a2, a3, sum, 8, ds, acc);
   }
 }
 
 /** Q4_1 (20 bytes): f16 d, f16 m, 16 bytes of nibbles; w = d q + m. */
 @final @unmanaged class Q4_1 {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 20; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const q = v128.load(p + 4);
-    const i = dotUvAcc(highNibbles(q), a2, a3, dotUv(lowNibbles(q), a0, a1));
-    const xs32 = scale;
-    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
+  @inline lo(p: usize): v128 { return lowNibbles(v128.load(p + 4)); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return highNibbles(v128.load(p + 4)); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return f16(p + 2); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return minDot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc);
   }
 }
 
 /** Q5_0 (22 bytes): f16 d, 32 high bits, 16 bytes of nibbles; w = d (q - 16). */
 @final @unmanaged class Q5_0 {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 22; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const qh = load<u32>(p + 2);
-    const q = v128.load(p + 6);
-    const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
-    const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
-    const s = f16(p) * scale;
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      return fma(acc, dotUvAcc(hi, a2, a3, dotUvAcc(lo, a0, a1, i32x4.splat(-4 * sum))), s);
-    }
-    const sixteen = i8x16.splat(16);
-    return fma(acc, i32x4.add(dotSv(i8x16.sub(lo, sixteen), a0, a1), dotSv(i8x16.sub(hi, sixteen), a2, a3)), s);
+  @inline lo(p: usize): v128 { return offsetCodes(v128.or(lowNibbles(v128.load(p + 6)), spreadBits(load<u32>(p + 2), 0, 16)), 16); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return offsetCodes(v128.or(highNibbles(v128.load(p + 6)), spreadBits(load<u32>(p + 2), 1, 16)), 16); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return 0; }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return offsetDot(lo, hi, a0, a1, a2, a3, sum, 16, ds, acc);
   }
 }
 
 /** Q5_1 (24 bytes): f16 d, f16 m, 32 high bits, 16 bytes of nibbles; w = d q + m. */
 @final @unmanaged class Q5_1 {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 24; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const qh = load<u32>(p + 4);
-    const q = v128.load(p + 8);
-    const lo = v128.or(lowNibbles(q), spreadBits(qh, 0, 16));
-    const hi = v128.or(highNibbles(q), spreadBits(qh, 1, 16));
-    const i = dotUvAcc(hi, a2, a3, dotUv(lo, a0, a1));
-    const xs32 = scale;
-    return addScalar(fma(acc, i, f16(p) * xs32), f16(p + 2) * xs32 * <f32>sum);
+  @inline lo(p: usize): v128 { return v128.or(lowNibbles(v128.load(p + 8)), spreadBits(load<u32>(p + 4), 0, 16)); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return v128.or(highNibbles(v128.load(p + 8)), spreadBits(load<u32>(p + 4), 1, 16)); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return f16(p + 2); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return minDot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc);
   }
 }
 
 /** Q8_0 (34 bytes): f16 d, 32 int8; w = d q. */
 @final @unmanaged class Q8_0 {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 34; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const i = i32x4.add(dotSv(v128.load(p + 2), a0, a1), dotSv(v128.load(p + 18), a2, a3));
-    return fma(acc, i, f16(p) * scale);
+  @inline lo(p: usize): v128 { return v128.load(p + 2); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return v128.load(p + 18); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return 0; }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
   }
 }
 
@@ -147,15 +179,18 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 /** IQ4_NL (18 bytes): f16 d, 16 bytes of nibbles indexing the grid; w = d grid[q]. */
 @final @unmanaged class IQ4_NL {
   // @ts-ignore: decorator
-  @inline get elems(): i32 { return 32; }
-  // @ts-ignore: decorator
   @inline get bytes(): usize { return 18; }
   // @ts-ignore: decorator
-  @inline block(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, scale: f32, acc: v128): v128 {
-    const q = v128.load(p + 2);
-    const grid = iq4Grid();
-    const i = i32x4.add(dotSv(i8x16.swizzle(grid, lowNibbles(q)), a0, a1), dotSv(i8x16.swizzle(grid, highNibbles(q)), a2, a3));
-    return fma(acc, i, f16(p) * scale);
+  @inline lo(p: usize): v128 { return i8x16.swizzle(iq4Grid(), lowNibbles(v128.load(p + 2))); }
+  // @ts-ignore: decorator
+  @inline hi(p: usize): v128 { return i8x16.swizzle(iq4Grid(), highNibbles(v128.load(p + 2))); }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline m(p: usize): f32 { return 0; }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+    return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
   }
 }
 
@@ -403,27 +438,95 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
 }
 
-/** rowsOf for the blocks of 32, whose four rows share the inputs' registers, sum and scale. */
+/** One token's inputs for block b of a row: the dot's four registers, their sum and scale. */
+// @ts-ignore: decorator
+@inline function block32<K>(k: K, p: usize, x: usize, d: usize, s: usize, b: i32, acc: v128): v128 {
+  const scale = scaleOf(d, b);
+  return k.dot(k.lo(p), k.hi(p), inputA(x, 2 * b), inputB(x, 2 * b), inputA(x, 2 * b + 1), inputB(x, 2 * b + 1), sum32(s, b), k.d(p) * scale, k.m(p) * scale, acc);
+}
+
+/**
+ * The blocks of 32: tokens four at a time (a prefill) against two rows at a time, each block
+ * decoded once for its four tokens; the remaining tokens (all of a decode step) four rows at a
+ * time, the inputs' registers shared by the rows.
+ */
 // @ts-ignore: decorator
 @inline function rows32<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const k = changetype<K>(0);
-  const nb = cols / k.elems;
+  const nb = cols >> 5;
   const rb = <usize>nb * k.bytes;
-  const perToken = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const T4 = T & ~3;
+  if (T4 > 0) {
+    for (let r = r0; r < r1; r += 2) {
+      const two = r + 1 < r1;
+      const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+      for (let t = 0; t < T4; t += 4) {
+        let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+        let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+        const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+        for (let b = 0; b < nb; b++) {
+          const p = p0 + <usize>b * k.bytes, q = p1 + <usize>b * k.bytes;
+          const l0 = k.lo(p), h0 = k.hi(p), dd0 = k.d(p), m0 = k.m(p);
+          const l1 = k.lo(q), h1 = k.hi(q), dd1 = k.d(q), m1 = k.m(q);
+          {
+            const x = x0 + 0 * xStride, d = d0 + 0 * dStride, s = s0 + 0 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const sum = sum32(s, b), scale = scaleOf(d, b);
+            a00 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a00);
+            a10 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a10);
+          }
+          {
+            const x = x0 + 1 * xStride, d = d0 + 1 * dStride, s = s0 + 1 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const sum = sum32(s, b), scale = scaleOf(d, b);
+            a01 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a01);
+            a11 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a11);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, s = s0 + 2 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const sum = sum32(s, b), scale = scaleOf(d, b);
+            a02 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a02);
+            a12 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a12);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, s = s0 + 3 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const sum = sum32(s, b), scale = scaleOf(d, b);
+            a03 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a03);
+            a13 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a13);
+          }
+        }
+        store<f32>(at(out, rows, t, r), hsum(a00));
+        store<f32>(at(out, rows, t + 1, r), hsum(a01));
+        store<f32>(at(out, rows, t + 2, r), hsum(a02));
+        store<f32>(at(out, rows, t + 3, r), hsum(a03));
+        if (two) {
+          store<f32>(at(out, rows, t, r + 1), hsum(a10));
+          store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+          store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+          store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+        }
+      }
+    }
+  }
   let r = r0;
   for (; r + 4 <= r1; r += 4) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
-      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+    for (let t = T4; t < T; t++) {
+      const x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
         const p = p0 + <usize>b * k.bytes;
         const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
         const sum = sum32(s, b), scale = scaleOf(d, b);
-        a0 = k.block(p, i0, i1, i2, i3, sum, scale, a0);
-        a1 = k.block(p + rb, i0, i1, i2, i3, sum, scale, a1);
-        a2 = k.block(p + 2 * rb, i0, i1, i2, i3, sum, scale, a2);
-        a3 = k.block(p + 3 * rb, i0, i1, i2, i3, sum, scale, a3);
+        a0 = k.dot(k.lo(p), k.hi(p), i0, i1, i2, i3, sum, k.d(p) * scale, k.m(p) * scale, a0);
+        const q1 = p + rb, q2 = p + 2 * rb, q3 = p + 3 * rb;
+        a1 = k.dot(k.lo(q1), k.hi(q1), i0, i1, i2, i3, sum, k.d(q1) * scale, k.m(q1) * scale, a1);
+        a2 = k.dot(k.lo(q2), k.hi(q2), i0, i1, i2, i3, sum, k.d(q2) * scale, k.m(q2) * scale, a2);
+        a3 = k.dot(k.lo(q3), k.hi(q3), i0, i1, i2, i3, sum, k.d(q3) * scale, k.m(q3) * scale, a3);
       }
       store<f32>(at(out, rows, t, r), hsum(a0));
       store<f32>(at(out, rows, t, r + 1), hsum(a1));
@@ -433,10 +536,10 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
   for (; r < r1; r++) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
-      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
+    for (let t = T4; t < T; t++) {
+      const x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
       let a = f32x4.splat(0);
-      for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, inputA(x, 2 * b), inputB(x, 2 * b), inputA(x, 2 * b + 1), inputB(x, 2 * b + 1), sum32(s, b), scaleOf(d, b), a);
+      for (let b = 0; b < nb; b++) a = block32<K>(k, p0 + <usize>b * k.bytes, x, d, s, b, a);
       store<f32>(at(out, rows, t, r), hsum(a));
     }
   }
