@@ -29,7 +29,7 @@ localFetch.ready.then(
   (info) => {
     loaded = true;
     progress.value = 1;
-    loadText.textContent = `ready: ${info.id} (${info.backend} backend, context ${info.maxModelLen})`;
+    loadText.textContent = `ready: ${info.id} (${info.backend} backend${info.description ? `: ${info.description}` : ''}, context ${info.maxModelLen})`;
     send.disabled = false;
     document.body.dataset.ready = 'true';
   },

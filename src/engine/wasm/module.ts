@@ -128,7 +128,13 @@ export class KernelMemory {
       throw new Error(`the wasm backend needs more than 4 GiB of memory (at ${what}, ${(end / 2 ** 30).toFixed(2)} GiB); use a smaller model or a smaller maxModelLen, or the wgsl backend`);
     }
     const pages = Math.ceil(end / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (pages > 0) this.memory.grow(pages);
+    if (pages > 0) {
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new Error(`could not grow the wasm backend's memory to ${(end / 2 ** 30).toFixed(2)} GiB (at ${what}): ${(e as Error).message}; use a smaller maxModelLen or model`);
+      }
+    }
     this.top = end;
     return at;
   }
