@@ -40,7 +40,7 @@ describe('webinfer serve', () => {
   });
 
   it('announces the model and answers the seed curl example verbatim', async () => {
-    expect(server.output()).toMatch(/serving stories260K \(llama, cpu backend, context 512\)/);
+    expect(server.output()).toMatch(/serving stories260K \(llama, wasm backend, context 512\)/);
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
