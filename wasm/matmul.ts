@@ -207,7 +207,41 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     : (<i32>load<u8>(s + j + 4) & 0xf) | ((<i32>load<u8>(s + j - 4) >> 6) << 4);
 }
 
-/** Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles; w = d sc q - dmin m per 32. */
+/**
+ * Q4_K and Q5_K: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, then for Q5_K (`high`) 32
+ * bytes of high bits (bit s of byte l: weight l of sub-block s), then 128 bytes of nibbles;
+ * w = d sc q - dmin m per 32. `high` is a constant at each use, so each type compiles its own loop.
+ */
+// @ts-ignore: decorator
+@inline function blockK(p: usize, high: bool, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
+  const d = f16(p), dmin = f16(p + 2);
+  const qs = p + (high ? 48 : 16);
+  const qh0 = high ? v128.load(p + 16) : i32x4.splat(0), qh1 = high ? v128.load(p + 32) : i32x4.splat(0);
+  let mins: f32 = 0;
+  for (let j = 0; j < 4; j++) {
+    const q0 = v128.load(qs + (<usize>j << 5));
+    const q1 = v128.load(qs + 16 + (<usize>j << 5));
+    for (let h = 0; h < 2; h++) {
+      const s = 2 * j + h;
+      const b = sb * 8 + s;
+      let lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
+      let hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
+      if (high) {
+        const mask: i32 = 1 << s;
+        const bit = i8x16.splat(<i8>mask);
+        lo = v128.or(lo, v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16)));
+        hi = v128.or(hi, v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16)));
+      }
+      const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
+      const xs32 = scaleOf(xd, b);
+      acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
+      mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
+    }
+  }
+  return addScalar(acc, -mins);
+}
+
+/** Q4_K (144 bytes). */
 @final @unmanaged class Q4_K {
   // @ts-ignore: decorator
   @inline get elems(): i32 { return 256; }
@@ -215,27 +249,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   @inline get bytes(): usize { return 144; }
   // @ts-ignore: decorator
   @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
-    const d = f16(p), dmin = f16(p + 2);
-    let mins: f32 = 0;
-    for (let j = 0; j < 4; j++) {
-      const q0 = v128.load(p + 16 + (<usize>j << 5));
-      const q1 = v128.load(p + 32 + (<usize>j << 5));
-      for (let h = 0; h < 2; h++) {
-        const s = 2 * j + h;
-        const b = sb * 8 + s;
-        const lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
-        const hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
-        const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
-        const xs32 = scaleOf(xd, b);
-        acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
-        mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
-      }
-    }
-    return addScalar(acc, -mins);
+    return blockK(p, false, x, xd, xs, sb, acc);
   }
 }
 
-/** Q5_K (176 bytes): Q4_K's fields, with 32 bytes of high bits (bit s of byte l: weight l of sub-block s) before the nibbles. */
+/** Q5_K (176 bytes). */
 @final @unmanaged class Q5_K {
   // @ts-ignore: decorator
   @inline get elems(): i32 { return 256; }
@@ -243,29 +261,20 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   @inline get bytes(): usize { return 176; }
   // @ts-ignore: decorator
   @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
-    const d = f16(p), dmin = f16(p + 2);
-    const qh0 = v128.load(p + 16), qh1 = v128.load(p + 32);
-    let mins: f32 = 0;
-    for (let j = 0; j < 4; j++) {
-      const q0 = v128.load(p + 48 + (<usize>j << 5));
-      const q1 = v128.load(p + 64 + (<usize>j << 5));
-      for (let h = 0; h < 2; h++) {
-        const s = 2 * j + h;
-        const b = sb * 8 + s;
-        const mask: i32 = 1 << s;
-        const bit = i8x16.splat(<i8>mask);
-        const h0 = v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16));
-        const h1 = v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16));
-        const lo = v128.or(h == 0 ? lowNibbles(q0) : highNibbles(q0), h0);
-        const hi = v128.or(h == 0 ? lowNibbles(q1) : highNibbles(q1), h1);
-        const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
-        const xs32 = scaleOf(xd, b);
-        acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
-        mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
-      }
-    }
-    return addScalar(acc, -mins);
+    return blockK(p, true, x, xd, xs, sb, acc);
   }
+}
+
+/**
+ * The two groups of 16 codes va, vb of input block b, with integer scales sa, sb and a code
+ * offset (a multiple of 4): acc + d × scale of the inputs × Σ sc (q - offset)·a, the offset taken
+ * off with the inputs' sums, spread over the four lanes.
+ */
+// @ts-ignore: decorator
+@inline function scaledGroups(va: v128, vb: v128, sa: i32, sb: i32, offset: i32, x: usize, xd: usize, xs: usize, b: i32, d: f32, acc: v128): v128 {
+  const i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sb)));
+  const off = i32x4.splat((offset >> 2) * (sa * sum16(xs, 2 * b) + sb * sum16(xs, 2 * b + 1)));
+  return fma(acc, i32x4.sub(i, off), d * scaleOf(xd, b));
 }
 
 /**
@@ -294,11 +303,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
         const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
         const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
         const b = sb * 8 + n * 4 + k;
-        const sa = <i32>load<i8>(sc + 2 * k), sbb = <i32>load<i8>(sc + 2 * k + 1);
-        let i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sbb)));
-        // the offset 32 Σ sc a, spread as 8 Σ sc a over the lanes
-        i = i32x4.sub(i, i32x4.splat(8 * (sa * sum16(xs, 2 * b) + sbb * sum16(xs, 2 * b + 1))));
-        acc = fma(acc, i, d * scaleOf(xd, b));
+        acc = scaledGroups(va, vb, <i32>load<i8>(sc + 2 * k), <i32>load<i8>(sc + 2 * k + 1), 32, x, xd, xs, b, d, acc);
       }
     }
     return acc;
@@ -366,11 +371,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       const va = v128.or(v128.and(i16x8.shr_u(v128.load(run), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm0, bit), m1), 2));
       const vb = v128.or(v128.and(i16x8.shr_u(v128.load(run + 16), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm1, bit), m1), 2));
       const b = sb * 8 + b8;
-      const sa = q3Scale(p + 96, 2 * b8), sbb = q3Scale(p + 96, 2 * b8 + 1);
-      let i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sbb)));
-      // the offset 4 Σ sc a, spread as Σ sc a over the lanes
-      i = i32x4.sub(i, i32x4.splat(sa * sum16(xs, 2 * b) + sbb * sum16(xs, 2 * b + 1)));
-      acc = fma(acc, i, d * scaleOf(xd, b));
+      acc = scaledGroups(va, vb, q3Scale(p + 96, 2 * b8), q3Scale(p + 96, 2 * b8 + 1), 4, x, xd, xs, b, d, acc);
     }
     return acc;
   }
