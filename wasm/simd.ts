@@ -92,11 +92,6 @@ export function setF16Table(table: usize): void {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// @ts-ignore: decorator
-@inline export function hsumI(v: v128): i32 {
-  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-}
-
 /** acc + float(i) × s (fused where relaxed SIMD lets the CPU fuse it: one rounding fewer, within the tests' tolerances). */
 // @ts-ignore: decorator
 @inline export function fma(acc: v128, i: v128, s: f32): v128 {

@@ -17,6 +17,8 @@ export interface Matrix {
   rows: number;
   cols: number;
   bytes: number;
+  /** Its bias (Qwen2's q, k, v), float32, found once at load. */
+  bias?: Float32Array;
 }
 
 /** Tokens per chunk: a prefill reads every matrix once per chunk, and the activations are sized for it. */
@@ -76,6 +78,7 @@ export class WasmTransformer {
       logits: view(this.p.logits, CHUNK * c.vocabSize),
     };
     this.ropes = Array.from({ length: c.nLayers }, (_, l) => layerRope(c, l, maxSeqLen));
+    for (const [name, m] of matrices) m.bias = small.get(name.replace(/\.weight$/, '.bias'));
   }
 
   private matrix(name: string): Matrix {
@@ -99,7 +102,7 @@ export class WasmTransformer {
   private matmul(out: number, input: Input, name: string): void {
     const m = this.matrix(name);
     this.k.matmul(m.dtype, m.ptr, m.rows, input, out);
-    const bias = this.small.get(name.replace(/\.weight$/, '.bias'));
+    const bias = m.bias;
     if (bias) {
       const o = this.k.mem.f32(out, input.T * m.rows);
       for (let t = 0; t < input.T; t++) for (let i = 0; i < m.rows; i++) o[t * m.rows + i] = o[t * m.rows + i]! + bias[i]!;
