@@ -5,14 +5,16 @@
  */
 import * as Comlink from 'comlink';
 import type { OpenAIErrorBody } from '../api/errors.js';
-import type { LoadProgress } from '../model/load.js';
+import { isHubModel } from '../hub/ref.js';
 import { EngineHost } from '../worker/host.js';
-import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from '../worker/protocol.js';
+import type { EngineOptions, HostApi, LoadProgress, ModelInfo, PortToHost, PortToPage, WireRequest } from '../worker/protocol.js';
 
 export interface CreateFetchOptions extends EngineOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Run the engine in a Web Worker (default in browsers) or in the calling thread. */
   worker?: boolean;
+  /** Cancels the load (a Hub download keeps what it stored: loading again resumes). */
+  signal?: AbortSignal;
 }
 
 export type WebinferFetch = typeof fetch & {
@@ -39,6 +41,7 @@ function absolute<T>(file: T): T | string {
 
 function absoluteModel(options: EngineOptions): EngineOptions {
   const m = options.model;
+  if (isHubModel(m, options.hubUrl)) return options;
   return { ...options, model: (Array.isArray(m) ? m.map(absolute) : absolute(m)) as EngineOptions['model'] };
 }
 
@@ -60,9 +63,13 @@ const abortError = () => new DOMException('The operation was aborted.', 'AbortEr
 export function createFetch(options: CreateFetchOptions): WebinferFetch {
   const useWorker = options.worker ?? inBrowser;
   const { host, terminate } = startHost(useWorker);
-  const { onProgress, worker: _w, ...engineOptions } = options;
+  const { onProgress, worker: _w, signal, ...engineOptions } = options;
   const progress = onProgress && (useWorker ? Comlink.proxy(onProgress) : onProgress);
+  // Only a window may ask for persistent storage; the download itself happens in the worker.
+  if (isHubModel(engineOptions.model, engineOptions.hubUrl) && typeof navigator !== 'undefined' && typeof document !== 'undefined') void navigator.storage?.persist?.().catch(() => false);
   const ready = Promise.resolve(host.load(absoluteModel(engineOptions), progress)) as Promise<ModelInfo>;
+  signal?.addEventListener('abort', () => void host.cancelLoad(), { once: true });
+  if (signal?.aborted) void host.cancelLoad();
   ready.catch(() => {}); // failures are reported per request (503) and through `ready`
 
   const localFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {

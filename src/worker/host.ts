@@ -16,11 +16,14 @@ import { hasSimd } from '../engine/wasm/module.js';
 import { loadOrt } from '../engine/ort/backend.js';
 import { openSource } from '../model/files.js';
 import { Engine } from '../engine/engine.js';
-import type { LoadProgress } from '../model/load.js';
-import type { EngineOptions, HostApi, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
+import { fetchHubModel } from '../hub/cache.js';
+import { isHubModel, type HubModelSource } from '../hub/ref.js';
+import type { ModelSource } from '../model/files.js';
+import { onnxFileOrder } from '../engine/ort/backend.js';
+import type { EngineOptions, HostApi, LoadProgress, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
 
 /** A directory with ONNX weights and no safetensors is an onnx-community export. */
-async function isOnnxDirectory(model: EngineOptions['model']): Promise<boolean> {
+async function isOnnxDirectory(model: ModelSource): Promise<boolean> {
   const { store, single } = await openSource(model);
   if (single) return false;
   const has = async (name: string) => {
@@ -40,7 +43,7 @@ async function isOnnxDirectory(model: EngineOptions['model']): Promise<boolean> 
  * package and `wgsl` is chosen only when asked for); the TypeScript reference only where
  * WebAssembly SIMD is missing.
  */
-async function chooseBackend(backend: BackendName, model: EngineOptions['model']): Promise<Exclude<BackendName, 'auto'>> {
+async function chooseBackend(backend: BackendName, model: ModelSource): Promise<Exclude<BackendName, 'auto'>> {
   if (backend !== 'auto') return backend;
   if (await isOnnxDirectory(model)) return 'ort';
   const adapter = typeof navigator !== 'undefined' && navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
@@ -48,7 +51,10 @@ async function chooseBackend(backend: BackendName, model: EngineOptions['model']
   return (await hasSimd().catch(() => false)) ? 'wasm' : 'cpu';
 }
 
-async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<LoadedRunner> {
+/** Options whose model is local: bytes, a URL or path, or the files of a Hub model in the cache. */
+type LocalOptions = Omit<EngineOptions, 'model'> & { model: ModelSource };
+
+async function loadBackend(options: LocalOptions, load: LoadOptions): Promise<LoadedRunner> {
   const backend = await chooseBackend(options.backend ?? 'auto', options.model);
   switch (backend) {
     case 'cpu':
@@ -64,28 +70,73 @@ async function loadBackend(options: EngineOptions, load: LoadOptions): Promise<L
   }
 }
 
+const mb = (n: number) => (n / 1e6).toFixed(1);
+
+/**
+ * A Hub model becomes the files of its cached copy (downloaded first when needed); an ONNX one
+ * fetches only the variant this device would run.
+ */
+async function localModel(options: EngineOptions, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ options: LocalOptions; aliases: string[]; fromCache?: boolean }> {
+  if (!isHubModel(options.model, options.hubUrl)) return { options: options as LocalOptions, aliases: [] };
+  const wantsOrt = options.backend === 'ort' || options.backend === 'auto' || options.backend === undefined;
+  const hub = await fetchHubModel(options.model as string | HubModelSource, {
+    hubUrl: options.hubUrl,
+    accessToken: options.accessToken,
+    cache: options.cache,
+    cacheDir: options.cacheDir,
+    signal,
+    ...options.download,
+    onnxFiles: wantsOrt ? await onnxFileOrder(options) : undefined,
+    onProgress: onProgress && ((d) => onProgress({
+      loadedBytes: d.loadedBytes,
+      totalBytes: d.totalBytes,
+      progress: d.totalBytes ? d.loadedBytes / d.totalBytes : undefined,
+      text: `downloading: ${mb(d.loadedBytes)} of ${mb(d.totalBytes)} MB${d.bytesPerSecond > 0 ? ` at ${mb(d.bytesPerSecond)} MB/s` : ''}${d.etaSeconds !== undefined && d.etaSeconds > 0 ? `, ${Math.ceil(d.etaSeconds)} s left` : ''}`,
+      download: d,
+    })),
+  });
+  const onnxFile = hub.format === 'onnx' ? Object.keys(hub.files).find((n) => n.startsWith('onnx/') && n.endsWith('.onnx'))?.slice(5) : undefined;
+  return {
+    options: { ...options, model: hub.files, modelId: options.modelId ?? hub.id, onnxVariant: onnxFile ?? options.onnxVariant },
+    aliases: hub.aliases,
+    fromCache: hub.fromCache,
+  };
+}
 export class EngineHost implements HostApi {
   private router?: Router;
   private engine?: Engine;
   private loading?: Promise<Router>;
   private options?: EngineOptions;
+  private abort?: AbortController;
+  private fromCache?: boolean;
 
   async load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
     this.options = options;
+    const abort = (this.abort = new AbortController());
+    let id = options.modelId;
     const loading = (async () => {
-      const loaded = await loadBackend(options, { maxModelLen: options.maxModelLen, onProgress, gpuSampling: options.gpuSampling, intActivations: options.intActivations, threads: options.threads });
+      const local = await localModel(options, abort.signal, onProgress);
+      abort.signal.throwIfAborted();
+      const o = local.options;
+      const loaded = await loadBackend(o, { maxModelLen: o.maxModelLen, onProgress, gpuSampling: o.gpuSampling, intActivations: o.intActivations, threads: o.threads });
+      if (abort.signal.aborted) {
+        loaded.runner.dispose();
+        throw abort.signal.reason;
+      }
       const engine = new Engine(loaded);
-      const id = options.modelId ?? loaded.model.id;
+      id = o.modelId ?? loaded.model.id;
       this.engine = engine;
-      this.router = new Router(new Serving(engine, id, { enableLogprob: options.enableLogprob ?? false, jumpForward: options.jumpForward }));
+      this.fromCache = local.fromCache;
+      this.router = new Router(new Serving(engine, id, { enableLogprob: o.enableLogprob ?? false, jumpForward: o.jumpForward }), { aliases: local.aliases });
       return this.router;
     })();
     this.loading = loading;
     await loading;
     const e = this.engine!;
     return {
-      id: options.modelId ?? e.model.id,
+      fromCache: this.fromCache,
+      id: id ?? e.model.id,
       backend: e.runner.backend,
       format: e.model.format,
       maxModelLen: e.maxModelLen,
@@ -95,7 +146,12 @@ export class EngineHost implements HostApi {
     };
   }
 
+  cancelLoad(): void {
+    this.abort?.abort(new DOMException('the model load was cancelled', 'AbortError'));
+  }
+
   async unload(): Promise<void> {
+    this.cancelLoad();
     this.engine?.dispose();
     this.engine = undefined;
     this.router = undefined;

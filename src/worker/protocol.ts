@@ -6,12 +6,34 @@
  */
 import type { OpenAIErrorBody } from '../api/errors.js';
 import type { BackendName } from '../engine/backend.js';
+import type { HubModelSource } from '../hub/ref.js';
+import type { CacheChoice } from '../hub/storage/index.js';
 import type { ModelSource } from '../model/files.js';
-import type { LoadProgress } from '../model/load.js';
+import type { DownloadProgress } from '../hub/progress.js';
+import type { LoadProgress as ModelLoadProgress } from '../model/load.js';
+
+/** Loading progress; while a Hub model downloads, its bytes, speed and time left, overall and per file. */
+export interface LoadProgress extends ModelLoadProgress {
+  download?: DownloadProgress;
+}
 
 export interface EngineOptions {
-  /** URL or path of a .gguf file or a Hugging Face model directory, or the bytes themselves. */
-  model: ModelSource;
+  /**
+   * URL or path of a .gguf file or a Hugging Face model directory, the bytes themselves, or a Hub
+   * model: 'hf:owner/repo', 'hf:owner/repo/file.gguf', 'hf:owner/repo:Q4_K_M',
+   * { hub: 'owner/repo', revision, file }, or a huggingface.co URL (downloaded once, then cached).
+   */
+  model: ModelSource | HubModelSource;
+  /** Hub models: the Hub or a mirror (default https://huggingface.co). */
+  hubUrl?: string;
+  /** Hub models: an access token for gated or private repositories, sent to the Hub's origin only. */
+  accessToken?: string;
+  /** Hub models: where they are kept ('auto': OPFS, else the Cache API; a folder in Node; 'memory': not kept). */
+  cache?: CacheChoice;
+  /** Node: the cache folder (default $WEBINFER_CACHE, else ~/.cache/webinfer). */
+  cacheDir?: string;
+  /** Hub downloads: bytes per stored piece and Range request (default 32 MiB), requests at once (4), attempts per piece (5). */
+  download?: { pieceBytes?: number; parallel?: number; retries?: number; retryDelayMs?: number };
   /** Model id served in responses and accepted in requests (default: the file name). */
   modelId?: string;
   /** KV-cache capacity in tokens (default: the model's context length). */
@@ -52,6 +74,8 @@ export interface ModelInfo {
   vocabSize: number;
   /** What runs the model, e.g. the GPU adapter or the ONNX execution provider and file. */
   description?: string;
+  /** Hub models: whether it came from the cache with nothing downloaded. */
+  fromCache?: boolean;
 }
 
 /** A Request reduced to what survives structured cloning. */
@@ -75,6 +99,8 @@ export type PortToPage =
 /** The control surface of the host, exposed with comlink. */
 export interface HostApi {
   load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  /** Stops a load in progress (a download keeps what it stored, for resuming). */
+  cancelLoad(): void;
   /** Answers one HTTP exchange; the response is pushed on `port`. */
   fetch(request: WireRequest, port: MessagePort): void;
   unload(): Promise<void>;

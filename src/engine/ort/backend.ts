@@ -114,6 +114,18 @@ function outputLocations(layers: number, gpuLogits: boolean): Record<string, 'gp
   return out;
 }
 
+/** The onnx/ file names to try, in order, for an adapter (null: the wasm provider). */
+function variantFiles(adapter: GPUAdapter | null, wanted?: string): string[] {
+  if (wanted) return [ONNX_VARIANTS[wanted] ?? wanted];
+  const order = !adapter ? WASM_ORDER : adapter.features.has('shader-f16') ? WEBGPU_F16_ORDER : WEBGPU_ORDER;
+  return order.map((v) => ONNX_VARIANTS[v]!);
+}
+
+/** What loadOrt would look for on this device: lets a download fetch only the variant that will run. */
+export async function onnxFileOrder(options: Pick<OrtOptions, 'executionProvider' | 'onnxVariant'>): Promise<string[]> {
+  return variantFiles(options.executionProvider === 'wasm' ? null : await webgpuAdapter(), options.onnxVariant);
+}
+
 export async function loadOrt(source: ModelSource, options: OrtOptions): Promise<LoadedRunner> {
   const { store, single } = await openSource(source);
   if (single) throw new ModelNotFoundError("the 'ort' backend needs a model directory (config.json, tokenizer.json, onnx/model*.onnx), not a single file");
@@ -121,9 +133,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   const adapter = options.executionProvider === 'wasm' ? null : await webgpuAdapter();
   if (options.executionProvider === 'webgpu' && !adapter) throw new Error('the WebGPU execution provider was asked for, but this environment has no WebGPU adapter');
   const ep: 'webgpu' | 'wasm' = adapter ? 'webgpu' : 'wasm';
-  const order = ep === 'wasm' ? WASM_ORDER : adapter!.features.has('shader-f16') ? WEBGPU_F16_ORDER : WEBGPU_ORDER;
-  const wanted = options.onnxVariant;
-  const candidates = wanted ? [ONNX_VARIANTS[wanted] ?? wanted] : order.map((v) => ONNX_VARIANTS[v]!);
+  const candidates = variantFiles(adapter, options.onnxVariant);
   let file: string | undefined;
   let bytes: Uint8Array | null = null;
   for (const c of candidates) {

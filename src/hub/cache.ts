@@ -1,0 +1,209 @@
+/**
+ * Models from the Hub, kept on the device. A model entry (`models/<id>.json`) records which files
+ * a name resolved to; each file lives under `files/<owner>/<repo>/<revision>/<path>/` with its
+ * manifest and pieces (download.ts). A model whose files are all verified loads with no network.
+ */
+import { listFiles } from '@huggingface/hub';
+import { downloadFiles, manifestPath, readStoredFile, type FileManifest } from './download.js';
+import type { DownloadProgress } from './progress.js';
+import { hubId, parseHubModel, resolveUrl, type HubModelSource, type HubRef } from './ref.js';
+import { selectFiles, type RepoFile, type Selection } from './select.js';
+import { openStorage, type CacheChoice, type ModelStorage, type StorageKind } from './storage/index.js';
+
+export interface HubOptions {
+  /** The Hub or a mirror (default https://huggingface.co). */
+  hubUrl?: string;
+  /** A Hugging Face access token for gated or private repositories; sent to the Hub's origin only. */
+  accessToken?: string;
+  /** Where files are kept: 'auto' (OPFS, else the Cache API; a folder in Node), or one of them, or 'memory' (nothing stored). */
+  cache?: CacheChoice;
+  /** Node: the cache folder (default $WEBINFER_CACHE or ~/.cache/webinfer). */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Bytes per stored piece and per Range request (default 32 MiB). */
+  pieceBytes?: number;
+  /** Range requests at once (default 4). */
+  parallel?: number;
+  /** Attempts per piece after a network error (default 5). */
+  retries?: number;
+  retryDelayMs?: number;
+  /** ONNX repositories: the onnx/ file names in the order this device prefers them. */
+  onnxFiles?: string[];
+}
+
+export interface CachedModel {
+  /** The model's name, e.g. 'hf:owner/repo:Q4_K_M'; what deleteCachedModel takes. */
+  id: string;
+  repo: string;
+  revision: string;
+  format: Selection['format'];
+  files: { path: string; size: number; storedBytes: number; complete: boolean }[];
+  /** Bytes of the whole model, and the bytes stored so far. */
+  size: number;
+  storedBytes: number;
+  /** Every file downloaded and verified: loads with no network. */
+  complete: boolean;
+  storage: StorageKind;
+  lastUsed: string;
+}
+
+interface ModelEntry {
+  v: 1;
+  id: string;
+  repo: string;
+  revision: string;
+  hubUrl: string;
+  format: Selection['format'];
+  /** The folder of the model in the repository ('' for the root); names are given relative to it. */
+  base: string;
+  files: RepoFile[];
+  lastUsed: string;
+}
+
+export interface HubModel {
+  /** Name for responses: 'owner/repo' (with ':variant' or '/file' when named). */
+  id: string;
+  /** Every spelling a request may use for this model. */
+  aliases: string[];
+  format: Selection['format'];
+  /** The files by the names the loaders look for, each a Blob of stored pieces. */
+  files: Record<string, Blob>;
+  /** True when nothing had to be downloaded. */
+  fromCache: boolean;
+}
+
+const entryPath = (id: string) => `models/${encodeURIComponent(id)}.json`;
+const fileDir = (e: { repo: string; revision: string }, path: string) => `files/${e.repo}/${encodeURIComponent(e.revision)}/${path}`;
+
+/** The names the loaders read a selected file by: GGUFs by their own name, others relative to the model's folder. */
+function localName(e: ModelEntry, path: string): string {
+  return e.format === 'gguf' ? path.split('/').pop()! : path.slice(e.base.length);
+}
+
+async function storedFiles(storage: ModelStorage, e: ModelEntry): Promise<Record<string, Blob> | null> {
+  const out: Record<string, Blob> = {};
+  for (const f of e.files) {
+    const dir = fileDir(e, f.path);
+    const m = await storage.readJson<FileManifest>(manifestPath(dir));
+    if (!m?.verified || m.size !== f.size) return null;
+    const blob = await readStoredFile(storage, dir, m);
+    if (!blob) return null;
+    out[localName(e, f.path)] = blob;
+  }
+  return out;
+}
+
+async function listRepo(ref: HubRef, o: HubOptions): Promise<RepoFile[]> {
+  const files: RepoFile[] = [];
+  for await (const f of listFiles({ repo: { type: 'model', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl: ref.hubUrl, accessToken: o.accessToken })) {
+    // A path that could step out of the cache folder is not a file webinfer will store.
+    if (f.type === 'file' && !f.path.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) files.push({ path: f.path, size: f.lfs?.size ?? f.size, oid: f.oid, sha256: f.lfs?.oid });
+  }
+  return files;
+}
+
+function modelOf(e: ModelEntry, files: Record<string, Blob>, fromCache: boolean, given: string): HubModel {
+  const id = e.id.slice(3);
+  return { id, aliases: [...new Set([e.id, given, e.repo])], format: e.format, files, fromCache };
+}
+
+/**
+ * The model a Hub name designates, from the cache when it is complete there (no network), else
+ * listed, downloaded (resuming what an earlier attempt stored) and verified first.
+ */
+export async function fetchHubModel(source: string | URL | HubModelSource, o: HubOptions = {}): Promise<HubModel> {
+  const ref = parseHubModel(source, o.hubUrl);
+  const id = hubId(ref);
+  const given = typeof source === 'object' && !(source instanceof URL) ? id : String(source);
+  const storage = await openStorage(o.cache, o.cacheDir);
+  const known = await storage.readJson<ModelEntry>(entryPath(id));
+  if (known?.v === 1) {
+    const files = await storedFiles(storage, known);
+    if (files) {
+      await storage.writeJson(entryPath(id), { ...known, lastUsed: new Date().toISOString() }).catch(() => {});
+      return modelOf(known, files, true, given);
+    }
+  }
+  let listing: RepoFile[];
+  try {
+    listing = await listRepo(ref, o);
+  } catch (e) {
+    const why = (e as Error).message;
+    throw new Error(`could not list ${ref.repo} at revision ${ref.revision} on ${ref.hubUrl}: ${why}${known ? ' (the model is only partly in the cache; loading it again online resumes the download)' : ''}`);
+  }
+  const selection = selectFiles(ref, listing, o.onnxFiles);
+  const entry: ModelEntry = { v: 1, id, repo: ref.repo, revision: ref.revision, hubUrl: ref.hubUrl, format: selection.format, base: selection.base, files: selection.files, lastUsed: new Date().toISOString() };
+  const jobs = selection.files.map((file) => ({ file, url: resolveUrl(ref, file.path), dir: fileDir(entry, file.path) }));
+  // The entry is written only once nothing stops the download (the space check): a model that
+  // never started leaves nothing behind; one that started is listed as partial, for resuming.
+  await downloadFiles(jobs, {
+    storage,
+    hubOrigin: new URL(ref.hubUrl).origin,
+    hubHeaders: o.accessToken ? { Authorization: `Bearer ${o.accessToken}` } : undefined,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    pieceBytes: o.pieceBytes,
+    parallel: o.parallel,
+    retries: o.retries,
+    retryDelayMs: o.retryDelayMs,
+    beforeWrite: () => storage.writeJson(entryPath(id), entry),
+  });
+  await storage.writeJson(entryPath(id), entry);
+  const files = await storedFiles(storage, entry);
+  if (!files) throw new Error(`${id}: the downloaded files could not be read back from the ${storage.kind} cache`);
+  return modelOf(entry, files, false, given);
+}
+
+export interface CacheOptions {
+  cache?: CacheChoice;
+  cacheDir?: string;
+}
+
+/** The models in the cache, complete or partly downloaded, with their sizes. */
+export async function listCachedModels(o: CacheOptions = {}): Promise<CachedModel[]> {
+  const storage = await openStorage(o.cache, o.cacheDir);
+  const out: CachedModel[] = [];
+  for (const p of await storage.listJson('models')) {
+    const e = await storage.readJson<ModelEntry>(p);
+    if (e?.v !== 1) continue;
+    const files = [];
+    for (const f of e.files) {
+      const m = await storage.readJson<FileManifest>(manifestPath(fileDir(e, f.path)));
+      const stored = m ? m.pieces.reduce((a, i) => a + Math.min(m.pieceBytes, m.size - i * m.pieceBytes), 0) : 0;
+      files.push({ path: f.path, size: f.size, storedBytes: stored, complete: !!m?.verified });
+    }
+    const size = files.reduce((a, f) => a + f.size, 0);
+    const storedBytes = files.reduce((a, f) => a + f.storedBytes, 0);
+    out.push({ id: e.id, repo: e.repo, revision: e.revision, format: e.format, files, size, storedBytes, complete: files.every((f) => f.complete), storage: storage.kind, lastUsed: e.lastUsed });
+  }
+  return out.sort((a, b) => b.lastUsed.localeCompare(a.lastUsed));
+}
+
+function canonical(id: string, hubUrl?: string): string {
+  try {
+    return hubId(parseHubModel(id.startsWith('hf:') || /^https?:/.test(id) ? id : `hf:${id}`, hubUrl));
+  } catch {
+    return id;
+  }
+}
+
+/** Removes a model and the files no other cached model uses; false when it was not in the cache. */
+export async function deleteCachedModel(id: string, o: CacheOptions & { hubUrl?: string } = {}): Promise<boolean> {
+  const storage = await openStorage(o.cache, o.cacheDir);
+  const key = canonical(id, o.hubUrl);
+  const e = await storage.readJson<ModelEntry>(entryPath(key));
+  if (!e) return false;
+  await storage.remove(entryPath(key));
+  const others = await Promise.all((await storage.listJson('models')).map((p) => storage.readJson<ModelEntry>(p)));
+  const used = new Set(others.flatMap((x) => (x?.v === 1 ? x.files.map((f) => fileDir(x, f.path)) : [])));
+  for (const f of e.files) if (!used.has(fileDir(e, f.path))) await storage.remove(fileDir(e, f.path));
+  return true;
+}
+
+/** Removes every cached model. */
+export async function clearCache(o: CacheOptions = {}): Promise<void> {
+  const storage = await openStorage(o.cache, o.cacheDir);
+  await storage.remove('models');
+  await storage.remove('files');
+}
