@@ -194,7 +194,8 @@ export class FakeHub {
     let body = Buffer.from(data);
     if (this.corrupt.has(file)) {
       body = Buffer.from(body);
-      body[body.length >> 1] ^= 0x40;
+      const i = body.length >> 1;
+      body[i] = body[i]! ^ 0x40;
     }
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     let start = 0;
