@@ -11,6 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clearCache, createFetch, deleteCachedModel, listCachedModels, type CreateFetchOptions, type LoadProgress } from '../src/index.js';
 import { hubId, parseHubModel } from '../src/hub/ref.js';
 import { selectFiles, type RepoFile } from '../src/hub/select.js';
+import { downloadFiles } from '../src/hub/download.js';
+import { MemoryStorage } from '../src/hub/storage/memory.js';
 import type { FakeHub } from './helpers/fake-hub.js';
 import { PRIVATE_TOKEN, startFakeHub } from './helpers/hub-repos.js';
 import { storiesReference } from './helpers/paths.js';
@@ -229,6 +231,19 @@ describe('downloading from a Hub into the cache', () => {
     const offline = open(`hf:${stories}`, { download: { retries: 1, retryDelayMs: 10 } });
     await expect(offline.ready).rejects.toThrow(/could not list/);
     await offline.dispose();
+  });
+
+  it('not enough space: refused before anything is written, naming the sizes', async () => {
+    class Small extends MemoryStorage {
+      override async available() {
+        return { free: 300_000, quota: 1_000_000, usage: 700_000 };
+      }
+    }
+    const storage = new Small();
+    const file = { path: 'm.gguf', size: 1054464, sha256: 'a'.repeat(64) };
+    await expect(downloadFiles([{ file, url: `${hub.url}/x`, dir: 'files/m' }], { storage })).rejects.toThrow('not enough storage for this model: it needs 1.05 MB more, and this origin can store 0.30 MB (quota 1.00 MB, 0.70 MB used)');
+    expect(await storage.listJson('files/m')).toEqual([]);
+    expect(hub.requests).toEqual([]);
   });
 
   it('listCachedModels, deleteCachedModel and clearCache', async () => {

@@ -8,7 +8,7 @@ import { downloadFiles, manifestPath, readStoredFile, type FileManifest } from '
 import type { DownloadProgress } from './progress.js';
 import { hubId, parseHubModel, resolveUrl, type HubModelSource, type HubRef } from './ref.js';
 import { selectFiles, type RepoFile, type Selection } from './select.js';
-import { openStorage, type CacheChoice, type ModelStorage, type StorageKind } from './storage/index.js';
+import { openStorage, StorageError, type CacheChoice, type ModelStorage, type StorageKind } from './storage/index.js';
 
 export interface HubOptions {
   /** The Hub or a mirror (default https://huggingface.co). */
@@ -137,7 +137,7 @@ export async function fetchHubModel(source: string | URL | HubModelSource, o: Hu
   const jobs = selection.files.map((file) => ({ file, url: resolveUrl(ref, file.path), dir: fileDir(entry, file.path) }));
   // The entry is written only once nothing stops the download (the space check): a model that
   // never started leaves nothing behind; one that started is listed as partial, for resuming.
-  await downloadFiles(jobs, {
+  const download = downloadFiles(jobs, {
     storage,
     hubOrigin: new URL(ref.hubUrl).origin,
     hubHeaders: o.accessToken ? { Authorization: `Bearer ${o.accessToken}` } : undefined,
@@ -148,6 +148,11 @@ export async function fetchHubModel(source: string | URL | HubModelSource, o: Hu
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
     beforeWrite: () => storage.writeJson(entryPath(id), entry),
+  });
+  await download.catch(async (e) => {
+    // Out of space: the partial files are gone, and so goes the entry that listed them.
+    if (e instanceof StorageError) await storage.remove(entryPath(id)).catch(() => {});
+    throw e;
   });
   await storage.writeJson(entryPath(id), entry);
   const files = await storedFiles(storage, entry);

@@ -117,7 +117,9 @@ function rangeStream(url: string, start: number, end: number, o: DownloadOptions
   let failures = 0;
   const retries = o.retries ?? 5;
   const connect = async () => {
-    const res = await fetch(url, { headers: { ...headers, Range: `bytes=${at}-${end - 1}` }, signal: o.signal });
+    // no-store: the pieces are stored here; the HTTP cache would keep a second copy, and it
+    // answers ranges it holds in part by revalidating them with extra requests.
+    const res = await fetch(url, { headers: { ...headers, Range: `bytes=${at}-${end - 1}` }, signal: o.signal, cache: 'no-store' });
     if (res.status === 200) skip = at; // the server ignored Range: read past what is already here
     else if (res.status === 206) skip = 0;
     else {
@@ -301,7 +303,8 @@ export async function downloadFiles(files: FileToFetch[], o: DownloadOptions): P
     if (isQuotaError(failed)) {
       // Nothing half-written stays behind: the files of this download that are not complete go.
       for (const s of states) if (!s.manifest.verified) await storage.remove(s.job.dir).catch(() => {});
-      throw new StorageError(`the storage ran out of space while downloading (${mb(needed)} were needed); the partial files were removed`);
+      const stored = states.reduce((a, st) => a + (st.manifest.verified ? 0 : st.loadedBytes), 0);
+      throw new StorageError(`not enough storage for this model: the ${storage.kind} storage refused more data after ${mb(stored)} of the ${mb(needed)} it needs (its quota is reached); the partial files were removed: free some space (deleteCachedModel / clearCache) or choose a smaller model`);
     }
     throw failed;
   }

@@ -52,6 +52,8 @@ export class FakeHub {
   bytesPerSecond = 0;
   /** Every request fails at the socket, as when the network is gone. */
   down = false;
+  /** Requests dropped while down. */
+  refused = 0;
   /** Entries per page of the listing (the real Hub pages at 1000; small here to exercise paging). */
   pageSize = 5;
 
@@ -81,7 +83,10 @@ export class FakeHub {
     const listen = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
       new Promise<Server>((resolve) => {
         const s = createServer((req, res) => {
-          if (this.down) return req.socket.destroy();
+          if (this.down) {
+            this.refused++;
+            return req.socket.destroy();
+          }
           if (req.method === 'OPTIONS') return res.writeHead(204, { ...CORS, 'access-control-allow-methods': 'GET, HEAD', 'access-control-max-age': '600' }).end();
           try {
             handler(req, res);

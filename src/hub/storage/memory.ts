@@ -24,7 +24,7 @@ export class MemoryStorage implements ModelStorage {
   async remove(path: string): Promise<void> {
     for (const k of [...this.files.keys()]) if (k === path || k.startsWith(path + '/')) this.files.delete(k);
   }
-  async available(): Promise<undefined> {
+  async available(): Promise<{ free: number; quota?: number; usage?: number } | undefined> {
     return undefined;
   }
 }
