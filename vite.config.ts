@@ -1,7 +1,8 @@
 /**
  * Two builds from one config:
  *   vite / vite build          the demo (demo/ → dist-demo/), with the embedded stories260K model
- *   vite build --mode lib      the library (src/index.ts → dist/webinfer.js, its worker beside it)
+ *   vite build --mode lib      the library (src/index.ts → dist/webinfer.js, its worker beside it;
+ *                              src/sw/index.ts → dist/sw.js, the Service Worker engine)
  *                              and the CLI (src/cli/main.ts → dist/cli.js)
  */
 import { readFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ export default defineConfig(({ mode, command }) => {
         emptyOutDir: true,
         sourcemap: true,
         target: 'es2022',
-        lib: { entry: { webinfer: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
+        lib: { entry: { webinfer: 'src/index.ts', sw: 'src/sw/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
         rollupOptions: { external: [/^node:/, 'comlink', '@huggingface/jinja', '@huggingface/tokenizers', /^onnxruntime-web(\/|$)/, /^@mlc-ai\/web-xgrammar/] },
       },
       worker: { format: 'es', plugins: () => [ortWasmAssets(), xgrammarAsset()] },

@@ -1,5 +1,6 @@
 /** webinfer: an OpenAI-compatible fetch answered by a model running in the browser tab. */
 export { createFetch, type CreateFetchOptions, type WebinferFetch } from './client/create-fetch.js';
+export { registerServiceWorkerEngine, type ServiceWorkerEngine } from './client/service-worker.js';
 export { installFetchInterceptor, DEFAULT_BASE_URL, type InterceptorOptions } from './client/interceptor.js';
 export type { EngineOptions, ModelInfo } from './worker/protocol.js';
 export type { LoadProgress } from './worker/protocol.js';

@@ -81,9 +81,11 @@ export class Kernels {
     const cores = await defaultThreads();
     const asked = Number.isFinite(options.threads) ? Math.max(1, Math.floor(options.threads!)) : cores;
     const wanted = Math.min(asked, cores);
-    const shared = wanted > 1 && canShareMemory();
+    // A Service Worker cannot start workers of its own: it computes on its one thread.
+    const canSpawn = typeof Worker !== 'undefined' || (typeof process !== 'undefined' && !!process.versions?.node);
+    const shared = wanted > 1 && canSpawn && canShareMemory();
     const threadNote =
-      wanted > 1 && !shared ? 'one thread: the page is not cross-origin isolated (no SharedArrayBuffer)' : asked > cores ? `${asked} threads asked for, ${cores} cores` : undefined;
+      wanted > 1 && !canSpawn ? 'one thread: workers cannot start threads here (a Service Worker)' : wanted > 1 && !shared ? 'one thread: the page is not cross-origin isolated (no SharedArrayBuffer)' : asked > cores ? `${asked} threads asked for, ${cores} cores` : undefined;
     const module = await compileKernels(simd, shared);
     const mem = new KernelMemory(shared);
     const { exports } = await WebAssembly.instantiate(module, { env: { memory: mem.memory } });
