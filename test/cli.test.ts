@@ -133,3 +133,31 @@ describe('shutdown and arguments', () => {
     expect((await run(['launch'])).code).toBe(2);
   });
 });
+
+describe('webinfer serve --model hf:…', () => {
+  it('downloads a Hub model into --cache-dir with progress on stderr, then serves it from the cache with the Hub gone', async () => {
+    const { startFakeHub } = await import('./helpers/hub-repos.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const hub = await startFakeHub();
+    const cache = mkdtempSync(join(tmpdir(), 'webinfer-cli-cache-'));
+    const args = ['--model', 'hf:webinfer/stories260K-GGUF', '--hub-url', hub.url, '--cache-dir', cache, '--port', '0', '--max-model-len', '256'];
+    try {
+      const first = await start(args);
+      expect(first.output()).toMatch(/webinfer: downloading: 1\.1 of 1\.1 MB/);
+      expect(first.output()).toMatch(/serving webinfer\/stories260K-GGUF \(llama, wasm backend, context 256\)/);
+      first.proc.kill('SIGTERM');
+      await exited(first.proc);
+      hub.down = true;
+      const again = await start(args);
+      expect(again.output()).not.toMatch(/downloading/);
+      const body = await (await fetch(`${again.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'hf:webinfer/stories260K-GGUF', prompt: '', max_tokens: 40, temperature: 0 }) })).json();
+      expect(storiesReference().startsWith(body.choices[0].text)).toBe(true);
+      again.proc.kill('SIGTERM');
+      await exited(again.proc);
+    } finally {
+      await hub.close();
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

@@ -3,15 +3,19 @@
  *
  *   webinfer serve --model models/stories260K.gguf [--port 8188] [--host 127.0.0.1]
  *                  [--max-model-len 512] [--enable-logprob] [--served-model-name NAME] [--backend auto]
- *                  [--threads N] [--no-jump-forward]
+ *                  [--threads N] [--no-jump-forward] [--hub-url URL] [--cache-dir DIR]
+ *   webinfer serve --model hf:owner/repo-GGUF[:Q4_K_M]     (a Hub model, downloaded once into the cache;
+ *                                                          a token for gated repositories from $HF_TOKEN)
  */
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../engine/backend.js';
+import type { LoadProgress } from '../worker/protocol.js';
 import { serve } from './server.js';
 
-const USAGE = `usage: webinfer serve --model <file.gguf | model-dir> [--port 8188] [--host 127.0.0.1]
+const USAGE = `usage: webinfer serve --model <file.gguf | model-dir | hf:owner/repo[:quant][/file]> [--port 8188] [--host 127.0.0.1]
                       [--max-model-len N] [--enable-logprob] [--served-model-name NAME] [--backend auto|wasm|cpu|wgsl|ort]
-                      [--threads N] [--no-jump-forward]`;
+                      [--threads N] [--no-jump-forward] [--hub-url URL] [--cache-dir DIR]
+       Hub models are cached in --cache-dir (default $WEBINFER_CACHE or ~/.cache/webinfer); $HF_TOKEN is sent to the Hub.`;
 
 function fail(message: string): never {
   console.error(`webinfer: ${message}\n${USAGE}`);
@@ -23,6 +27,19 @@ function integer(name: string, v: string | undefined, min: number, max: number):
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
+}
+
+/** One line per second on stderr while a Hub model downloads. */
+function downloadReporter(): (p: LoadProgress) => void {
+  let last = 0;
+  return (p) => {
+    if (!p.download) return;
+    const now = performance.now();
+    const done = p.download.loadedBytes === p.download.totalBytes;
+    if (!done && now - last < 1000) return;
+    last = now;
+    console.error(`webinfer: ${p.text}`);
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -46,6 +63,8 @@ export async function main(argv: string[]): Promise<void> {
         backend: { type: 'string' },
         threads: { type: 'string' },
         'no-jump-forward': { type: 'boolean' },
+        'hub-url': { type: 'string' },
+        'cache-dir': { type: 'string' },
       },
       strict: true,
     }));
@@ -68,6 +87,10 @@ export async function main(argv: string[]): Promise<void> {
       backend,
       threads: integer('threads', values.threads, 1, 256),
       jumpForward: !values['no-jump-forward'],
+      hubUrl: values['hub-url'],
+      cacheDir: values['cache-dir'],
+      accessToken: process.env.HF_TOKEN || undefined,
+      onProgress: downloadReporter(),
     });
   } catch (e) {
     console.error(`webinfer: could not start: ${(e as Error).message}`);
