@@ -44,6 +44,17 @@ function xgrammarAsset(): Plugin {
   };
 }
 
+/** The demo's Service Worker (demo/sw.js) must sit at the site's root to control every page of it. */
+function demoServiceWorker(): Plugin {
+  return {
+    name: 'webinfer-demo-sw',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: readFileSync(`${root}demo/sw.js`) });
+    },
+  };
+}
+
 const ortBuild = {
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'development|production'] },
   define: { __WEBINFER_ORT_WASM__: JSON.stringify('./ort/'), __WEBINFER_XGRAMMAR__: JSON.stringify('./xgrammar/xgrammar.js') },
@@ -73,6 +84,7 @@ export default defineConfig(({ mode, command }) => {
     root: 'demo',
     base: './',
     publicDir: false,
+    plugins: [demoServiceWorker()],
     assetsInclude: ['**/*.gguf'],
     // Cross-origin isolated, so the wasm backend can run threads (SharedArrayBuffer).
     server: { fs: { allow: [root] }, headers: ISOLATION_HEADERS },

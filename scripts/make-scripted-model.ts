@@ -45,7 +45,8 @@ function spell(text: string, pieces: string[]): number[] {
   return path;
 }
 
-export async function scriptedModel(text: string): Promise<Uint8Array> {
+/** `loop`: the text repeats until max_tokens instead of ending (a model that never stops by itself). */
+export async function scriptedModel(text: string, options: { loop?: boolean } = {}): Promise<Uint8Array> {
   const tok = await storiesTokenizer();
   const pieces = (tok.meta['tokenizer.ggml.tokens'] as { value: string[] }).value;
   const vocab = tok.vocab;
@@ -68,11 +69,11 @@ export async function scriptedModel(text: string): Promise<Uint8Array> {
   ones('model.norm.weight', dim);
   // next[t]: the text's first token after any token outside it; along the text, the next one.
   const next = new Int32Array(vocab).fill(chain[0]!);
-  chain.forEach((t, i) => (next[t] = chain[i + 1] ?? EOS));
+  chain.forEach((t, i) => (next[t] = chain[i + 1] ?? (options.loop ? chain[0]! : EOS)));
   const head = new Float32Array(vocab * dim);
   for (let t = 0; t < vocab; t++) head[next[t]! * dim + t] = 1;
   w.set('lm_head.weight', { shape: [vocab, dim], data: head });
-  return writeFixtureGGUF(spec, w, tok.meta, 'F32', 512);
+  return writeFixtureGGUF(spec, w, tok.meta, 'F32', 4096);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

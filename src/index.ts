@@ -4,7 +4,7 @@ export { registerServiceWorkerEngine, type ServiceWorkerEngine } from './client/
 export { installFetchInterceptor, DEFAULT_BASE_URL, type InterceptorOptions } from './client/interceptor.js';
 export type { EngineOptions, ModelInfo } from './worker/protocol.js';
 export type { LoadProgress } from './worker/protocol.js';
-export { listCachedModels, deleteCachedModel, clearCache, type CachedModel, type CacheOptions } from './hub/cache.js';
+export { listCachedModels, deleteCachedModel, clearCache, storeLocalModel, type CachedModel, type CacheOptions } from './hub/cache.js';
 export { QUANT_PREFERENCE } from './hub/select.js';
 export type { HubModelSource } from './hub/ref.js';
 export type { DownloadProgress, FileProgress } from './hub/progress.js';

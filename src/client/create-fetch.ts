@@ -41,7 +41,7 @@ function absolute<T>(file: T): T | string {
 
 function absoluteModel(options: EngineOptions): EngineOptions {
   const m = options.model;
-  if (isHubModel(m, options.hubUrl)) return options;
+  if (isHubModel(m, options.hubUrl) || (typeof m === 'string' && m.startsWith('local:'))) return options;
   return { ...options, model: (Array.isArray(m) ? m.map(absolute) : absolute(m)) as EngineOptions['model'] };
 }
 

@@ -4,7 +4,7 @@
  * manifest and pieces (download.ts). A model whose files are all verified loads with no network.
  */
 import { listFiles } from '@huggingface/hub';
-import { downloadFiles, manifestPath, readStoredFile, type FileManifest } from './download.js';
+import { downloadFiles, manifestPath, pieceName, readStoredFile, sha256Hex, verify, type FileManifest } from './download.js';
 import type { DownloadProgress } from './progress.js';
 import { hubId, parseHubModel, resolveUrl, type HubModelSource, type HubRef } from './ref.js';
 import { selectFiles, type RepoFile, type Selection } from './select.js';
@@ -211,4 +211,52 @@ export async function clearCache(o: CacheOptions = {}): Promise<void> {
   const storage = await openStorage(o.cache, o.cacheDir);
   await storage.remove('models');
   await storage.remove('files');
+}
+
+/**
+ * Keeps a model the user picked from their disk (a GGUF, or a directory's files) in the cache
+ * under 'local:<name>', so it loads again later, with `model: 'local:<name>'`, without picking
+ * it again. The stored copy is hashed against the original before it counts as complete.
+ */
+export async function storeLocalModel(name: string, files: Record<string, Blob>, o: CacheOptions & { pieceBytes?: number } = {}): Promise<string> {
+  const storage = await openStorage(o.cache, o.cacheDir);
+  const id = `local:${name}`;
+  const pieceBytes = o.pieceBytes ?? 32 << 20;
+  const entry: ModelEntry = { v: 1, id, repo: 'local', revision: encodeURIComponent(name), hubUrl: '', format: Object.keys(files).some((n) => n.endsWith('.onnx')) ? 'onnx' : Object.keys(files).some((n) => n.endsWith('.safetensors')) ? 'safetensors' : 'gguf', base: '', files: [], lastUsed: new Date().toISOString() };
+  const needed = Object.values(files).reduce((a, b) => a + b.size, 0);
+  const space = await storage.available().catch(() => undefined);
+  if (space && space.free < needed) throw new StorageError(`not enough storage to keep ${name}: it needs ${(needed / 1e6).toFixed(1)} MB, and ${(space.free / 1e6).toFixed(1)} MB are free`);
+  await deleteCachedModel(id, o);
+  try {
+    for (const [path, blob] of Object.entries(files)) {
+      const file: RepoFile = { path, size: blob.size, sha256: await sha256Hex(blob) };
+      entry.files.push(file);
+      const dir = fileDir(entry, path);
+      const m: FileManifest = { v: 1, url: '', size: blob.size, sha256: file.sha256, pieceBytes, pieces: [], verified: false };
+      for (let i = 0; i * pieceBytes < blob.size || i === 0; i++) {
+        await storage.writePiece(`${dir}/${pieceName(i)}`, blob.slice(i * pieceBytes, (i + 1) * pieceBytes).stream() as ReadableStream<Uint8Array>);
+        m.pieces.push(i);
+      }
+      const stored = await readStoredFile(storage, dir, m);
+      if (!stored) throw new StorageError(`${path}: the stored copy could not be read back`);
+      await verify(stored, file);
+      m.verified = true;
+      await storage.writeJson(manifestPath(dir), m);
+    }
+    await storage.writeJson(entryPath(id), entry);
+  } catch (e) {
+    for (const f of Object.keys(files)) await storage.remove(fileDir(entry, f)).catch(() => {});
+    throw e;
+  }
+  return id;
+}
+
+/** The files of a model kept with storeLocalModel, by the names the loaders look for. */
+export async function openLocalModel(id: string, o: CacheOptions = {}): Promise<HubModel> {
+  const storage = await openStorage(o.cache, o.cacheDir);
+  const e = await storage.readJson<ModelEntry>(entryPath(id));
+  const files = e?.v === 1 ? await storedFiles(storage, e) : null;
+  if (!e || !files) throw new Error(`${id} is not in the cache (listCachedModels() shows what is)`);
+  await storage.writeJson(entryPath(id), { ...e, lastUsed: new Date().toISOString() }).catch(() => {});
+  return { id: id.slice('local:'.length), aliases: [id], format: e.format, files, fromCache: true };
 }

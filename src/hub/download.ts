@@ -57,7 +57,7 @@ export class DownloadError extends Error {
 export class CorruptFileError extends Error {}
 
 const MiB = 1 << 20;
-const pieceName = (i: number) => `p${String(i).padStart(5, '0')}`;
+export const pieceName = (i: number) => `p${String(i).padStart(5, '0')}`;
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
 
 export function manifestPath(dir: string): string {
@@ -79,6 +79,17 @@ export async function readStoredFile(storage: ModelStorage, dir: string, m: File
 /** A manifest that is usable for this file: same size and hashes (else the file changed upstream). */
 function matches(m: FileManifest | null, f: RepoFile): m is FileManifest {
   return !!m && m.v === 1 && m.size === f.size && m.oid === f.oid && m.sha256 === f.sha256;
+}
+
+export async function sha256Hex(blob: Blob): Promise<string> {
+  const h = await createSHA256();
+  h.init();
+  const reader = blob.stream().getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return h.digest('hex');
+    h.update(value);
+  }
 }
 
 export async function verify(blob: Blob, f: RepoFile): Promise<void> {

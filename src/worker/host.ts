@@ -16,7 +16,7 @@ import { hasSimd } from '../engine/wasm/module.js';
 import { loadOrt } from '../engine/ort/backend.js';
 import { openSource } from '../model/files.js';
 import { Engine } from '../engine/engine.js';
-import { fetchHubModel } from '../hub/cache.js';
+import { fetchHubModel, openLocalModel } from '../hub/cache.js';
 import { isHubModel, type HubModelSource } from '../hub/ref.js';
 import type { ModelSource } from '../model/files.js';
 import { onnxFileOrder } from '../engine/ort/backend.js';
@@ -77,6 +77,10 @@ const mb = (n: number) => (n / 1e6).toFixed(1);
  * fetches only the variant this device would run.
  */
 async function localModel(options: EngineOptions, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ options: LocalOptions; aliases: string[]; fromCache?: boolean }> {
+  if (typeof options.model === 'string' && options.model.startsWith('local:')) {
+    const kept = await openLocalModel(options.model, { cache: options.cache, cacheDir: options.cacheDir });
+    return { options: { ...options, model: kept.files, modelId: options.modelId ?? kept.id }, aliases: kept.aliases, fromCache: true };
+  }
   if (!isHubModel(options.model, options.hubUrl)) return { options: options as LocalOptions, aliases: [] };
   const wantsOrt = options.backend === 'ort' || options.backend === 'auto' || options.backend === undefined;
   const hub = await fetchHubModel(options.model as string | HubModelSource, {

@@ -1,24 +1,41 @@
 /**
- * The demo as a user gets it: `vite build` output served as static files, opened in headless
- * Chromium; a prompt is sent and streamed text plus the tokens-per-second figure appear.
+ * The chat demo as a user gets it: `vite build` output served as static files, opened in headless
+ * Chromium. A story streams from the embedded model with its speed shown; a GGUF dropped onto the page is kept in the cache and chatted with — its answer
+ * holds markup that must show as text and never run; one opened with the file picker that never
+ * stops by itself is stopped with the Stop button; after a reload the conversations and the
+ * cached model are still listed; with the server gone, the app opens and answers offline.
+ * Screenshots of each step go to test/.generated/demo-*.png (not committed).
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { scriptedModel } from '../../scripts/make-scripted-model.js';
 import { launchBrowser, serveStatic, watchPage } from '../helpers/browser.js';
-import { ROOT, storiesReference } from '../helpers/paths.js';
+import { GENERATED, ROOT, storiesReference } from '../helpers/paths.js';
 
+const XSS = 'Hi! <img src onerror=pwn()> ok';
 let browser: Browser;
+let context: BrowserContext;
 let server: { url: string; close(): Promise<void> };
 let page: Page;
 let log: string[];
+const shot = (name: string) => page.screenshot({ path: join(GENERATED, `demo-${name}.png`), fullPage: true });
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+const done = (n: number) => page.waitForSelector(`body[data-done="${n}"]`, { timeout: 90_000 });
+const lastAssistant = () => page.locator('.message.assistant').last();
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+  writeFileSync(join(ROOT, 'dist-demo', 'scripted.gguf'), await scriptedModel(XSS));
+  writeFileSync(join(GENERATED, 'looping.gguf'), await scriptedModel('Sing a song! ', { loop: true }));
   server = await serveStatic(join(ROOT, 'dist-demo'));
   browser = await launchBrowser();
-  page = await browser.newPage();
+  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  // A model's markup that ran would call this.
+  await context.addInitScript(() => ((window as any).pwn = () => ((window as any).pwned = true)));
+  page = await context.newPage();
   log = watchPage(page);
   await page.goto(`${server.url}/index.html`);
 });
@@ -27,20 +44,97 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('loads the embedded model, streams a story and shows tokens per second', async () => {
+it('loads the embedded model and streams a story with tokens per second', async () => {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-  expect(await page.textContent('#load-text')).toMatch(/ready: stories260K/);
-  await page.fill('#prompt', 'Once upon a time');
+  expect(await page.textContent('#model-status')).toBe('ready: stories260K');
+  expect(await page.textContent('#load-text')).toMatch(/^wasm backend: WebAssembly/);
+  await page.click('#settings summary');
+  await page.selectOption('#mode', 'story');
+  await page.fill('#temperature', '0');
   await page.fill('#max-tokens', '120');
+  await page.fill('#prompt', 'Once upon a time');
   await page.click('#send');
-  // streamed: the output grows while generation is still running
-  await page.waitForFunction(() => (document.getElementById('output')!.textContent ?? '').length > 'Once upon a time'.length + 5);
-  await page.waitForSelector('body[data-done="1"]', { timeout: 60_000 });
-  const output = (await page.textContent('#output'))!;
-  expect(storiesReference().startsWith(output)).toBe(true);
-  expect(output.length).toBeGreaterThan(200);
-  expect(Number(await page.textContent('#tps'))).toBeGreaterThan(0);
-  expect(Number(await page.textContent('#token-count'))).toBeGreaterThan(50);
+  await page.waitForFunction(() => (document.querySelector('.message.assistant .content')?.textContent ?? '').length > 30);
+  await done(1);
+  const story = squash((await lastAssistant().locator('.content').innerText())!);
+  expect(story.length).toBeGreaterThan(200);
+  expect(story).toBe(squash(storiesReference()).slice(0, story.length));
+  const stats = (await lastAssistant().locator('.stats').textContent())!;
+  expect(stats).toMatch(/^\d+ tokens · [\d.]+ tokens\/s · first token \d+ ms$/);
+  expect(Number(/· ([\d.]+) tokens\/s/.exec(stats)![1])).toBeGreaterThan(0);
+  await shot('1-story');
+}, 120_000);
+
+it('a dropped GGUF is kept in the cache and chatted with; markup in its answer is shown as text, never run', async () => {
+  await page.evaluate(async () => {
+    const bytes = await (await fetch('/scripted.gguf')).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'scripted.gguf'));
+    document.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: scripted.gguf', null, { timeout: 60_000 });
+  await page.click('#new-chat');
+  await page.selectOption('#mode', 'chat');
+  await page.fill('#prompt', 'hello');
+  await page.click('#send');
+  await done(2);
+  const answer = lastAssistant().locator('.content');
+  expect(squash((await answer.textContent())!)).toBe(XSS);
+  expect(await answer.locator('img').count()).toBe(0);
+  expect(await page.evaluate(() => (window as any).pwned)).toBeUndefined();
+  expect(await page.textContent('#cache-list')).toMatch(/local:scripted\.gguf — 6\.\d+ MB/);
+  await shot('2-dropped-gguf');
+}, 120_000);
+
+it('a GGUF opened with the file picker that never stops by itself: the Stop button ends its answer', async () => {
+  await page.setInputFiles('#file-input', join(GENERATED, 'looping.gguf'));
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: looping.gguf', null, { timeout: 60_000 });
+  await page.click('#new-chat');
+  await page.selectOption('#mode', 'chat');
+  await page.fill('#max-tokens', '2000');
+  await page.fill('#prompt', 'Sing!');
+  await page.click('#send');
+  await page.waitForFunction(() => (document.querySelector('.message.assistant:last-child .content')?.textContent ?? '').length > 20);
+  await page.click('#stop');
+  await done(3);
+  expect(await lastAssistant().locator('.stats').textContent()).toMatch(/^\d+ tokens · .* · stopped$/);
+  const tokens = Number(/^(\d+)/.exec((await lastAssistant().locator('.stats').textContent())!)![1]);
+  expect(tokens).toBeLessThan(2000);
+  expect(await page.isDisabled('#send')).toBe(false);
+  await shot('3-stopped');
+}, 120_000);
+
+it('after a reload: the conversations and the cached model are still there, and the cached model loads from the list', async () => {
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  await page.waitForFunction(() => Number(document.body.dataset.cached) >= 1);
+  expect(await page.locator('#conversations li').count()).toBe(3);
+  expect(await page.textContent('#cache-list')).toMatch(/local:scripted\.gguf.*local:looping\.gguf|local:looping\.gguf.*local:scripted\.gguf/);
+  await page.click('#cache-list li:has-text("local:scripted.gguf") button:has-text("Load")');
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: scripted.gguf', null, { timeout: 60_000 });
+  expect(await page.textContent('#load-text')).toMatch(/from the cache/);
+  await shot('4-after-reload');
+}, 120_000);
+
+it('offline: with the server gone the app opens and the embedded model answers', async () => {
+  await page.waitForSelector('body[data-offline-ready="true"]', { timeout: 30_000 });
+  await server.close();
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await page.click('#settings summary');
+    await page.selectOption('#mode', 'story');
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', '40');
+    await page.fill('#prompt', 'Once upon a time');
+    await page.click('#send');
+    await page.waitForSelector('body[data-done="1"]', { timeout: 60_000 });
+    expect(squash(storiesReference()).startsWith(squash((await lastAssistant().locator('.content').innerText())!))).toBe(true);
+    await shot('5-offline');
+  } finally {
+    await context.setOffline(false);
+  }
   expect(log.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
-  await page.screenshot({ path: join(ROOT, 'test', '.generated', 'demo.png') });
 }, 120_000);
