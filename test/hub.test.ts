@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearCache, createFetch, deleteCachedModel, listCachedModels, type CreateFetchOptions, type LoadProgress } from '../src/index.js';
+import { clearCache, createFetch, deleteCachedModel, listCachedModels, storeLocalModel, type CreateFetchOptions, type LoadProgress } from '../src/index.js';
 import { hubId, parseHubModel } from '../src/hub/ref.js';
 import { selectFiles, type RepoFile } from '../src/hub/select.js';
 import { downloadFiles } from '../src/hub/download.js';
@@ -244,6 +244,22 @@ describe('downloading from a Hub into the cache', () => {
     await expect(downloadFiles([{ file, url: `${hub.url}/x`, dir: 'files/m' }], { storage })).rejects.toThrow('not enough storage for this model: it needs 1.05 MB more, and this origin can store 0.30 MB (quota 1.00 MB, 0.70 MB used)');
     expect(await storage.listJson('files/m')).toEqual([]);
     expect(hub.requests).toEqual([]);
+  });
+
+  it("a model from the disk kept with storeLocalModel loads as 'local:<name>' with no source at hand", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { STORIES_GGUF } = await import('./helpers/paths.js');
+    const id = await storeLocalModel('stories.gguf', { 'stories.gguf': new Blob([readFileSync(STORIES_GGUF)]) }, { cacheDir: dir, pieceBytes: 300_000 });
+    expect(id).toBe('local:stories.gguf');
+    expect(await listCachedModels({ cacheDir: dir })).toEqual([expect.objectContaining({ id, size: 1054464, storedBytes: 1054464, complete: true })]);
+    const f = open(id);
+    expect(await f.ready).toMatchObject({ id: 'stories.gguf', fromCache: true });
+    expect(storiesReference().startsWith(await complete(f))).toBe(true);
+    await f.dispose();
+    const missing = open('local:nothing.gguf');
+    await expect(missing.ready).rejects.toThrow(/local:nothing.gguf is not in the cache/);
+    await missing.dispose();
+    expect(await deleteCachedModel(id, { cacheDir: dir })).toBe(true);
   });
 
   it('listCachedModels, deleteCachedModel and clearCache', async () => {
