@@ -4,13 +4,12 @@
  * manifest and pieces (download.ts). A model whose files are all verified loads with no network.
  */
 import { listFiles } from '@huggingface/hub';
-import { downloadFiles, manifestPath, pieceName, readStoredFile, sha256Hex, verify, type FileManifest } from './download.js';
-import type { DownloadProgress } from './progress.js';
+import { downloadFiles, manifestPath, pieceName, readStoredFile, sha256Hex, verify, type DownloadTuning, type FileManifest } from './download.js';
 import { hubId, parseHubModel, resolveUrl, type HubModelSource, type HubRef } from './ref.js';
 import { selectFiles, type RepoFile, type Selection } from './select.js';
 import { openStorage, StorageError, type CacheChoice, type ModelStorage, type StorageKind } from './storage/index.js';
 
-export interface HubOptions {
+export interface HubOptions extends DownloadTuning {
   /** The Hub or a mirror (default https://huggingface.co). */
   hubUrl?: string;
   /** A Hugging Face access token for gated or private repositories; sent to the Hub's origin only. */
@@ -19,15 +18,6 @@ export interface HubOptions {
   cache?: CacheChoice;
   /** Node: the cache folder (default $WEBINFER_CACHE or ~/.cache/webinfer). */
   cacheDir?: string;
-  signal?: AbortSignal;
-  onProgress?: (p: DownloadProgress) => void;
-  /** Bytes per stored piece and per Range request (default 32 MiB). */
-  pieceBytes?: number;
-  /** Range requests at once (default 4). */
-  parallel?: number;
-  /** Attempts per piece after a network error (default 5). */
-  retries?: number;
-  retryDelayMs?: number;
   /** ONNX repositories: the onnx/ file names in the order this device prefers them. */
   onnxFiles?: string[];
 }
@@ -137,16 +127,12 @@ export async function fetchHubModel(source: string | URL | HubModelSource, o: Hu
   const jobs = selection.files.map((file) => ({ file, url: resolveUrl(ref, file.path), dir: fileDir(entry, file.path) }));
   // The entry is written only once nothing stops the download (the space check): a model that
   // never started leaves nothing behind; one that started is listed as partial, for resuming.
+  const { hubUrl: _h, accessToken, cache: _c, cacheDir: _d, onnxFiles: _o, ...tuning } = o;
   const download = downloadFiles(jobs, {
+    ...tuning,
     storage,
     hubOrigin: new URL(ref.hubUrl).origin,
-    hubHeaders: o.accessToken ? { Authorization: `Bearer ${o.accessToken}` } : undefined,
-    signal: o.signal,
-    onProgress: o.onProgress,
-    pieceBytes: o.pieceBytes,
-    parallel: o.parallel,
-    retries: o.retries,
-    retryDelayMs: o.retryDelayMs,
+    hubHeaders: accessToken ? { Authorization: `Bearer ${accessToken}` } : undefined,
     beforeWrite: () => storage.writeJson(entryPath(id), entry),
   });
   await download.catch(async (e) => {

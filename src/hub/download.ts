@@ -23,11 +23,8 @@ export interface FileManifest {
   verified: boolean;
 }
 
-export interface DownloadOptions {
-  storage: ModelStorage;
-  /** Headers for requests to the Hub's own origin (the access token); never sent elsewhere. */
-  hubHeaders?: Record<string, string>;
-  hubOrigin?: string;
+/** How a download runs: what callers of the Hub functions may tune. */
+export interface DownloadTuning {
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
   /** Bytes per piece (default 32 MiB): the unit of resuming after a closed tab and of parallel requests. */
@@ -38,6 +35,13 @@ export interface DownloadOptions {
   retries?: number;
   /** Milliseconds before the first retry, doubled each time (default 500). */
   retryDelayMs?: number;
+}
+
+export interface DownloadOptions extends DownloadTuning {
+  storage: ModelStorage;
+  /** Headers for requests to the Hub's own origin (the access token); never sent elsewhere. */
+  hubHeaders?: Record<string, string>;
+  hubOrigin?: string;
   /** Called once the space check passed, before anything is written. */
   beforeWrite?: () => Promise<void>;
 }

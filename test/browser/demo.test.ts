@@ -25,6 +25,15 @@ const shot = (name: string) => page.screenshot({ path: join(GENERATED, `demo-${n
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 const done = (n: number) => page.waitForSelector(`body[data-done="${n}"]`, { timeout: 90_000 });
 const lastAssistant = () => page.locator('.message.assistant').last();
+/** Story mode, greedy, from "Once upon a time": stories260K's published continuation. */
+async function startStory(maxTokens: number): Promise<void> {
+  await page.click('#settings summary');
+  await page.selectOption('#mode', 'story');
+  await page.fill('#temperature', '0');
+  await page.fill('#max-tokens', String(maxTokens));
+  await page.fill('#prompt', 'Once upon a time');
+  await page.click('#send');
+}
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
@@ -48,12 +57,7 @@ it('loads the embedded model and streams a story with tokens per second', async 
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   expect(await page.textContent('#model-status')).toBe('ready: stories260K');
   expect(await page.textContent('#load-text')).toMatch(/^wasm backend: WebAssembly/);
-  await page.click('#settings summary');
-  await page.selectOption('#mode', 'story');
-  await page.fill('#temperature', '0');
-  await page.fill('#max-tokens', '120');
-  await page.fill('#prompt', 'Once upon a time');
-  await page.click('#send');
+  await startStory(120);
   await page.waitForFunction(() => (document.querySelector('.message.assistant .content')?.textContent ?? '').length > 30);
   await done(1);
   const story = squash((await lastAssistant().locator('.content').innerText())!);
@@ -124,12 +128,7 @@ it('offline: with the server gone the app opens and the embedded model answers',
   try {
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-    await page.click('#settings summary');
-    await page.selectOption('#mode', 'story');
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', '40');
-    await page.fill('#prompt', 'Once upon a time');
-    await page.click('#send');
+    await startStory(40);
     await page.waitForSelector('body[data-done="1"]', { timeout: 60_000 });
     expect(squash(storiesReference()).startsWith(squash((await lastAssistant().locator('.content').innerText())!))).toBe(true);
     await shot('5-offline');
