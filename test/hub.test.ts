@@ -227,6 +227,14 @@ describe('downloading from a Hub into the cache', () => {
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('model_load_failed');
       await f.dispose();
     }
+    for (const [download, message] of [
+      [{ pieceBytes: 0 }, /download.pieceBytes must be an integer from 65536/],
+      [{ parallel: 0.5 }, /download.parallel must be an integer from 1 to 64/],
+    ] as const) {
+      const f = open(`hf:${stories}`, { download });
+      await expect(f.ready).rejects.toThrow(message);
+      await f.dispose();
+    }
     hub.down = true;
     const offline = open(`hf:${stories}`, { download: { retries: 1, retryDelayMs: 10 } });
     await expect(offline.ready).rejects.toThrow(/could not list/);

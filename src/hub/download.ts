@@ -192,6 +192,12 @@ function rangeStream(url: string, start: number, end: number, o: DownloadOptions
 export async function downloadFiles(files: FileToFetch[], o: DownloadOptions): Promise<void> {
   const { storage } = o;
   const pieceBytes = o.pieceBytes ?? 32 * MiB;
+  const whole = (v: number | undefined, name: string, min: number, max: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) throw new RangeError(`download.${name} must be an integer from ${min} to ${max}, got ${v}`);
+  };
+  whole(o.pieceBytes, 'pieceBytes', 64 * 1024, 2 ** 31 - 1);
+  whole(o.parallel, 'parallel', 1, 64);
+  whole(o.retries, 'retries', 0, 100);
   const states: (FileProgress & { manifest: FileManifest; job: FileToFetch })[] = [];
   for (const job of files) {
     const { file } = job;
