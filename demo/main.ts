@@ -47,6 +47,7 @@ async function loadModel(label: string, model: CreateFetchOptions['model']): Pro
     // The embedded file's built name carries a content hash: name the model after itself.
     modelId: model === modelUrl ? 'stories260K' : undefined,
     backend: value('backend') as CreateFetchOptions['backend'],
+    hubUrl: value('hub-url').trim() || undefined,
     maxModelLen: 2048,
     onProgress: (p) => {
       if (seq !== loadSeq || info?.id === label) return; // reports still in flight after `ready`

@@ -2,7 +2,8 @@
  * The chat demo as a user gets it: `vite build` output served as static files, opened in headless
  * Chromium. A story streams from the embedded model with its speed shown; a GGUF dropped onto the page is kept in the cache and chatted with — its answer
  * holds markup that must show as text and never run; one opened with the file picker that never
- * stops by itself is stopped with the Stop button; after a reload the conversations and the
+ * stops by itself is stopped with the Stop button; a Hub model downloads with its progress, speed
+ * and time left; a safetensors folder loads from the folder picker; after a reload the conversations and the
  * cached model are still listed; with the server gone, the app opens and answers offline.
  * Screenshots of each step go to test/.generated/demo-*.png (not committed).
  */
@@ -13,6 +14,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { scriptedModel } from '../../scripts/make-scripted-model.js';
 import { launchBrowser, serveStatic, watchPage } from '../helpers/browser.js';
+import type { FakeHub } from '../helpers/fake-hub.js';
+import { startFakeHub } from '../helpers/hub-repos.js';
 import { GENERATED, ROOT, storiesReference } from '../helpers/paths.js';
 
 const XSS = 'Hi! <img src onerror=pwn()> ok';
@@ -21,6 +24,7 @@ let context: BrowserContext;
 let server: { url: string; close(): Promise<void> };
 let page: Page;
 let log: string[];
+let hub: FakeHub;
 const shot = (name: string) => page.screenshot({ path: join(GENERATED, `demo-${name}.png`), fullPage: true });
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 const done = (n: number) => page.waitForSelector(`body[data-done="${n}"]`, { timeout: 90_000 });
@@ -40,6 +44,7 @@ beforeAll(async () => {
   writeFileSync(join(ROOT, 'dist-demo', 'scripted.gguf'), await scriptedModel(XSS));
   writeFileSync(join(GENERATED, 'looping.gguf'), await scriptedModel('Sing a song! ', { loop: true }));
   server = await serveStatic(join(ROOT, 'dist-demo'));
+  hub = await startFakeHub();
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   // A model's markup that ran would call this.
@@ -51,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await hub?.close();
 });
 
 it('loads the embedded model and streams a story with tokens per second', async () => {
@@ -87,7 +93,7 @@ it('a dropped GGUF is kept in the cache and chatted with; markup in its answer i
   expect(squash((await answer.textContent())!)).toBe(XSS);
   expect(await answer.locator('img').count()).toBe(0);
   expect(await page.evaluate(() => (window as any).pwned)).toBeUndefined();
-  expect(await page.textContent('#cache-list')).toMatch(/local:scripted\.gguf — 6\.\d+ MB/);
+  await page.waitForFunction(() => /local:scripted\.gguf — 6\.\d+ MB/.test(document.getElementById('cache-list')!.textContent ?? ''));
   await shot('2-dropped-gguf');
 }, 120_000);
 
@@ -109,16 +115,37 @@ it('a GGUF opened with the file picker that never stops by itself: the Stop butt
   await shot('3-stopped');
 }, 120_000);
 
+it('a Hub model by name: a progress bar with speed and time left, then listed in the cache', async () => {
+  hub.bytesPerSecond = 400_000;
+  await page.fill('#hub-url', hub.url);
+  await page.fill('#hub-id', 'hf:webinfer/stories260K-GGUF');
+  await page.click('#hub-form button');
+  await page.waitForFunction(() => /^downloading [\d.]+ MB of 1\.05 MB · [\d.]+ MB\/s · \d+ s left$/.test(document.getElementById('load-text')!.textContent ?? ''), null, { timeout: 30_000 });
+  expect(await page.evaluate(() => (document.getElementById('load-progress') as HTMLProgressElement).value)).toBeGreaterThan(0);
+  await shot('4-downloading');
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: webinfer/stories260K-GGUF', null, { timeout: 60_000 });
+  hub.bytesPerSecond = 0;
+  await page.waitForFunction(() => /hf:webinfer\/stories260K-GGUF — 1\.05 MB/.test(document.getElementById('cache-list')!.textContent ?? ''));
+}, 120_000);
+
+it('a model folder (safetensors) opened with the folder picker loads and is kept', async () => {
+  await page.setInputFiles('#folder-input', join(GENERATED, 'llama-hf'));
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: llama-hf', null, { timeout: 60_000 });
+  await page.waitForFunction(() => /local:llama-hf — /.test(document.getElementById('cache-list')!.textContent ?? ''));
+  await shot('5-folder');
+}, 120_000);
+
 it('after a reload: the conversations and the cached model are still there, and the cached model loads from the list', async () => {
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-  await page.waitForFunction(() => Number(document.body.dataset.cached) >= 1);
+  await page.waitForFunction(() => Number(document.body.dataset.cached) >= 4);
   expect(await page.locator('#conversations li').count()).toBe(3);
-  expect(await page.textContent('#cache-list')).toMatch(/local:scripted\.gguf.*local:looping\.gguf|local:looping\.gguf.*local:scripted\.gguf/);
+  const cached = (await page.textContent('#cache-list'))!;
+  for (const id of ['local:scripted.gguf', 'local:looping.gguf', 'hf:webinfer/stories260K-GGUF', 'local:llama-hf']) expect(cached).toContain(id);
   await page.click('#cache-list li:has-text("local:scripted.gguf") button:has-text("Load")');
   await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: scripted.gguf', null, { timeout: 60_000 });
   expect(await page.textContent('#load-text')).toMatch(/from the cache/);
-  await shot('4-after-reload');
+  await shot('6-after-reload');
 }, 120_000);
 
 it('offline: with the server gone the app opens and the embedded model answers', async () => {
@@ -131,7 +158,7 @@ it('offline: with the server gone the app opens and the embedded model answers',
     await startStory(40);
     await page.waitForSelector('body[data-done="1"]', { timeout: 60_000 });
     expect(squash(storiesReference()).startsWith(squash((await lastAssistant().locator('.content').innerText())!))).toBe(true);
-    await shot('5-offline');
+    await shot('7-offline');
   } finally {
     await context.setOffline(false);
   }
