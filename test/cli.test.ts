@@ -4,6 +4,7 @@
  * abort, and exiting cleanly on SIGTERM and SIGINT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -119,18 +120,51 @@ describe('shutdown and arguments', () => {
     expect(s.output()).toMatch(new RegExp(`${signal}, shutting down`));
   });
 
-  it('bad arguments exit with 2 and a usage line; a missing model with 1', async () => {
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; out: string }>((r) => {
-        const p = spawn(process.execPath, [join(ROOT, 'bin', 'webinfer.js'), ...args], { cwd: ROOT });
-        let out = '';
-        p.stderr.on('data', (d) => (out += d));
-        p.on('exit', (code) => r({ code, out }));
-      });
-    expect(await run(['serve'])).toMatchObject({ code: 2, out: expect.stringMatching(/--model is required[\s\S]*usage/) });
-    expect(await run(['serve', '--model', 'x.gguf', '--port', 'abc'])).toMatchObject({ code: 2, out: expect.stringMatching(/--port must be an integer/) });
-    expect(await run(['serve', '--model', 'nope.gguf', '--port', '0'])).toMatchObject({ code: 1, out: expect.stringMatching(/does not exist/) });
-    expect((await run(['launch'])).code).toBe(2);
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((r) => {
+      const p = spawn(process.execPath, [join(ROOT, 'bin', 'webinfer.js'), ...args], { cwd: ROOT });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('exit', (code) => r({ code, out, err }));
+    });
+
+  it('bad arguments exit with 2 and the help on stderr; a missing model with 1', async () => {
+    expect(await run(['serve'])).toMatchObject({ code: 2, err: expect.stringMatching(/--model is required[\s\S]*usage: webinfer serve/) });
+    expect(await run(['serve', '--model', 'x.gguf', '--port', 'abc'])).toMatchObject({ code: 2, err: expect.stringMatching(/--port must be an integer/) });
+    expect(await run(['serve', '--model', 'nope.gguf', '--port', '0'])).toMatchObject({ code: 1, err: expect.stringMatching(/does not exist/) });
+    const unknownFlag = await run(['serve', '--model', 'models/stories260K.gguf', '--prot', '0']);
+    expect(unknownFlag).toMatchObject({ code: 2, out: '' });
+    expect(unknownFlag.err).toMatch(/^webinfer: Unknown option '--prot'\n\nusage: webinfer serve/);
+    expect(unknownFlag.err).toContain('--port N');
+    expect(await run(['launch'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command 'launch'[\s\S]*commands:\n  serve/) });
+    expect(await run(['--verbose'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown flag '--verbose'/) });
+  });
+
+  it('--help and -h: a line per flag with what it does and its default, on stdout, exit 0', async () => {
+    for (const args of [['serve', '--help'], ['serve', '-h'], ['help', 'serve'], ['serve', '--model', 'x.gguf', '--help']]) {
+      const r = await run(args);
+      expect(r, args.join(' ')).toMatchObject({ code: 0, err: '' });
+      expect(r.out).toMatch(/^usage: webinfer serve --model MODEL/);
+      // Every flag the parser accepts is described, each on its own line.
+      for (const flag of ['model', 'port', 'host', 'max-model-len', 'served-model-name', 'backend', 'threads', 'enable-logprob', 'no-jump-forward', 'hub-url', 'cache-dir', 'help'])
+        expect(r.out, flag).toMatch(new RegExp(`^ +(-\\w, )?--${flag}\\b.* \\w+`, 'm'));
+      expect(r.out).toMatch(/--port N +port to listen on; 0 picks a free one \(default: 8188\)$/m);
+      expect(r.out).toMatch(/--host HOST +.*\(default: 127\.0\.0\.1\)$/m);
+    }
+    for (const args of [[], ['--help'], ['-h']]) {
+      const r = await run(args);
+      expect(r, args.join(' ')).toMatchObject({ code: 0, err: '' });
+      expect(r.out).toMatch(/^webinfer \d+\.\d+\.\d+: /);
+      expect(r.out).toMatch(/^ +serve +serve a model over HTTP/m);
+      expect(r.out).toMatch(/^ +-v, --version +print the version/m);
+    }
+  });
+
+  it('--version prints the version from package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) expect(await run([flag])).toEqual({ code: 0, out: `${version}\n`, err: '' });
   });
 });
 
