@@ -81,6 +81,33 @@ describe('webinfer serve', () => {
     expect(storiesReference().startsWith(r.choices[0]!.text)).toBe(true);
   });
 
+  it("POST /tokenize (vLLM's): a conversation's and a prompt's exact token count, with the context length", async () => {
+    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const messages = [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Tell me about the dog.' },
+      { role: 'assistant', content: 'The dog was happy and ran in the park.' },
+      { role: 'user', content: 'And the cat?' },
+    ];
+    const counted = await post('/tokenize', { messages });
+    expect(counted.status).toBe(200);
+    expect(counted.body.max_model_len).toBe(512);
+    expect(counted.body.tokens).toHaveLength(counted.body.count);
+    // The count is what a chat request with these messages is charged.
+    const chat = await post('/v1/chat/completions', { messages, max_tokens: 1 });
+    expect(chat.body.usage.prompt_tokens).toBe(counted.body.count);
+    const prompt = await post('/tokenize', { prompt: 'Once upon a time' });
+    const completion = await post('/v1/completions', { prompt: 'Once upon a time', max_tokens: 1 });
+    expect(prompt.body.count).toBe(completion.body.usage.prompt_tokens);
+    // Past the context: still counted (that is what a client needs to trim), where a chat request fails.
+    const long = [{ role: 'user', content: 'the dog ran. '.repeat(200) }];
+    const over = await post('/tokenize', { messages: long });
+    expect(over.body.count).toBeGreaterThan(512);
+    expect((await post('/v1/chat/completions', { messages: long })).body.error.code).toBe('context_length_exceeded');
+    expect(await post('/tokenize', {})).toMatchObject({ status: 400, body: { error: { code: 'missing_required_parameter' } } });
+    expect(await post('/tokenize', { prompt: 'x', model: 'other' })).toMatchObject({ status: 404, body: { error: { code: 'model_not_found' } } });
+  });
+
   it('streams with chunked transfer encoding', async () => {
     const { headers, body } = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
       const u = new URL(`${server.url}/v1/completions`);

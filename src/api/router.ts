@@ -33,6 +33,8 @@ const ROUTES: { pattern: RegExp; methods: string[]; name: string }[] = [
   { pattern: /\/v1\/models\/?$/, methods: ['GET'], name: 'models' },
   { pattern: /\/v1\/models\/([^/]+)$/, methods: ['GET'], name: 'model' },
   { pattern: /\/health\/?$/, methods: ['GET'], name: 'health' },
+  // vLLM's, beside /v1: what a prompt or a conversation costs in tokens.
+  { pattern: /\/tokenize\/?$/, methods: ['POST'], name: 'tokenize' },
 ];
 
 export interface RouterOptions {
@@ -85,8 +87,15 @@ export class Router {
       if (typeof model !== 'string') throw new APIError(400, `'model' must be a string`, 'invalid_request_error', 'model', 'invalid_type');
       throw this.modelNotFound(model);
     }
+    if (route.r.name === 'tokenize') return jsonResponse(this.tokenize(body));
     const plan = route.r.name === 'chat' ? await this.serving.planChat(parseChatRequest(body)) : await this.serving.planCompletion(parseCompletionRequest(body));
     return body.stream === true ? this.streamResponse(plan, request.signal) : this.foldedResponse(plan, request.signal);
+  }
+
+  private tokenize(body: ReturnType<typeof parseJsonBody>): ReturnType<Serving['tokenize']> {
+    if (body.messages !== undefined) return this.serving.tokenize({ chat: parseChatRequest(body) });
+    if (typeof body.prompt !== 'string') throw new APIError(400, "/tokenize needs 'prompt' (a string) or 'messages'", 'invalid_request_error', 'prompt', body.prompt === undefined ? 'missing_required_parameter' : 'invalid_type');
+    return this.serving.tokenize({ prompt: body.prompt, addSpecialTokens: body.add_special_tokens !== false });
   }
 
   private card(): ModelCard {

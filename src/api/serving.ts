@@ -208,50 +208,13 @@ export class Serving {
   // ---------------------------------------------------------------- planning
 
   async planChat(req: ChatCompletionRequest): Promise<Plan> {
-    const tok = this.engine.model.tokenizer;
     const toolList = req.tools ?? [];
     const choice: ToolChoice = req.tool_choice ?? (toolList.length ? 'auto' : 'none');
     if (typeof choice === 'object' && !toolList.some((t) => t.function.name === choice.function.name))
       throw badRequest(`tool_choice names the function '${choice.function.name}', which is not in 'tools'`, 'tool_choice');
     const tools = toolList.length && choice !== 'none' ? { list: toolList, choice, parallel: req.parallel_tool_calls ?? true } : undefined;
     const constraint = this.constraintOf(req, tools);
-    let promptIds: number[];
-    /** A continued assistant message: the constraint's text starts with it. */
-    let prefill: string | undefined;
-    if (req.prompt_token_ids) promptIds = req.prompt_token_ids;
-    else if ((req.messages as unknown[]).every((m) => typeof m === 'number')) promptIds = req.messages as number[];
-    else {
-      const source = req.messages as ChatMessage[];
-      const messages: TemplateMessage[] = source.map(templateMessage);
-      const last = messages[messages.length - 1]!;
-      // A final assistant message is continued (prefill), unless a new turn is asked for explicitly.
-      const continueFinal = req.continue_final_message ?? (last.role === 'assistant' && req.add_generation_prompt !== true);
-      let text: string;
-      if (req.disable_chat_template) text = messages.map((m) => m.content ?? '').join('');
-      else {
-        try {
-          text = renderChat(req.chat_template ?? this.engine.model.chatTemplate, messages, {
-            addGenerationPrompt: continueFinal ? false : (req.add_generation_prompt ?? true),
-            bosToken: tok.bosToken,
-            eosToken: tok.eosToken,
-            // Templates get the tools unless tool_choice is none (as vLLM renders them).
-            tools: toolList.length && choice !== 'none' ? toolList : undefined,
-            kwargs: req.chat_template_kwargs ?? undefined,
-          });
-        } catch (e) {
-          throw badRequest(`the chat template could not render these messages: ${(e as Error).message}`, 'messages', 'chat_template_error');
-        }
-        if (continueFinal) {
-          const content = typeof last.content === 'string' ? last.content : '';
-          const at = text.lastIndexOf(content);
-          if (last.role !== 'assistant' || at === -1) throw badRequest('continue_final_message needs a final assistant message that the template keeps', 'messages', 'invalid_value');
-          text = text.slice(0, at + content.length); // drop the template's end-of-turn markup
-          prefill = this.answerPart(content);
-        }
-      }
-      // Templates that write BOS themselves must not get a second one from the tokenizer.
-      promptIds = tok.encode(text, !(tok.bosToken && text.startsWith(tok.bosToken)));
-    }
+    const { promptIds, prefill } = this.chatPrompt(req, toolList.length && choice !== 'none' ? toolList : undefined);
     if (req.logprobs) this.requireLogprobs('logprobs');
     else if (req.top_logprobs) throw badRequest("'top_logprobs' needs 'logprobs': true", 'top_logprobs');
     const plan = this.plan('chat', req, [{ ids: promptIds }], req.max_completion_tokens ?? req.max_tokens ?? undefined, req.prompt_token_ids ? 'prompt_token_ids' : 'messages');
@@ -276,6 +239,61 @@ export class Serving {
       plan.params.grammarPrefix = prefill;
     }
     return plan;
+  }
+
+  /**
+   * The token ids a chat request's messages become (its template rendered and tokenized) and, for a
+   * continued final assistant message, the part of it a constraint applies to.
+   */
+  private chatPrompt(req: ChatCompletionRequest, tools: ToolDefinition[] | undefined): { promptIds: number[]; prefill?: string } {
+    const tok = this.engine.model.tokenizer;
+    if (req.prompt_token_ids) return { promptIds: req.prompt_token_ids };
+    if ((req.messages as unknown[]).every((m) => typeof m === 'number')) return { promptIds: req.messages as number[] };
+    const source = req.messages as ChatMessage[];
+    const messages: TemplateMessage[] = source.map(templateMessage);
+    const last = messages[messages.length - 1]!;
+    // A final assistant message is continued (prefill), unless a new turn is asked for explicitly.
+    const continueFinal = req.continue_final_message ?? (last.role === 'assistant' && req.add_generation_prompt !== true);
+    let prefill: string | undefined;
+    let text: string;
+    if (req.disable_chat_template) text = messages.map((m) => m.content ?? '').join('');
+    else {
+      try {
+        text = renderChat(req.chat_template ?? this.engine.model.chatTemplate, messages, {
+          addGenerationPrompt: continueFinal ? false : (req.add_generation_prompt ?? true),
+          bosToken: tok.bosToken,
+          eosToken: tok.eosToken,
+          // Templates get the tools unless tool_choice is none (as vLLM renders them).
+          tools,
+          kwargs: req.chat_template_kwargs ?? undefined,
+        });
+      } catch (e) {
+        throw badRequest(`the chat template could not render these messages: ${(e as Error).message}`, 'messages', 'chat_template_error');
+      }
+      if (continueFinal) {
+        const content = typeof last.content === 'string' ? last.content : '';
+        const at = text.lastIndexOf(content);
+        if (last.role !== 'assistant' || at === -1) throw badRequest('continue_final_message needs a final assistant message that the template keeps', 'messages', 'invalid_value');
+        text = text.slice(0, at + content.length); // drop the template's end-of-turn markup
+        prefill = this.answerPart(content);
+      }
+    }
+    // Templates that write BOS themselves must not get a second one from the tokenizer.
+    return { promptIds: tok.encode(text, !(tok.bosToken && text.startsWith(tok.bosToken))), prefill };
+  }
+
+  /**
+   * vLLM's POST /tokenize: what a completion's `prompt` or a chat's `messages` (rendered as a chat
+   * request would be) cost in tokens, with the context length, so a client can fit a history to
+   * the context exactly instead of guessing from characters.
+   */
+  tokenize(input: { chat: ChatCompletionRequest } | { prompt: string; addSpecialTokens: boolean }): { count: number; max_model_len: number; tokens: number[] } {
+    let ids: number[];
+    if ('chat' in input) {
+      const toolList = input.chat.tools ?? [];
+      ids = this.chatPrompt(input.chat, toolList.length && input.chat.tool_choice !== 'none' ? toolList : undefined).promptIds;
+    } else ids = this.engine.model.tokenizer.encode(input.prompt, input.addSpecialTokens);
+    return { count: ids.length, max_model_len: this.engine.maxModelLen, tokens: ids };
   }
 
   async planCompletion(req: CompletionRequest): Promise<Plan> {

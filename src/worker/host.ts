@@ -147,6 +147,7 @@ export class EngineHost implements HostApi {
       architecture: e.model.config.arch,
       vocabSize: e.model.config.vocabSize,
       description: e.runner.description,
+      chatTemplate: e.model.chatTemplate !== undefined,
     };
   }
 

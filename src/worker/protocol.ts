@@ -76,6 +76,8 @@ export interface ModelInfo {
   description?: string;
   /** Hub models: whether it came from the cache with nothing downloaded. */
   fromCache?: boolean;
+  /** Whether the model ships a chat template; without one, chat requests use a generic fallback and plain completions suit it better. */
+  chatTemplate: boolean;
 }
 
 /** A Request reduced to what survives structured cloning. */
