@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { createFetch, deleteCachedModel, listCachedModels, storeLocalModel, type CreateFetchOptions, type LoadProgress, type ModelInfo, type WebinferFetch } from '../src/index.js';
 import modelUrl from '../models/stories260K.gguf?url';
 import { renderMarkdown } from './render.js';
-import { deleteConversation, listConversations, saveConversation, type Conversation, type Message } from './store.js';
+import { deleteConversation, listConversations, saveConversation, type Conversation, type Message, type Mode } from './store.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement>(id).value;
@@ -22,6 +22,7 @@ let client: OpenAI | undefined;
 let info: ModelInfo | undefined;
 let current: { label: string; model: CreateFetchOptions['model'] } = { label: 'stories260K', model: modelUrl };
 let loadSeq = 0;
+let generating = false;
 
 const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
 function progressText(p: LoadProgress): string {
@@ -32,51 +33,76 @@ function progressText(p: LoadProgress): string {
   return `downloading ${mb(d.loadedBytes)} of ${mb(d.totalBytes)}${speed}${eta}`;
 }
 
+function updateSend(): void {
+  send.disabled = !client || generating;
+}
+
+function describeModel(m: ModelInfo): string {
+  return `${m.backend} backend${m.description ? `: ${m.description}` : ''} · context ${m.maxModelLen}${m.fromCache ? ' · from the cache' : ''}`;
+}
+
+/**
+ * Loads a model beside the one in use, which answers until the new one is ready: a load that
+ * fails (a wrong Hub name, no network) leaves the working model, and Send, as they were.
+ */
 async function loadModel(label: string, model: CreateFetchOptions['model']): Promise<void> {
   const seq = ++loadSeq;
-  current = { label, model };
-  send.disabled = true;
-  document.body.dataset.ready = 'false';
-  const previous = engine;
-  engine = undefined;
-  await previous?.dispose();
+  $('load-error').hidden = true;
   $('model-status').textContent = `loading ${label}…`;
+  $('load-text').textContent = '';
   $<HTMLProgressElement>('load-progress').value = 0;
-  const f = createFetch({
-    model,
-    // The embedded file's built name carries a content hash: name the model after itself.
-    modelId: model === modelUrl ? 'stories260K' : undefined,
-    backend: value('backend') as CreateFetchOptions['backend'],
-    hubUrl: value('hub-url').trim() || undefined,
-    maxModelLen: 2048,
-    onProgress: (p) => {
-      if (seq !== loadSeq || info?.id === label) return; // reports still in flight after `ready`
-      if (p.progress !== undefined) $<HTMLProgressElement>('load-progress').value = p.progress;
-      $('load-text').textContent = progressText(p);
-    },
-  });
-  engine = f;
+  document.body.dataset.loading = 'true';
+  let f: WebinferFetch | undefined;
   try {
-    info = await f.ready;
-    if (seq !== loadSeq) return;
+    f = createFetch({
+      model,
+      // The embedded file's built name carries a content hash: name the model after itself.
+      modelId: model === modelUrl ? 'stories260K' : undefined,
+      backend: value('backend') as CreateFetchOptions['backend'],
+      hubUrl: value('hub-url').trim() || undefined,
+      maxModelLen: 2048,
+      onProgress: (p) => {
+        if (seq !== loadSeq || document.body.dataset.loading !== 'true') return; // reports still in flight after `ready`
+        if (p.progress !== undefined) $<HTMLProgressElement>('load-progress').value = p.progress;
+        $('load-text').textContent = progressText(p);
+      },
+    });
+    const loaded = await f.ready;
+    if (seq !== loadSeq) return void f.dispose();
+    const previous = engine;
+    engine = f;
+    info = loaded;
+    current = { label, model };
     client = new OpenAI({ baseURL: 'http://webinfer.local/v1', apiKey: 'unused', dangerouslyAllowBrowser: true, fetch: f, maxRetries: 0 });
-    $<HTMLProgressElement>('load-progress').value = 1;
-    $('model-status').textContent = `ready: ${info.id}`;
-    $('load-text').textContent = `${info.backend} backend${info.description ? `: ${info.description}` : ''} · context ${info.maxModelLen}${info.fromCache ? ' · from the cache' : ''}`;
-    send.disabled = false;
-    document.body.dataset.ready = 'true';
-    document.body.dataset.backend = info.backend;
+    void previous?.dispose();
+    // An empty conversation takes the new model's mode; one under way keeps its own.
+    if (!conversation.messages.length) conversation.mode = undefined;
+    showMode();
   } catch (e) {
+    void f?.dispose();
     if (seq !== loadSeq) return;
-    $('model-status').textContent = `failed to load ${label}`;
-    $('load-text').textContent = (e as Error).message;
-    $('load-text').classList.add('error');
-    document.body.dataset.ready = 'failed';
-    return;
+    const message = (e as Error).message;
+    $('load-error').textContent = `Could not load ${label}: ${message}${info ? ` · still using ${info.id}` : ''}`;
+    $('load-error').hidden = false;
+    document.body.dataset.loadFailed = String(Number(document.body.dataset.loadFailed ?? 0) + 1);
   } finally {
+    if (seq === loadSeq) {
+      document.body.dataset.loading = 'false';
+      showModel();
+    }
     void refreshCache();
   }
-  $('load-text').classList.remove('error');
+}
+
+function showModel(): void {
+  $<HTMLProgressElement>('load-progress').value = info ? 1 : 0;
+  $('model-status').textContent = info ? `ready: ${info.id}` : 'no model loaded';
+  $('load-text').textContent = info ? describeModel(info) : '';
+  $('model-chip').textContent = info ? `${info.id} · ${info.backend}` : 'no model';
+  $('model-chip').title = info ? describeModel(info) : '';
+  document.body.dataset.ready = String(!!info);
+  if (info) document.body.dataset.backend = info.backend;
+  updateSend();
 }
 
 async function refreshCache(): Promise<void> {
@@ -87,7 +113,17 @@ async function refreshCache(): Promise<void> {
       const li = document.createElement('li');
       const name = document.createElement('span');
       name.className = 'name';
-      name.textContent = `${m.id} — ${mb(m.size)}${m.complete ? '' : ` (${Math.round((m.storedBytes / m.size) * 100)} % downloaded)`}`;
+      const id = document.createElement('span');
+      id.className = 'id';
+      id.textContent = m.id;
+      id.title = m.id;
+      const sep = document.createElement('span');
+      sep.className = 'sep';
+      sep.textContent = ' — ';
+      const size = document.createElement('span');
+      size.className = 'size';
+      size.textContent = `${mb(m.size)}${m.complete ? '' : ` (${Math.round((m.storedBytes / m.size) * 100)} % downloaded)`}`;
+      name.append(id, sep, size);
       const load = document.createElement('button');
       load.textContent = m.complete ? 'Load' : 'Resume';
       load.onclick = () => void loadModel(m.id, m.id);
@@ -172,7 +208,43 @@ document.addEventListener('drop', async (e) => {
 
 // ---- conversations ------------------------------------------------------------------------
 
-let conversation: Conversation = { id: crypto.randomUUID(), title: 'New chat', messages: [], updatedAt: Date.now() };
+const NEW_TITLE = 'New chat';
+let conversation: Conversation = { id: crypto.randomUUID(), title: NEW_TITLE, messages: [], updatedAt: Date.now() };
+
+/** A conversation's title: its first message's first line, cut at a word. */
+function titleFrom(text: string): string {
+  const line = text.trim().split('\n')[0]!.replace(/\s+/g, ' ');
+  if (line.length <= 48) return line || NEW_TITLE;
+  const cut = line.slice(0, 48);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 24 ? cut.slice(0, space) : cut).replace(/[\s,.;:!?-]+$/, '')}…`;
+}
+
+/** The mode a model suits: chat through its own template, or story (plain completion) when it has none. */
+const modelMode = (): Mode => (info && !info.chatTemplate ? 'story' : 'chat');
+const modeOf = (c: Conversation): Mode => c.mode ?? modelMode();
+
+function showMode(): void {
+  const mode = modeOf(conversation);
+  $<HTMLSelectElement>('mode').value = mode;
+  document.body.dataset.mode = mode;
+  $('prompt').setAttribute('placeholder', mode === 'story' ? 'Begin a story; the model continues it (Enter sends)' : 'Message the model (Enter sends, Shift+Enter for a new line)');
+  const empty = document.getElementById('empty-hint');
+  if (empty) empty.textContent = emptyHint();
+}
+
+function emptyHint(): string {
+  const name = info?.id ?? 'The model';
+  if (modeOf(conversation) === 'story')
+    return `${name} ${info && !info.chatTemplate ? 'has no chat template, so it writes stories: ' : 'is in story mode: '}write the first words and it carries on.`;
+  return `${name} runs in this tab. Ask it anything.`;
+}
+
+$<HTMLSelectElement>('mode').onchange = () => {
+  conversation.mode = value('mode') as Mode;
+  showMode();
+  if (conversation.messages.length) void saveConversation(conversation).catch(() => {});
+};
 
 function messageEl(m: Message): HTMLElement {
   const el = document.createElement('div');
@@ -202,12 +274,65 @@ function paint(el: HTMLElement, m: Message, streaming = false): void {
   if (streaming && m.reasoning && !m.content) thinking.open = true;
   el.querySelector('.content')!.innerHTML = renderMarkdown(m.content);
   el.querySelector('.stats')!.textContent = m.stats ?? '';
+  el.classList.toggle('streaming', streaming);
+  el.querySelector('.failure')?.remove();
+  el.classList.toggle('failed', !!m.error);
+  if (m.error) el.append(failureEl(m.error));
+}
+
+/** A failed answer: what went wrong, and what the user can do next. */
+function failureEl(error: NonNullable<Message['error']>): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'failure';
+  box.setAttribute('role', 'alert');
+  const text = document.createElement('p');
+  text.textContent = error.message;
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  const action = (label: string, run: () => void, primary = false) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    if (primary) b.className = 'primary';
+    b.onclick = run;
+    actions.append(b);
+  };
+  if (error.code === 'context_length_exceeded') action('Edit message', editLast, true);
+  action('Retry', () => void retry(), error.code !== 'context_length_exceeded');
+  action('New chat', newChat);
+  box.append(text, actions);
+  return box;
 }
 
 function showConversation(): void {
-  messagesEl.replaceChildren(...conversation.messages.filter((m) => m.role !== 'system').map(messageEl));
+  const start = conversation.contextStart ?? 0;
+  const els: HTMLElement[] = [];
+  conversation.messages.forEach((m, i) => {
+    if (m.role === 'system') return;
+    if (i === start && start > 0) els.push(contextNote(start));
+    const el = messageEl(m);
+    if (i < start) el.classList.add('forgotten');
+    els.push(el);
+  });
+  if (!els.length) {
+    const empty = document.createElement('div');
+    empty.id = 'empty';
+    empty.className = 'empty';
+    empty.innerHTML = '<p class="big">What shall we write?</p><p id="empty-hint"></p>';
+    els.push(empty);
+  }
+  messagesEl.replaceChildren(...els);
   messagesEl.scrollTop = messagesEl.scrollHeight;
+  $('chat-title').textContent = conversation.title;
+  showMode();
   void refreshConversations();
+}
+
+function contextNote(hidden: number): HTMLElement {
+  const note = document.createElement('p');
+  note.className = 'context-note';
+  note.textContent = `The ${hidden} earlier message${hidden === 1 ? '' : 's'} above no longer fit${hidden === 1 ? 's' : ''} ${info ? `${info.id}'s ${info.maxModelLen}-token context` : "the model's context"}: the model did not see ${hidden === 1 ? 'it' : 'them'} for the answers below.`;
+  return note;
 }
 
 async function refreshConversations(): Promise<void> {
@@ -218,12 +343,18 @@ async function refreshConversations(): Promise<void> {
       if (c.id === conversation.id) li.className = 'current';
       const open = document.createElement('button');
       open.className = 'open';
+      open.type = 'button';
       open.textContent = c.title;
+      open.title = `${c.title} · ${modeOf(c)}`;
       open.onclick = () => {
+        if (generating) return;
         conversation = c;
+        closeSidebar();
         showConversation();
       };
       const del = document.createElement('button');
+      del.className = 'icon ghost';
+      del.type = 'button';
       del.textContent = '×';
       del.setAttribute('aria-label', `Delete conversation ${c.title}`);
       del.onclick = async () => {
@@ -238,45 +369,143 @@ async function refreshConversations(): Promise<void> {
 }
 
 function newChat(): void {
-  conversation = { id: crypto.randomUUID(), title: 'New chat', messages: [], updatedAt: Date.now() };
+  if (generating) abort?.abort();
+  conversation = { id: crypto.randomUUID(), title: NEW_TITLE, messages: [], updatedAt: Date.now() };
+  closeSidebar();
   showConversation();
 }
 $('new-chat').onclick = newChat;
+
+// ---- the sidebar on narrow screens --------------------------------------------------------
+
+/** The drawer slides only when opened or closed, not when a resize turns the column into it. */
+function slide(): void {
+  document.body.classList.add('sidebar-moving');
+  setTimeout(() => document.body.classList.remove('sidebar-moving'), 250);
+}
+function closeSidebar(): void {
+  if (document.body.classList.contains('sidebar-open')) slide();
+  document.body.classList.remove('sidebar-open');
+  $('scrim').hidden = true;
+  $('open-sidebar').setAttribute('aria-expanded', 'false');
+}
+$('open-sidebar').onclick = () => {
+  slide();
+  document.body.classList.add('sidebar-open');
+  $('scrim').hidden = false;
+  $('open-sidebar').setAttribute('aria-expanded', 'true');
+};
+$('close-sidebar').onclick = closeSidebar;
+$('scrim').onclick = closeSidebar;
+
+// ---- fitting the history to the context ---------------------------------------------------
+
+class TurnError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Exact token counts from the engine (its /tokenize), the chat template included. */
+async function countTokens(body: { messages: { role: string; content: string }[] } | { prompt: string }): Promise<number> {
+  const res = await engine!('http://webinfer.local/tokenize', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = await res.json();
+  if (!res.ok) throw new TurnError(json.error?.message ?? `tokenize failed (${res.status})`, json.error?.code);
+  return json.count;
+}
+
+interface Fitted {
+  /** What is sent: the system prompt, then the newest turns that fit. */
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  /** Index in conversation.messages of the first message sent. */
+  start: number;
+}
+
+/**
+ * The newest whole turns whose prompt leaves room for the answer (max tokens, at most half the
+ * context): counted by the engine, so the cut is exact for any tokenizer and template. Failed
+ * answers (and what they answered) are left out; the oldest turns go first.
+ */
+async function fitHistory(all: Message[], system: string, maxTokens: number): Promise<Fitted> {
+  const maxLen = info!.maxModelLen;
+  const budget = maxLen - Math.min(maxTokens, Math.floor(maxLen / 2));
+  // Turns are [user, assistant] pairs by index; the last is the new user message alone.
+  const starts: number[] = [];
+  all.forEach((m, i) => {
+    if (m.role === 'user' && !(all[i + 1]?.error)) starts.push(i);
+  });
+  const sent = (from: number) => [
+    ...(system ? [{ role: 'system' as const, content: system }] : []),
+    ...all.slice(from).filter((m, i, rest) => !m.error && !(m.role === 'user' && rest[i + 1]?.error) && m.role !== 'system').map((m) => ({ role: m.role, content: m.content })),
+  ];
+  const last = starts.length - 1;
+  if ((await countTokens({ messages: sent(starts[0]!) })) <= budget) return { messages: sent(starts[0]!), start: starts[0]! };
+  // Fewer turns never cost more tokens: find the oldest turn the budget keeps by bisection.
+  let lo = Math.min(1, last);
+  let hi = last;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((await countTokens({ messages: sent(starts[mid]!) })) <= budget) hi = mid;
+    else lo = mid + 1;
+  }
+  const from = starts[lo]!;
+  const messages = sent(from);
+  if (lo === last) {
+    // The new message alone is over the budget: it still goes if the context holds it, with a shorter answer.
+    const n = await countTokens({ messages });
+    if (n >= maxLen - 1) throw new TurnError(`This message is ${n} tokens with the system prompt, and ${info!.id} reads at most ${maxLen} at once. Shorten it, or load a model with a longer context.`, 'context_length_exceeded');
+  }
+  return { messages, start: from };
+}
 
 // ---- sending ------------------------------------------------------------------------------
 
 let abort: AbortController | undefined;
 
 async function* answer(history: Message[], signal: AbortSignal): AsyncGenerator<{ content?: string; reasoning?: string; tokens?: number }> {
-  const common = { model: 'default', temperature: Number(value('temperature')), top_p: Number(value('top-p')), max_tokens: Number(value('max-tokens')), stream: true as const, stream_options: { include_usage: true } };
-  if (value('mode') === 'story') {
-    const stream = await client!.completions.create({ ...common, prompt: history.at(-1)!.content }, { signal });
+  const maxTokens = Number(value('max-tokens'));
+  const common = { model: 'default', temperature: Number(value('temperature')), top_p: Number(value('top-p')), max_tokens: maxTokens, stream: true as const, stream_options: { include_usage: true } };
+  if (modeOf(conversation) === 'story') {
+    // A story turn continues the text just written; it must leave the answer some room.
+    const prompt = history.at(-1)!.content;
+    const n = await countTokens({ prompt });
+    if (n >= info!.maxModelLen - 1) throw new TurnError(`This text is ${n} tokens, and ${info!.id} reads at most ${info!.maxModelLen} at once. Shorten it to continue it.`, 'context_length_exceeded');
+    conversation.contextStart = undefined;
+    const stream = await client!.completions.create({ ...common, prompt }, { signal });
     for await (const c of stream) yield { content: c.choices[0]?.text, tokens: c.usage?.completion_tokens };
     return;
   }
-  const system = value('system-prompt').trim();
-  const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history.map((m) => ({ role: m.role, content: m.content }))];
-  const stream = await client!.chat.completions.create({ ...common, messages }, { signal });
+  const fitted = await fitHistory(history, value('system-prompt').trim(), maxTokens);
+  if (fitted.start !== (conversation.contextStart ?? 0)) {
+    conversation.contextStart = fitted.start || undefined;
+    showConversation();
+  }
+  const stream = await client!.chat.completions.create({ ...common, messages: fitted.messages }, { signal });
   for await (const c of stream) {
     const delta = c.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
     yield { content: delta?.content ?? undefined, reasoning: delta?.reasoning_content, tokens: c.usage?.completion_tokens };
   }
 }
 
-$<HTMLFormElement>('composer').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const text = value('prompt');
-  if (!client || !text.trim()) return;
-  const user: Message = { role: 'user', content: text };
-  const reply: Message = { role: 'assistant', content: value('mode') === 'story' ? text : '' };
-  conversation.messages.push(user, reply);
-  if (conversation.title === 'New chat') conversation.title = text.slice(0, 40);
-  messagesEl.append(messageEl(user));
-  const el = messageEl(reply);
+/** Answers the conversation's last (user) message into a new assistant message. */
+async function generate(): Promise<void> {
+  if (!client || generating) return;
+  const user = conversation.messages.at(-1)!;
+  const story = modeOf(conversation) === 'story';
+  // The conversation keeps its mode from its first turn on.
+  conversation.mode = modeOf(conversation);
+  const reply: Message = { role: 'assistant', content: story ? user.content : '' };
+  conversation.messages.push(reply);
+  const history = conversation.messages.slice(0, -1);
+  let el = messageEl(reply);
   messagesEl.append(el);
-  $<HTMLTextAreaElement>('prompt').value = '';
+  messagesEl.scrollTop = messagesEl.scrollHeight;
   abort = new AbortController();
-  send.disabled = true;
+  generating = true;
+  updateSend();
   stop.disabled = false;
   const t0 = performance.now();
   let tFirst = 0;
@@ -289,7 +518,9 @@ $<HTMLFormElement>('composer').addEventListener('submit', async (e) => {
     reply.stats = `${n} tokens · ${n > 1 && seconds > 0 ? ((n - 1) / seconds).toFixed(1) : '–'} tokens/s · first token ${tFirst ? (tFirst - t0).toFixed(0) : '–'} ms${note}`;
   };
   try {
-    for await (const d of answer(conversation.messages.slice(0, -1), abort.signal)) {
+    for await (const d of answer(history, abort.signal)) {
+      // Fitting may have re-rendered the list (a new context note): find this answer's element again.
+      if (!el.isConnected) el = (messagesEl.lastElementChild as HTMLElement | null) ?? el;
       if (d.tokens !== undefined) tokens = d.tokens;
       if (!d.content && !d.reasoning) continue;
       if (!tFirst) tFirst = performance.now();
@@ -307,23 +538,78 @@ $<HTMLFormElement>('composer').addEventListener('submit', async (e) => {
     stats(abort.signal.aborted ? ' · stopped' : '');
   } catch (err) {
     if (abort.signal.aborted) stats(' · stopped');
-    else reply.stats = `error: ${(err as Error).message}`;
+    else {
+      const e = err as Error & { code?: string | null; status?: number };
+      reply.content = story ? '' : reply.content;
+      reply.error = { message: e instanceof TurnError ? e.message : `The model could not answer: ${e.message}`, code: e.code ?? null };
+      reply.stats = undefined;
+    }
   } finally {
     cancelAnimationFrame(frame);
+    if (!el.isConnected) el = (messagesEl.lastElementChild as HTMLElement | null) ?? el;
     paint(el, reply);
-    send.disabled = false;
+    generating = false;
+    updateSend();
     stop.disabled = true;
     await saveConversation(conversation).catch(() => {});
     void refreshConversations();
     document.body.dataset.done = String(Number(document.body.dataset.done ?? 0) + 1);
   }
+}
+
+/** A failed answer is dropped and asked for again. */
+async function retry(): Promise<void> {
+  if (generating || !client) return;
+  if (conversation.messages.at(-1)?.error) conversation.messages.pop();
+  showConversation();
+  await generate();
+}
+
+/** The failed message goes back to the composer to be shortened. */
+function editLast(): void {
+  if (generating) return;
+  if (conversation.messages.at(-1)?.error) conversation.messages.pop();
+  const user = conversation.messages.pop();
+  if (user) $<HTMLTextAreaElement>('prompt').value = user.content;
+  if (conversation.messages.length) void saveConversation(conversation).catch(() => {});
+  else {
+    conversation.title = NEW_TITLE;
+    void deleteConversation(conversation.id).catch(() => {});
+  }
+  showConversation();
+  $('prompt').focus();
+}
+
+$<HTMLFormElement>('composer').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = value('prompt');
+  if (!client || generating || !text.trim()) return;
+  if (!conversation.messages.length) {
+    conversation.title = titleFrom(text);
+    conversation.mode = modeOf(conversation);
+    $('chat-title').textContent = conversation.title;
+    messagesEl.replaceChildren();
+  }
+  const user: Message = { role: 'user', content: text };
+  conversation.messages.push(user);
+  messagesEl.append(messageEl(user));
+  $<HTMLTextAreaElement>('prompt').value = '';
+  autosize();
+  await generate();
 });
 $('prompt').addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && !e.shiftKey) {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     $<HTMLFormElement>('composer').requestSubmit();
   }
 });
+/** The composer grows with its text, up to a third of the screen. */
+function autosize(): void {
+  const t = $<HTMLTextAreaElement>('prompt');
+  t.style.height = 'auto';
+  t.style.height = `${Math.min(t.scrollHeight + 2, window.innerHeight / 3)}px`;
+}
+$('prompt').addEventListener('input', autosize);
 stop.addEventListener('click', () => abort?.abort());
 
 // ---- offline mode -------------------------------------------------------------------------
@@ -346,10 +632,11 @@ async function setOffline(on: boolean): Promise<void> {
 }
 $<HTMLInputElement>('offline').onchange = (e) => void setOffline((e.target as HTMLInputElement).checked);
 
-// ---- start --------------------------------------------------------------------------------
+// ---- start ----------------------------------------------------------------------------------
 
 (async () => {
   const saved = await listConversations().catch(() => []);
+  // A reload reopens the last conversation, in the mode it was in.
   if (saved[0]) conversation = saved[0];
   showConversation();
   void setOffline($<HTMLInputElement>('offline').checked).catch((e: Error) => ($('offline-status').textContent = `not available: ${e.message}`));

@@ -4,13 +4,21 @@ export interface Message {
   content: string;
   reasoning?: string;
   stats?: string;
+  /** The request failed: shown where the answer would be, with a way on. */
+  error?: { message: string; code?: string | null };
 }
+
+export type Mode = 'chat' | 'story';
 
 export interface Conversation {
   id: string;
   title: string;
   messages: Message[];
   updatedAt: number;
+  /** Chat (the model's chat template) or story (plain completion); chosen by the model when the conversation starts, kept with it. */
+  mode?: Mode;
+  /** Index of the first message the model saw in the last turn: the ones before it no longer fit its context. */
+  contextStart?: number;
 }
 
 const DB = 'webinfer-demo';

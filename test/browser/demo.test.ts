@@ -62,6 +62,9 @@ afterAll(async () => {
 it('loads the embedded model and streams a story with tokens per second', async () => {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   expect(await page.textContent('#model-status')).toBe('ready: stories260K');
+  // stories260K has no chat template: the model chooses story mode for a new conversation.
+  expect(await page.inputValue('#mode')).toBe('story');
+  expect(await page.textContent('#empty-hint')).toMatch(/has no chat template/);
   expect(await page.textContent('#load-text')).toMatch(/^wasm backend: WebAssembly/);
   await startStory(120);
   await page.waitForFunction(() => (document.querySelector('.message.assistant .content')?.textContent ?? '').length > 30);
@@ -72,6 +75,7 @@ it('loads the embedded model and streams a story with tokens per second', async 
   const stats = (await lastAssistant().locator('.stats').textContent())!;
   expect(stats).toMatch(/^\d+ tokens · [\d.]+ tokens\/s · first token \d+ ms$/);
   expect(Number(/· ([\d.]+) tokens\/s/.exec(stats)![1])).toBeGreaterThan(0);
+  expect(await page.textContent('#chat-title')).toBe('Once upon a time');
   await shot('1-story');
 }, 120_000);
 
@@ -135,11 +139,102 @@ it('a model folder (safetensors) opened with the folder picker loads and is kept
   await shot('5-folder');
 }, 120_000);
 
+/** Sends a message and waits for its answer; returns the answer's element. */
+async function turn(text: string, n: number) {
+  await page.fill('#prompt', text);
+  await page.click('#send');
+  await done(n);
+  return lastAssistant();
+}
+
+it('a 20-turn chat with the embedded model never errors: the oldest turns are dropped to fit its 512-token context, and the user is told', async () => {
+  await page.click('#load-embedded');
+  await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'ready: stories260K', null, { timeout: 60_000 });
+  await page.click('#new-chat');
+  expect(await page.inputValue('#mode')).toBe('story');
+  await page.selectOption('#mode', 'chat');
+  await page.fill('#temperature', '0.7');
+  await page.fill('#max-tokens', '256');
+  const before = Number(await page.evaluate(() => document.body.dataset.done));
+  const topics = ['the dog', 'a red ball', 'the big tree', 'a little bird', 'the sun'];
+  for (let i = 1; i <= 20; i++) {
+    const answer = await turn(`Tell me a story about ${topics[i % topics.length]}, please. This is turn ${i}.`, before + i);
+    expect(await answer.locator('.failure').count(), `turn ${i}: ${await answer.textContent()}`).toBe(0);
+    expect(await answer.locator('.stats').textContent(), `turn ${i}`).toMatch(/^[1-9]\d* tokens · /);
+  }
+  expect(await page.locator('.message.failed').count()).toBe(0);
+  expect(await page.locator('.message.user').count()).toBe(20);
+  // Told: a note where the model's view begins, and the turns it no longer sees dimmed.
+  const note = (await page.textContent('.context-note'))!;
+  expect(note).toMatch(/^The \d+ earlier messages above no longer fit stories260K's 512-token context/);
+  const hidden = Number(/^The (\d+)/.exec(note)![1]);
+  expect(await page.locator('.message.forgotten').count()).toBe(hidden);
+  expect(hidden).toBeGreaterThanOrEqual(20);
+  expect(hidden % 2).toBe(0); // whole turns
+  expect(await page.textContent('#chat-title')).toBe('Tell me a story about a red ball, please. This…');
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: width > 800 ? 800 : 844 });
+      await page.locator('#messages').evaluate((m) => (m.scrollTop = m.scrollHeight));
+      await page.screenshot({ path: join(GENERATED, `demo-chat-${width}-${scheme}.png`) });
+    }
+    // The phone's sidebar is a drawer over the chat, not a column beside it.
+    expect(await page.isVisible('#open-sidebar')).toBe(true);
+    const chatWidth = await page.locator('#messages').evaluate((m) => m.getBoundingClientRect().width);
+    expect(chatWidth).toBe(390);
+    await page.click('#open-sidebar');
+    await page.locator('#sidebar').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(GENERATED, `demo-menu-390-${scheme}.png`) });
+    await page.click('#close-sidebar');
+    await page.setViewportSize({ width: 1200, height: 800 });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}, 600_000);
+
+it('a failed load (an unknown Hub model) keeps the loaded model answering, and Send enabled', async () => {
+  await page.fill('#hub-url', hub.url);
+  await page.fill('#hub-id', 'hf:nobody/no-such-model-GGUF');
+  await page.click('#hub-form button');
+  await page.waitForSelector('body[data-load-failed="1"]', { timeout: 60_000 });
+  expect(await page.textContent('#load-error')).toMatch(/^Could not load hf:nobody\/no-such-model-GGUF: .+ · still using stories260K$/);
+  expect(await page.textContent('#model-status')).toBe('ready: stories260K');
+  expect(await page.isDisabled('#send')).toBe(false);
+  const n = Number(await page.evaluate(() => document.body.dataset.done));
+  await page.click('#new-chat');
+  await page.selectOption('#mode', 'story');
+  const answer = await turn('Once upon a time', n + 1);
+  expect((await answer.locator('.content').innerText()).length).toBeGreaterThan(20);
+  await shot('failed-load');
+}, 120_000);
+
+it('an error shows where the answer would be, with a way on: a message longer than the context can be edited', async () => {
+  const n = Number(await page.evaluate(() => document.body.dataset.done));
+  await page.click('#new-chat');
+  await page.selectOption('#mode', 'chat');
+  const long = 'the dog ran and the cat sat. '.repeat(60);
+  const answer = await turn(long, n + 1);
+  expect(await answer.locator('.failure p').textContent()).toMatch(/^This message is \d+ tokens with the system prompt, and stories260K reads at most 512 at once/);
+  for (const label of ['Edit message', 'Retry', 'New chat']) expect(await answer.locator(`.failure button:has-text("${label}")`).count()).toBe(1);
+  await shot('too-long');
+  await answer.locator('.failure button:has-text("Edit message")').click();
+  expect(await page.inputValue('#prompt')).toBe(long);
+  expect(await page.locator('.message').count()).toBe(0);
+  await page.fill('#prompt', '');
+}, 120_000);
+
 it('after a reload: the conversations and the cached model are still there, and the cached model loads from the list', async () => {
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   await page.waitForFunction(() => Number(document.body.dataset.cached) >= 4);
-  expect(await page.locator('#conversations li').count()).toBe(3);
+  // The story, the two chats with dropped and picked models, the 20-turn chat, the story after a failed load.
+  expect(await page.locator('#conversations li').count()).toBe(5);
+  // Each keeps its mode: the last one (a story) reopens in story mode; the 20-turn chat in chat mode, though the model suits stories.
+  expect(await page.inputValue('#mode')).toBe('story');
+  await page.click('#conversations li:has-text("This is turn") .open');
+  expect(await page.inputValue('#mode')).toBe('chat');
+  expect(await page.locator('.context-note').count()).toBe(1);
   const cached = (await page.textContent('#cache-list'))!;
   for (const id of ['local:scripted.gguf', 'local:looping.gguf', 'hf:webinfer/stories260K-GGUF', 'local:llama-hf']) expect(cached).toContain(id);
   await page.click('#cache-list li:has-text("local:scripted.gguf") button:has-text("Load")');
