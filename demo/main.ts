@@ -548,6 +548,7 @@ async function generate(): Promise<void> {
     cancelAnimationFrame(frame);
     if (!el.isConnected) el = (messagesEl.lastElementChild as HTMLElement | null) ?? el;
     paint(el, reply);
+    messagesEl.scrollTop = messagesEl.scrollHeight;
     generating = false;
     updateSend();
     stop.disabled = true;
@@ -639,6 +640,9 @@ $<HTMLInputElement>('offline').onchange = (e) => void setOffline((e.target as HT
   // A reload reopens the last conversation, in the mode it was in.
   if (saved[0]) conversation = saved[0];
   showConversation();
-  void setOffline($<HTMLInputElement>('offline').checked).catch((e: Error) => ($('offline-status').textContent = `not available: ${e.message}`));
+  const offline = setOffline($<HTMLInputElement>('offline').checked).catch((e: Error) => void ($('offline-status').textContent = `not available: ${e.message}`));
+  // The engine's worker fetches its own modules and files: only those fetched through the Service
+  // Worker are kept, so on a first visit the model waits (a moment, at most 5 s) for it to take control.
+  await Promise.race([offline, new Promise((r) => setTimeout(r, 5000))]);
   await loadModel('stories260K', modelUrl);
 })();

@@ -13,7 +13,9 @@ async function networkFirst(request) {
     if (res.ok && res.status === 200) await cache.put(request, res.clone());
     return res;
   } catch (err) {
-    const hit = await cache.match(request, { ignoreSearch: request.mode === 'navigate' });
+    // Vite's dev server answers with `Vary: Origin`, and module requests carry an Origin the
+    // copies kept from the page's list did not: a kept copy is the same file either way.
+    const hit = await cache.match(request, { ignoreSearch: request.mode === 'navigate', ignoreVary: true });
     if (hit) return hit;
     throw err;
   }
@@ -27,5 +29,5 @@ self.addEventListener('fetch', (e) => {
 // What the page loaded before this worker controlled it.
 self.addEventListener('message', (e) => {
   if (e.data?.type !== 'keep' || !Array.isArray(e.data.urls)) return;
-  e.waitUntil(Promise.all(e.data.urls.map((u) => caches.match(u).then((hit) => hit ?? networkFirst(new Request(u)).catch(() => undefined)))));
+  e.waitUntil(Promise.all(e.data.urls.map((u) => caches.match(u, { ignoreVary: true }).then((hit) => hit ?? networkFirst(new Request(u)).catch(() => undefined)))));
 });

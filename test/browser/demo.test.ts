@@ -232,7 +232,7 @@ it('after a reload: the conversations and the cached model are still there, and 
   expect(await page.locator('#conversations li').count()).toBe(5);
   // Each keeps its mode: the last one (a story) reopens in story mode; the 20-turn chat in chat mode, though the model suits stories.
   expect(await page.inputValue('#mode')).toBe('story');
-  await page.click('#conversations li:has-text("This is turn") .open');
+  await page.click('#conversations li:has-text("about a red ball") .open');
   expect(await page.inputValue('#mode')).toBe('chat');
   expect(await page.locator('.context-note').count()).toBe(1);
   const cached = (await page.textContent('#cache-list'))!;
@@ -259,3 +259,34 @@ it('offline: with the server gone the app opens and the embedded model answers',
   }
   expect(log.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
 }, 120_000);
+
+it('offline under the dev server (`npm run demo`): after one visit, a reload with the server gone opens the app and the model answers', async () => {
+  const { createServer } = await import('vite');
+  const dev = await createServer({ configFile: join(ROOT, 'vite.config.ts'), root: join(ROOT, 'demo'), logLevel: 'error', server: { port: 0, host: '127.0.0.1', hmr: false, watch: null } });
+  await dev.listen();
+  const devContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const devPage = await devContext.newPage();
+    const devLog = watchPage(devPage);
+    await devPage.goto(`http://127.0.0.1:${(dev.httpServer!.address() as { port: number }).port}/`);
+    await devPage.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+    await devPage.waitForSelector('body[data-offline-ready="true"]', { timeout: 30_000 });
+    await dev.close();
+    await devContext.setOffline(true);
+    await devPage.reload();
+    await devPage.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    expect(await devPage.inputValue('#mode')).toBe('story');
+    await devPage.fill('#temperature', '0');
+    await devPage.fill('#max-tokens', '40');
+    await devPage.fill('#prompt', 'Once upon a time');
+    await devPage.click('#send');
+    await devPage.waitForSelector('body[data-done="1"]', { timeout: 60_000 });
+    const story = (await devPage.locator('.message.assistant').last().locator('.content').innerText())!;
+    expect(story.length).toBeGreaterThan(40);
+    expect(squash(storiesReference()).startsWith(squash(story))).toBe(true);
+    expect(devLog.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
+  } finally {
+    await devContext.close();
+    await dev.close();
+  }
+}, 240_000);
