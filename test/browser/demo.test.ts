@@ -5,7 +5,11 @@
  * stops by itself is stopped with the Stop button; a Hub model downloads with its progress, speed
  * and time left; a safetensors folder loads from the folder picker; after a reload the conversations and the
  * cached model are still listed; with the server gone, the app opens and answers offline.
- * Screenshots of each step go to test/.generated/demo-*.png (not committed).
+ * The product: a 20-turn chat that outgrows the embedded model's context (oldest turns dropped,
+ * the user told), each conversation's mode kept across a reload, a failed load that keeps the
+ * model in use, a message longer than the context answered with a way on, and offline under the
+ * dev server too. Screenshots of each step go to test/.generated/demo-*.png (not committed); the
+ * chat at 390 and 1280 px, light and dark, to demo-chat-<width>-<scheme>.png.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -276,6 +280,7 @@ it('offline under the dev server (`npm run demo`): after one visit, a reload wit
     await devPage.reload();
     await devPage.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     expect(await devPage.inputValue('#mode')).toBe('story');
+    await devPage.click('#settings summary');
     await devPage.fill('#temperature', '0');
     await devPage.fill('#max-tokens', '40');
     await devPage.fill('#prompt', 'Once upon a time');
@@ -287,6 +292,6 @@ it('offline under the dev server (`npm run demo`): after one visit, a reload wit
     expect(devLog.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
   } finally {
     await devContext.close();
-    await dev.close();
+    await dev.close().catch(() => {});
   }
 }, 240_000);
