@@ -322,6 +322,8 @@ function showConversation(): void {
     els.push(empty);
   }
   messagesEl.replaceChildren(...els);
+  // A failure the conversation moved on from keeps its message, not its buttons.
+  for (const f of messagesEl.querySelectorAll('.message.failed:not(:last-child) .failure .actions')) f.remove();
   messagesEl.scrollTop = messagesEl.scrollHeight;
   $('chat-title').textContent = conversation.title;
   showMode();
@@ -560,16 +562,17 @@ async function generate(): Promise<void> {
 
 /** A failed answer is dropped and asked for again. */
 async function retry(): Promise<void> {
-  if (generating || !client) return;
-  if (conversation.messages.at(-1)?.error) conversation.messages.pop();
+  // Only the latest answer can be asked again: a later turn already moved on from an older one.
+  if (generating || !client || !conversation.messages.at(-1)?.error) return;
+  conversation.messages.pop();
   showConversation();
   await generate();
 }
 
 /** The failed message goes back to the composer to be shortened. */
 function editLast(): void {
-  if (generating) return;
-  if (conversation.messages.at(-1)?.error) conversation.messages.pop();
+  if (generating || !conversation.messages.at(-1)?.error) return;
+  conversation.messages.pop();
   const user = conversation.messages.pop();
   if (user) $<HTMLTextAreaElement>('prompt').value = user.content;
   if (conversation.messages.length) void saveConversation(conversation).catch(() => {});
