@@ -1,8 +1,10 @@
 // The decode matvec of GPUs (appended after matmul.wgsl, whose bindings, Params, store and INPUT
 // folds it shares, and after the weight type's reader: dot32x). Any weight type, K a multiple of 32.
 //
-// A workgroup of 256 threads computes WROWS = 16 output rows of one token: 8 row groups of
-// WL = 32 lanes, each group 2 rows. Lane l of a group reads blocks l, l + 32, ... of its rows, so
+// A workgroup of 256 threads computes WROWS output rows of one token: 256 / WL row groups of
+// WL lanes, each group 2 rows. WL = 32 (16 rows per workgroup), or 64 for K >= 4096 (8 rows:
+// twice the workgroups on matrices of few rows and long inputs, such as ffn_down, whose 2048 rows
+// would otherwise give 128 workgroups, under one per multiprocessor on an H200). Lane l of a group reads blocks l, l + 32, ... of its rows, so
 // the 32 lanes of a group read 32 consecutive blocks of a row (one coalesced stretch of 576 bytes
 // for Q4_0), and each lane's 32 inputs are loaded once (as 8 vec4s) for both of its rows.
 // Two blocks per loop iteration: four independent weight blocks in flight per thread.
@@ -13,12 +15,12 @@
 // workgroup memory here (matvec_wide).
 //
 // With a folded input (INPUT 1, 2), the workgroup transforms its token's K inputs into xc4 once:
-// that work is shared by 16 rows instead of the old kernel's 4.
+// that work is shared by 8 or 16 rows instead of the old kernel's 4.
 
 override XCACHE4: u32 = 1u; // INPUT 1, 2: K / 4
 
-const WL = 32u;    // lanes per row group
-const WROWS = 16u; // rows per workgroup: 256 / WL row groups x 2 rows
+override WL: u32 = 32u;           // lanes per row group: 32 or 64
+override WROWS: u32 = 512u / WL;  // rows per workgroup: 256 / WL row groups x 2 rows
 
 // The token's inputs as vec4s (the x buffer bound a second time; x_off and K multiples of 4).
 @group(0) @binding(10) var<storage, read> x4: array<vec4f>;
@@ -72,15 +74,15 @@ fn wide_dot(lane: u32, row: u32, xoff4: u32) -> vec2f {
   let r1 = min(row + 1u, p.N - 1u);
   let nblk = p.K / 32u;
   var acc = vec2f(0.0);
-  var b = lane;
-  for (; b + WL < nblk; b += 2u * WL) {
+  // Two blocks per step; a second block past the row's end re-reads the last one and its sums are
+  // dropped (no tail loop: the kernel stays small, which SwiftShader's compile time needs; the
+  // 1B shapes' rows are whole steps).
+  for (var b = lane; b < nblk; b += 2u * WL) {
+    let b2 = min(b + WL, nblk - 1u);
     let xa = wide_x32(xoff4, b);
-    let xb = wide_x32(xoff4, b + WL);
-    acc += vec2f(dot32x(r0, b, p.K, xa), dot32x(r1, b, p.K, xa)) + vec2f(dot32x(r0, b + WL, p.K, xb), dot32x(r1, b + WL, p.K, xb));
-  }
-  if (b < nblk) {
-    let xa = wide_x32(xoff4, b);
-    acc += vec2f(dot32x(r0, b, p.K, xa), dot32x(r1, b, p.K, xa));
+    let xb = wide_x32(xoff4, b2);
+    let second = vec2f(dot32x(r0, b2, p.K, xb), dot32x(r1, b2, p.K, xb));
+    acc += vec2f(dot32x(r0, b, p.K, xa), dot32x(r1, b, p.K, xa)) + select(vec2f(0.0), second, b + WL < nblk);
   }
   return acc;
 }

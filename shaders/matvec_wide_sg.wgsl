@@ -1,10 +1,10 @@
 // matvec_wide with subgroup reductions (appended after matvec_wide.wgsl; the module starts with
 // `enable subgroups;`, so it is built only on devices with the subgroups feature and the
 // subgroup_id builtin). Threads are numbered by subgroup (subgroup_id * subgroup_size + lane),
-// not by local_invocation_index, so that a row group's 32 lanes are whole subgroups or aligned
+// not by local_invocation_index, so that a row group's WL lanes are whole subgroups or aligned
 // parts of one whatever the subgroup size (4 on SwiftShader, 32 on NVIDIA, 64 on AMD): a
-// butterfly of shuffles then sums each aligned run of min(32, subgroup size) lanes without
-// workgroup memory, and only subgroups smaller than 32 combine their runs through it (one barrier).
+// butterfly of shuffles then sums each aligned run of min(WL, subgroup size) lanes without
+// workgroup memory, and only subgroups smaller than WL combine their runs through it (one barrier).
 
 @compute @workgroup_size(256)
 fn matvec_wide_sg(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,

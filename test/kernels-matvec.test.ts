@@ -1,6 +1,6 @@
 /**
  * The GPU decode matvec (shaders/matvec_wide.wgsl: 16 rows per workgroup of 256 threads, 32
- * lanes per row) in both reductions, subgroup shuffles and workgroup memory, against the CPU
+ * lanes per row; 8 rows of 64 lanes for K >= 4096) in both reductions, subgroup shuffles and workgroup memory, against the CPU
  * reference on odd shapes: N not a multiple of 16 (and N = 1), K a whole number of 32-blocks but
  * not of the 64 blocks two lanes' loop steps take, several parts, fused segments, bias,
  * accumulate and the folded RMSNorm / SwiGLU inputs, T of 1 and 3.
@@ -15,6 +15,8 @@ import { weightBytes } from './helpers/blocks.js';
 import { gpu, nmse, randoms } from './helpers/gpu.js';
 
 const TOL = { matmulNMSE: 1e-10 };
+/** Each case compiles a pipeline per reduction and input mode: seconds each on SwiftShader. */
+const SLOW = 180_000;
 
 let g: Awaited<ReturnType<typeof gpu>>;
 let cache: PipelineCache;
@@ -47,11 +49,14 @@ describe('the wide decode matvec', () => {
     expect(matvecKernel(g.device, { K: 64, matvec: 'classic' })).toBe('classic');
   });
 
-  // K: 5 blocks (Q8_0, Q4_0: one lane loop step of two blocks, then lanes 0..4 with one more only
-  // when K > 32 * 32), 96 blocks (two full steps of 64 and a half), 3 super-blocks of 256
+  // K: 3 to 5 blocks (fewer than the lanes), 66 to 96 blocks (a loop step of 2 x 32 blocks and a
+  // partial one), 24 sub-blocks of K-quants
   const cases: [DType, number, number][] = [
     ['Q4_0', 160, 37],
     ['Q4_0', 3072, 21],
+    // K >= 4096: 64 lanes per row, 8 rows per workgroup (130 and 136 blocks: two loop steps of 128, then a partial one)
+    ['Q4_0', 4160, 11],
+    ['Q6_K', 4352, 9],
     ['Q8_0', 96, 19],
     ['Q8_0', 2112, 17],
     ['Q4_K', 768, 23],
@@ -87,7 +92,7 @@ describe('the wide decode matvec', () => {
         expect(nmse(await g.read(y, T * N), reference(wq, tokens(x, T, K), K, N, bias)), `${matvec} T=${T}`).toBeLessThan(TOL.matmulNMSE);
       }
     }
-  });
+  }, SLOW);
 
   it('N = 1 (a single row), and an input at an offset of 8 floats', async () => {
     const K = 64, N = 1;
@@ -128,10 +133,11 @@ describe('the wide decode matvec', () => {
         expect(nmse(await g.read(outs[i]!, T * n), want), `${matvec} segment ${i}`).toBeLessThan(TOL.matmulNMSE);
       }
     }
-  });
+  }, SLOW);
 
   it.each(['Q4_0', 'Q8_0', 'Q4_K', 'Q6_K', 'F16'] as DType[])('%s: y += W rmsnorm(x) and y += W (silu(g) * u) folded in, N=21, T 1 and 2', async (dtype) => {
-    const K = blockElements(dtype) === 256 ? 512 : 2112, N = 21, eps = 1e-5;
+    // Q8_0 at K >= 4096: the 64-lane form with its folded input
+    const K = blockElements(dtype) === 256 ? 512 : dtype === 'Q8_0' ? 4160 : 2112, N = 21, eps = 1e-5;
     const bytes = weightBytes(dtype, N * K, 50);
     const wq = toFloat32(dtype, bytes, N * K);
     const parts = [{ buffer: g.buffer(bytes), rowOffset: 0, rows: N }];
@@ -157,5 +163,5 @@ describe('the wide decode matvec', () => {
         }
       }
     }
-  });
+  }, SLOW);
 });

@@ -101,7 +101,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const kernel = a.cpuBacked ? undefined : matvecKernel(device, a);
   const wide = kernel === 'wide' || kernel === 'wide-wg';
-  const constants: Record<string, number> | undefined = mode ? (wide ? { INPUT: mode, XCACHE4: a.K / 4 } : { INPUT: mode, XCACHE: a.K }) : undefined;
+  // matvec_wide's lanes per row: 64 for long inputs (see shaders/matvec_wide.wgsl), so rows per workgroup 8 or 16
+  const lanes = a.K >= 4096 ? 64 : 32;
+  const wideRows = 512 / lanes;
+  const constants: Record<string, number> | undefined = wide ? { WL: lanes, ...(mode ? { INPUT: mode, XCACHE4: a.K / 4 } : {}) } : mode ? { INPUT: mode, XCACHE: a.K } : undefined;
   const matvecPipeline =
     kernel === 'wide'
       ? cache.get(['matmul', 'matvec_wide', 'matvec_wide_sg'], 'matvec_wide_sg', a.dtype, constants, ['subgroups'])
@@ -119,7 +122,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     // x as vec4s through a second binding.
     const matvecEntries = a.cpuBacked ? entries : wide ? { ...entries, 8: aux, 10: a.x } : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
-    const groups = Math.ceil(part.rows / (a.cpuBacked ? 64 : wide ? 16 : 4));
+    const groups = Math.ceil(part.rows / (a.cpuBacked ? 64 : wide ? wideRows : 4));
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     if (gm) {
       const workgroups = a.cpuBacked ? (T: number) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
