@@ -44,11 +44,33 @@ fn dot32x(row: u32, blk: u32, K: u32, x: X32) -> f32 {
   let sub = blk % 8u;
   let n = sub / 4u;
   let g = sub % 4u;
+  // The group's 32 ql and 32 qh bytes as 9 + 9 aligned words (q6_4 would load 32 words).
+  let ql = words8(base + n * 64u + (g & 1u) * 32u);
+  let qh = words8(base + 128u + n * 32u);
+  let lo = vec4u(select(0u, 4u, g >= 2u));
+  let hi = vec4u(2u * g);
+  let m4 = vec4u(0x0f0f0f0fu);
+  let m2 = vec4u(0x03030303u);
+  let q0 = ((ql.a >> lo) & m4) | (((qh.a >> hi) & m2) << vec4u(4u));
+  let q1 = ((ql.b >> lo) & m4) | (((qh.b >> hi) & m2) << vec4u(4u));
   // Weights 0..15 and 16..31 of the group have their own scales.
-  let s0 = dot(q6_4(base, n, g, 0u), x.v[0]) + dot(q6_4(base, n, g, 1u), x.v[1]) + dot(q6_4(base, n, g, 2u), x.v[2]) + dot(q6_4(base, n, g, 3u), x.v[3]);
-  let s1 = dot(q6_4(base, n, g, 4u), x.v[4]) + dot(q6_4(base, n, g, 5u), x.v[5]) + dot(q6_4(base, n, g, 6u), x.v[6]) + dot(q6_4(base, n, g, 7u), x.v[7]);
+  let s0 = dot(bytes4(q0.x) - 32.0, x.v[0]) + dot(bytes4(q0.y) - 32.0, x.v[1]) + dot(bytes4(q0.z) - 32.0, x.v[2]) + dot(bytes4(q0.w) - 32.0, x.v[3]);
+  let s1 = dot(bytes4(q1.x) - 32.0, x.v[4]) + dot(bytes4(q1.y) - 32.0, x.v[5]) + dot(bytes4(q1.z) - 32.0, x.v[6]) + dot(bytes4(q1.w) - 32.0, x.v[7]);
   return q6_d(base) * (q6_scale(base, n, g, 0u) * s0 + q6_scale(base, n, g, 16u) * s1);
 }
+
+/** The 32 bytes at byte b (b even) as 8 words: 9 aligned loads, shifted by half a word when b is not 4-aligned (no branches). */
+fn words8(b: u32) -> Words8 {
+  let a = b >> 2u;
+  let mid = (b & 2u) != 0u;
+  let w0 = vec4u(w[a], w[a + 1u], w[a + 2u], w[a + 3u]);
+  let w1 = vec4u(w[a + 4u], w[a + 5u], w[a + 6u], w[a + 7u]);
+  let n0 = vec4u(w0.yzw, w1.x); // each word's successor
+  let n1 = vec4u(w1.yzw, w[a + 8u]);
+  return Words8(select(w0, (w0 >> vec4u(16u)) | (n0 << vec4u(16u)), mid), select(w1, (w1 >> vec4u(16u)) | (n1 << vec4u(16u)), mid));
+}
+
+struct Words8 { a: vec4u, b: vec4u }
 
 fn deq32(row: u32, blk: u32, K: u32) -> X32 {
   let base = (row * (K / 256u) + blk / 8u) * 210u;

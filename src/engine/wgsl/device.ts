@@ -61,7 +61,12 @@ export async function acquireDevice(): Promise<GpuContext> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new WebGPUUnavailableError('WebGPU is available but no GPU adapter was found');
   const f16 = adapter.features.has('shader-f16');
-  const features = (['shader-f16', 'timestamp-query'] as const).filter((f) => adapter.features.has(f));
+  const languageFeatures = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  // Subgroups only with the subgroup_id builtin (matvec_wide_sg numbers its threads by subgroup):
+  // a device has the `subgroups` feature only when its kernels can use it.
+  const subgroups = adapter.features.has('subgroups') && (languageFeatures?.has('subgroup_id') ?? false);
+  const features = (['shader-f16', 'timestamp-query'] as const).filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  if (subgroups && envVar('WEBINFER_SUBGROUPS') !== '0') features.push('subgroups' as GPUFeatureName);
   const device = await adapter.requestDevice({
     requiredFeatures: features,
     requiredLimits: {
@@ -73,8 +78,13 @@ export async function acquireDevice(): Promise<GpuContext> {
   });
   const description = describeAdapter(adapter);
   const cpuBacked = isCpuBacked(adapter);
-  const dot4I8 = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false;
+  const dot4I8 = languageFeatures?.has('packed_4x8_integer_dot_product') ?? false;
   return { device, f16, description, cpuBacked, dot4I8 };
+}
+
+/** An environment variable in Node; undefined in browsers. */
+function envVar(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
 }
 
 export function describeAdapter(adapter: GPUAdapter): string {

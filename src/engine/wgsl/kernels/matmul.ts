@@ -49,6 +49,29 @@ export interface MatmulArgs {
   input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
   /** Q4_0W, Q8_0W: where the quantised inputs go (quantizedWords of K for the step's tokens). */
   xq?: GPUBuffer;
+  /**
+   * The GPU decode kernel (tests and kernel comparisons; otherwise WEBINFER_MATVEC in Node, else
+   * the fastest the device allows): 'wide' = matvec_wide, with subgroup reductions where the
+   * device has them; 'wide-wg' = matvec_wide with workgroup-memory reductions; 'classic' = the
+   * 4-row matvec. Shapes the wide kernel cannot take (K not a multiple of 32, x_off not of 4)
+   * use the classic one.
+   */
+  matvec?: MatvecKernel;
+}
+
+export type MatvecKernel = 'wide' | 'wide-wg' | 'classic';
+
+/** Bytes of workgroup memory besides the folded input: matvec_wide's reduction array. */
+const WIDE_REDUCTION_BYTES = 2048;
+
+/** The decode kernel for these arguments (see MatmulArgs.matvec). */
+export function matvecKernel(device: GPUDevice, a: Pick<MatmulArgs, 'K' | 'xOffset' | 'input' | 'matvec'>): MatvecKernel {
+  const env = typeof process !== 'undefined' ? process.env?.WEBINFER_MATVEC : undefined;
+  const want = a.matvec ?? (env === 'classic' || env === 'wide-wg' || env === 'wide' ? env : 'wide');
+  if (want === 'classic') return want;
+  if (a.K % 32 !== 0 || (a.xOffset ?? 0) % 4 !== 0) return 'classic';
+  if (a.input && a.K * 4 + WIDE_REDUCTION_BYTES > device.limits.maxComputeWorkgroupStorageSize) return 'classic';
+  return want === 'wide' && device.features.has('subgroups' as GPUFeatureName) ? 'wide' : 'wide-wg';
 }
 
 /** Whether a folded input of K floats (plus the reduction array) fits one workgroup's memory. */
@@ -76,21 +99,33 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const mode = inputMode(a.input);
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
-  const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', a.cpuBacked ? 'gemm_rows' : 'gemm', a.dtype)]);
+  const kernel = a.cpuBacked ? undefined : matvecKernel(device, a);
+  const wide = kernel === 'wide' || kernel === 'wide-wg';
+  // matvec_wide's lanes per row: 64 for long inputs (see shaders/matvec_wide.wgsl), so rows per workgroup 8 or 16
+  const lanes = a.K >= 4096 ? 64 : 32;
+  const wideRows = 512 / lanes;
+  const constants: Record<string, number> | undefined = wide ? { WL: lanes, ...(mode ? { INPUT: mode, XCACHE4: a.K / 4 } : {}) } : mode ? { INPUT: mode, XCACHE: a.K } : undefined;
+  const matvecPipeline =
+    kernel === 'wide'
+      ? cache.get(['matmul', 'matvec_wide', 'matvec_wide_sg'], 'matvec_wide_sg', a.dtype, constants, ['subgroups'])
+      : kernel === 'wide-wg'
+        ? cache.get(['matmul', 'matvec_wide'], 'matvec_wide', a.dtype, constants)
+        : cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants);
+  const [mv, gm] = await Promise.all([matvecPipeline, mode ? undefined : cache.get('matmul', a.cpuBacked ? 'gemm_rows' : 'gemm', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
     const entries = { ...partEntries(cache, a, i, { y, seg1, seg2, N, xOffset: a.xOffset ?? 0, eps }), 1: a.x };
-    // Only the matvec entry has the folded-input prologue that reads aux.
-    const matvecEntries = a.cpuBacked ? entries : { ...entries, 8: aux };
+    // Only the matvec entries have the folded-input prologue that reads aux; the wide ones read
+    // x as vec4s through a second binding.
+    const matvecEntries = a.cpuBacked ? entries : wide ? { ...entries, 8: aux, 10: a.x } : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
-    const groups = a.cpuBacked ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
+    const groups = Math.ceil(part.rows / (a.cpuBacked ? 64 : wide ? wideRows : 4));
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     if (gm) {
-      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
+      const workgroups = a.cpuBacked ? (T: number) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
   }

@@ -48,16 +48,17 @@ export class PipelineCache {
    * `family` names the shader file, or files concatenated (a family and an extra entry point that
    * needs its own reader, e.g. matvec_int). `dtype` prepends shaders/dequant_common.wgsl and the
    * weight reader: dequant_<dtype>.wgsl, after what it shares with other readers (READER_EXTRAS).
-   * `constants` sets the shader's override constants.
+   * `constants` sets the shader's override constants. `enables` are WGSL extensions (e.g.
+   * `subgroups`) the module starts with: directives must precede every file's declarations.
    */
-  get(family: string | string[], entry: string, dtype?: GpuDType, constants?: Record<string, number>): Promise<GPUComputePipeline> {
+  get(family: string | string[], entry: string, dtype?: GpuDType, constants?: Record<string, number>, enables: string[] = []): Promise<GPUComputePipeline> {
     const files = typeof family === 'string' ? [family] : family;
-    const key = `${files.join('+')}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
+    const key = `${enables.map((e) => `enable ${e};`).join('')}${files.join('+')}:${entry}:${dtype ?? '-'}${constants ? ':' + JSON.stringify(constants) : ''}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
         const reader = dtype ? ['dequant_common', ...(READER_EXTRAS[dtype] ?? []), `dequant_${dtype.toLowerCase()}`] : [];
-        const code = (await Promise.all([...reader, ...files].map(shaderSource))).join('\n');
+        const code = [...enables.map((e) => `enable ${e};`), ...(await Promise.all([...reader, ...files].map(shaderSource)))].join('\n');
         const module = this.device.createShaderModule({ code, label: key });
         return this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
       })();
