@@ -2,8 +2,9 @@
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
  * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
  * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
- * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (the tiled gemm on
- * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters). Q4_0W and Q8_0W matrices
+ * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (on GPUs the
+ * register-tiled gemm of shaders/gemm_tiled.wgsl; a thread per 4 rows x 4 tokens on CPU-backed
+ * adapters). Q4_0W and Q8_0W matrices
  * (CPU-backed adapters) take integer inputs instead: a quantize op, then the integer kernels.
  */
 import type { GpuDType } from '../weights.js';
@@ -77,7 +78,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : cache.get('matmul', a.cpuBacked ? 'gemm_rows' : 'gemm', a.dtype)]);
+  const [mv, gm] = await Promise.all([cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : a.cpuBacked ? cache.get('matmul', 'gemm_rows', a.dtype) : cache.get(['matmul', 'gemm_tiled'], 'gemm_tiled', a.dtype)]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
@@ -90,7 +91,8 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const groups = a.cpuBacked ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     if (gm) {
-      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
+      // gemm_tiled: 64 rows x 64 tokens per workgroup (shaders/gemm_tiled.wgsl)
+      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 64), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
   }
