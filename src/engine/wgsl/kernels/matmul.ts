@@ -50,6 +50,19 @@ export interface MatmulArgs {
   input?: { rmsnorm: GPUBuffer; eps: number } | { swiglu: GPUBuffer };
   /** Q4_0W, Q8_0W: where the quantised inputs go (quantizedWords of K for the step's tokens). */
   xq?: GPUBuffer;
+  /** Tokens per gemm_tiled workgroup (GPUs), 64 or 32 (tests take both); gemmTokens(rows) by default. */
+  gemmTokens?: 32 | 64;
+}
+
+/**
+ * Tokens per workgroup of gemm_tiled (64 rows each) for a part of `rows` rows. At 64 tokens a
+ * prompt step (MAX_STEP = 64) of a 2048-row matrix is only 32 workgroups, a quarter of a large
+ * GPU's compute units (an H200 has 132); 32-token tiles double that, for one more pass over the
+ * weights (from cache) and half the reuse of each dequantised tile. Matrices of 64 row tiles or
+ * more (a 1B model's gate|up: 256) keep 64. A choice from the arithmetic, unmeasured on a GPU.
+ */
+export function gemmTokens(rows: number): number {
+  return rows < 64 * 64 ? 32 : 64;
 }
 
 /** Whether a folded input of K floats (plus the reduction array) fits one workgroup's memory. */
@@ -78,7 +91,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   if (mode && a.cpuBacked) throw new Error(`${a.label}: folded inputs need the matvec kernel`);
   if (mode && !canFoldInput(device, a.K)) throw new Error(`${a.label}: a folded input of ${a.K} floats does not fit the workgroup memory`);
   const constants = mode ? { INPUT: mode, XCACHE: a.K } : undefined;
-  const [mv, gm] = await Promise.all([cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants), mode ? undefined : a.cpuBacked ? cache.get('matmul', 'gemm_rows', a.dtype) : cache.get(['matmul', 'gemm_tiled'], 'gemm_tiled', a.dtype)]);
+  const [mv, gms] = await Promise.all([
+    cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants),
+    mode ? undefined : Promise.all(a.parts.map((part) => (a.cpuBacked ? cache.get('matmul', 'gemm_rows', a.dtype) : cache.get(['matmul', 'gemm_tiled'], 'gemm_tiled', a.dtype, { GT_TOKENS: a.gemmTokens ?? gemmTokens(part.rows) })))),
+  ]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
@@ -90,9 +106,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const tokens = (T: number) => a.tokens ?? T;
     const groups = a.cpuBacked ? Math.ceil(part.rows / 64) : Math.ceil(part.rows / 4);
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
+    const gm = gms?.[i];
     if (gm) {
-      // gemm_tiled: 64 rows x 64 tokens per workgroup (shaders/gemm_tiled.wgsl)
-      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 64), 1];
+      const tile = a.gemmTokens ?? gemmTokens(part.rows);
+      const workgroups = a.cpuBacked ? (T: number) => grid(groups, Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 64), Math.ceil(tokens(T) / tile), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
   }
