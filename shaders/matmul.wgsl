@@ -7,8 +7,7 @@
 //   matvec_rows: one thread per 4 output rows of one token, no shared memory or barriers. Used
 //           for decode on CPU-backed adapters (SwiftShader), where barriers are costly and every
 //           load even more so: each block's 32 inputs are loaded once for the 4 rows (dot32x).
-//   gemm:   16 tokens x 16 rows per workgroup, weights dequantised once into shared memory per
-//           k-tile and reused by all 16 tokens. Used for longer prefill steps on GPUs.
+//   gemm_tiled (gemm_tiled.wgsl, appended): the register-tiled gemm of longer prompt steps on GPUs.
 //   gemm_rows: a thread per 4 output rows x 4 tokens, no shared memory or barriers: each row's
 //           block is dequantised once (deq32) for the 4 tokens, each token's inputs loaded once
 //           for the 4 rows. Prompt steps on CPU-backed adapters (on SwiftShader 1.7x faster than
@@ -221,44 +220,4 @@ fn gemm_rows(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n
     }
   }
   store4x4(row0, t0, T, acc0, acc1, acc2, acc3);
-}
-
-const TILE = 16u;
-const KT = 32u;
-var<workgroup> xs: array<f32, 512>; // TILE tokens x KT
-var<workgroup> ws: array<f32, 512>; // TILE rows x KT
-
-@compute @workgroup_size(8, 8)
-fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let T = token_count();
-  let row0 = wg.x * TILE;
-  let t0 = wg.y * TILE;
-  // each thread owns a 2x2 block: tokens t0 + 2*l.y + {0,1}, rows row0 + 2*l.x + {0,1}
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var k0 = 0u; k0 < p.K; k0 += KT) {
-    for (var i = lid; i < TILE * KT; i += 64u) {
-      let r = i / KT;
-      let k = k0 + i % KT;
-      let t = t0 + r;
-      xs[i] = select(0.0, x[p.x_off + min(t, T - 1u) * p.K + min(k, p.K - 1u)], t < T && k < p.K);
-      ws[i] = select(0.0, w_at(min(row0 + r, p.N - 1u), min(k, p.K - 1u), p.K), row0 + r < p.N && k < p.K);
-    }
-    workgroupBarrier();
-    for (var k = 0u; k < KT; k++) {
-      let xa = xs[(2u * l.y) * KT + k];
-      let xb = xs[(2u * l.y + 1u) * KT + k];
-      let wa = ws[(2u * l.x) * KT + k];
-      let wb = ws[(2u * l.x + 1u) * KT + k];
-      acc[0] += xa * wa;
-      acc[1] += xa * wb;
-      acc[2] += xb * wa;
-      acc[3] += xb * wb;
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    let t = t0 + 2u * l.y + i / 2u;
-    let row = row0 + 2u * l.x + i % 2u;
-    if (t < T && row < p.N) { store(t, p.row_off + row, acc[i]); }
-  }
 }

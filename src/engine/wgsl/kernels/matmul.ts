@@ -2,8 +2,9 @@
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
  * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
  * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
- * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (the tiled gemm on
- * GPUs; a thread per 4 rows x 4 tokens on CPU-backed adapters). Q4_0W and Q8_0W matrices
+ * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (on GPUs the
+ * register-tiled gemm of shaders/gemm_tiled.wgsl; a thread per 4 rows x 4 tokens on CPU-backed
+ * adapters). Q4_0W and Q8_0W matrices
  * (CPU-backed adapters) take integer inputs instead: a quantize op, then the integer kernels.
  */
 import type { GpuDType } from '../weights.js';
@@ -57,6 +58,8 @@ export interface MatmulArgs {
    * use the classic one.
    */
   matvec?: MatvecKernel;
+  /** Tokens per gemm_tiled workgroup (GPUs), 64 or 32 (tests take both); gemmTokens(rows) by default. */
+  gemmTokens?: 32 | 64;
 }
 
 export type MatvecKernel = 'wide' | 'wide-wg' | 'classic';
@@ -72,6 +75,17 @@ export function matvecKernel(device: GPUDevice, a: Pick<MatmulArgs, 'K' | 'xOffs
   if (a.K % 32 !== 0 || (a.xOffset ?? 0) % 4 !== 0) return 'classic';
   if (a.input && a.K * 4 + WIDE_REDUCTION_BYTES > device.limits.maxComputeWorkgroupStorageSize) return 'classic';
   return want === 'wide' && device.features.has('subgroups' as GPUFeatureName) ? 'wide' : 'wide-wg';
+}
+
+/**
+ * Tokens per workgroup of gemm_tiled (64 rows each) for a part of `rows` rows. At 64 tokens a
+ * prompt step (MAX_STEP = 64) of a 2048-row matrix is only 32 workgroups, a quarter of a large
+ * GPU's compute units (an H200 has 132); 32-token tiles double that, for one more pass over the
+ * weights (from cache) and half the reuse of each dequantised tile. Matrices of 64 row tiles or
+ * more (a 1B model's gate|up: 256) keep 64. A choice from the arithmetic, unmeasured on a GPU.
+ */
+export function gemmTokens(rows: number): number {
+  return rows < 64 * 64 ? 32 : 64;
 }
 
 /** Whether a folded input of K floats (plus the reduction array) fits one workgroup's memory. */
@@ -111,7 +125,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
       : kernel === 'wide-wg'
         ? cache.get(['matmul', 'matvec_wide'], 'matvec_wide', a.dtype, constants)
         : cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants);
-  const [mv, gm] = await Promise.all([matvecPipeline, mode ? undefined : cache.get('matmul', a.cpuBacked ? 'gemm_rows' : 'gemm', a.dtype)]);
+  const [mv, gms] = await Promise.all([
+    matvecPipeline,
+    mode ? undefined : Promise.all(a.parts.map((part) => (a.cpuBacked ? cache.get('matmul', 'gemm_rows', a.dtype) : cache.get(['matmul', 'gemm_tiled'], 'gemm_tiled', a.dtype, { GT_TOKENS: a.gemmTokens ?? gemmTokens(part.rows) })))),
+  ]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
   const eps = a.input && 'rmsnorm' in a.input ? a.input.eps : 0;
   const matvec: Op[] = [];
@@ -124,8 +141,10 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     const tokens = (T: number) => a.tokens ?? T;
     const groups = Math.ceil(part.rows / (a.cpuBacked ? 64 : wide ? wideRows : 4));
     matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
+    const gm = gms?.[i];
     if (gm) {
-      const workgroups = a.cpuBacked ? (T: number) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 16), Math.ceil(tokens(T) / 16), 1];
+      const tile = a.gemmTokens ?? gemmTokens(part.rows);
+      const workgroups = a.cpuBacked ? (T: number) => grid(Math.ceil(part.rows / 64), Math.ceil(tokens(T) / 4)) : (T: number): [number, number, number] => [Math.ceil(part.rows / 64), Math.ceil(tokens(T) / tile), 1];
       gemm.push({ label: a.label, pipeline: gm, bindGroup: bind(device, gm, entries, a.label), workgroups });
     }
   }
