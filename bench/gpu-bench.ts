@@ -7,7 +7,7 @@
  * decode after a ~4,000-token prompt against decode after the ~113-token one, for both engines.
  * Prints the rows, the ratios webinfer / llama.cpp, and writes them to bench/results/.
  *
- * Options: --quick (the 135M Q4_0 only, 16 tokens, a ~450-token "long" prompt: checks the mode
+ * Options: --quick (the 135M Q4_0 only, 16 tokens, a ~230-token "long" prompt: checks the mode
  * end to end on a software adapter), --decode=N, --models=1b-q4_0,1b-q4_k_m,135m-q4_0,135m-q4_k_m,
  * --no-native, --no-long, --profile (bench/profile.ts on the first model afterwards),
  * --profile-only (only that).
@@ -25,8 +25,8 @@ import { BENCH_TEXT, measure, type BenchCase, type BenchResult } from './measure
 
 /** Context of every row: room for the long prompt and its decode, so short and long rows share a cache size. */
 const LONG_CONTEXT = 4352;
-/** The long prompt: the 113-token text repeated (~3,950 tokens; ~450 with --quick). */
-const LONG_REPEATS = { full: 35, quick: 4 };
+/** The long prompt: the 113-token text repeated (~3,950 tokens; ~230 with --quick). */
+const LONG_REPEATS = { full: 35, quick: 2 };
 
 type ModelKey = '1b-q4_0' | '1b-q4_k_m' | '135m-q4_0' | '135m-q4_k_m';
 const NAMES: Record<ModelKey, string> = {

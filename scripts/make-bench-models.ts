@@ -147,7 +147,7 @@ function randomQ8_0(rows: number, cols: number, seed: number): Uint8Array {
  * The GPU benchmark's models of one shape, Q4_0 and Q4_K_M, as llama.cpp's llama-quantize writes
  * them (its own choice of type per tensor: the tied embedding in Q6_K, ...), requantised from a
  * seeded random Q8_0 file written here (removed after), with every core. Measured: the 1B shape's
- * Q8_0 source (1.1 GB) in 34 s and its Q4_0 in 16 s on 2 busy cores (see README).
+ * Q8_0 source (1.1 GB) in 34 s, its Q4_0 in 16 s and Q4_K_M in 492 s on 2 busy cores (README).
  */
 export function ensureGpuBenchModels(m: QuantizedBenchShape = LLAMA_1B, dir = join(ROOT, 'bench', '.models'), log: (line: string) => void = () => {}): string[] {
   const paths = GPU_BENCH_PRESETS.map((p) => gpuBenchModelPath(m, p, dir));
