@@ -14,7 +14,8 @@
 # Dry run anywhere else (SwiftShader, smaller sizes, nothing written outside the checkout and /tmp):
 #   DEVKIT_QUICK=1 DEVKIT_SYSROOT=/tmp/sysroot OUT=/tmp/out bash scripts/device-run.sh
 # Env: DEVKIT_DAWN_FLAGS (default: f16 on NVIDIA on, timestamp quantisation off), DEVKIT_BUDGET_S
-# (480), DEVKIT_TESTS (test files), DEVKIT_STEPS (default "info kernels bench profile tests").
+# (480), DEVKIT_TIMEOUT_SCALE (multiplies each step's timeout: slow software adapters), DEVKIT_TESTS
+# (test files), DEVKIT_STEPS (default "info kernels bench profile tests").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -59,6 +60,7 @@ tsx() { node node_modules/tsx/dist/cli.mjs "$@"; }
 step() {
   local name=$1 limit=$2 s rc left
   shift 2
+  limit=$(( limit * ${DEVKIT_TIMEOUT_SCALE:-1} ))
   s=$(date +%s)
   left=$(( budget - (s - start) ))
   [ "$left" -lt "$limit" ] && limit=$left
