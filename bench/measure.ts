@@ -28,7 +28,17 @@ export interface BenchCase {
   weightBytes: number;
   /** KV-cache bytes per position (all layers, keys and values, float32). */
   kvBytesPerPos: number;
+  /** Context the engine is created with (default 512; the long-context rows need the prompt + decode). */
+  maxModelLen?: number;
 }
+
+/** ~113 tokens with SmolLM2's tokenizer: the prefill the benchmark's targets name. */
+export const BENCH_TEXT = [
+  'The quick brown fox jumps over the lazy dog near the river bank, where the water runs cold and clear over smooth grey stones.',
+  'Every morning the old miller opens the wooden gate, counts the sacks of grain, and listens to the wheel turning slowly in the current.',
+  'Children from the village come to watch the ducks, throw bread into the reeds, and ask him about the storm that broke the bridge long ago.',
+  'He tells them the same story each time, and each time they laugh at the part where the goat climbed onto the roof of the mill.',
+].join(' ');
 
 export interface BenchResult {
   engine: string;
@@ -83,7 +93,7 @@ async function readEvents(res: Response, onChunk: (chunk: any) => void): Promise
 
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
-  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads });
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: c.maxModelLen ?? 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads });
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });

@@ -26,7 +26,7 @@ import { configFromGGUF } from '../src/model/config.js';
 import { ensureBenchModels } from '../scripts/make-bench-models.js';
 import { exportOnnx } from '../scripts/export-onnx.js';
 import { existsSync } from 'node:fs';
-import { measure, measureConstrained, type BenchCase, type BenchResult, type ConstrainedResult } from './measure.js';
+import { BENCH_TEXT, measure, measureConstrained, type BenchCase, type BenchResult, type ConstrainedResult } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const node = process.argv.includes('--node');
@@ -41,6 +41,19 @@ const threadCounts = [...new Set([1, cpus().length])];
 const noKernels = process.argv.includes('--no-kernels');
 /** --decode=N decodes N tokens per model (on fast GPUs the defaults are too short to time). */
 const decodeOverride = Number(process.argv.find((a) => a.startsWith('--decode='))?.slice(9)) || undefined;
+
+const RESULTS = join(ROOT, 'bench', 'results');
+// The GPU modes (Node only): kernels alone, or the 1B-class models beside llama.cpp's Vulkan build.
+if (process.argv.includes('--gpu-kernels')) {
+  const { gpuKernelsCli } = await import('./gpu-kernels.js');
+  await gpuKernelsCli(process.argv, RESULTS);
+  process.exit();
+}
+if (process.argv.includes('--gpu')) {
+  const { gpuBenchCli } = await import('./gpu-bench.js');
+  await gpuBenchCli(process.argv, RESULTS);
+  process.exit();
+}
 
 async function describe(path: string, name: string, prompt: string, decodeTokens: number): Promise<Omit<BenchCase, 'backend'>> {
   const header = await readGGUFHeader(ByteStream.fromBytes(readFileSync(path).subarray(0, 16 << 20)));
@@ -59,13 +72,7 @@ const story = 'Once upon a time, there was a little girl named Lily. She loved t
 const models = [await describe(join(ROOT, 'models', 'stories260K.gguf'), 'stories260K (F32)', `${story} ${story}`, 128)];
 if (!quick) {
   const [q4, q8, q4km] = ensureBenchModels();
-  // ~128 tokens: the prefill the issue's targets name
-  const text = [
-    'The quick brown fox jumps over the lazy dog near the river bank, where the water runs cold and clear over smooth grey stones.',
-    'Every morning the old miller opens the wooden gate, counts the sacks of grain, and listens to the wheel turning slowly in the current.',
-    'Children from the village come to watch the ducks, throw bread into the reeds, and ask him about the storm that broke the bridge long ago.',
-    'He tells them the same story each time, and each time they laugh at the part where the goat climbed onto the roof of the mill.',
-  ].join(' ');
+  const text = BENCH_TEXT;
   models.push(
     await describe(q4!, 'SmolLM2-135M config (Q4_0)', text, 16),
     await describe(q8!, 'SmolLM2-135M config (Q8_0)', text, 16),

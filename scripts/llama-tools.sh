@@ -4,8 +4,14 @@
 # them. The binaries are cached outside the clone (~/.cache/webinfer/llama-tools/<commit>), so
 # only the first run on a machine pays the build (~10-15 min on 2 cores). gguf-py comes from the
 # same checkout (<folder>/gguf-py), for writing and dequantising GGUF from Python.
+# WEBINFER_LLAMA_TOOLS_DIR names a ready folder instead (the device kit's unpacked llama-quantize).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${WEBINFER_LLAMA_TOOLS_DIR:-}" ]; then
+  [ -x "$WEBINFER_LLAMA_TOOLS_DIR/bin/llama-quantize" ] || { echo "no bin/llama-quantize in $WEBINFER_LLAMA_TOOLS_DIR" >&2; exit 1; }
+  echo "$WEBINFER_LLAMA_TOOLS_DIR"
+  exit 0
+fi
 bundle=node_modules/node-llama-cpp/llama/gitRelease.bundle
 [ -f "$bundle" ] || { echo "missing $bundle: run npm ci first" >&2; exit 1; }
 commit=$(git bundle list-heads "$bundle" | head -n1 | cut -c1-12)
