@@ -40,7 +40,9 @@ function literalUrls(): Plugin {
         const abs = resolve(dirname(id), rel);
         if (!abs.endsWith('.ts') && !assets.has(abs)) {
           assets.set(abs, name(abs));
-          this.emitFile({ type: 'asset', fileName: name(abs), source: readFileSync(abs) });
+          // A copied script's source-map comment would point at a map that is not copied.
+          const source = abs.endsWith('.js') ? readFileSync(abs, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n') : readFileSync(abs);
+          this.emitFile({ type: 'asset', fileName: name(abs), source });
         }
         changed = true;
         return `__WEBINFER_URL__(${JSON.stringify(abs)})`;

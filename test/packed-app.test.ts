@@ -71,8 +71,11 @@ window.app = {
     const fetch = createFetch({ model: '/onnx/stories260K/', onnxVariant: 'fp32', ...options });
     try {
       const info = await fetch.ready;
-      const res = await (await fetch('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 48, temperature: 0 }) })).json();
-      return { info, text: res.choices[0].text };
+      const post = async (path, body) => (await fetch('http://webinfer.local/v1/' + path, { method: 'POST', body: JSON.stringify(body) })).json();
+      const text = (await post('completions', { prompt: '', max_tokens: 48, temperature: 0 })).choices[0].text;
+      const schema = { type: 'object', properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['ok', 'n'], additionalProperties: false };
+      const json = (await post('chat/completions', { messages: [{ role: 'user', content: 'x' }], max_tokens: 60, temperature: 1, seed: 3, response_format: { type: 'json_schema', json_schema: { name: 's', schema } } })).choices[0].message.content;
+      return { info, text, json };
     } finally {
       await fetch.dispose();
     }
@@ -108,12 +111,14 @@ const html = (script: string) => `<!doctype html><meta charset="utf-8"><title>ap
 
 /** The Vite config the README gives: sw.js its own unhashed entry; webinfer left out of the dev server's dependency optimizer. */
 const VITE_CONFIG = `
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 export default defineConfig({
   optimizeDeps: { exclude: ['webinfer'] },
   build: {
     rollupOptions: {
-      input: { main: 'index.html', swpage: 'sw.html', plain: 'plain.html', sw: 'sw.js' },
+      input: { main: here('index.html'), swpage: here('sw.html'), plain: here('plain.html'), sw: here('sw.js') },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
     },
   },
@@ -198,7 +203,7 @@ const isAnswer = (text: string) => /^\{"ok": (true|false), "n": [0-9]\}$/.test(t
 const reference = storiesReference();
 
 let gguf: string;
-let ort: string;
+let tarballPath: string;
 
 beforeAll(async () => {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -206,11 +211,9 @@ beforeAll(async () => {
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
   const tarball = join(work, packed);
   console.log(`packed: ${packed}, ${(statSync(tarball).size / MB).toFixed(2)} MB`);
+  tarballPath = tarball;
   gguf = makeApp('gguf-app', tarball, { 'index.html': html('main.js'), 'main.js': MAIN_JS, 'sw.html': html('sw-page.js'), 'sw-page.js': SW_PAGE_JS, 'plain.html': PLAIN_HTML, 'sw.js': SW_JS, 'vite.config.js': VITE_CONFIG }, ['openai']);
   viteBuild(gguf);
-  ort = makeApp('ort-app', tarball, { 'index.html': html('main.js'), 'main.js': ORT_JS, 'vite.config.js': "export default { optimizeDeps: { exclude: ['webinfer', 'onnxruntime-web'] }, worker: { format: 'es' } };" }, ['onnxruntime-web']);
-  cpSync(join(GENERATED, 'onnx', 'stories260K'), join(ort, 'public', 'onnx', 'stories260K'), { recursive: true });
-  viteBuild(ort);
   browser = await launchBrowser();
 }, 240_000);
 
@@ -304,6 +307,9 @@ describe('a Vite app built with the packed library and webinfer/ort', () => {
   let server: { url: string; close(): Promise<void> };
   let context: BrowserContext;
   beforeAll(async () => {
+    const ort = makeApp('ort-app', tarballPath, { 'index.html': html('main.js'), 'main.js': ORT_JS, 'vite.config.js': "export default { optimizeDeps: { exclude: ['webinfer', 'onnxruntime-web'] }, worker: { format: 'es' } };" }, ['onnxruntime-web']);
+    cpSync(join(GENERATED, 'onnx', 'stories260K'), join(ort, 'public', 'onnx', 'stories260K'), { recursive: true });
+    viteBuild(ort);
     server = await serve(join(ort, 'dist'));
     context = await browser.newContext();
     const all = emitted(join(ort, 'dist'));
@@ -314,34 +320,58 @@ describe('a Vite app built with the packed library and webinfer/ort', () => {
     await server?.close();
   });
 
-  it.each([['wasm'], ['webgpu']])('ort on the %s execution provider reproduces the reference text', async (executionProvider) => {
+  it.each([
+    ['wasm', { executionProvider: 'wasm' }],
+    ['webgpu (the WGSL sampler on its device)', { executionProvider: 'webgpu', gpuSampling: true }],
+  ])('ort on the %s execution provider: the reference text, and json_schema', async (_, options) => {
     const { page, log } = await open(context, `${server.url}/`);
-    const r = await page.evaluate((o) => (window as any).app.run(o), { executionProvider }).catch((e: Error) => {
+    const r = await page.evaluate((o) => (window as any).app.run(o), options).catch((e: Error) => {
       throw new Error(`${e.message}\n${log.join('\n')}`);
     });
     await page.close();
     expect(r.info.backend).toBe('ort');
     expect(reference.startsWith(r.text) && r.text.length > 100, r.text).toBe(true);
+    expect(r.json).toSatisfy(isAnswer);
   }, 120_000);
 });
 
 describe("Vite's dev server over the packed library", () => {
-  it('with the README config (optimizeDeps.exclude webinfer): generation and structured output in the worker', async () => {
+  async function dev(config: Record<string, unknown>): Promise<{ url: string; close(): Promise<void> }> {
     const { createServer } = await import('vite');
-    const server = await createServer({ root: gguf, logLevel: 'error', server: { port: 0, host: '127.0.0.1', headers: ISOLATION_HEADERS, fs: { allow: [gguf, ROOT] } } });
+    const server = await createServer({ root: gguf, logLevel: 'error', ...config, server: { port: 0, host: '127.0.0.1', headers: ISOLATION_HEADERS, fs: { allow: [gguf, ROOT] } } });
     await server.listen();
+    const { port } = server.httpServer!.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+  }
+
+  it('with the README config (optimizeDeps.exclude webinfer): generation and structured output in the worker', async () => {
+    const server = await dev({});
     const context = await browser.newContext();
     try {
-      const { port } = server.httpServer!.address() as { port: number };
-      const { page, log } = await open(context, `http://127.0.0.1:${port}/`);
+      const { page, log } = await open(context, `${server.url}/`);
       const r = await page.evaluate(() => (window as any).app.run({ backend: 'wasm' })).catch((e: Error) => {
         throw new Error(`${e.message}\n${log.join('\n')}`);
       });
       expect(reference.startsWith(r.text) && r.text.length > 100, r.text).toBe(true);
       expect(r.json).toSatisfy(isAnswer);
+      expect(['yes', 'no']).toContain(r.choice);
     } finally {
       await context.close();
       await server.close();
     }
   }, 120_000);
+
+  it('without it (webinfer pre-bundled, its worker not emitted): ready rejects, naming the worker URL, and dispose() settles', async () => {
+    const server = await dev({ configFile: false, worker: { format: 'es' } });
+    const context = await browser.newContext();
+    try {
+      const { page } = await open(context, `${server.url}/`);
+      const r = await page.evaluate(() => (window as any).app.failure({ backend: 'wasm' }));
+      expect(r.error).toMatch(/Web Worker did not start.*Looked for: http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/.*optimizeDeps\.exclude/);
+      expect(r.status).toBe(503);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  }, 60_000);
 });
