@@ -4,13 +4,15 @@
  * peer onnxruntime-web linked from this repository's node_modules, since the registry is slow and
  * the versions are the same), built by `vite build` with the config the README gives, served as
  * static files with COOP/COEP, and run in headless Chromium. Also Vite's dev server, the Service
- * Worker engine (sw.js bundled as its own entry), and a missing worker.
+ * Worker engine (sw.js bundled as its own entry), a missing worker, and a webpack 5 app (webpack
+ * is no dependency of this repository: installed from the registry once into ~/.cache/webinfer,
+ * about 40 s).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,10 +128,22 @@ export default defineConfig({
 });
 `;
 
-function link(app: string, name: string): void {
+function link(app: string, name: string, from = join(ROOT, 'node_modules')): void {
   const to = join(app, 'node_modules', name);
   mkdirSync(join(to, '..'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules', name), to, 'dir');
+  symlinkSync(join(from, name), to, 'dir');
+}
+
+const WEBPACK_VERSION = '5.113.0';
+
+/** webpack 5, installed once from the registry into the cache (not a dependency of this repository). */
+function installWebpack(): string {
+  const dir = join(process.env.WEBINFER_CACHE ?? join(homedir(), '.cache', 'webinfer'), `webpack-${WEBPACK_VERSION}`);
+  if (existsSync(join(dir, 'node_modules', 'webpack', 'package.json'))) return join(dir, 'node_modules');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'webpack-for-webinfer-tests', private: true }));
+  execFileSync('npm', ['install', `webpack@${WEBPACK_VERSION}`, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: dir, stdio: 'inherit' });
+  return join(dir, 'node_modules');
 }
 
 /** A fresh app: the packed webinfer unpacked where npm would put it, its files, the model in public/. */
@@ -168,11 +182,14 @@ function emitted(dir: string): Record<string, number> {
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
-/** A static host with COOP/COEP (threads), as the README asks. */
-async function serve(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+/** A static host with COOP/COEP (threads), as the README asks; `mounts` serve other folders under a path prefix (a CDN stand-in). */
+async function serve(dir: string, mounts: Record<string, string> = {}): Promise<{ url: string; requested: string[]; close(): Promise<void> }> {
+  const requested: string[] = [];
   const server: Server = createHttpServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(dir, path.endsWith('/') ? path + 'index.html' : path);
+    requested.push(path);
+    const mount = Object.keys(mounts).find((m) => path.startsWith(m));
+    const file = mount ? join(mounts[mount]!, path.slice(mount.length)) : join(dir, path.endsWith('/') ? path + 'index.html' : path);
     try {
       const body = await readFile(file);
       res.writeHead(200, { ...ISOLATION_HEADERS, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
@@ -183,7 +200,10 @@ async function serve(dir: string): Promise<{ url: string; close(): Promise<void>
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, close: () =>
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requested,
+    close: () =>
       new Promise((r) => {
         server.closeAllConnections();
         server.close(() => r());
@@ -304,13 +324,13 @@ describe('a Vite app built with the packed library (GGUF)', () => {
 });
 
 describe('a Vite app built with the packed library and webinfer/ort', () => {
-  let server: { url: string; close(): Promise<void> };
+  let server: { url: string; requested: string[]; close(): Promise<void> };
   let context: BrowserContext;
   beforeAll(async () => {
     const ort = makeApp('ort-app', tarballPath, { 'index.html': html('main.js'), 'main.js': ORT_JS, 'vite.config.js': "export default { optimizeDeps: { exclude: ['webinfer', 'onnxruntime-web'] }, worker: { format: 'es' } };" }, ['onnxruntime-web']);
     cpSync(join(GENERATED, 'onnx', 'stories260K'), join(ort, 'public', 'onnx', 'stories260K'), { recursive: true });
     viteBuild(ort);
-    server = await serve(join(ort, 'dist'));
+    server = await serve(join(ort, 'dist'), { '/ort-cdn/': join(ROOT, 'node_modules', 'onnxruntime-web', 'dist') });
     context = await browser.newContext();
     const all = emitted(join(ort, 'dist'));
     console.log(`ort app dist/: js ${(all.js! / MB).toFixed(2)} MB, wasm ${(all.wasm! / MB).toFixed(2)} MB, other ${(all.other! / MB).toFixed(2)} MB`);
@@ -320,11 +340,13 @@ describe('a Vite app built with the packed library and webinfer/ort', () => {
     await server?.close();
   });
 
+  // ORT's .wasm: on WebGPU where the app's bundler emitted it; on wasm from `ortWasmPaths` (a CDN stand-in).
   it.each([
-    ['wasm', { executionProvider: 'wasm' }],
+    ['wasm (its .wasm from ortWasmPaths)', { executionProvider: 'wasm', ortWasmPaths: '/ort-cdn/' }],
     ['webgpu (the WGSL sampler on its device)', { executionProvider: 'webgpu', gpuSampling: true }],
   ])('ort on the %s execution provider: the reference text, and json_schema', async (_, options) => {
     const { page, log } = await open(context, `${server.url}/`);
+    const before = server.requested.length;
     const r = await page.evaluate((o) => (window as any).app.run(o), options).catch((e: Error) => {
       throw new Error(`${e.message}\n${log.join('\n')}`);
     });
@@ -332,7 +354,11 @@ describe('a Vite app built with the packed library and webinfer/ort', () => {
     expect(r.info.backend).toBe('ort');
     expect(reference.startsWith(r.text) && r.text.length > 100, r.text).toBe(true);
     expect(r.json).toSatisfy(isAnswer);
+    const wasm = server.requested.slice(before).filter((p) => p.endsWith('.wasm'));
+    expect(wasm.some((p) => p.startsWith('/ort-cdn/ort-wasm-simd-threaded')), wasm.join(' ')).toBe('ortWasmPaths' in options);
+    expect(wasm.some((p) => p.startsWith('/assets/ort-wasm-simd-threaded')), wasm.join(' ')).toBe(!('ortWasmPaths' in options));
   }, 120_000);
+
 });
 
 describe("Vite's dev server over the packed library", () => {
@@ -374,4 +400,44 @@ describe("Vite's dev server over the packed library", () => {
       await server.close();
     }
   }, 60_000);
+});
+
+describe('a webpack 5 app with the packed library', () => {
+  let server: { url: string; close(): Promise<void> };
+  let context: BrowserContext;
+  beforeAll(async () => {
+    const modules = installWebpack();
+    const app = makeApp('webpack-app', tarballPath, { 'main.js': MAIN_JS }, ['openai']);
+    link(app, 'webpack', modules);
+    const { default: webpack } = (await import(join(modules, 'webpack', 'lib', 'index.js'))) as { default: (c: object, cb: (e: Error | null, s?: { hasErrors(): boolean; toString(o: object): string }) => void) => void };
+    // webpack's defaults: no loader or rule for webinfer; it follows new Worker(new URL(...)) and new URL('*.wasm') itself.
+    await new Promise<void>((resolve, reject) =>
+      webpack({ mode: 'production', context: app, entry: './main.js', output: { path: join(app, 'dist'), filename: '[name].js' }, performance: { hints: false } }, (e, stats) => {
+        if (e || stats?.hasErrors()) reject(e ?? new Error(stats!.toString({ all: false, errors: true })));
+        else resolve();
+      }),
+    );
+    writeFileSync(join(app, 'dist', 'index.html'), html('main.js'));
+    cpSync(STORIES_GGUF, join(app, 'dist', 'stories260K.gguf'));
+    const all = emitted(join(app, 'dist'));
+    console.log(`webpack app dist/: js ${(all.js! / MB).toFixed(2)} MB, wasm ${(all.wasm! / MB).toFixed(2)} MB`);
+    server = await serve(join(app, 'dist'));
+    context = await browser.newContext();
+  }, 180_000);
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+  });
+
+  it('wasm: generation, json_schema, guided_choice and tools', async () => {
+    const { page, log } = await open(context, `${server.url}/`);
+    const r = await page.evaluate(() => (window as any).app.run({ backend: 'wasm' })).catch((e: Error) => {
+      throw new Error(`${e.message}\n${log.join('\n')}`);
+    });
+    await page.close();
+    expect(reference.startsWith(r.text) && r.text.length > 100, r.text).toBe(true);
+    expect(r.json).toSatisfy(isAnswer);
+    expect(['yes', 'no']).toContain(r.choice);
+    expect(r.call?.name).toBe('get_weather');
+  }, 120_000);
 });

@@ -21,8 +21,8 @@ export type Xgrammar = typeof XG;
 
 const inNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 /** Node's modules by variable names, so that no app's bundler tries to resolve them for a browser. */
-const nodeModule = (name: string): Promise<typeof import('node:module')> => import(/* @vite-ignore */ name);
-const nodeUrl = (name: string): Promise<typeof import('node:url')> => import(/* @vite-ignore */ name);
+const nodeModule = (name: string): Promise<typeof import('node:module')> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+const nodeUrl = (name: string): Promise<typeof import('node:url')> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
 const MODULE = 'node:module';
 const URL_MODULE = 'node:url';
 
@@ -57,7 +57,7 @@ export async function freshXgrammar<T>(start: (xg: Xgrammar) => Promise<T>): Pro
   const consoleError = console.error;
   console.error = (...args: unknown[]) => (sink ? sink.push(args.map(String).join(' ')) : consoleError(...args));
   try {
-    await import(/* @vite-ignore */ url).catch((e: Error) => {
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ url).catch((e: Error) => {
       throw new Error(`could not load the grammar engine (xgrammar) from ${url.replace(/\?.*$/, '')}: ${e.message}`);
     });
     const xg = g.xgrammar as Xgrammar;

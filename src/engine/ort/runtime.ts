@@ -23,7 +23,7 @@ export async function ortModule(native: boolean): Promise<typeof Ort> {
     // A variable, so no bundler follows it; Node resolves the package's own Node build.
     const name = native ? 'onnxruntime-web/webgpu' : 'onnxruntime-web';
     try {
-      return (await import(/* @vite-ignore */ name)) as typeof Ort;
+      return (await import(/* @vite-ignore */ /* webpackIgnore: true */ name)) as typeof Ort;
     } catch (e) {
       throw new Error(`the ort backend needs the onnxruntime-web package (npm install onnxruntime-web): ${(e as Error).message}`);
     }

@@ -46,7 +46,7 @@ function readBuild(name: BuildName): Promise<Uint8Array<ArrayBuffer>> {
       const url = buildUrl(name);
       if (url.protocol === 'file:') {
         const fsName = 'node:fs/promises';
-        const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName);
+        const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
         return (readFile(url) as Promise<Uint8Array<ArrayBuffer>>).catch(() => {
           throw new Error(`the wasm kernels are not built (${url.pathname}): run npx tsx scripts/build-wasm.ts`);
         });

@@ -11,7 +11,7 @@ async function read(name: string): Promise<string> {
   const text = SHADER_TEXT?.[`../../../shaders/${name}.wgsl`];
   if (text !== undefined) return text;
   const fsName = 'node:fs/promises';
-  const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName).catch(() => {
+  const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName).catch(() => {
     throw new Error(`shader ${name}.wgsl is not in this build`);
   });
   // Not a literal, so that no bundler emits the folder as assets as well.
