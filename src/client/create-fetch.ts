@@ -70,30 +70,36 @@ interface Host {
 
 function startHost(useWorker: boolean): Host {
   if (!useWorker) return { host: new EngineHost(), failed: new Promise<never>(() => {}), terminate() {} };
-  let worker: Worker;
-  let url: string;
+  let worker: Worker | undefined;
+  let url = '';
   try {
     ({ worker, url } = spawn());
+    // Node's worker_threads Worker, which some packages put on globalThis, is no Web Worker.
+    if (typeof worker.addEventListener !== 'function') throw new Error('this environment has no Web Workers (worker: false runs the engine in this thread)');
   } catch (e) {
+    void (worker as { terminate?: () => unknown } | undefined)?.terminate?.();
     const failed = Promise.reject(new Error(`could not start the webinfer engine's Web Worker: ${(e as Error).message}`));
     failed.catch(() => {});
-    return { host: new EngineHost(), failed, terminate() {} };
+    // No engine: every call fails the way `failed` does (requests see it through localFetch).
+    const none: HostApi = { load: () => failed, cancelLoad() {}, fetch() {}, unload: async () => {} };
+    return { host: none, failed, terminate() {} };
   }
+  const w = worker;
   const failed = new Promise<never>((_, reject) => {
     let started = false;
-    worker.addEventListener('message', (e: MessageEvent) => {
+    w.addEventListener('message', (e: MessageEvent) => {
       if ((e.data as { type?: string } | null)?.type === STARTED.type) started = true;
     });
-    worker.addEventListener('error', (e: ErrorEvent) => {
+    w.addEventListener('error', (e: ErrorEvent) => {
       if (started) return;
       // A script that 404s or is not JavaScript gives a bare Event; a throwing one, an ErrorEvent with its message.
       const why = e.message ? `its script threw: ${e.message}` : 'its script failed to load (missing, or not served as JavaScript)';
       reject(new Error(`the webinfer engine's Web Worker did not start: ${why}. Looked for: ${url}. A bundler must emit it (see "Use it in your app" in webinfer's README; Vite's dev server: optimizeDeps.exclude ['webinfer'])`));
-      worker.terminate();
+      w.terminate();
     });
   });
   failed.catch(() => {});
-  return { host: Comlink.wrap<HostApi>(worker), failed, terminate: () => worker.terminate() };
+  return { host: Comlink.wrap<HostApi>(w), failed, terminate: () => w.terminate() };
 }
 
 /** A model URL given relative to the page must be resolved there: the worker has another base. */

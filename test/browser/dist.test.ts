@@ -73,3 +73,14 @@ it('in Node: the wasm (auto) and ort backends of the built package', async () =>
   expect(res.choices?.[0]?.message?.content, JSON.stringify(res)).toSatisfy(isAnswer);
   await f.dispose();
 }, 60_000);
+
+it('in Node, a Web Worker asked for where there is none: ready rejects saying so, requests get 503, dispose() settles', async () => {
+  const { createFetch } = await import(join(ROOT, 'dist', 'webinfer.js'));
+  const f = createFetch({ model: STORIES_GGUF, worker: true });
+  // (Node has no Web Worker; after onnxruntime-web ran, globalThis.Worker may be worker_threads' one, which is no Web Worker either.)
+  await expect(f.ready).rejects.toThrow(/could not start the webinfer engine's Web Worker/);
+  const res = await f('http://local/v1/models');
+  expect(res.status).toBe(503);
+  expect((await res.json()).error.message).toMatch(/Web Worker/);
+  await f.dispose();
+});
