@@ -4,6 +4,8 @@
  * folder from the disk (kept in the cache), a Hub name or URL (downloaded once, then cached).
  */
 import OpenAI from 'openai';
+// The ort backend (ONNX models from the Hub or a picked folder): the demo offers every backend.
+import '../src/ort.js';
 import { createFetch, deleteCachedModel, listCachedModels, storeLocalModel, type CreateFetchOptions, type LoadProgress, type ModelInfo, type WebinferFetch } from '../src/index.js';
 import modelUrl from '../models/stories260K.gguf?url';
 import { renderMarkdown } from './render.js';

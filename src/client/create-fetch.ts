@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type { OpenAIErrorBody } from '../api/errors.js';
 import { isHubModel } from '../hub/ref.js';
 import { EngineHost } from '../worker/host.js';
-import type { EngineOptions, HostApi, LoadProgress, ModelInfo, PortToHost, PortToPage, WireRequest } from '../worker/protocol.js';
+import { STARTED, type EngineOptions, type HostApi, type LoadProgress, type ModelInfo, type PortToHost, type PortToPage, type WireRequest } from '../worker/protocol.js';
 
 export interface CreateFetchOptions extends EngineOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -26,10 +26,80 @@ export type WebinferFetch = typeof fetch & {
 
 const inBrowser = typeof Worker !== 'undefined' && typeof (globalThis as { document?: unknown; importScripts?: unknown }).document !== 'undefined';
 
-function startHost(useWorker: boolean): { host: HostApi | Comlink.Remote<HostApi>; terminate(): void } {
-  if (!useWorker) return { host: new EngineHost(), terminate() {} };
-  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webinfer-engine' });
-  return { host: Comlink.wrap<HostApi>(worker), terminate: () => worker.terminate() };
+/**
+ * The engine's Web Worker, written as the literal `new Worker(new URL(...), { type: 'module' })`
+ * that bundlers follow to emit the worker script and what it imports. `webinfer/ort` swaps in a
+ * worker that includes onnxruntime-web.
+ */
+let engineWorker = (): Worker => new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webinfer-engine' });
+
+export function useEngineWorker(factory: () => Worker): void {
+  engineWorker = factory;
+}
+
+/**
+ * The worker, and the URL its script was looked for at: bundlers rewrite the URL inside the
+ * factory, so it is read from the constructor call (the global is swapped for that one
+ * synchronous call only).
+ */
+function spawn(): { worker: Worker; url: string } {
+  const Native = globalThis.Worker;
+  let url = '';
+  globalThis.Worker = class extends Native {
+    constructor(script: string | URL, options?: WorkerOptions) {
+      url = String(script);
+      super(script, options);
+    }
+  };
+  try {
+    return { worker: engineWorker(), url };
+  } finally {
+    globalThis.Worker = Native;
+  }
+}
+
+/** How long dispose() waits for the worker to free the model before terminating it anyway. */
+const DISPOSE_WAIT_MS = 3000;
+
+interface Host {
+  host: HostApi | Comlink.Remote<HostApi>;
+  /** Rejects when the engine could not start (its worker script failed to load or run). */
+  failed: Promise<never>;
+  terminate(): void;
+}
+
+function startHost(useWorker: boolean): Host {
+  if (!useWorker) return { host: new EngineHost(), failed: new Promise<never>(() => {}), terminate() {} };
+  let worker: Worker | undefined;
+  let url = '';
+  try {
+    ({ worker, url } = spawn());
+    // Node's worker_threads Worker, which some packages put on globalThis, is no Web Worker.
+    if (typeof worker.addEventListener !== 'function') throw new Error('this environment has no Web Workers (worker: false runs the engine in this thread)');
+  } catch (e) {
+    void (worker as { terminate?: () => unknown } | undefined)?.terminate?.();
+    const failed = Promise.reject(new Error(`could not start the webinfer engine's Web Worker: ${(e as Error).message}`));
+    failed.catch(() => {});
+    // No engine: every call fails the way `failed` does (requests see it through localFetch).
+    const none: HostApi = { load: () => failed, cancelLoad() {}, fetch() {}, unload: async () => {} };
+    return { host: none, failed, terminate() {} };
+  }
+  const w = worker;
+  const failed = new Promise<never>((_, reject) => {
+    let started = false;
+    w.addEventListener('message', (e: MessageEvent) => {
+      if ((e.data as { type?: string } | null)?.type === STARTED.type) started = true;
+    });
+    w.addEventListener('error', (e: ErrorEvent) => {
+      if (started) return;
+      // A script that 404s or is not JavaScript gives a bare Event; a throwing one, an ErrorEvent with its message.
+      const why = e.message ? `its script threw: ${e.message}` : 'its script failed to load (missing, or not served as JavaScript)';
+      reject(new Error(`the webinfer engine's Web Worker did not start: ${why}. Looked for: ${url}. A bundler must emit it (see "Use it in your app" in webinfer's README; Vite's dev server: optimizeDeps.exclude ['webinfer'])`));
+      w.terminate();
+    });
+  });
+  failed.catch(() => {});
+  return { host: Comlink.wrap<HostApi>(w), failed, terminate: () => w.terminate() };
 }
 
 /** A model URL given relative to the page must be resolved there: the worker has another base. */
@@ -62,12 +132,15 @@ const abortError = () => new DOMException('The operation was aborted.', 'AbortEr
 
 export function createFetch(options: CreateFetchOptions): WebinferFetch {
   const useWorker = options.worker ?? inBrowser;
-  const { host, terminate } = startHost(useWorker);
+  const { host, failed, terminate } = startHost(useWorker);
   const { onProgress, worker: _w, signal, ...engineOptions } = options;
+  if (engineOptions.ortWasmPaths) engineOptions.ortWasmPaths = String(absolute(engineOptions.ortWasmPaths));
   const progress = onProgress && (useWorker ? Comlink.proxy(onProgress) : onProgress);
   // Only a window may ask for persistent storage; the download itself happens in the worker.
   if (isHubModel(engineOptions.model, engineOptions.hubUrl) && typeof navigator !== 'undefined' && typeof document !== 'undefined') void navigator.storage?.persist?.().catch(() => false);
-  const ready = Promise.resolve(host.load(absoluteModel(engineOptions), progress)) as Promise<ModelInfo>;
+  const ready = Promise.race([Promise.resolve(host.load(absoluteModel(engineOptions), progress)) as Promise<ModelInfo>, failed]);
+  let dead = false;
+  failed.catch(() => void (dead = true));
   signal?.addEventListener('abort', () => void host.cancelLoad(), { once: true });
   if (signal?.aborted) void host.cancelLoad();
   ready.catch(() => {}); // failures are reported per request (503) and through `ready`
@@ -126,6 +199,13 @@ export function createFetch(options: CreateFetchOptions): WebinferFetch {
             break;
         }
       };
+      // A worker that never started answers nothing: the request fails as a load failure would.
+      failed.catch((e: Error) => {
+        if (settled) return;
+        settled = true;
+        resolve(errorResponse(503, { error: { message: `the model could not be loaded: ${e.message}`, type: 'server_error', param: null, code: 'model_load_failed' } }));
+        finish();
+      });
       host.fetch(wire, useWorker ? Comlink.transfer(channel.port2, [channel.port2]) : channel.port2);
     });
   };
@@ -133,7 +213,13 @@ export function createFetch(options: CreateFetchOptions): WebinferFetch {
   return Object.assign(localFetch as typeof fetch, {
     ready,
     async dispose() {
-      await Promise.resolve(host.unload()).catch(() => {});
+      // A worker that failed, hangs or crashed never answers: terminate it after a bounded wait.
+      if (!dead) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const wait = new Promise<void>((r) => (timer = setTimeout(r, DISPOSE_WAIT_MS)));
+        await Promise.race([Promise.resolve(host.unload()).catch(() => {}), wait, failed.catch(() => {})]);
+        clearTimeout(timer);
+      }
       terminate();
     },
   });

@@ -16,8 +16,23 @@ export interface ServiceWorkerEngine {
 export async function registerServiceWorkerEngine(scriptURL: string | URL, options: RegistrationOptions = {}): Promise<ServiceWorkerEngine> {
   const container = navigator.serviceWorker;
   if (!container) throw new Error('this page has no Service Workers (they need a secure context: https or localhost)');
-  const registration = await container.register(scriptURL, { type: 'module', ...options });
-  if (!container.controller) await new Promise<void>((resolve) => container.addEventListener('controllerchange', () => resolve(), { once: true }));
+  const where = new URL(scriptURL, location.href).href;
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = await container.register(scriptURL, { type: 'module', ...options });
+  } catch (e) {
+    throw new Error(`could not register the webinfer Service Worker ${where}: ${(e as Error).message}. It must be served from the site (unhashed, at or above the pages it controls) as JavaScript; see "Use it in your app" in webinfer's README`);
+  }
+  if (!container.controller) {
+    await new Promise<void>((resolve, reject) => {
+      container.addEventListener('controllerchange', () => resolve(), { once: true });
+      // A worker whose script throws or whose install fails becomes redundant and never controls the page.
+      const sw = registration.installing ?? registration.waiting;
+      sw?.addEventListener('statechange', () => {
+        if (sw.state === 'redundant') reject(new Error(`the webinfer Service Worker ${where} failed to install or activate (see its console)`));
+      });
+    });
+  }
   // The page and what it loaded came before the worker controlled it: hand the worker their URLs to keep for offline use.
   const loaded = performance.getEntriesByType('resource').map((r) => r.name).filter((u) => new URL(u).origin === location.origin);
   container.controller!.postMessage({ type: 'webinfer:keep', urls: [location.href, ...loaded] });
@@ -33,7 +48,8 @@ export async function registerServiceWorkerEngine(scriptURL: string | URL, optio
         else if (m.error) reject(new Error(m.error));
       }
     });
-    // Loaded before this page opened (another tab): the worker says so when asked.
+    // Loaded before this page opened (another tab), or loading: the worker answers when asked, and
+    // the message wakes a worker the browser stopped while idle (it then loads the model again).
     container.controller!.postMessage({ type: 'webinfer:info' });
   });
   ready.catch(() => {});

@@ -122,9 +122,9 @@ export async function openSource(source: ModelSource): Promise<{ store: FileStor
 async function openNodePath(path: string): Promise<{ store: FileStore; single: boolean }> {
   // Specifiers in variables keep bundlers from replacing Node built-ins with browser stubs.
   const [fsName, pathName, streamName] = ['node:fs', 'node:path', 'node:stream'];
-  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ fsName);
-  const { dirname, join }: typeof import('node:path') = await import(/* @vite-ignore */ pathName);
-  const { Readable }: typeof import('node:stream') = await import(/* @vite-ignore */ streamName);
+  const fs: typeof import('node:fs') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
+  const { dirname, join }: typeof import('node:path') = await import(/* @vite-ignore */ /* webpackIgnore: true */ pathName);
+  const { Readable }: typeof import('node:stream') = await import(/* @vite-ignore */ /* webpackIgnore: true */ streamName);
   let stat;
   try {
     stat = fs.statSync(path);

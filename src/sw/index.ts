@@ -123,7 +123,14 @@ export function installServiceWorker(options: ServiceWorkerOptions): void {
   });
   sw.addEventListener('message', (e: { data: unknown; source?: { postMessage(m: unknown): void }; waitUntil(p: Promise<unknown>): void }) => {
     const m = e.data as { type?: string; urls?: unknown };
-    if (m?.type === 'webinfer:info') e.source?.postMessage({ type: 'webinfer:info', info, loads, error } satisfies ServiceWorkerMessage);
+    if (m?.type === 'webinfer:info') {
+      const reply = () => e.source?.postMessage({ type: 'webinfer:info', info, loads, error } satisfies ServiceWorkerMessage);
+      // A page asking is a page waiting for the model. The browser stops an idle worker and starts
+      // it again for this message with nothing loaded (activate does not run again): load now, and
+      // keep the worker alive until the answer is known.
+      if (!info && eager && !error) e.waitUntil(start().ready.then(reply, reply));
+      else reply();
+    }
     // What a page loaded before this worker controlled it: kept too, so the first visit is enough to open offline.
     if (m?.type === 'webinfer:keep' && offline && Array.isArray(m.urls)) {
       const urls = m.urls.filter((u): u is string => typeof u === 'string' && new URL(u, origin).origin === origin);

@@ -64,7 +64,7 @@ async function loadBackend(options: LocalOptions, load: LoadOptions): Promise<Lo
     case 'wgsl':
       return loadWgsl(options.model, load);
     case 'ort':
-      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider, ortWebgpu: options.ortWebgpu });
+      return loadOrt(options.model, { ...load, onnxVariant: options.onnxVariant, executionProvider: options.executionProvider, ortWebgpu: options.ortWebgpu, ortWasmPaths: options.ortWasmPaths });
     default:
       throw new APIError(400, `unknown backend '${String(backend)}' (auto, wasm, wgsl, ort, cpu)`, 'invalid_request_error', 'backend', 'invalid_value');
   }

@@ -47,6 +47,8 @@ export interface EngineOptions {
   executionProvider?: 'webgpu' | 'wasm';
   /** ort on WebGPU: ORT's 'native' WebGPU provider (default) or the JavaScript one, 'jsep'. */
   ortWebgpu?: 'native' | 'jsep';
+  /** ort in browsers: the folder (URL ending in '/') onnxruntime-web fetches its .wasm from (default: where the app's bundler emitted them). */
+  ortWasmPaths?: string;
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
   /**
@@ -107,3 +109,6 @@ export interface HostApi {
   fetch(request: WireRequest, port: MessagePort): void;
   unload(): Promise<void>;
 }
+
+/** What an engine worker posts once its script has run (comlink ignores messages without an id). */
+export const STARTED = { type: 'webinfer:started' } as const;

@@ -11,30 +11,32 @@
  *    retired and the next compile gets a fresh instance (a new import of the script, under a
  *    distinct URL). The parser's message, which it only prints, is captured from its error output.
  *
- * Builds ship the script as a file beside the chunks (`__WEBINFER_XGRAMMAR__`, see
- * vite.config.ts); the Vite dev server serves it from node_modules; Node resolves the package.
+ * In browsers the script is referenced with a literal `new URL(..., import.meta.url)`: an app's
+ * bundler (and webinfer's library build, vite.config.ts) emits it as a file of its own, which is
+ * then imported by URL (a fresh URL per instance); Node resolves the package.
  */
 import type * as XG from '@mlc-ai/web-xgrammar';
 
 export type Xgrammar = typeof XG;
 
-declare const __WEBINFER_XGRAMMAR__: string | undefined;
-
 const inNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-/** Relative to this file in the source tree (Vite dev server, tests); a variable, so builds leave it alone. */
-const DEV_PATH = '../../../node_modules/@mlc-ai/web-xgrammar/lib/index.js';
+/** Node's modules by variable names, so that no app's bundler tries to resolve them for a browser. */
+const nodeModule = (name: string): Promise<typeof import('node:module')> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+const nodeUrl = (name: string): Promise<typeof import('node:url')> => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+const MODULE = 'node:module';
+const URL_MODULE = 'node:url';
 
 let generation = 0;
 /** Where the module's error output goes while a call that may fail runs (see `capture`). */
 let sink: string[] | undefined;
 
-async function scriptUrl(): Promise<string> {
-  if (inNode) {
-    const { createRequire } = await import('node:module');
-    const { pathToFileURL } = await import('node:url');
-    return pathToFileURL(createRequire(import.meta.url).resolve('@mlc-ai/web-xgrammar')).href;
-  }
-  return new URL(typeof __WEBINFER_XGRAMMAR__ !== 'undefined' ? __WEBINFER_XGRAMMAR__ : DEV_PATH, import.meta.url).href;
+/**
+ * The script, as a file: Node imports it by its file URL too (dist/assets/xgrammar.js in the
+ * package, node_modules in the source tree). Only used as a URL here: the script is UMD and must
+ * be imported afresh per instance, so it is not bundled as a module.
+ */
+function scriptUrl(): string {
+  return new URL('../../../node_modules/@mlc-ai/web-xgrammar/lib/index.js', import.meta.url).href;
 }
 
 /**
@@ -42,12 +44,12 @@ async function scriptUrl(): Promise<string> {
  * WebAssembly), while the Node shims and the error-output hook are in place.
  */
 export async function freshXgrammar<T>(start: (xg: Xgrammar) => Promise<T>): Promise<{ xg: Xgrammar; started: T }> {
-  const url = `${await scriptUrl()}?instance=${++generation}`;
+  const url = `${scriptUrl()}?instance=${++generation}`;
   const g = globalThis as Record<string, unknown>;
   const lent: string[] = [];
   if (inNode) {
-    const { createRequire } = await import('node:module');
-    const { fileURLToPath } = await import('node:url');
+    const { createRequire } = await nodeModule(MODULE);
+    const { fileURLToPath } = await nodeUrl(URL_MODULE);
     if (g.require === undefined) (g.require = createRequire(import.meta.url)), lent.push('require');
     if (g.__filename === undefined) (g.__filename = fileURLToPath(url.replace(/\?.*$/, ''))), lent.push('__filename');
   }
@@ -55,7 +57,9 @@ export async function freshXgrammar<T>(start: (xg: Xgrammar) => Promise<T>): Pro
   const consoleError = console.error;
   console.error = (...args: unknown[]) => (sink ? sink.push(args.map(String).join(' ')) : consoleError(...args));
   try {
-    await import(/* @vite-ignore */ url);
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ url).catch((e: Error) => {
+      throw new Error(`could not load the grammar engine (xgrammar) from ${url.replace(/\?.*$/, '')}: ${e.message}`);
+    });
     const xg = g.xgrammar as Xgrammar;
     return { xg, started: await start(xg) };
   } finally {

@@ -22,6 +22,7 @@ import { HalfToFloat } from '../wgsl/kernels/convert.js';
 import { PipelineCache } from '../wgsl/kernels/op.js';
 import { Sampler } from '../wgsl/kernels/sample.js';
 import { isCpuBacked } from '../wgsl/device.js';
+import { ortModule } from './runtime.js';
 
 /** The file names onnx-community repositories use for each weight variant. */
 export const ONNX_VARIANTS: Record<string, string> = {
@@ -50,6 +51,8 @@ export interface OrtOptions extends LoadOptions {
    * model 4–6x faster and decoded 2–3x slower; only native supports the in-place KV cache.
    */
   ortWebgpu?: 'native' | 'jsep';
+  /** Where onnxruntime-web fetches its .wasm files (a folder URL ending in '/'); default: where the app's bundler put them. */
+  ortWasmPaths?: string;
 }
 
 async function webgpuAdapter(): Promise<GPUAdapter | null> {
@@ -57,13 +60,11 @@ async function webgpuAdapter(): Promise<GPUAdapter | null> {
   return navigator.gpu.requestAdapter().catch(() => null);
 }
 
-/** Set by webinfer's own builds: where they ship onnxruntime-web's .wasm, relative to this chunk. */
-declare const __WEBINFER_ORT_WASM__: string | undefined;
-
-async function runtime(native: boolean): Promise<typeof Ort> {
-  const ort = native ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web');
+async function runtime(native: boolean, wasmPaths?: string): Promise<typeof Ort> {
+  const ort = await ortModule(native);
   const inNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (typeof __WEBINFER_ORT_WASM__ !== 'undefined' && !inNode) ort.env.wasm.wasmPaths = new URL(__WEBINFER_ORT_WASM__, import.meta.url).href;
+  // Otherwise onnxruntime-web finds its .wasm where the app's bundler emitted it (next to its chunk).
+  if (wasmPaths && !inNode) ort.env.wasm.wasmPaths = wasmPaths;
   // Threads need cross-origin isolation in browsers; one thread works everywhere.
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
   ort.env.wasm.numThreads = isolated || inNode ? Math.min(4, (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2) : 1;
@@ -146,7 +147,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
   if (!bytes || !file) throw new ModelNotFoundError(`no ONNX model in ${store.label}/onnx (looked for ${candidates.join(', ')})`);
   const externalData = await readAll(store, `onnx/${file}_data`);
   const native = ep === 'webgpu' && options.ortWebgpu !== 'jsep';
-  const ort = await runtime(native);
+  const ort = await runtime(native, options.ortWasmPaths);
   // As on the wgsl backend: sampling on the GPU by default on hardware GPUs; on a CPU-backed
   // adapter an extra GPU submission costs more than reading the logits back.
   const gpuSampling = ep === 'webgpu' && (options.gpuSampling ?? !isCpuBacked(adapter!));

@@ -53,7 +53,7 @@ export interface Input {
 export async function defaultThreads(): Promise<number> {
   if (typeof process !== 'undefined' && process.versions?.node) {
     const name = 'node:os';
-    const os: typeof import('node:os') = await import(/* @vite-ignore */ name);
+    const os: typeof import('node:os') = await import(/* @vite-ignore */ /* webpackIgnore: true */ name);
     return os.availableParallelism();
   }
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1;

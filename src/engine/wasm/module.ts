@@ -20,20 +20,41 @@ export type MatmulFn = (w: number, cols: number, xq: number, xd: number, xs: num
 
 const bytesCache = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
 
-function readBuild(name: string): Promise<Uint8Array<ArrayBuffer>> {
+type BuildName = 'kernels-simd' | 'kernels-relaxed' | 'kernels-simd-shared' | 'kernels-relaxed-shared';
+
+/**
+ * One literal `new URL('<file>.wasm', import.meta.url)` per build: the pattern bundlers (Vite,
+ * Rollup, webpack, Parcel) follow to emit the file and rewrite the URL to where they put it.
+ */
+function buildUrl(name: BuildName): URL {
+  switch (name) {
+    case 'kernels-simd':
+      return new URL('../../../wasm/build/kernels-simd.wasm', import.meta.url);
+    case 'kernels-relaxed':
+      return new URL('../../../wasm/build/kernels-relaxed.wasm', import.meta.url);
+    case 'kernels-simd-shared':
+      return new URL('../../../wasm/build/kernels-simd-shared.wasm', import.meta.url);
+    case 'kernels-relaxed-shared':
+      return new URL('../../../wasm/build/kernels-relaxed-shared.wasm', import.meta.url);
+  }
+}
+
+function readBuild(name: BuildName): Promise<Uint8Array<ArrayBuffer>> {
   let p = bytesCache.get(name);
   if (!p) {
     p = (async () => {
-      const url = new URL(`../../../wasm/build/${name}.wasm`, import.meta.url);
+      const url = buildUrl(name);
       if (url.protocol === 'file:') {
         const fsName = 'node:fs/promises';
-        const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName);
+        const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
         return (readFile(url) as Promise<Uint8Array<ArrayBuffer>>).catch(() => {
           throw new Error(`the wasm kernels are not built (${url.pathname}): run npx tsx scripts/build-wasm.ts`);
         });
       }
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`could not load the wasm kernels ${name}.wasm (HTTP ${res.status})`);
+      const res = await fetch(url).catch((e: Error) => {
+        throw new Error(`could not load the wasm kernels ${name}.wasm from ${url.href}: ${e.message}`);
+      });
+      if (!res.ok) throw new Error(`could not load the wasm kernels ${name}.wasm from ${url.href} (HTTP ${res.status})`);
       return new Uint8Array(await res.arrayBuffer());
     })();
     bytesCache.set(name, p);
@@ -91,7 +112,7 @@ export function canShareMemory(): boolean {
 }
 
 export async function compileKernels(simd: SimdLevel, shared: boolean): Promise<WebAssembly.Module> {
-  const name = `kernels-${simd}${shared ? '-shared' : ''}`;
+  const name: BuildName = `kernels-${simd}${shared ? '-shared' : ''}`;
   return WebAssembly.compile(await readBuild(name));
 }
 

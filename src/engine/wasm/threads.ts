@@ -63,7 +63,7 @@ interface Thread {
 async function startThread(): Promise<{ thread: Thread; ready: Promise<void> }> {
   if (typeof process !== 'undefined' && process.versions?.node) {
     const name = 'node:worker_threads';
-    const { Worker }: typeof import('node:worker_threads') = await import(/* @vite-ignore */ name);
+    const { Worker }: typeof import('node:worker_threads') = await import(/* @vite-ignore */ /* webpackIgnore: true */ name);
     const w = new Worker(THREAD_SOURCE, { eval: true });
     w.unref(); // idle threads must not keep Node running
     const ready = new Promise<void>((resolve, reject) => {

@@ -33,11 +33,11 @@ function nodeGpu(): Promise<GPU | undefined> {
 async function createNodeGpu(): Promise<GPU | undefined> {
   if (typeof process === 'undefined' || !process.versions?.node) return undefined;
   const fsName = 'node:fs';
-  const { existsSync }: typeof import('node:fs') = await import(/* @vite-ignore */ fsName);
+  const { existsSync }: typeof import('node:fs') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   const pkg = 'webgpu';
   try {
-    const mod = (await import(/* @vite-ignore */ pkg)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg)) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     // Dawn flags for experiments and profiling, e.g. "disable-dawn-features=timestamp_quantization".
     return mod.create(process.env.WEBINFER_DAWN_FLAGS?.split(/\s+/).filter(Boolean) ?? []);

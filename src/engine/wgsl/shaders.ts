@@ -1,24 +1,22 @@
 /**
- * WGSL sources from the top-level shaders/ folder, loaded at run time: fetched next to the bundle
- * in browsers (Vite emits them as assets), read from disk in Node. Keeping them as .wgsl files
- * keeps one kernel family per file, readable and diffable as shaders.
+ * WGSL sources from the top-level shaders/ folder. Keeping them as .wgsl files keeps one kernel
+ * family per file, readable and diffable as shaders; builds inline their text (shader-text.ts),
+ * so nothing is fetched at run time. Without a build step (tsx in Node) they are read from disk.
  */
+import { SHADER_TEXT } from './shader-text.js';
+
 const cache = new Map<string, Promise<string>>();
 
-function urlOf(name: string): URL {
-  return new URL(`../../../shaders/${name}.wgsl`, import.meta.url);
-}
-
 async function read(name: string): Promise<string> {
-  const url = urlOf(name);
-  if (url.protocol === 'file:') {
-    const fsName = 'node:fs/promises';
-    const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName);
-    return readFile(url, 'utf8');
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`could not load shader ${name}.wgsl (HTTP ${res.status})`);
-  return res.text();
+  const text = SHADER_TEXT?.[`../../../shaders/${name}.wgsl`];
+  if (text !== undefined) return text;
+  const fsName = 'node:fs/promises';
+  const { readFile }: typeof import('node:fs/promises') = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName).catch(() => {
+    throw new Error(`shader ${name}.wgsl is not in this build`);
+  });
+  // Not a literal, so that no bundler emits the folder as assets as well.
+  const dir = '../../../shaders/';
+  return readFile(new URL(dir + name + '.wgsl', import.meta.url), 'utf8');
 }
 
 export function shaderSource(name: string): Promise<string> {

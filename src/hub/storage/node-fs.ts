@@ -6,8 +6,8 @@ const [fsName, pathName, osName, streamName] = ['node:fs', 'node:path', 'node:os
 
 /** $WEBINFER_CACHE, else $XDG_CACHE_HOME/webinfer, else ~/.cache/webinfer. */
 export async function defaultCacheDir(): Promise<string> {
-  const { join }: typeof import('node:path') = await import(/* @vite-ignore */ pathName);
-  const os: typeof import('node:os') = await import(/* @vite-ignore */ osName);
+  const { join }: typeof import('node:path') = await import(/* @vite-ignore */ /* webpackIgnore: true */ pathName);
+  const os: typeof import('node:os') = await import(/* @vite-ignore */ /* webpackIgnore: true */ osName);
   return process.env.WEBINFER_CACHE || join(process.env.XDG_CACHE_HOME || join(os.homedir(), '.cache'), 'webinfer');
 }
 
@@ -21,7 +21,7 @@ export class NodeFsStorage implements ModelStorage {
   ) {}
 
   static async open(root: string): Promise<NodeFsStorage> {
-    const [fs, path, stream] = await Promise.all([import(/* @vite-ignore */ fsName), import(/* @vite-ignore */ pathName), import(/* @vite-ignore */ streamName)]);
+    const [fs, path, stream] = await Promise.all([import(/* @vite-ignore */ /* webpackIgnore: true */ fsName), import(/* @vite-ignore */ /* webpackIgnore: true */ pathName), import(/* @vite-ignore */ /* webpackIgnore: true */ streamName)]);
     return new NodeFsStorage(root, fs, path, stream);
   }
 

@@ -1,4 +1,5 @@
 /** Test page: the ort backend on an exported ONNX directory, in the Web Worker, WebGPU or WASM EP. */
+import '../../../src/ort.js';
 import { createFetch } from '../../../src/index.js';
 
 function start(variant: string, executionProvider?: 'webgpu' | 'wasm', load: object = {}) {
