@@ -14,7 +14,8 @@ for (const f of flags.length ? [[], flags] : [[]]) {
     continue;
   }
   const l = a.limits;
-  console.log(`  adapter: ${JSON.stringify(a.info)}`);
+  const i = a.info ?? {};
+  console.log(`  adapter: vendor ${i.vendor}, architecture ${i.architecture}, device ${i.device}, description ${i.description}`);
   console.log(`  features: ${[...a.features].sort().join(', ')}`);
   console.log(`  WGSL language features: ${[...(gpu.wgslLanguageFeatures ?? [])].sort().join(', ')}`);
   console.log(`  limits: maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxBufferSize ${l.maxBufferSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}, maxComputeInvocationsPerWorkgroup ${l.maxComputeInvocationsPerWorkgroup}, subgroup sizes ${a.info?.subgroupMinSize}-${a.info?.subgroupMaxSize}`);

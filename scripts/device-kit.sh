@@ -18,9 +18,11 @@ kit=.devkit
 mkdir -p "$kit"
 rm -rf "$kit/shared" "$kit/modules.txt"
 
+# (each file written beside and renamed: an interrupted run leaves no half file to reuse)
 if [ ! -f "$kit/node.xz" ]; then
   strip -o "$kit/node.tmp" "$(readlink -f "$(command -v node)")"
-  xz -9 -T0 -c "$kit/node.tmp" > "$kit/node.xz"
+  xz -9 -T0 -c "$kit/node.tmp" > "$kit/node.xz.tmp"
+  mv "$kit/node.xz.tmp" "$kit/node.xz"
   rm "$kit/node.tmp"
 fi
 
@@ -49,7 +51,8 @@ tar -cf - --exclude='webgpu/dist/darwin-*' --exclude='webgpu/dist/win32-*' --exc
   --exclude='node-llama-cpp/llama/gitRelease.bundle' --exclude='node-llama-cpp/llama/xpack' --exclude='node-llama-cpp/templates' \
   --exclude='*.map' --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' --exclude='*.md' --exclude='*.markdown' \
   --exclude='node_modules/*/docs' --exclude='node_modules/*/test' --exclude='node_modules/*/tests' --exclude='node_modules/*/example*' \
-  -T "$kit/modules.list" | xz -9 -T0 > "$kit/modules.tar.xz"
+  -T "$kit/modules.list" | xz -9 -T0 > "$kit/modules.tar.xz.tmp"
+mv "$kit/modules.tar.xz.tmp" "$kit/modules.tar.xz"
 rm "$kit/modules.list"
 
 # llama-quantize: the 1B-class benchmark models are written on the GPU machine (0.7-1.3 GB each: they do not travel).

@@ -10,7 +10,8 @@
 #   bench    `--gpu`: 1B Q4_0 and Q4_K_M, 135M Q4_0 and Q4_K_M, long context, webinfer vs llama.cpp Vulkan
 #   profile  bench/profile.ts on the 1B Q4_0 model
 #   tests    the wgsl kernel and model tests on the real GPU
-# Logs and results go to $OUT (7 files: the tool brings back at most 8).
+# Logs and results go to $OUT (8 files, the most the tool brings back: one .log per step, summary.txt,
+# results.tar.gz of bench/results).
 # Dry run anywhere else (SwiftShader, smaller sizes, nothing written outside the checkout and /tmp):
 #   DEVKIT_QUICK=1 DEVKIT_SYSROOT=/tmp/sysroot OUT=/tmp/out bash scripts/device-run.sh
 # Env: DEVKIT_DAWN_FLAGS (default: f16 on NVIDIA on, timestamp quantisation off), DEVKIT_BUDGET_S
@@ -54,7 +55,7 @@ if [ -f "$icd" ]; then export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
 elif [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json; fi
 [ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
 export WEBINFER_DAWN_FLAGS=${DEVKIT_DAWN_FLAGS-enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization}
-tsx() { node node_modules/tsx/dist/cli.mjs "$@"; }
+tsx=(node node_modules/tsx/dist/cli.mjs) # (`timeout` runs programs, not shell functions)
 
 # step NAME SECONDS command...: runs under `timeout`, capped by what is left of the budget.
 step() {
@@ -77,7 +78,7 @@ step() {
 steps=${DEVKIT_STEPS:-info kernels bench profile tests}
 models=
 if [ "$quick" != 1 ] && [[ " $steps " == *" bench "* || " $steps " == *" profile "* ]]; then
-  nice -n 10 node node_modules/tsx/dist/cli.mjs scripts/make-bench-models.ts --gpu > "$OUT/models.log" 2>&1 &
+  nice -n 10 "${tsx[@]}" scripts/make-bench-models.ts --gpu > "$OUT/models.log" 2>&1 &
   models=$!
 fi
 wait_models() {
@@ -106,9 +107,9 @@ fi
 for s in $steps; do
   case $s in
     info) step info 40 bash -c 'command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node scripts/device-info.mjs' ;;
-    kernels) step kernels 100 tsx bench/run.ts --node --gpu-kernels "${kernels[@]}" ;;
-    bench) wait_models >> "$OUT/bench.log" 2>&1; step bench 230 tsx bench/run.ts --node --gpu "${bench[@]}" ;;
-    profile) wait_models >> "$OUT/bench.log" 2>&1; step profile 60 tsx bench/run.ts --node --gpu --profile-only "${profile[@]}" ;;
+    kernels) step kernels 100 "${tsx[@]}" bench/run.ts --node --gpu-kernels "${kernels[@]}" ;;
+    bench) wait_models >> "$OUT/bench.log" 2>&1; step bench 230 "${tsx[@]}" bench/run.ts --node --gpu "${bench[@]}" ;;
+    profile) wait_models >> "$OUT/bench.log" 2>&1; step profile 60 "${tsx[@]}" bench/run.ts --node --gpu --profile-only "${profile[@]}" ;;
     # shellcheck disable=SC2086
     tests) step tests 150 node node_modules/vitest/vitest.mjs run $tests ;;
   esac
