@@ -82,7 +82,7 @@ export function matvecKernel(device: GPUDevice, a: Pick<MatmulArgs, 'K' | 'xOffs
  * prompt step (MAX_STEP = 64) of a 2048-row matrix is only 32 workgroups, a quarter of a large
  * GPU's compute units (an H200 has 132); 32-token tiles double that, for one more pass over the
  * weights (from cache) and half the reuse of each dequantised tile. Matrices of 64 row tiles or
- * more (a 1B model's gate|up: 256) keep 64. A choice from the arithmetic, unmeasured on a GPU.
+ * more (a 1B model's gate|up: 256) keep 64. A choice from the arithmetic (the 1B prefill it gives is in BENCHMARKS.md; the two tile sizes were not timed apart).
  */
 export function gemmTokens(rows: number): number {
   return rows < 64 * 64 ? 32 : 64;
