@@ -7,7 +7,8 @@
 // (attn_combine merges the chunks; a step within the first chunk writes its output directly).
 // Sizes are override constants chosen on the host: HD = head_dim, QS = R * HD, KS = BK * (HD + 1)
 // (rows padded by one float so the score phase's threads, one key each, hit distinct banks),
-// PS = R * BK, NACC = ceil(R * HD / WG) <= 32 output values per thread.
+// PS = R * BK, NACC = ceil(R * HD / WG) <= 32 output values per thread, NS = ceil(R * BK / WG)
+// scores per thread.
 
 struct Params {
   heads: u32,
@@ -39,6 +40,7 @@ override QS: u32 = 64u;  // R * HD
 override KS: u32 = 2080u; // BK * (HD + 1)
 override PS: u32 = 32u;  // R * BK
 override NACC: u32 = 1u;
+override NS: u32 = 1u;   // ceil(R / (WG / BK)) <= 16 score rows per thread
 const NEG = -3.0e38;
 
 var<workgroup> qs: array<f32, QS>;
@@ -103,19 +105,30 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
       kv[j * (HD + 1u) + i % HD] = v;
     }
     workgroupBarrier();
-    for (var i = lid; i < R * BK; i += WG) {
-      let r = i / BK;
-      let j = i % BK;
+    // Scores: thread lid takes key j = lid % BK (BK divides WG) for rows lid / BK + k * (WG / BK),
+    // so each key value it loads serves NS rows.
+    {
+      let j = lid % BK;
       let pos = kb + j;
-      let t = t0 + r / G;
-      let qp = step.pos0 + t;
-      var s = NEG;
-      if (t < step.T && pos < hi && pos <= qp && pos >= first_pos(qp + 1u)) {
-        var d0 = 0.0;
-        for (var d = 0u; d < HD; d++) { d0 += qs[r * HD + d] * kv[j * (HD + 1u) + d]; }
-        s = score(d0);
+      var sacc: array<f32, 16>;
+      for (var k = 0u; k < NS; k++) { sacc[k] = 0.0; }
+      for (var d = 0u; d < HD; d++) {
+        let kk = kv[j * (HD + 1u) + d];
+        for (var k = 0u; k < NS; k++) {
+          let r = min(lid / BK + k * (WG / BK), R - 1u);
+          sacc[k] += qs[r * HD + d] * kk;
+        }
       }
-      ps[i] = s;
+      for (var k = 0u; k < NS; k++) {
+        let r = lid / BK + k * (WG / BK);
+        let t = t0 + r / G;
+        let qp = step.pos0 + t;
+        if (r < R) {
+          var s = NEG;
+          if (t < step.T && pos < hi && pos <= qp && pos >= first_pos(qp + 1u)) { s = score(sacc[k]); }
+          ps[r * BK + j] = s;
+        }
+      }
     }
     workgroupBarrier();
     // The value tile replaces the key tile while R threads update their row's softmax.
@@ -142,14 +155,26 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
       mrow[r] = mx;
     }
     workgroupBarrier();
-    for (var k = 0u; k < NACC; k++) {
-      let i = lid + k * WG;
-      if (i < R * HD) {
-        let r = i / HD;
-        let d = i % HD;
-        var a = acc[k] * arow[r];
-        for (var j = 0u; j < BK; j++) { a += ps[r * BK + j] * kv[j * (HD + 1u) + d]; }
-        acc[k] = a;
+    if (WG % HD == 0u) {
+      // Every output of a thread has dimension d = lid % HD: one value load per key serves them all.
+      let d = lid % HD;
+      for (var k = 0u; k < NACC; k++) { acc[k] *= arow[min(lid / HD + k * (WG / HD), R - 1u)]; }
+      for (var j = 0u; j < BK; j++) {
+        let vv = kv[j * (HD + 1u) + d];
+        for (var k = 0u; k < NACC; k++) {
+          acc[k] += ps[min(lid / HD + k * (WG / HD), R - 1u) * BK + j] * vv;
+        }
+      }
+    } else {
+      for (var k = 0u; k < NACC; k++) {
+        let i = lid + k * WG;
+        if (i < R * HD) {
+          let r = i / HD;
+          let d = i % HD;
+          var a = acc[k] * arow[r];
+          for (var j = 0u; j < BK; j++) { a += ps[r * BK + j] * kv[j * (HD + 1u) + d]; }
+          acc[k] = a;
+        }
       }
     }
     workgroupBarrier();

@@ -87,7 +87,7 @@ describe('flash attention (GPU kernels)', () => {
     expect(flashTiles(64, 4, 16384, false)).toEqual({ tq: 11, g: 4, bk: 8 });
     expect(flashTiles(64, 4, 49152, false)).toEqual({ tq: 16, g: 4, bk: 32 });
     expect(flashTiles(64, 4, 16384, true)).toEqual({ tq: 1, g: 4, bk: 32 });
-    expect(flashTiles(512, 8, 49152, true)).toBeUndefined();
+    expect(flashTiles(512, 8, 16384, true)).toBeUndefined();
     expect(flashTiles(64, 1.5, 49152, false)).toBeUndefined();
   });
 });

@@ -132,5 +132,5 @@ export function flashTiles(headDim: number, g: number, storageBytes: number, dec
 
 function flashConstants(headDim: number, t: FlashTiles): Record<string, number> {
   const r = t.tq * t.g;
-  return { WG: FLASH_WG, HD: headDim, G: t.g, TQ: t.tq, BK: t.bk, RS: r, QS: r * headDim, KS: t.bk * (headDim + 1), PS: r * t.bk, NACC: Math.ceil((r * headDim) / FLASH_WG) };
+  return { WG: FLASH_WG, HD: headDim, G: t.g, TQ: t.tq, BK: t.bk, RS: r, QS: r * headDim, KS: t.bk * (headDim + 1), PS: r * t.bk, NACC: Math.ceil((r * headDim) / FLASH_WG), NS: Math.ceil(r / (FLASH_WG / t.bk)) };
 }
