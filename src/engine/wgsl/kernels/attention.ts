@@ -1,6 +1,8 @@
 /**
- * Causal attention over the KV cache, shaders/attention.wgsl: attn_partial (split over the
- * sequence) and attn_combine (the merge of its chunks) on GPUs. On CPU-backed adapters,
+ * Causal attention over the KV cache. On GPUs: shaders/attention_flash.wgsl's attn_flash (decode:
+ * a workgroup per kv head and chunk; prompt steps: query tiles over K/V tiles in workgroup memory)
+ * where its tiles fit workgroup memory, else attention.wgsl's attn_partial (split over the
+ * sequence); attn_combine merges the chunks of either. On CPU-backed adapters,
  * barrier-free kernels when head_dim is a multiple of 4: attn_decode (a thread per head and
  * chunk, merged by attn_combine) for decode, attn_rows (a thread per query and head) for prompt
  * steps; otherwise attn_partial on 64 threads.
