@@ -201,3 +201,63 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     }
   }
 }
+
+// attn_combine of attention.wgsl walks a (query, head)'s chunks in one thread, a chain of
+// dependent loads that grows with the context (~63 chunks per head at 4,000 positions). Here 64
+// threads share the chunks: the max and the denominator by tree reductions, then the values in
+// batches of 64 chunks whose weights sit in workgroup memory (a fixed trip count, so the loads of
+// a batch are independent). head_dim <= 512.
+var<workgroup> cred: array<f32, 64>;
+var<workgroup> cw: array<f32, 64>;
+
+fn reduce64(lid: u32, v: f32, is_max: bool) -> f32 {
+  cred[lid] = v;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      let o = cred[lid + k];
+      cred[lid] = select(cred[lid] + o, max(cred[lid], o), is_max);
+    }
+    workgroupBarrier();
+  }
+  let r = cred[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(64)
+fn attn_combine_wide(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let h = wg.x;
+  let t = wg.y;
+  if (t >= step.T) { return; }
+  let chunks = (step.pos0 + t + chunk_size()) / chunk_size();
+  var m = NEG;
+  for (var c = lid; c < chunks; c += 64u) { m = max(m, part[part_base(t, h, c)]); }
+  let mx = reduce64(lid, m, true);
+  var l = 0.0;
+  for (var c = lid; c < chunks; c += 64u) {
+    let b = part_base(t, h, c);
+    l += exp(part[b] - mx) * part[b + 1u];
+  }
+  let inv = 1.0 / reduce64(lid, l, false);
+  var acc: array<f32, 8>;
+  for (var k = 0u; k < 8u; k++) { acc[k] = 0.0; }
+  for (var cb = 0u; cb < chunks; cb += 64u) {
+    let c = cb + lid;
+    cw[lid] = select(0.0, exp(part[part_base(t, h, min(c, chunks - 1u))] - mx), c < chunks);
+    workgroupBarrier();
+    for (var k = 0u; k < (HD + 63u) / 64u; k++) {
+      let d = min(lid + 64u * k, HD - 1u);
+      var a = 0.0;
+      for (var i = 0u; i < 64u; i++) {
+        a += cw[i] * part[part_base(t, h, min(cb + i, chunks - 1u)) + 2u + d];
+      }
+      acc[k] += a;
+    }
+    workgroupBarrier();
+  }
+  for (var k = 0u; k < (HD + 63u) / 64u; k++) {
+    let d = lid + 64u * k;
+    if (d < HD) { out[(t * p.heads + h) * HD + d] = acc[k] * inv; }
+  }
+}

@@ -85,7 +85,9 @@ export async function attentionOps(
         active,
       };
     };
-    return [await flash(decodeTiles, 'partial', (T) => T === 1), await flash(promptTiles, 'flash', (T) => T > 1), combine];
+    const wide = await cache.get('attention_flash', 'attn_combine_wide', undefined, { HD: a.headDim });
+    const wideCombine: Op = { ...combine, pipeline: wide, bindGroup: bind(cache.device, wide, { 3: a.partial, 4: params, 5: a.step, 6: a.out }, `${a.label}.combine`) };
+    return [await flash(decodeTiles, 'partial', (T) => T === 1), await flash(promptTiles, 'flash', (T) => T > 1), wideCombine];
   }
 
   // A workgroup per (token, head, chunk): 256 threads on GPUs (scores in one pass, four groups
