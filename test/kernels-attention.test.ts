@@ -54,6 +54,9 @@ function reference(c: Case, q: Float32Array, kc: Float32Array, vc: Float32Array)
 
 describe('flash attention (GPU kernels)', () => {
   const cases: [string, Case][] = [
+    ['small: GQA 2, head_dim 16, 7-token step from 0', { heads: 4, kvHeads: 2, hd: 16, T: 7, pos0: 0 }],
+    ['small: GQA 4, head_dim 8, 40-token step from 0', { heads: 8, kvHeads: 2, hd: 8, T: 40, pos0: 0 }],
+    ['small: GQA 2, head_dim 16, decode at 9', { heads: 4, kvHeads: 2, hd: 16, T: 1, pos0: 9 }],
     ['MHA, decode at position 1', { heads: 2, kvHeads: 2, hd: 64, T: 1, pos0: 1 }],
     ['MHA, decode at position 65 (two chunks)', { heads: 2, kvHeads: 2, hd: 64, T: 1, pos0: 65 }],
     ['MHA, 33-token step from 200', { heads: 2, kvHeads: 2, hd: 64, T: 33, pos0: 200 }],
