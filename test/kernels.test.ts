@@ -354,7 +354,7 @@ describe('attention', () => {
     [7, 250, 10],
     [40, 77, 72],
     [3, 20, 136],
-  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (split, 256 threads) and CPU-backed (when head_dim is a multiple of 4 a thread per head and chunk for T = 1, per query and head for T > 1; else the split kernel on 64 threads)', async (T, pos0, hd) => {
+  ])('T=%i queries from position %i, 6 heads on 2 kv heads, head_dim %i, across chunk boundaries: GPU variant (flash kernels split over chunks) and CPU-backed (when head_dim is a multiple of 4 a thread per head and chunk for T = 1, per query and head for T > 1; else the split kernel on 64 threads)', async (T, pos0, hd) => {
     const heads = 6, kvHeads = 2, maxSeq = 333;
     const kvw = kvHeads * hd;
     const q = randoms(T * heads * hd, 21), kc = randoms(maxSeq * kvw, 22), vc = randoms(maxSeq * kvw, 23);

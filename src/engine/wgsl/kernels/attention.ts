@@ -1,6 +1,8 @@
 /**
- * Causal attention over the KV cache, shaders/attention.wgsl: attn_partial (split over the
- * sequence) and attn_combine (the merge of its chunks) on GPUs. On CPU-backed adapters,
+ * Causal attention over the KV cache. On GPUs: shaders/attention_flash.wgsl's attn_flash (decode:
+ * a workgroup per kv head and chunk; prompt steps: query tiles over K/V tiles in workgroup memory)
+ * where its tiles fit workgroup memory, else attention.wgsl's attn_partial (split over the
+ * sequence); attn_combine merges the chunks of either. On CPU-backed adapters,
  * barrier-free kernels when head_dim is a multiple of 4: attn_decode (a thread per head and
  * chunk, merged by attn_combine) for decode, attn_rows (a thread per query and head) for prompt
  * steps; otherwise attn_partial on 64 threads.
@@ -22,6 +24,8 @@ export async function attentionOps(
     label: string; heads: number; kvHeads: number; headDim: number; maxSeq: number; q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; partial: GPUBuffer; out: GPUBuffer; step: GPUBuffer; cpuBacked?: boolean;
     /** q·k scale (default 1 / sqrt(headDim)); sliding window in positions (default: none); score soft-cap (default: none). */
     scale?: number; window?: number; softcap?: number;
+    /** Workgroup memory the flash kernels may use (default: the device's limit); tests lower it to reach the small tiles. */
+    workgroupStorage?: number;
   },
 ): Promise<Op[]> {
   if (a.headDim > 512) throw new Error(`attention: head_dim ${a.headDim} is above the supported 512`);
@@ -64,6 +68,28 @@ export async function attentionOps(
     ];
   }
 
+  // Flash kernels where their tiles fit workgroup memory: one for decode (the q heads of a kv
+  // head on one chunk), one for prompt steps (a tile of queries x those heads).
+  const storage = a.workgroupStorage ?? cache.device.limits.maxComputeWorkgroupStorageSize;
+  const decodeTiles = flashTiles(a.headDim, a.heads / a.kvHeads, storage, true);
+  const promptTiles = flashTiles(a.headDim, a.heads / a.kvHeads, storage, false);
+  if (!a.cpuBacked && a.heads % a.kvHeads === 0 && decodeTiles && promptTiles) {
+    const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out };
+    const flash = async (tiles: FlashTiles, label: string, active: (T: number) => boolean): Promise<Op> => {
+      const pipe = await cache.get('attention_flash', 'attn_flash', undefined, flashConstants(a.headDim, tiles));
+      return {
+        label: `${a.label}.${label}`,
+        pipeline: pipe,
+        bindGroup: bind(cache.device, pipe, entries, `${a.label}.${label}`),
+        workgroups: (T, pos0) => [Math.ceil((pos0 + T) / chunk(T)), a.kvHeads, Math.ceil(T / tiles.tq)],
+        active,
+      };
+    };
+    const wide = await cache.get('attention_flash', 'attn_combine_wide', undefined, { HD: a.headDim });
+    const wideCombine: Op = { ...combine, pipeline: wide, bindGroup: bind(cache.device, wide, { 3: a.partial, 4: params, 5: a.step, 6: a.out }, `${a.label}.combine`) };
+    return [await flash(decodeTiles, 'partial', (T) => T === 1), await flash(promptTiles, 'flash', (T) => T > 1), wideCombine];
+  }
+
   // A workgroup per (token, head, chunk): 256 threads on GPUs (scores in one pass, four groups
   // summing values); 64 on CPU-backed adapters (head_dim not a multiple of 4).
   const partialPipe = await cache.get('attention', 'attn_partial', undefined, a.cpuBacked ? { WG: 64, ACCV: 1 } : { WG: 256, ACCV: 4 * 512 });
@@ -82,4 +108,33 @@ export async function attentionOps(
 export function attentionPartialBytes(heads: number, headDim: number, maxSeq: number, maxTokens: number): number {
   const chunks = (T: number) => T * Math.ceil(maxSeq / attentionChunk(T));
   return heads * Math.max(chunks(1), chunks(maxTokens)) * (headDim + 2) * 4;
+}
+
+/** Tiles of attn_flash (shaders/attention_flash.wgsl): query tokens per workgroup and key positions per tile. */
+interface FlashTiles { tq: number; g: number; bk: number }
+const FLASH_WG = 128;
+
+/**
+ * The largest query tile (rows = tokens x the kv head's q heads, at most 64 and at most 32
+ * accumulators per thread) with the widest key tile (32, 16 or 8 positions) whose workgroup
+ * memory fits `storageBytes`; decode takes one token. Undefined when none fits (the split kernel
+ * then serves).
+ */
+export function flashTiles(headDim: number, g: number, storageBytes: number, decode: boolean): FlashTiles | undefined {
+  if (!Number.isInteger(g) || g < 1) return undefined;
+  const maxRows = Math.min(64, Math.floor((32 * FLASH_WG) / headDim));
+  for (let tq = decode ? 1 : Math.floor(maxRows / g); tq >= 1; tq--) {
+    const r = tq * g;
+    if (r > maxRows) continue;
+    for (const bk of [32, 16, 8]) {
+      const floats = r * headDim + bk * (headDim + 1) + r * bk + 3 * r;
+      if (floats * 4 <= storageBytes) return { tq, g, bk };
+    }
+  }
+  return undefined;
+}
+
+function flashConstants(headDim: number, t: FlashTiles): Record<string, number> {
+  const r = t.tq * t.g;
+  return { WG: FLASH_WG, HD: headDim, G: t.g, TQ: t.tq, BK: t.bk, RS: r, QS: r * headDim, KS: t.bk * (headDim + 1), PS: r * t.bk, NACC: Math.ceil((r * headDim) / FLASH_WG), NS: Math.ceil(r / (FLASH_WG / t.bk)) };
 }
