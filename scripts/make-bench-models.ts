@@ -91,17 +91,8 @@ export function ensureBenchModels(dir = join(ROOT, 'bench', '.models')): string[
 }
 
 /** A llama-architecture shape for the GPU benchmark's llama-quantize models (SmolLM2's tokenizer). */
-export interface QuantizedBenchShape {
-  name: string;
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  headDim: number;
-  ropeTheta: number;
-  contextLength: number;
-}
+/** A benchmark model's shape: the fixture writer's fields, plus the context it declares. */
+export type QuantizedBenchShape = Pick<FixtureSpec, 'name' | 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'headDim' | 'ropeTheta'> & { contextLength: number };
 
 /**
  * Llama-3.2-1B's shape (hidden 2048, 16 layers, 32 query / 8 KV heads of 64, FFN 8192, tied
