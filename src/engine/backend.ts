@@ -1,6 +1,7 @@
 /**
- * The contract between the generation loop and a compute backend (CPU reference, WGSL, ORT).
- * A backend owns the weights and one KV cache; the loop owns tokens, sampling and stopping.
+ * The contract between the generation loop and a compute backend (CPU reference, wasm, WGSL, ORT).
+ * A backend owns the weights and a paged KV cache (a pool of fixed-size blocks); the engine owns
+ * which blocks each sequence uses (engine/kv-cache.ts), tokens, sampling and stopping.
  */
 import type { ModelConfig } from '../model/config.js';
 import type { LoadedModel, LoadProgress } from '../model/load.js';
@@ -29,10 +30,59 @@ export interface StepSampling {
 }
 
 export interface DeviceSampler {
-  /** Starts a request: no output yet, the prompt counts as seen for the repetition penalty. */
-  reset(prompt: number[]): void;
+  /**
+   * Starts a request: no output yet, the prompt counts as seen for the repetition penalty.
+   * `slot` (0 .. maxBatch-1, default 0) is the sampler state the request's steps will name.
+   */
+  reset(prompt: number[], slot?: number): void;
   /** forward(tokens, pos) and sampling in one submission. */
   step(tokens: number[], pos: number, s: StepSampling): Promise<{ token: number; logprob?: TokenLogprob }>;
+}
+
+/**
+ * The paged KV cache a backend allocates at load: `numBlocks` blocks of `blockSize` positions,
+ * each holding every layer's keys and values for those positions. Block ids are 0..numBlocks-1;
+ * which sequence a block belongs to is the engine's business (it may be shared by several).
+ */
+export interface KvCacheInfo {
+  blockSize: number;
+  numBlocks: number;
+  /** Bytes of all blocks together (reported at load). */
+  bytes: number;
+  /** Element type the keys and values are stored in. */
+  dtype: 'f32' | 'f16';
+}
+
+/** One sequence's share of a batched step. */
+export interface SeqStep {
+  /** Tokens to run, at positions pos .. pos + tokens.length - 1 of this sequence. */
+  tokens: number[];
+  pos: number;
+  /**
+   * The sequence's block table: blocks[i] holds its positions i·blockSize .. (i+1)·blockSize - 1.
+   * It covers at least pos + tokens.length positions. Positions before `pos` are read from these
+   * blocks (they may have been written by another sequence: a shared prefix); the new tokens'
+   * keys and values are written into them, overwriting what was there.
+   */
+  blocks: ArrayLike<number>;
+  /**
+   * Which logits come back: the last token's, every token's (prompt logprobs), or none (a prompt
+   * chunk that does not end its prompt).
+   */
+  logits: 'last' | 'all' | 'none';
+  /**
+   * With a DeviceSampler and logits 'last': sample the next token on the device, in the sampler
+   * state `slot` (0 .. maxBatch-1). A backend may return the logits instead; the engine then samples
+   * on the CPU with the same algorithm and random number.
+   */
+  sample?: { slot: number; spec: StepSampling };
+}
+
+/** What a step returns for one sequence: its logits ([n × vocab], n per `logits`), or its sampled token. */
+export interface SeqResult {
+  logits?: Float32Array;
+  token?: number;
+  logprob?: TokenLogprob;
 }
 
 export type BackendName = 'auto' | 'cpu' | 'wasm' | 'wgsl' | 'ort';
@@ -48,6 +98,23 @@ export interface ModelRunner {
    * one, or with `allLogits` the logits of every position [tokens.length × vocab].
    */
   forward(tokens: number[], pos: number, allLogits?: boolean): Promise<Float32Array>;
+  /**
+   * The paged KV cache, when the backend has one (every backend but ort). `forward` above is then
+   * the single-sequence convenience over blocks 0, 1, 2, … (tests and tools; never mixed with
+   * `step` by the engine).
+   */
+  readonly kv?: KvCacheInfo;
+  /** The most sequences one `step` may carry (and device sampler slots); 1 without `step`. */
+  readonly maxBatch?: number;
+  /**
+   * One forward pass over several sequences at once (continuous batching): each entry's tokens at
+   * its positions, through its block table. Entries are independent sequences; the weights are
+   * read once for all their tokens. Returns one result per entry, in order. Total tokens may be any
+   * number: the backend splits what it cannot run at once.
+   */
+  step?(batch: SeqStep[]): Promise<SeqResult[]>;
+  /** Copies block `src` into block `dst` (copy-on-write of a shared, partly filled block). */
+  copyBlock?(src: number, dst: number): Promise<void>;
   /** The device behind the backend, for load reports (e.g. the GPU adapter). */
   readonly description?: string;
   /** True once the backend can no longer run (a lost GPU device): the host reloads the model. */
@@ -61,6 +128,15 @@ export interface ModelRunner {
 
 export interface LoadOptions {
   maxModelLen?: number;
+  /** Sequences stepped together (continuous batching); default chosen by the backend. */
+  maxBatch?: number;
+  /**
+   * Bytes for the paged KV cache (all sequences together). Default: room for maxModelLen positions
+   * twice over, so one full-context request and others fit; the engine preempts when it runs out.
+   */
+  kvCacheBytes?: number;
+  /** Element type of the KV cache where the backend offers a choice (default: the backend's fastest). */
+  kvDtype?: 'f32' | 'f16';
   /** Sample on the GPU (default: yes on hardware GPUs, no on software adapters like SwiftShader). */
   gpuSampling?: boolean;
   /**
@@ -94,3 +170,20 @@ export interface LoadedRunner {
 }
 
 export type BackendLoader = (source: ModelSource, options: LoadOptions) => Promise<LoadedRunner>;
+
+/** Positions per KV block: the granularity of sharing a prefix and of allocation (vLLM's default). */
+export const KV_BLOCK_SIZE = 16;
+
+/**
+ * How many KV blocks a backend allocates: `kvCacheBytes` when given, else room for one request at
+ * full context plus min(maxSeqLen, 512) positions for each other sequence of a full batch (more
+ * requests than fit are preempted and recomputed, never failed). Never fewer than one full context.
+ */
+export function planKvCache(config: ModelConfig, maxSeqLen: number, maxBatch: number, elementBytes: 2 | 4, kvCacheBytes?: number): KvCacheInfo {
+  const blockBytes = KV_BLOCK_SIZE * config.nLayers * 2 * config.nKvHeads * config.headDim * elementBytes;
+  const minBlocks = Math.ceil(maxSeqLen / KV_BLOCK_SIZE);
+  const wanted = kvCacheBytes !== undefined ? Math.floor(kvCacheBytes / blockBytes) : Math.ceil((maxSeqLen + (maxBatch - 1) * Math.min(maxSeqLen, 512)) / KV_BLOCK_SIZE);
+  if (wanted < minBlocks)
+    throw new RangeError(`kvCacheBytes ${kvCacheBytes} holds ${wanted * KV_BLOCK_SIZE} positions, fewer than maxModelLen (${maxSeqLen}); it needs at least ${minBlocks * blockBytes} bytes`);
+  return { blockSize: KV_BLOCK_SIZE, numBlocks: wanted, bytes: wanted * blockBytes, dtype: elementBytes === 2 ? 'f16' : 'f32' };
+}
