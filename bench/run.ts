@@ -8,7 +8,8 @@
  * Options: --quick (stories260K only), --backends=wgsl,wasm,cpu, --decode=N (tokens to decode),
  *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --no-native (skip native
  *          llama.cpp), --no-constrained (skip the structured-output rows), --no-kernels (skip the
- *          wasm kernel table), --profile (Node: GPU time per wgsl op, bench/profile.ts).
+ *          wasm kernel table), --profile (Node: GPU time per wgsl op, bench/profile.ts),
+ *          --concurrency (Node: many streams at once and the prefix cache, bench/concurrency.ts).
  *
  * Models (prompts of 90-130 tokens): stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
@@ -47,6 +48,11 @@ const RESULTS = join(ROOT, 'bench', 'results');
 if (process.argv.includes('--gpu-kernels')) {
   const { gpuKernelsCli } = await import('./gpu-kernels.js');
   await gpuKernelsCli(process.argv, RESULTS);
+  process.exit();
+}
+if (process.argv.includes('--concurrency')) {
+  const { concurrencyCli } = await import('./concurrency.js');
+  await concurrencyCli(process.argv, ROOT, RESULTS);
   process.exit();
 }
 if (process.argv.includes('--gpu')) {

@@ -41,7 +41,7 @@ describe('webinfer serve', () => {
   });
 
   it('announces the model and answers the seed curl example verbatim', async () => {
-    expect(server.output()).toMatch(/serving stories260K \(llama, wasm backend, context 512\)/);
+    expect(server.output()).toMatch(/serving stories260K \(llama, wasm backend, context 512(, KV cache \d+ MiB f(16|32) for \d+ positions)?, \d+ requests? at once\)/);
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -137,6 +137,70 @@ describe('webinfer serve', () => {
   });
 });
 
+/** VmRSS of a process in MiB (Linux). */
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+describe('webinfer serve under load', () => {
+  it('100 concurrent clients, a fifth of them disconnecting mid-stream: every other stream completes, nothing errs, memory stays flat', async () => {
+    const s = await start(['--model', 'models/stories260K.gguf', '--port', '0', '--max-model-len', '512', '--max-num-seqs', '16']);
+    try {
+      const client = (i: number) =>
+        new Promise<{ done: boolean; finish?: string; error?: string; dropped: boolean }>((resolve, reject) => {
+          const chat = i % 2 === 0;
+          const body = JSON.stringify(
+            chat
+              ? { messages: [{ role: 'user', content: `Tell story number ${i}.` }], max_tokens: 24 + (i % 7), stream: true, temperature: i % 3 === 0 ? 0 : 0.8, seed: i }
+              : { prompt: `Once upon a time ${i}`, max_tokens: 24 + (i % 5), stream: true, temperature: 0 },
+          );
+          const drop = i % 5 === 4;
+          const req = request(`${s.url}/v1/${chat ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+            let text = '';
+            let events = 0;
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              text += d;
+              events += (d.match(/^data: /gm) ?? []).length;
+              // Disconnect after a few events: the server must end that sequence cleanly.
+              if (drop && events >= 3) {
+                req.destroy();
+                resolve({ done: false, dropped: true });
+              }
+            });
+            res.on('end', () => {
+              const finish = /"finish_reason":"(\w+)"/.exec(text)?.[1];
+              resolve({ done: text.trimEnd().endsWith('data: [DONE]'), finish, error: /"error"/.test(text) ? text : undefined, dropped: false });
+            });
+            res.on('error', (e) => (drop ? resolve({ done: false, dropped: true }) : reject(e)));
+          });
+          req.on('error', (e) => (drop ? resolve({ done: false, dropped: true }) : reject(e)));
+          req.end(body);
+        });
+      const wave = async () => {
+        const results = await Promise.all(Array.from({ length: 100 }, (_, i) => client(i)));
+        for (const [i, r] of results.entries()) {
+          if (r.dropped) continue;
+          expect(r.error, `client ${i}`).toBeUndefined();
+          expect(r.done, `client ${i}`).toBe(true);
+          expect(['stop', 'length'], `client ${i}`).toContain(r.finish);
+        }
+        expect(results.filter((r) => !r.dropped).length).toBe(80);
+      };
+      await wave();
+      const after1 = rssMiB(s.proc.pid!);
+      await wave();
+      await wave();
+      const after3 = rssMiB(s.proc.pid!);
+      // Two more waves of 100 clients add (almost) nothing: no sequence, block or buffer is left behind.
+      expect(after3 - after1).toBeLessThan(40);
+      // And the engine answers exactly as before.
+      const r = await fetch(`${s.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 10, temperature: 0 }) });
+      expect(storiesReference().startsWith((await r.json()).choices[0].text)).toBe(true);
+    } finally {
+      s.proc.kill('SIGKILL');
+    }
+  }, 300_000);
+});
+
 describe('shutdown and arguments', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s stops the server cleanly with exit code 0, even mid-stream', async (signal) => {
     const s = await start(['--model', 'models/stories260K.gguf', '--port', '0']);
@@ -161,6 +225,11 @@ describe('shutdown and arguments', () => {
     expect(await run(['serve'])).toMatchObject({ code: 2, err: expect.stringMatching(/--model is required[\s\S]*usage: webinfer serve/) });
     expect(await run(['serve', '--model', 'x.gguf', '--port', 'abc'])).toMatchObject({ code: 2, err: expect.stringMatching(/--port must be an integer/) });
     expect(await run(['serve', '--model', 'nope.gguf', '--port', '0'])).toMatchObject({ code: 1, err: expect.stringMatching(/does not exist/) });
+    expect(await run(['serve', '--model', 'x.gguf', '--max-num-seqs', '0'])).toMatchObject({ code: 2, err: expect.stringMatching(/--max-num-seqs must be an integer from 1/) });
+    expect(await run(['serve', '--model', 'x.gguf', '--kv-cache-bytes', '12Q'])).toMatchObject({ code: 2, err: expect.stringMatching(/--kv-cache-bytes must be a size in bytes/) });
+    expect(await run(['serve', '--model', 'x.gguf', '--kv-cache-dtype', 'q8'])).toMatchObject({ code: 2, err: expect.stringMatching(/--kv-cache-dtype must be f16 or f32/) });
+    // A cache too small for one request at full context: the load fails with the sizes, exit 1.
+    expect(await run(['serve', '--model', 'models/stories260K.gguf', '--port', '0', '--max-model-len', '512', '--kv-cache-bytes', '1K'])).toMatchObject({ code: 1, err: expect.stringMatching(/could not start: .*kvCacheBytes 1024 holds 0 positions, fewer than maxModelLen \(512\)/) });
     const unknownFlag = await run(['serve', '--model', 'models/stories260K.gguf', '--prot', '0']);
     expect(unknownFlag).toMatchObject({ code: 2, out: '' });
     expect(unknownFlag.err).toMatch(/^webinfer: Unknown option '--prot'\n\nusage: webinfer serve/);
@@ -175,7 +244,7 @@ describe('shutdown and arguments', () => {
       expect(r, args.join(' ')).toMatchObject({ code: 0, err: '' });
       expect(r.out).toMatch(/^usage: webinfer serve --model MODEL/);
       // Every flag the parser accepts is described, each on its own line.
-      for (const flag of ['model', 'port', 'host', 'max-model-len', 'served-model-name', 'backend', 'threads', 'enable-logprob', 'no-jump-forward', 'hub-url', 'cache-dir', 'help'])
+      for (const flag of ['model', 'port', 'host', 'max-model-len', 'served-model-name', 'backend', 'threads', 'max-num-seqs', 'kv-cache-bytes', 'kv-cache-dtype', 'enable-logprob', 'no-jump-forward', 'hub-url', 'cache-dir', 'help'])
         expect(r.out, flag).toMatch(new RegExp(`^ +(-\\w, )?--${flag}\\b.* \\w+`, 'm'));
       expect(r.out).toMatch(/--port N +port to listen on; 0 picks a free one \(default: 8188\)$/m);
       expect(r.out).toMatch(/--host HOST +.*\(default: 127\.0\.0\.1\)$/m);

@@ -29,6 +29,9 @@ const SERVE_FLAGS: Flag[] = [
   { name: 'served-model-name', value: 'NAME', help: "the model id in responses ('default' is accepted too)", default: 'file or repo name' },
   { name: 'backend', value: 'NAME', help: `${BACKENDS.join(', ')}; auto: wgsl on a hardware GPU, ort for ONNX, else wasm`, default: 'auto' },
   { name: 'threads', value: 'N', help: 'wasm backend: threads in all', default: 'every core' },
+  { name: 'max-num-seqs', value: 'N', help: 'requests decoded together (continuous batching); more wait', default: "the backend's" },
+  { name: 'kv-cache-bytes', value: 'SIZE', help: 'paged KV cache for all requests, e.g. 512M or 2G', default: 'one full context + 512 positions per other request' },
+  { name: 'kv-cache-dtype', value: 'TYPE', help: 'f16 or f32: element type of the KV cache', default: "the backend's fastest" },
   { name: 'enable-logprob', help: "allow 'logprobs' in requests", default: 'off' },
   { name: 'no-jump-forward', help: 'structured output: sample every token, even where the grammar allows one continuation', default: 'off' },
   { name: 'hub-url', value: 'URL', help: 'the Hugging Face Hub or a mirror', default: 'https://huggingface.co' },
@@ -97,6 +100,22 @@ function integer(name: string, v: string | undefined, min: number, max: number):
   return n;
 }
 
+/** A size in bytes, with an optional K, M or G suffix (powers of 1024). */
+function byteSize(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]i?B?)?$/i.exec(v.trim());
+  const unit = m?.[2] ? 1024 ** ('KMG'.indexOf(m[2][0]!.toUpperCase()) + 1) : 1;
+  const n = m ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--${name} must be a size in bytes such as 536870912, 512M or 2G, got "${v}"`, SERVE_HELP);
+  return n;
+}
+
+function kvDtype(v: string | undefined): 'f16' | 'f32' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'f16' && v !== 'f32') fail(`--kv-cache-dtype must be f16 or f32, got "${v}"`, SERVE_HELP);
+  return v;
+}
+
 /** One line per second on stderr while a Hub model downloads. */
 function downloadReporter(): (p: LoadProgress) => void {
   let last = 0;
@@ -145,6 +164,9 @@ export async function main(argv: string[]): Promise<void> {
     modelId: str('served-model-name'),
     backend,
     threads: integer('threads', str('threads'), 1, 256),
+    maxBatch: integer('max-num-seqs', str('max-num-seqs'), 1, 1024),
+    kvCacheBytes: byteSize('kv-cache-bytes', str('kv-cache-bytes')),
+    kvDtype: kvDtype(str('kv-cache-dtype')),
     jumpForward: values['no-jump-forward'] !== true,
     hubUrl: str('hub-url'),
     cacheDir: str('cache-dir'),
@@ -158,7 +180,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   const { info } = server;
-  console.log(`webinfer: serving ${info.id} (${info.architecture}, ${info.backend} backend, context ${info.maxModelLen}) on ${server.url}/v1 — loaded in ${Math.round(performance.now() - started)} ms`);
+  console.log(`webinfer: serving ${info.id} (${info.architecture}, ${info.backend} backend, context ${info.maxModelLen}${info.kvCache ? `, KV cache ${(info.kvCache.bytes / 2 ** 20).toFixed(0)} MiB ${info.kvCache.dtype} for ${info.kvCache.blocks * info.kvCache.blockSize} positions` : ''}, ${info.maxBatch} request${info.maxBatch === 1 ? '' : 's'} at once) on ${server.url}/v1 — loaded in ${Math.round(performance.now() - started)} ms`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

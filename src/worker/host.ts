@@ -123,7 +123,16 @@ export class EngineHost implements HostApi {
       const local = await localModel(options, abort.signal, onProgress);
       abort.signal.throwIfAborted();
       const o = local.options;
-      const loaded = await loadBackend(o, { maxModelLen: o.maxModelLen, onProgress, gpuSampling: o.gpuSampling, intActivations: o.intActivations, threads: o.threads });
+      const loaded = await loadBackend(o, {
+        maxModelLen: o.maxModelLen,
+        maxBatch: o.maxBatch,
+        kvCacheBytes: o.kvCacheBytes,
+        kvDtype: o.kvDtype,
+        onProgress,
+        gpuSampling: o.gpuSampling,
+        intActivations: o.intActivations,
+        threads: o.threads,
+      });
       if (abort.signal.aborted) {
         loaded.runner.dispose();
         throw abort.signal.reason;
@@ -144,6 +153,8 @@ export class EngineHost implements HostApi {
       backend: e.runner.backend,
       format: e.model.format,
       maxModelLen: e.maxModelLen,
+      maxBatch: e.runner.maxBatch ?? 1,
+      kvCache: e.runner.kv && { blocks: e.runner.kv.numBlocks, blockSize: e.runner.kv.blockSize, bytes: e.runner.kv.bytes, dtype: e.runner.kv.dtype },
       architecture: e.model.config.arch,
       vocabSize: e.model.config.vocabSize,
       description: e.runner.description,

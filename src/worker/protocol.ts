@@ -38,6 +38,19 @@ export interface EngineOptions {
   modelId?: string;
   /** KV-cache capacity in tokens (default: the model's context length). */
   maxModelLen?: number;
+  /**
+   * Requests decoded together (continuous batching; vLLM's --max-num-seqs). More wait their turn.
+   * Default: the backend's (ort: 1).
+   */
+  maxBatch?: number;
+  /**
+   * Bytes of the paged KV cache shared by all requests (default: one request at full context plus
+   * 512 positions for each other request of a full batch). When it runs out, the newest request
+   * pauses and is recomputed later.
+   */
+  kvCacheBytes?: number;
+  /** Element type of the KV cache: 'f16' halves its memory (default: the backend's fastest). */
+  kvDtype?: 'f16' | 'f32';
   backend?: BackendName;
   /** Allow `logprobs` in requests (the seed server's --enable-logprob); off by default, as there. */
   enableLogprob?: boolean;
@@ -72,6 +85,10 @@ export interface ModelInfo {
   backend: Exclude<BackendName, 'auto'>;
   format: 'gguf' | 'safetensors' | 'onnx';
   maxModelLen: number;
+  /** Requests decoded together (1: one at a time). */
+  maxBatch: number;
+  /** The paged KV cache, where the backend has one (all but ort). */
+  kvCache?: { blocks: number; blockSize: number; bytes: number; dtype: 'f16' | 'f32' };
   architecture: string;
   vocabSize: number;
   /** What runs the model, e.g. the GPU adapter or the ONNX execution provider and file. */
