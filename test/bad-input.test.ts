@@ -164,3 +164,19 @@ describe('abort', () => {
     for (const t of texts) expect(storiesReference().startsWith(t) && t.length > 50).toBe(true);
   });
 });
+
+describe('engine sizes', () => {
+  it.each([
+    [{ maxBatch: 0 }, /maxBatch must be an integer from 1 to 1024, got 0/],
+    [{ maxBatch: 2.5 }, /maxBatch must be an integer/],
+    [{ kvCacheBytes: -1 }, /kvCacheBytes must be an integer from 1/],
+    [{ kvDtype: 'q8' }, /kvDtype must be 'f16' or 'f32', got "q8"/],
+    [{ maxModelLen: 1 }, /maxModelLen must be an integer from 2/],
+    // Too small for one request at full context: the message gives the bytes it needs.
+    [{ kvCacheBytes: 4096 }, /kvCacheBytes 4096 holds \d+ positions, fewer than maxModelLen \(256\); it needs at least \d+ bytes/],
+  ])('%o: ready rejects with what is wrong', async (sizes, message) => {
+    const g = createFetch({ model: STORIES_GGUF, maxModelLen: 256, ...(sizes as object) });
+    await expect(g.ready).rejects.toThrow(message);
+    await g.dispose();
+  });
+});

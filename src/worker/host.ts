@@ -54,6 +54,19 @@ async function chooseBackend(backend: BackendName, model: ModelSource): Promise<
 /** Options whose model is local: bytes, a URL or path, or the files of a Hub model in the cache. */
 type LocalOptions = Omit<EngineOptions, 'model'> & { model: ModelSource };
 
+/** The engine options that size the engine, checked before anything is fetched or allocated. */
+function checkSizes(o: EngineOptions): void {
+  const bad = (name: string, v: unknown, what: string) => new APIError(400, `${name} must be ${what}, got ${JSON.stringify(v)}`, 'invalid_request_error', name, 'invalid_value');
+  const int = (name: string, v: unknown, min: number, max: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) throw bad(name, v, `an integer from ${min} to ${max}`);
+  };
+  int('maxModelLen', o.maxModelLen, 2, 1 << 24);
+  int('maxBatch', o.maxBatch, 1, 1024);
+  int('kvCacheBytes', o.kvCacheBytes, 1, Number.MAX_SAFE_INTEGER);
+  int('threads', o.threads, 1, 256);
+  if (o.kvDtype !== undefined && o.kvDtype !== 'f16' && o.kvDtype !== 'f32') throw bad('kvDtype', o.kvDtype, "'f16' or 'f32'");
+}
+
 async function loadBackend(options: LocalOptions, load: LoadOptions): Promise<LoadedRunner> {
   const backend = await chooseBackend(options.backend ?? 'auto', options.model);
   switch (backend) {
@@ -115,6 +128,7 @@ export class EngineHost implements HostApi {
   private fromCache?: boolean;
 
   async load(options: EngineOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    checkSizes(options); // a bad size keeps the loaded model
     void this.unload(); // synchronous in effect: `loading` must be set before any fetch can arrive
     this.options = options;
     const abort = (this.abort = new AbortController());
