@@ -2,7 +2,7 @@
 export { createFetch, type CreateFetchOptions, type WebinferFetch } from './client/create-fetch.js';
 export { registerServiceWorkerEngine, type ServiceWorkerEngine } from './client/service-worker.js';
 export { installFetchInterceptor, DEFAULT_BASE_URL, type InterceptorOptions } from './client/interceptor.js';
-export type { EngineOptions, ModelInfo } from './worker/protocol.js';
+export type { EngineOptions, EngineStats, ModelInfo } from './worker/protocol.js';
 export type { LoadProgress } from './worker/protocol.js';
 export { listCachedModels, deleteCachedModel, clearCache, storeLocalModel, type CachedModel, type CacheOptions } from './hub/cache.js';
 export { QUANT_PREFERENCE } from './hub/select.js';

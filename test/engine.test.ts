@@ -1,5 +1,5 @@
 /**
- * The generation loop with a device sampler: the next step is started before the current token is
+ * The one-request-at-a-time generation loop (backends without batching) with a device sampler: the next step is started before the current token is
  * handed out (so the GPU works while the text is streamed), and a consumer that stops reading must
  * not let the next request's steps overlap the one still running. The sampler here is the CPU
  * reference made slow, and it refuses overlapping steps the way a GPU read-back buffer would.
@@ -29,7 +29,8 @@ async function slowDeviceEngine() {
       }
     },
   };
-  const engine = new Engine({ model: loaded.model, runner: { ...cpu, forward: cpu.forward.bind(cpu), dispose: cpu.dispose.bind(cpu), sampler } });
+  // Without step and kv: the one-request-at-a-time loop (a backend that cannot batch).
+  const engine = new Engine({ model: loaded.model, runner: { ...cpu, step: undefined, kv: undefined, forward: cpu.forward.bind(cpu), dispose: cpu.dispose.bind(cpu), sampler } });
   return { engine, delay, overlaps: () => overlaps };
 }
 

@@ -22,6 +22,8 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   completion_tokens_details?: { reasoning_tokens?: number };
+  /** Present when the prompt started from the prefix cache: positions not computed again. */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls';

@@ -410,11 +410,15 @@ export class Serving {
 
   // ---------------------------------------------------------------- streaming
 
-  /** The one generation path: chunks for every choice, in order, then the usage chunk if asked. */
+  /**
+   * The one generation path: chunks for every choice, then the usage chunk if asked. Choices
+   * generate together (the engine batches them); the first of each prompt runs ahead until its
+   * prompt is in the KV cache, and the others start from that cached prefix.
+   */
   async *stream(plan: Plan, signal?: AbortSignal): AsyncGenerator<ChatCompletionChunk | Completion> {
-    const counter = { completion: 0, reasoning: 0 };
+    const counter: Counter = { completion: 0, reasoning: 0, cached: 0 };
     if (plan.bestOf > plan.n) yield* this.streamBestOf(plan, counter, signal);
-    else for (const choice of plan.choices) yield* this.streamChoice(plan, choice, choice.index, counter, signal);
+    else yield* this.together(plan, signal, (choice, started) => this.streamChoice(plan, choice, choice.index, counter, signal, undefined, started));
     if (plan.includeUsage) {
       const usage = this.usage(plan, counter);
       const base = { id: plan.id, created: plan.created, model: plan.model };
@@ -422,22 +426,54 @@ export class Serving {
     }
   }
 
-  private usage(plan: Plan, counter: { completion: number; reasoning: number }): Usage {
+  private usage(plan: Plan, counter: Counter): Usage {
     const u = usageOf(plan.promptTokens, counter.completion);
     if (plan.reasoning) u.completion_tokens_details = { reasoning_tokens: counter.reasoning };
+    if (counter.cached > 0) u.prompt_tokens_details = { cached_tokens: counter.cached };
     return u;
   }
 
+  /**
+   * Every choice's stream at once, chunks in the order they come. Candidates of one prompt after
+   * the first wait for its first token, so they find its prompt in the prefix cache.
+   */
+  private together<T>(plan: Plan, signal: AbortSignal | undefined, open: (choice: ChoicePlan, started?: () => void) => AsyncGenerator<T>): AsyncGenerator<T> {
+    const gens: AsyncGenerator<T>[] = [];
+    for (let p = 0; p < plan.choices.length; p += plan.bestOf) {
+      let started!: () => void;
+      const first = new Promise<void>((r) => (started = r));
+      const group = plan.choices.slice(p, p + plan.bestOf);
+      gens.push(open(group[0]!, () => started()));
+      for (const choice of group.slice(1))
+        gens.push(
+          (async function* () {
+            await first;
+            yield* open(choice);
+          })(),
+        );
+    }
+    return interleave(gens);
+  }
+
   /** best_of: generate every candidate, return the n with the highest mean token logprob per prompt. */
-  private async *streamBestOf(plan: Plan, counter: { completion: number; reasoning: number }, signal?: AbortSignal) {
+  private async *streamBestOf(plan: Plan, counter: Counter, signal?: AbortSignal) {
+    const scores = new Map<ChoicePlan, { sum: number; n: number }>();
+    const chunks = new Map<ChoicePlan, (ChatCompletionChunk | Completion)[]>();
+    for (const choice of plan.choices) {
+      scores.set(choice, { sum: 0, n: 0 });
+      chunks.set(choice, []);
+    }
+    const tagged = this.together(plan, signal, (choice, started) =>
+      (async function* (self: Serving) {
+        for await (const c of self.streamChoice(plan, choice, 0, counter, signal, scores.get(choice), started)) yield { choice, c };
+      })(this),
+    );
+    for await (const { choice, c } of tagged) chunks.get(choice)!.push(c);
     for (let p = 0; p < plan.choices.length / plan.bestOf; p++) {
-      const candidates: { chunks: (ChatCompletionChunk | Completion)[]; score: number }[] = [];
-      for (const choice of plan.choices.slice(p * plan.bestOf, (p + 1) * plan.bestOf)) {
-        const score = { sum: 0, n: 0 };
-        const chunks = [];
-        for await (const c of this.streamChoice(plan, choice, 0, counter, signal, score)) chunks.push(c);
-        candidates.push({ chunks, score: score.n ? score.sum / score.n : -Infinity });
-      }
+      const candidates = plan.choices.slice(p * plan.bestOf, (p + 1) * plan.bestOf).map((choice) => {
+        const score = scores.get(choice)!;
+        return { chunks: chunks.get(choice)!, score: score.n ? score.sum / score.n : -Infinity };
+      });
       candidates.sort((a, b) => b.score - a.score);
       for (const [k, cand] of candidates.slice(0, plan.n).entries())
         for (const c of cand.chunks) yield { ...c, choices: c.choices.map((ch) => ({ ...ch, index: p * plan.n + k })) } as ChatCompletionChunk | Completion;
@@ -448,9 +484,11 @@ export class Serving {
     plan: Plan,
     choice: ChoicePlan,
     index: number,
-    counter: { completion: number; reasoning: number },
+    counter: Counter,
     signal?: AbortSignal,
     score?: { sum: number; n: number },
+    /** Called once the prompt is in the KV cache (the first event), or when the choice ends. */
+    started?: () => void,
   ): AsyncGenerator<ChatCompletionChunk | Completion> {
     const tok = this.engine.model.tokenizer;
     const base = { id: plan.id, created: plan.created, model: plan.model };
@@ -548,28 +586,65 @@ export class Serving {
 
     let tokens = 0;
     let promptIdsSent = false;
-    for await (const ev of this.engine.generate({ ...plan.params, promptIds: choice.promptIds, seed: choice.seed }, signal)) {
-      if (ev.tokenId !== undefined) {
-        counter.completion++;
-        tokens++;
-        if (ev.channel === 'reasoning') counter.reasoning++;
-      }
-      if (score && ev.logprob) {
-        score.sum += ev.logprob.logprob;
-        score.n++;
-      }
-      group.push(ev);
-      if (tokens % plan.chunkTokens === 0 || ev.finishReason) {
-        const chunk = flush();
-        if (chunk) {
-          if (plan.kind === 'completion' && plan.returnTokenIds && !promptIdsSent) {
-            (chunk as Completion).choices[0]!.prompt_token_ids = choice.promptIds;
-            promptIdsSent = true;
+    try {
+      for await (const ev of this.engine.generate({ ...plan.params, promptIds: choice.promptIds, seed: choice.seed }, signal)) {
+        if (started) {
+          counter.cached += ev.cachedTokens ?? 0;
+          started();
+          started = undefined;
+        }
+        if (ev.tokenId !== undefined) {
+          counter.completion++;
+          tokens++;
+          if (ev.channel === 'reasoning') counter.reasoning++;
+        }
+        if (score && ev.logprob) {
+          score.sum += ev.logprob.logprob;
+          score.n++;
+        }
+        group.push(ev);
+        if (tokens % plan.chunkTokens === 0 || ev.finishReason) {
+          const chunk = flush();
+          if (chunk) {
+            if (plan.kind === 'completion' && plan.returnTokenIds && !promptIdsSent) {
+              (chunk as Completion).choices[0]!.prompt_token_ids = choice.promptIds;
+              promptIdsSent = true;
+            }
+            yield chunk;
           }
-          yield chunk;
         }
       }
+    } finally {
+      started?.();
     }
+  }
+}
+
+type Counter = { completion: number; reasoning: number; cached: number };
+
+/**
+ * Chunks of several streams as they come. A stream that fails fails the whole; the others are
+ * closed when the reader stops (their engine sequences leave at once).
+ */
+async function* interleave<T>(gens: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  type Next = { i: number; r?: IteratorResult<T>; e?: unknown };
+  const pull = (i: number): Promise<Next> => gens[i]!.next().then(
+    (r) => ({ i, r }),
+    (e: unknown) => ({ i, e }),
+  );
+  const live = new Map(gens.map((_, i) => [i, pull(i)]));
+  try {
+    while (live.size) {
+      const { i, r, e } = await Promise.race(live.values());
+      if (e !== undefined) throw e;
+      if (r!.done) live.delete(i);
+      else {
+        live.set(i, pull(i));
+        yield r!.value;
+      }
+    }
+  } finally {
+    for (const [i] of live) void gens[i]!.return(undefined).catch(() => {});
   }
 }
 

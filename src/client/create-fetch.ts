@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type { OpenAIErrorBody } from '../api/errors.js';
 import { isHubModel } from '../hub/ref.js';
 import { EngineHost } from '../worker/host.js';
-import { STARTED, type EngineOptions, type HostApi, type LoadProgress, type ModelInfo, type PortToHost, type PortToPage, type WireRequest } from '../worker/protocol.js';
+import { STARTED, type EngineOptions, type EngineStats, type HostApi, type LoadProgress, type ModelInfo, type PortToHost, type PortToPage, type WireRequest } from '../worker/protocol.js';
 
 export interface CreateFetchOptions extends EngineOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -22,6 +22,8 @@ export type WebinferFetch = typeof fetch & {
   ready: Promise<ModelInfo>;
   /** Stops the worker and frees the model. */
   dispose(): Promise<void>;
+  /** Requests running and waiting, KV blocks, live grammar matchers (undefined without batching). */
+  stats(): Promise<EngineStats | undefined>;
 };
 
 const inBrowser = typeof Worker !== 'undefined' && typeof (globalThis as { document?: unknown; importScripts?: unknown }).document !== 'undefined';
@@ -81,7 +83,7 @@ function startHost(useWorker: boolean): Host {
     const failed = Promise.reject(new Error(`could not start the webinfer engine's Web Worker: ${(e as Error).message}`));
     failed.catch(() => {});
     // No engine: every call fails the way `failed` does (requests see it through localFetch).
-    const none: HostApi = { load: () => failed, cancelLoad() {}, fetch() {}, unload: async () => {} };
+    const none: HostApi = { load: () => failed, cancelLoad() {}, fetch() {}, unload: async () => {}, stats: () => undefined };
     return { host: none, failed, terminate() {} };
   }
   const w = worker;
@@ -212,6 +214,9 @@ export function createFetch(options: CreateFetchOptions): WebinferFetch {
 
   return Object.assign(localFetch as typeof fetch, {
     ready,
+    async stats() {
+      return dead ? undefined : await host.stats();
+    },
     async dispose() {
       // A worker that failed, hangs or crashed never answers: terminate it after a bounded wait.
       if (!dead) {

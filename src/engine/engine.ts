@@ -1,13 +1,16 @@
 /**
- * The engine: one loaded model, one backend runner, and the single generation loop every API
- * request goes through. Requests are served one at a time in arrival order (the runner has one KV
- * cache); a request that shares a prefix with the previous one reuses its cached positions.
+ * The engine: one loaded model, one backend runner, and the generation loop every API request goes
+ * through. Backends with a paged KV cache and `step` (cpu, wasm, wgsl) serve many requests at once
+ * through the scheduler (continuous batching, a shared prefix cache: scheduler.ts). A backend
+ * without them (ort, whose KV layout is ONNX Runtime's) serves one request at a time in arrival
+ * order, reusing the previous request's prefix.
  */
 import type { LoadedModel } from '../model/load.js';
 import type { LoadedRunner, ModelRunner } from './backend.js';
 import type { CompiledConstraint } from './grammar/grammar.js';
 import { logSoftmax, type Penalties } from './logits.js';
 import type { SamplingParams } from './sampling.js';
+import { Scheduler } from './scheduler.js';
 import { logprobOf, Sequence, type Choice } from './sequence.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -68,6 +71,8 @@ export interface TokenEvent {
   logprob?: TokenLogprob;
   /** On the first event only, when asked: one entry per prompt token (null for the first). */
   promptLogprobs?: (TokenLogprob | null)[];
+  /** On the first event only, when the prompt started from cached KV blocks: how many positions. */
+  cachedTokens?: number;
 }
 
 export class AbortError extends Error {
@@ -86,10 +91,24 @@ export class Engine {
   /** A device step started before its previous token was handed out (see run). */
   private inflight?: Promise<unknown>;
   private seedCounter = 0;
+  /** Continuous batching, when the runner can step several sequences over a paged KV cache. */
+  private readonly scheduler?: Scheduler;
 
-  constructor(loaded: LoadedRunner) {
+  constructor(loaded: LoadedRunner, options: { maxBatch?: number; stepTokens?: number } = {}) {
     this.model = loaded.model;
     this.runner = loaded.runner;
+    const r = loaded.runner;
+    if (r.step && r.kv) this.scheduler = new Scheduler(loaded.model, r as ModelRunner & Required<Pick<ModelRunner, 'step' | 'kv'>>, options);
+  }
+
+  /** Requests generating together at most (1 without batching). */
+  get maxBatch(): number {
+    return this.scheduler?.maxBatch ?? 1;
+  }
+
+  /** For tests and reports: requests running and waiting, KV blocks in use, cached and free, live grammar matchers. */
+  stats() {
+    return this.scheduler?.stats();
   }
 
   get maxModelLen(): number {
@@ -119,6 +138,10 @@ export class Engine {
   }
 
   async *generate(params: GenerationParams, signal?: AbortSignal): AsyncGenerator<TokenEvent> {
+    if (this.scheduler) {
+      yield* this.scheduler.generate(params, params.seed ?? (Date.now() ^ (++this.seedCounter * 0x9e3779b9)), signal);
+      return;
+    }
     const release = await this.acquire(signal);
     try {
       yield* this.run(params, signal);

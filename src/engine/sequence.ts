@@ -101,9 +101,9 @@ export class Sequence {
   /**
    * The next token from logits on the CPU (modified in place): logprobs of the raw logits, then
    * penalties, the grammar's mask, biases and bans, and the sampler, as shaders/sample.wgsl does.
+ * `spec`: the step's sampling when it was drawn already (a device step answered with logits).
    */
-  async choose(logits: Float32Array): Promise<Choice> {
-    const spec = this.stepSpec();
+  async choose(logits: Float32Array, spec = this.stepSpec()): Promise<Choice> {
     const raw = this.p.logprobs !== undefined ? logSoftmax(logits) : undefined;
     const mask = await spec.mask?.();
     const original = mask && spec.bias.length ? logits.slice() : undefined;

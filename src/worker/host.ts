@@ -20,7 +20,7 @@ import { fetchHubModel, openLocalModel } from '../hub/cache.js';
 import { isHubModel, type HubModelSource } from '../hub/ref.js';
 import type { ModelSource } from '../model/files.js';
 import { onnxFileOrder } from '../engine/ort/backend.js';
-import type { EngineOptions, HostApi, LoadProgress, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
+import type { EngineOptions, EngineStats, HostApi, LoadProgress, ModelInfo, PortToHost, PortToPage, WireRequest } from './protocol.js';
 
 /** A directory with ONNX weights and no safetensors is an onnx-community export. */
 async function isOnnxDirectory(model: ModelSource): Promise<boolean> {
@@ -178,6 +178,10 @@ export class EngineHost implements HostApi {
 
   cancelLoad(): void {
     this.abort?.abort(new DOMException('the model load was cancelled', 'AbortError'));
+  }
+
+  stats(): EngineStats | undefined {
+    return this.engine?.stats();
   }
 
   async unload(): Promise<void> {

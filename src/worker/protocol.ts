@@ -6,6 +6,9 @@
  */
 import type { OpenAIErrorBody } from '../api/errors.js';
 import type { BackendName } from '../engine/backend.js';
+import type { EngineStats } from '../engine/scheduler.js';
+
+export type { EngineStats };
 import type { HubModelSource } from '../hub/ref.js';
 import type { CacheChoice } from '../hub/storage/index.js';
 import type { ModelSource } from '../model/files.js';
@@ -125,7 +128,10 @@ export interface HostApi {
   /** Answers one HTTP exchange; the response is pushed on `port`. */
   fetch(request: WireRequest, port: MessagePort): void;
   unload(): Promise<void>;
+  /** What the engine holds now (undefined with no model, or one that serves one request at a time). */
+  stats(): Promise<EngineStats | undefined> | EngineStats | undefined;
 }
+
 
 /** What an engine worker posts once its script has run (comlink ignores messages without an id). */
 export const STARTED = { type: 'webinfer:started' } as const;

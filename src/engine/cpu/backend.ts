@@ -3,7 +3,7 @@ import { toFloat32 } from '../../formats/dtypes.js';
 import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
-import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
+import { planKvCache, type LoadOptions, type LoadedRunner, type ModelRunner } from '../backend.js';
 import { CpuTransformer, type InputRounding, type Weights } from './forward.js';
 
 export async function loadCpu(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
@@ -30,21 +30,40 @@ export async function loadCpu(source: ModelSource, options: LoadOptions): Promis
   );
   checkTensors(model.config, shapes);
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const transformer = new CpuTransformer(model.config, weights, maxSeqLen, intInputs);
+  // The reference keeps float32 keys and values whatever kvDtype asks (it is the oracle).
+  const maxBatch = options.maxBatch ?? 8;
+  const kv = planKvCache(model.config, maxSeqLen, maxBatch, 4, options.kvCacheBytes);
+  const transformer = new CpuTransformer(model.config, weights, maxSeqLen, intInputs, kv.numBlocks * kv.blockSize, kv.blockSize);
+  const vocab = model.config.vocabSize;
+  const run = (tokens: number[], pos: number, allLogits: boolean, blocks?: ArrayLike<number>) => {
+    if (tokens.length === 0) throw new Error('forward needs at least one token');
+    const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
+    let logits!: Float32Array;
+    for (let i = 0; i < tokens.length; i++) {
+      logits = transformer.forward(tokens[i]!, pos + i, blocks);
+      all?.set(logits, i * vocab);
+    }
+    return all ?? logits.slice();
+  };
   const runner: ModelRunner = {
     backend: 'cpu',
     config: model.config,
     maxSeqLen,
+    kv,
+    maxBatch,
+    description: `KV cache ${(kv.bytes / 2 ** 20).toFixed(1)} MiB f32 for ${kv.numBlocks * kv.blockSize} positions`,
     async forward(tokens, pos, allLogits = false) {
-      if (tokens.length === 0) throw new Error('forward needs at least one token');
-      const vocab = model.config.vocabSize;
-      const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
-      let logits!: Float32Array;
-      for (let i = 0; i < tokens.length; i++) {
-        logits = transformer.forward(tokens[i]!, pos + i);
-        all?.set(logits, i * vocab);
-      }
-      return all ?? logits;
+      return run(tokens, pos, allLogits);
+    },
+    // One sequence after another, a token at a time: the reference's numbers, whatever the batch.
+    async step(batch) {
+      return batch.map((e) => {
+        const logits = run(e.tokens, e.pos, e.logits === 'all', e.blocks);
+        return e.logits === 'none' ? {} : { logits };
+      });
+    },
+    async copyBlock(src, dst) {
+      transformer.copyBlock(src, dst);
     },
     dispose() {
       weights.clear();

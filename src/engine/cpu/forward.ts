@@ -133,9 +133,9 @@ export class CpuTransformer {
   private readonly hb2: Float32Array; // (hiddenDim) up
   private readonly logits: Float32Array; // (vocabSize)
   private readonly xq: Float32Array; // (max(dim, qDim, hiddenDim)) a matmul's input as integers × scale (intInputs)
-  // KV cache
-  private readonly keyCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
-  private readonly valueCache: Float32Array[]; // nLayers × (maxSeqLen, nKvHeads * headDim)
+  // KV cache, paged: position t of a sequence is row blocks[t / blockSize] * blockSize + t % blockSize
+  private readonly keyCache: Float32Array[]; // nLayers × (cacheRows, nKvHeads * headDim)
+  private readonly valueCache: Float32Array[]; // nLayers × (cacheRows, nKvHeads * headDim)
   private readonly ropes: LayerRope[]; // nLayers: each layer's rotation (Gemma 3's local layers differ)
 
   constructor(
@@ -144,6 +144,9 @@ export class CpuTransformer {
     readonly maxSeqLen: number,
     /** Matrices whose input is rounded as the integer kernels (wgsl, wasm) round it. */
     private readonly intInputs: ReadonlyMap<string, InputRounding> = new Map(),
+    /** Positions the KV cache holds, all sequences together (a multiple of the block size). */
+    cacheRows = maxSeqLen,
+    private readonly blockSize = 16,
   ) {
     this.c = config;
     const kvDim = config.nKvHeads * config.headDim;
@@ -160,8 +163,8 @@ export class CpuTransformer {
     this.hb2 = new Float32Array(config.hiddenDim);
     this.logits = new Float32Array(config.vocabSize);
     this.xq = new Float32Array(Math.max(config.dim, qDim, config.hiddenDim));
-    this.keyCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
-    this.valueCache = Array.from({ length: config.nLayers }, () => new Float32Array(maxSeqLen * kvDim));
+    this.keyCache = Array.from({ length: config.nLayers }, () => new Float32Array(cacheRows * kvDim));
+    this.valueCache = Array.from({ length: config.nLayers }, () => new Float32Array(cacheRows * kvDim));
     this.ropes = Array.from({ length: config.nLayers }, (_, l) => layerRope(config, l, maxSeqLen));
   }
 
@@ -181,14 +184,27 @@ export class CpuTransformer {
     matmul(out, x, this.weight(name), n, d, bias);
   }
 
-  /** One token at position `pos`; returns logits (vocabSize), valid until the next call. */
-  forward(token: number, pos: number): Float32Array {
+  /** Copies every layer's keys and values of block `src` into block `dst`. */
+  copyBlock(src: number, dst: number): void {
+    const n = this.blockSize * this.c.nKvHeads * this.c.headDim;
+    for (const cache of [...this.keyCache, ...this.valueCache]) cache.copyWithin(dst * n, src * n, (src + 1) * n);
+  }
+
+  /**
+   * One token at position `pos` of the sequence whose KV blocks are `blocks` (default: blocks
+   * 0, 1, 2, …, the cache as one sequence); returns logits (vocabSize), valid until the next call.
+   */
+  forward(token: number, pos: number, blocks?: ArrayLike<number>): Float32Array {
     const c = this.c;
     const { x, xb, xb2, q, k, v, att, scores, hb, hb2 } = this;
     const kvDim = c.nKvHeads * c.headDim;
     const qDim = c.nHeads * c.headDim;
     const groupSize = c.nHeads / c.nKvHeads; // query heads sharing one kv head
 
+    const bs = this.blockSize;
+    // The cache row of position t.
+    const row = blocks ? (t: number) => blocks[Math.floor(t / bs)]! * bs + (t % bs) : (t: number) => t;
+    if (pos >= this.maxSeqLen) throw new RangeError(`position ${pos} is beyond the context (${this.maxSeqLen})`);
     if (token < 0 || token >= c.vocabSize) throw new RangeError(`token id ${token} is outside the vocabulary (0..${c.vocabSize - 1})`);
     x.set(this.weight('token_embd.weight').subarray(token * c.dim, (token + 1) * c.dim));
     if (c.embedScale) for (let i = 0; i < c.dim; i++) x[i] = x[i]! * c.embedScale;
@@ -206,8 +222,8 @@ export class CpuTransformer {
       }
       rope(q, c.nHeads, pos, c, this.ropes[l]!);
       rope(k, c.nKvHeads, pos, c, this.ropes[l]!);
-      this.keyCache[l]!.set(k, pos * kvDim);
-      this.valueCache[l]!.set(v, pos * kvDim);
+      this.keyCache[l]!.set(k, row(pos) * kvDim);
+      this.valueCache[l]!.set(v, row(pos) * kvDim);
 
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
@@ -220,13 +236,14 @@ export class CpuTransformer {
         const kvo = Math.floor(h / groupSize) * c.headDim;
         for (let t = first; t <= pos; t++) {
           let s = 0;
-          for (let i = 0; i < c.headDim; i++) s += q[qo + i]! * kc[t * kvDim + kvo + i]!;
+          const at = row(t) * kvDim + kvo;
+          for (let i = 0; i < c.headDim; i++) s += q[qo + i]! * kc[at + i]!;
           scores[t - first] = softcap(s * scale, c.attnSoftcap);
         }
         softmax(scores, n);
         for (let i = 0; i < c.headDim; i++) {
           let acc = 0;
-          for (let t = first; t <= pos; t++) acc += scores[t - first]! * vc[t * kvDim + kvo + i]!;
+          for (let t = first; t <= pos; t++) acc += scores[t - first]! * vc[row(t) * kvDim + kvo + i]!;
           att[qo + i] = acc;
         }
       }
