@@ -87,7 +87,11 @@ describe.each(BACKENDS)('continuous batching on %s', (backend) => {
     const reqs = mixed();
     const solo: unknown[] = [];
     for (const r of reqs) solo.push(await r(c));
+    let peak = 0;
+    const poll = setInterval(() => void f.stats().then((st) => (peak = Math.max(peak, st!.running))), 2);
     const together = await Promise.all(reqs.map((r) => r(c)));
+    clearInterval(poll);
+    expect(peak).toBeGreaterThan(4); // they did run together
     const differ = reqs.flatMap((_, i) => (JSON.stringify(together[i]) === JSON.stringify(solo[i]) ? [] : [i]));
     expect(differ, JSON.stringify(differ.map((i) => [solo[i], together[i]]))).toEqual([]);
     await idle();
