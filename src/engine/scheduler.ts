@@ -187,16 +187,23 @@ export class Scheduler {
   }
 
   private async loop(): Promise<void> {
-    for (;;) {
-      this.admit();
-      const plan = this.plan();
-      if (!plan.length) {
-        // Set in the same turn as the check, so a request arriving later starts a new loop.
-        this.looping = false;
-        return;
+    try {
+      for (;;) {
+        this.admit();
+        const plan = this.plan();
+        if (!plan.length) {
+          // Set in the same turn as the check, so a request arriving later starts a new loop.
+          this.looping = false;
+          return;
+        }
+        await this.step(plan);
+        await yieldToEventLoop();
       }
-      await this.step(plan);
-      await yieldToEventLoop();
+    } catch (e) {
+      // A broken invariant must not leave requests waiting forever: they all fail with it.
+      for (const s of [...this.running, ...this.waiting]) this.finish(s, e);
+      this.pool.clearCache();
+      this.looping = false;
     }
   }
 
