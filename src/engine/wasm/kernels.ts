@@ -5,7 +5,7 @@
  */
 import type { DType } from '../../formats/dtypes.js';
 import { canShareMemory, compileKernels, hasRelaxedSimd, hasSimd, KernelMemory, writeF16Table, type KernelExports, type SimdLevel } from './module.js';
-import { CONTROL_BYTES, ThreadPool } from './threads.js';
+import { CONTROL_BYTES, ThreadChooser, ThreadPool } from './threads.js';
 
 /** The matmul export of every weight type, in a fixed order (the threads call them by index). */
 const MATMULS: Record<DType, string> = {
@@ -64,6 +64,7 @@ export class Kernels {
   private xd = 0;
   private xs = 0;
   private inputCapacity = 0;
+  private readonly chooser = new ThreadChooser();
 
   private constructor(
     readonly mem: KernelMemory,
@@ -126,9 +127,16 @@ export class Kernels {
     const name = MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
+    const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
     // Below ~64K multiply-adds (stories260K's matrices) a matrix takes less time than waking the threads.
-    if (this.pool && rows >= 2 * this.pool.count && rows * input.n * input.T >= 1 << 16) this.pool.run(INDEX.get(name)!, args, rows);
-    else (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
+    if (!this.pool || rows < 2 * this.pool.count || rows * input.n * input.T < 1 << 16) return alone();
+    // Prompt chunks and single tokens are timed apart: they split differently.
+    const key = input.T === 1 ? w : -w;
+    const pooled = this.chooser.pool(key);
+    const start = performance.now();
+    if (pooled) this.pool.run(INDEX.get(name)!, args, rows);
+    else alone();
+    this.chooser.record(key, pooled, performance.now() - start);
   }
 
   dispose(): void {

@@ -1,19 +1,42 @@
 /**
  * Matrix rows split across threads that share one WebAssembly.Memory: Node worker_threads, or Web
- * Workers on a cross-origin isolated page. The caller's thread computes the first share itself.
+ * Workers on a cross-origin isolated page. The caller's thread works too.
  *
  * No message per matmul: the job (kernel index and arguments) is written into a control block in
- * the shared memory and published by bumping a generation counter; each thread spins on it for a
- * while (a decode step issues a matmul every ~50 µs), then sleeps in Atomics.wait, and counts
- * itself done with Atomics.add. Atomics order the plain reads and writes around them, so the
- * arguments are seen before the job and the outputs before the count.
+ * the shared memory and published by bumping a generation counter; each thread spins on it
+ * briefly (a decode step issues a matmul every ~50 µs), then sleeps in Atomics.wait. Rows are
+ * handed out in chunks from a shared counter, the caller taking chunks like every thread, so a
+ * thread the OS has descheduled (another process keeps the core busy) delays the job by at most
+ * the chunk it holds instead of a fixed share: with fixed shares, a busy machine made two threads
+ * 5x slower than one. Atomics order the plain reads and writes around them, so the arguments are
+ * seen before the job and the outputs before the count.
  */
 
 /** Control block layout (int32 slots). */
-const GEN = 0, DONE = 1, FN = 2, SLEEPERS = 3, FAILED = 4, ARGS = 8;
+const GEN = 0, FINISHED = 1, FN = 2, SLEEPERS = 3, FAILED = 4, CLAIM = 5, CHUNK = 6, ARGS = 8;
 export const CONTROL_BYTES = 32 * 4;
-/** Spins before sleeping: ~1 ms, longer than the gap between two matmuls of a step. */
-const SPINS = 1 << 18;
+/**
+ * Spins before sleeping: ~50 µs, about the gap between two matmuls of a decode step. Longer spins
+ * steal the core from the caller when the machine is busy; a thread that sleeps through the start
+ * of a job only joins it late (the chunks it would have taken are taken by the others).
+ */
+const SPINS = 1 << 13;
+/** Chunks per thread and job: small enough to balance, large enough to keep claims rare. */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * Claims the next chunk of job `gen`, or -1 when none is left. One compare-exchange on CLAIM =
+ * (generation mod 2^15) << 16 | next chunk: a thread that read a job's arguments late (the caller
+ * already writing the next job's) cannot claim with them, since its generation no longer matches.
+ * It runs in the threads too (as source), so it names the slots by number: CLAIM 5, CHUNK 6, rows 16.
+ */
+function claim(c: Int32Array, gen: number): number {
+  for (;;) {
+    const v = Atomics.load(c, 5);
+    if (v >>> 16 !== (gen & 0x7fff) || (v & 0xffff) * c[6]! >= c[16]!) return -1;
+    if (Atomics.compareExchange(c, 5, v, v + 1) === v) return v & 0xffff;
+  }
+}
 
 /**
  * The thread's program, as source: it must run as a Node eval worker and as a classic Web Worker
@@ -23,7 +46,8 @@ const THREAD_SOURCE = `
 const node = typeof self === 'undefined';
 const port = node ? require('node:worker_threads').parentPort : self;
 const onMessage = (f) => (node ? port.once('message', f) : (self.onmessage = (e) => f(e.data)));
-onMessage(async ({ module, memory, control, names, setup, index, count }) => {
+const claim = ${claim.toString()};
+onMessage(async ({ module, memory, control, names, setup }) => {
   const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
   for (const [name, ...args] of setup) exports[name](...args); // an instance's globals are its own
   const fns = names.map((n) => exports[n]);
@@ -43,14 +67,16 @@ onMessage(async ({ module, memory, control, names, setup, index, count }) => {
     seen = Atomics.load(c, ${GEN});
     const f = c[${FN}];
     if (f < 0) return;
-    try {
-      const a = ${ARGS}, rows = c[a + 8];
-      const r0 = Math.floor((rows * index) / count), r1 = Math.floor((rows * (index + 1)) / count);
-      if (r1 > r0) fns[f](c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], rows, r0, r1);
-    } catch (e) {
-      Atomics.store(c, ${FAILED}, 1);
+    const a = ${ARGS}, rows = c[a + 8], chunk = c[${CHUNK}];
+    const args = [c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7]];
+    for (let i = claim(c, seen); i >= 0; i = claim(c, seen)) {
+      try {
+        fns[f](...args, rows, i * chunk, Math.min(rows, (i + 1) * chunk));
+      } catch (e) {
+        Atomics.store(c, ${FAILED}, 1);
+      }
+      Atomics.add(c, ${FINISHED}, 1);
     }
-    Atomics.add(c, ${DONE}, 1);
   }
 });
 `;
@@ -101,7 +127,7 @@ export class ThreadPool {
    */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, exports: Record<string, unknown>, names: string[], setup: [string, ...number[]][], count: number): Promise<ThreadPool> {
     const started = await Promise.all(Array.from({ length: count - 1 }, () => startThread()));
-    started.forEach(({ thread }, i) => thread.postMessage({ module, memory, control, names, setup, index: i + 1, count }));
+    started.forEach(({ thread }) => thread.postMessage({ module, memory, control, names, setup }));
     try {
       await Promise.all(started.map((s) => s.ready));
     } catch (e) {
@@ -118,19 +144,28 @@ export class ThreadPool {
   /** Runs kernel `fn` over `rows` rows on every thread: args are its first eight parameters (rows, r0, r1 follow). */
   run(fn: number, args: readonly number[], rows: number): void {
     const c = this.c;
-    const count = this.count;
+    // Chunks of whole 4-row groups: every row is computed as by one thread alone, bit for bit.
+    const chunk = Math.max(4, Math.ceil(rows / (this.count * CHUNKS_PER_THREAD) / 4) * 4);
+    const chunks = Math.ceil(rows / chunk);
     for (let i = 0; i < 8; i++) c[ARGS + i] = args[i]!;
     c[ARGS + 8] = rows;
+    c[CHUNK] = chunk;
     c[FN] = fn;
-    c[DONE] = 0;
+    c[FINISHED] = 0;
     c[FAILED] = 0;
-    Atomics.add(c, GEN, 1);
+    const gen = (Atomics.load(c, GEN) + 1) | 0;
+    Atomics.store(c, CLAIM, (gen & 0x7fff) << 16);
+    Atomics.store(c, GEN, gen);
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, GEN);
-    const r1 = Math.floor(rows / count);
-    if (r1 > 0) this.fns[fn]!(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, rows, 0, r1);
+    const f = this.fns[fn]!;
+    for (let i = claim(c, gen); i >= 0; i = claim(c, gen)) {
+      f(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, rows, i * chunk, Math.min(rows, (i + 1) * chunk));
+      Atomics.add(c, FINISHED, 1);
+    }
+    // Every chunk is claimed; wait for those other threads still hold.
     const start = performance.now();
-    for (let spins = 0; Atomics.load(c, DONE) < count - 1; spins++) {
-      // A thread that died (its worker terminated) never counts itself done: fail rather than hang.
+    for (let spins = 0; Atomics.load(c, FINISHED) < chunks; spins++) {
+      // A thread that died (its worker terminated) never finishes its chunk: fail rather than hang.
       if ((spins & 0xffff) === 0 && performance.now() - start > 30_000) throw new Error('a wasm thread stopped responding');
     }
     if (c[FAILED]) throw new Error('a wasm kernel failed on a worker thread');
@@ -140,8 +175,40 @@ export class ThreadPool {
     if (this.disposed) return;
     this.disposed = true;
     this.c[FN] = -1;
+    Atomics.store(this.c, CLAIM, -1); // no generation matches: nothing more is claimed
     Atomics.add(this.c, GEN, 1);
     Atomics.notify(this.c, GEN);
     for (const t of this.threads) void t.terminate();
   }
 }
+
+/**
+ * Picks, per matrix, the pool or the caller alone, from the times it measures: on a machine other
+ * processes keep busy the other threads may get no core, and then one thread is faster. Mostly the
+ * faster of the two (an average of recent times), and one call in EXPLORE the other, so a change
+ * in load is noticed within a few dozen tokens. Both give the same numbers (whole 4-row groups).
+ */
+export class ThreadChooser {
+  private readonly seen = new Map<number, { pool: number; alone: number; calls: number }>();
+
+  /** True: run matrix `key` on the pool this time. */
+  pool(key: number): boolean {
+    let s = this.seen.get(key);
+    if (!s) this.seen.set(key, (s = { pool: NaN, alone: NaN, calls: 0 }));
+    s.calls++;
+    if (Number.isNaN(s.pool)) return true;
+    if (Number.isNaN(s.alone)) return false;
+    const better = s.pool <= s.alone;
+    return s.calls % EXPLORE === 0 ? !better : better;
+  }
+
+  record(key: number, pooled: boolean, ms: number): void {
+    const s = this.seen.get(key)!;
+    const was = pooled ? s.pool : s.alone;
+    const avg = Number.isNaN(was) ? ms : was + (ms - was) * 0.25;
+    if (pooled) s.pool = avg;
+    else s.alone = avg;
+  }
+}
+
+const EXPLORE = 32;
