@@ -21,7 +21,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -558,20 +558,6 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
   // @ts-ignore: decorator
   @inline one(p: usize): f32 { return load<f32>(p); }
-}
-
-/**
- * Four float16 values (the low or high half of 8 in v) as float32: the exponent and mantissa
- * shifted into place and rescaled by 2^112, which turns float16 subnormals into float32 normals
- * exactly; infinities and NaNs (exponent 31) are set apart.
- */
-// @ts-ignore: decorator
-@inline function f16x4(h: v128): v128 {
-  const abs = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  const scaled = f32x4.mul(abs, f32x4.splat(reinterpret<f32>(0x77800000))); // 2^112
-  const special = i32x4.ge_u(abs, i32x4.splat(0x0f800000)); // exponent 31
-  const value = v128.bitselect(v128.or(abs, i32x4.splat(0x7f800000)), scaled, special);
-  return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
 @final @unmanaged class F16 {
