@@ -241,6 +241,72 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   return addScalar(acc, -mins);
 }
 
+/**
+ * Q4_K and Q5_K for tokens 0 .. T4-1, four at a time, one row at a time: each sub-block's codes
+ * and scales decoded once for the four tokens (blockK decodes them per token). Each token's sums
+ * are blockK's, operation for operation (d·sc and dmin·m are its first products), so a token
+ * gets the same floats here as alone: a batched step matches a sequence run alone bit for bit.
+ */
+// @ts-ignore: decorator
+@inline function rowsK4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32, high: bool): void {
+  const nb = cols >> 8;
+  const bytes: usize = high ? 176 : 144;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r++) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
+      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
+      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes;
+        const d = f16(p), dmin = f16(p + 2);
+        const qs = p + (high ? 48 : 16);
+        const qh0 = high ? v128.load(p + 16) : i32x4.splat(0), qh1 = high ? v128.load(p + 32) : i32x4.splat(0);
+        let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+        for (let j = 0; j < 4; j++) {
+          const q0 = v128.load(qs + (<usize>j << 5));
+          const q1 = v128.load(qs + 16 + (<usize>j << 5));
+          for (let h = 0; h < 2; h++) {
+            const s = 2 * j + h;
+            const b = sb * 8 + s;
+            let lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
+            let hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
+            if (high) {
+              const mask: i32 = 1 << s;
+              const bit = i8x16.splat(<i8>mask);
+              lo = v128.or(lo, v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16)));
+              hi = v128.or(hi, v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16)));
+            }
+            const dsc = d * <f32>k4(p + 4, s, false), dmn = dmin * <f32>k4(p + 4, s, true);
+            const e0 = scaleOf(d0, b), e1 = scaleOf(d1, b), e2 = scaleOf(d2, b), e3 = scaleOf(d3, b);
+            a0 = fma(a0, dotUAcc(hi, x0, 2 * b + 1, dotU(lo, x0, 2 * b)), dsc * e0);
+            a1 = fma(a1, dotUAcc(hi, x1, 2 * b + 1, dotU(lo, x1, 2 * b)), dsc * e1);
+            a2 = fma(a2, dotUAcc(hi, x2, 2 * b + 1, dotU(lo, x2, 2 * b)), dsc * e2);
+            a3 = fma(a3, dotUAcc(hi, x3, 2 * b + 1, dotU(lo, x3, 2 * b)), dsc * e3);
+            m0 += dmn * e0 * <f32>sum32(s0, b);
+            m1 += dmn * e1 * <f32>sum32(s1, b);
+            m2 += dmn * e2 * <f32>sum32(s2, b);
+            m3 += dmn * e3 * <f32>sum32(s3, b);
+          }
+        }
+        a0 = addScalar(a0, -m0);
+        a1 = addScalar(a1, -m1);
+        a2 = addScalar(a2, -m2);
+        a3 = addScalar(a3, -m3);
+      }
+      store<f32>(at(out, rows, t, r), hsum(a0));
+      store<f32>(at(out, rows, t + 1, r), hsum(a1));
+      store<f32>(at(out, rows, t + 2, r), hsum(a2));
+      store<f32>(at(out, rows, t + 3, r), hsum(a3));
+    }
+  }
+}
+
 /** Q4_K (144 bytes). */
 @final @unmanaged class Q4_K {
   // @ts-ignore: decorator
@@ -400,11 +466,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
 }
 
 /**
- * The loop every quantised type runs: four rows at a time (then the rest one by one), each token
- * of the chunk in turn while the rows' bytes are in L1.
+ * The loop every super-block type runs: four rows at a time (then the rest one by one), each
+ * token from t0 on in turn while the rows' bytes are in L1.
  */
 // @ts-ignore: decorator
-@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, t0: i32 = 0): void {
   const k = changetype<K>(0);
   const nb = cols / k.elems;
   const rb = <usize>nb * k.bytes;
@@ -412,7 +478,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   let r = r0;
   for (; r + 4 <= r1; r += 4) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
@@ -430,7 +496,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   }
   for (; r < r1; r++) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a = f32x4.splat(0);
       for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, x, d, s, b, a);
@@ -673,10 +739,14 @@ export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   rowsOf<Q3_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, false);
+  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, true);
+  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
