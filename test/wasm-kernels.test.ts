@@ -10,12 +10,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { quantizeInput8 } from '../src/engine/cpu/forward.js';
-import { blockElements, DTYPES, f32ToF16 } from '../src/formats/dtypes.js';
-import { Kernels, takesIntInputs } from '../src/engine/wasm/kernels.js';
+import { DTYPES, f32ToF16 } from '../src/formats/dtypes.js';
+import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
-import { randomBlocks } from './helpers/blocks.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, matmulTokensAlone, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -75,21 +74,7 @@ describe.each(builds)('$name', (build) => {
   // Continuous batching runs a sequence's token in chunks of other sequences' rows: a row's
   // outputs must be the same floats whatever the chunk (test/wasm-batch.test.ts builds on this).
   it.each(DTYPES)('matmul %s: each token gives the same floats alone as among 7 tokens', async (dtype) => {
-    const k = await kernels();
-    const cols = blockElements(dtype) === 256 ? 512 : 96, rows = 13, T = 7;
-    const bytes = randomBlocks(dtype, rows * cols, 77);
-    const w = k.mem.alloc(bytes.length, 'w');
-    k.mem.u8(w, bytes.length).set(bytes);
-    const x = randoms(T * cols, 78).map((v, i) => (i % 29 === 0 ? v * 40 : v));
-    const xp = k.mem.alloc(x.length * 4, 'x');
-    k.mem.f32(xp, x.length).set(x);
-    const out = k.mem.alloc(T * rows * 4, 'out');
-    k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
-    const together = k.mem.f32(out, T * rows).slice();
-    for (let t = 0; t < T; t++) {
-      k.matmul(dtype, w, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out);
-      expect(Array.from(k.mem.f32(out, rows)), `token ${t}`).toEqual(Array.from(together.subarray(t * rows, (t + 1) * rows)));
-    }
+    expect(matmulTokensAlone(await kernels(), dtype)).toEqual([]);
   });
 
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {

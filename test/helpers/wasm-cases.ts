@@ -45,6 +45,30 @@ export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number
   return nmse(got, want);
 }
 
+/**
+ * A matmul over 7 tokens (the four-token path and the rest) against each token alone: the
+ * tokens whose outputs differ in any bit (none, for continuous batching to match solo runs).
+ */
+export function matmulTokensAlone(k: Kernels, dtype: DType): number[] {
+  const cols = blockElements(dtype) === 256 ? 512 : 96, rows = 13, T = 7;
+  const bytes = randomBlocks(dtype, rows * cols, 77);
+  const w = k.mem.alloc(bytes.length, 'w');
+  k.mem.u8(w, bytes.length).set(bytes);
+  const x = randoms(T * cols, 78).map((v, i) => (i % 29 === 0 ? v * 40 : v));
+  const xp = k.mem.alloc(x.length * 4, 'x');
+  k.mem.f32(xp, x.length).set(x);
+  const out = k.mem.alloc(T * rows * 4, 'out');
+  k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+  const together = new Uint32Array(k.mem.f32(out, T * rows).slice().buffer);
+  const differ: number[] = [];
+  for (let t = 0; t < T; t++) {
+    k.matmul(dtype, w, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out);
+    const alone = new Uint32Array(k.mem.memory.buffer, out, rows);
+    if (alone.some((v, r) => v !== together[t * rows + r])) differ.push(t);
+  }
+  return differ;
+}
+
 /** [heads, kv heads, head dim, tokens, pos, window, softcap, float16 cache] */
 export const ATTENTION_CASES: [number, number, number, number, number, number, number, number][] = [
   [4, 2, 64, 1, 0, 0, 0, 0],
