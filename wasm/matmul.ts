@@ -377,6 +377,55 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
 }
 
 /**
+ * Q6_K for tokens 0 .. T4-1, four at a time, one row at a time: each group pair decoded once for
+ * the four tokens, then per token exactly Q6_K.block's scaledGroups (the same floats as alone).
+ */
+// @ts-ignore: decorator
+@inline function rowsQ6K4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const rb = <usize>nb * 210;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const m4 = i8x16.splat(0x0f), m2 = i8x16.splat(3);
+  for (let r = r0; r < r1; r++) {
+    const p0 = w + <usize>r * rb;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
+      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
+      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * 210;
+        const d = f16(p + 208);
+        for (let n = 0; n < 2; n++) {
+          const ql = p + (<usize>n << 6), qh = p + 128 + (<usize>n << 5), sc = p + 192 + (<usize>n << 3);
+          const l0 = v128.load(ql), l1 = v128.load(ql + 16), l2 = v128.load(ql + 32), l3 = v128.load(ql + 48);
+          const h0 = v128.load(qh), h1 = v128.load(qh + 16);
+          for (let k = 0; k < 4; k++) {
+            const la = (k & 1) == 0 ? l0 : l2;
+            const lb = (k & 1) == 0 ? l1 : l3;
+            const shift = 2 * k;
+            const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
+            const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
+            const b = sb * 8 + n * 4 + k;
+            const sa = <i32>load<i8>(sc + 2 * k), sbb = <i32>load<i8>(sc + 2 * k + 1);
+            a0 = scaledGroups(va, vb, sa, sbb, 32, x0, d0, s0, b, d, a0);
+            a1 = scaledGroups(va, vb, sa, sbb, 32, x1, d1, s1, b, d, a1);
+            a2 = scaledGroups(va, vb, sa, sbb, 32, x2, d2, s2, b, d, a2);
+            a3 = scaledGroups(va, vb, sa, sbb, 32, x3, d3, s3, b, d, a3);
+          }
+        }
+      }
+      store<f32>(at(out, rows, t, r), hsum(a0));
+      store<f32>(at(out, rows, t + 1, r), hsum(a1));
+      store<f32>(at(out, rows, t + 2, r), hsum(a2));
+      store<f32>(at(out, rows, t + 3, r), hsum(a3));
+    }
+  }
+}
+
+/**
  * Q2_K (84 bytes): 16 bytes of (4-bit scale | 4-bit min << 4), 64 bytes of 2-bit codes, f16 d,
  * f16 dmin; w = d sc q - dmin m per 16. Group g reads 16 code bytes at bits 2 ((g / 2) mod 4).
  */
@@ -749,7 +798,9 @@ export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsQ6K4(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
