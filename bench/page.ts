@@ -5,6 +5,7 @@
 import { Wllama } from '@wllama/wllama';
 import { measure, measureConstrained, summarise, WARMUP_MS, WARMUP_TOKENS, type BenchCase, type BenchResult } from './measure.js';
 import { measureKernels } from './wasm-kernels.js';
+import { measureBatch } from './batch-measure.js';
 
 /** Repeats a warm-up until WARMUP_MS have passed (see measure.ts): the same for every engine. */
 async function warmUp(once: () => Promise<unknown>): Promise<void> {
@@ -79,4 +80,4 @@ async function adapter(): Promise<string> {
   return i ? [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') : 'no WebGPU';
 }
 
-(window as unknown as { bench: unknown }).bench = { measure, constrained: measureConstrained, wllama, transformersjs, adapter, kernels: () => measureKernels() };
+(window as unknown as { bench: unknown }).bench = { measure, constrained: measureConstrained, wllama, transformersjs, adapter, kernels: () => measureKernels(), batch: measureBatch };

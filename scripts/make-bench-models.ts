@@ -68,6 +68,18 @@ function tokenizerMeta(): { meta: Record<string, GGUFTypedValue>; vocab: number 
   };
 }
 
+/** One of BENCH_TYPES alone, without llama-quantize (bench/wasm-batch.ts); the same bytes as ensureBenchModels writes. */
+export function ensureBenchModel(dtype: DType, dir = join(ROOT, 'bench', '.models')): string {
+  const path = benchModelPath(dtype, dir);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const s = spec();
+  const tok = tokenizerMeta();
+  writeFileSync(`${path}.part`, writeFixtureGGUF(s, makeWeights(s, tok.vocab), tok.meta, dtype, 8192));
+  renameSync(`${path}.part`, path);
+  return path;
+}
+
 /** The models: BENCH_TYPES written by our generator, then Q4_K_M as llama.cpp's llama-quantize writes it (from an F16 file, removed after). */
 export function ensureBenchModels(dir = join(ROOT, 'bench', '.models')): string[] {
   const paths = BENCH_TYPES.map((t) => benchModelPath(t, dir));

@@ -275,7 +275,7 @@ describe('webinfer serve --model hf:…', () => {
     try {
       const first = await start(args);
       expect(first.output()).toMatch(/webinfer: downloading: 1\.1 of 1\.1 MB/);
-      expect(first.output()).toMatch(/serving webinfer\/stories260K-GGUF \(llama, wasm backend, context 256\)/);
+      expect(first.output()).toMatch(/serving webinfer\/stories260K-GGUF \(llama, wasm backend, context 256, KV cache \d+ MiB f32 for \d+ positions, 8 requests at once\)/);
       first.proc.kill('SIGTERM');
       await exited(first.proc);
       hub.down = true;

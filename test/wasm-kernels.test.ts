@@ -10,10 +10,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { quantizeInput8 } from '../src/engine/cpu/forward.js';
+import { DTYPES, f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, matmulTokensAlone, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -66,7 +67,27 @@ describe.each(builds)('$name', (build) => {
     expect(Array.from(q.subarray(32, 96)).every((v) => v === 0)).toBe(true);
   });
 
-  it.each(ATTENTION_CASES)('attention: %i heads / %i kv, dim %i, %i tokens at %i, window %i, softcap %i', async (nHeads, nKv, headDim, T, pos, window, cap) => {
-    expect(checkAttention(await kernels(), nHeads, nKv, headDim, T, pos, window, cap)).toBeLessThan(TOL.attentionNMSE);
+  it.each(ATTENTION_CASES)('attention: %i heads / %i kv, dim %i, %i tokens at %i, window %i, softcap %i, float16 cache %i', async (nHeads, nKv, headDim, T, pos, window, cap, half) => {
+    expect(checkAttention(await kernels(), nHeads, nKv, headDim, T, pos, window, cap, half)).toBeLessThan(TOL.attentionNMSE);
+  });
+
+  // Continuous batching runs a sequence's token in chunks of other sequences' rows: a row's
+  // outputs must be the same floats whatever the chunk (test/wasm-batch.test.ts builds on this).
+  it.each(DTYPES)('matmul %s: each token gives the same floats alone as among 7 tokens', async (dtype) => {
+    expect(matmulTokensAlone(await kernels(), dtype)).toEqual([]);
+  });
+
+  it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {
+    const k = await kernels();
+    const special = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 2 ** -14, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26, 2 ** -26, 1e-10, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 5.960464477539063e-8];
+    const values = Float32Array.from([...special, ...special.map((v) => -v), ...randoms(4000, 9).map((v, i) => v * 2 ** ((i % 40) - 28))]);
+    const n = values.length;
+    const src = k.mem.alloc(n * 4, 'src'), dst = k.mem.alloc(n * 4, 'dst');
+    k.mem.f32(src, n).set(values);
+    k.k.storeKv(src, dst, n, 1);
+    const got = new Uint16Array(k.mem.memory.buffer, dst, n);
+    for (let i = 0; i < n; i++) expect(got[i], `${values[i]}`).toBe(f32ToF16(values[i]!));
+    k.k.storeKv(src, dst, n, 0);
+    expect(new Uint32Array(k.mem.memory.buffer, dst, n)).toEqual(new Uint32Array(values.buffer));
   });
 });

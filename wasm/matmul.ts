@@ -21,7 +21,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -241,6 +241,80 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   return addScalar(acc, -mins);
 }
 
+/** Rows per tile of the four-token K-quant loops. */
+// @ts-ignore: decorator
+@inline const K4_TILE = 16;
+
+/**
+ * Q4_K and Q5_K for tokens 0 .. T4-1, four at a time, one row at a time: each sub-block's codes
+ * and scales decoded once for the four tokens (blockK decodes them per token). Each token's sums
+ * are blockK's, operation for operation (d·sc and dmin·m are its first products), so a token
+ * gets the same floats here as alone: a batched step matches a sequence run alone bit for bit.
+ */
+// @ts-ignore: decorator
+@inline function rowsK4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32, high: bool): void {
+  const nb = cols >> 8;
+  const bytes: usize = high ? 176 : 144;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  // tiles of rows, so that both a tile's bytes and four tokens' inputs stay in L1 for a prefill's many tokens
+  for (let rt = r0; rt < r1; rt += K4_TILE) {
+    const re = min(rt + K4_TILE, r1);
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
+      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
+      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
+      for (let r = rt; r < re; r++) {
+        const p0 = w + <usize>r * rb;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let sb = 0; sb < nb; sb++) {
+          const p = p0 + <usize>sb * bytes;
+          const d = f16(p), dmin = f16(p + 2);
+          const qs = p + (high ? 48 : 16);
+          const qh0 = high ? v128.load(p + 16) : i32x4.splat(0), qh1 = high ? v128.load(p + 32) : i32x4.splat(0);
+          let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
+          for (let j = 0; j < 4; j++) {
+            const q0 = v128.load(qs + (<usize>j << 5));
+            const q1 = v128.load(qs + 16 + (<usize>j << 5));
+            for (let h = 0; h < 2; h++) {
+              const s = 2 * j + h;
+              const b = sb * 8 + s;
+              let lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
+              let hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
+              if (high) {
+                const mask: i32 = 1 << s;
+                const bit = i8x16.splat(<i8>mask);
+                lo = v128.or(lo, v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16)));
+                hi = v128.or(hi, v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16)));
+              }
+              const dsc = d * <f32>k4(p + 4, s, false), dmn = dmin * <f32>k4(p + 4, s, true);
+              const e0 = scaleOf(d0, b), e1 = scaleOf(d1, b), e2 = scaleOf(d2, b), e3 = scaleOf(d3, b);
+              a0 = fma(a0, dotUAcc(hi, x0, 2 * b + 1, dotU(lo, x0, 2 * b)), dsc * e0);
+              a1 = fma(a1, dotUAcc(hi, x1, 2 * b + 1, dotU(lo, x1, 2 * b)), dsc * e1);
+              a2 = fma(a2, dotUAcc(hi, x2, 2 * b + 1, dotU(lo, x2, 2 * b)), dsc * e2);
+              a3 = fma(a3, dotUAcc(hi, x3, 2 * b + 1, dotU(lo, x3, 2 * b)), dsc * e3);
+              m0 += dmn * e0 * <f32>sum32(s0, b);
+              m1 += dmn * e1 * <f32>sum32(s1, b);
+              m2 += dmn * e2 * <f32>sum32(s2, b);
+              m3 += dmn * e3 * <f32>sum32(s3, b);
+            }
+          }
+          a0 = addScalar(a0, -m0);
+          a1 = addScalar(a1, -m1);
+          a2 = addScalar(a2, -m2);
+          a3 = addScalar(a3, -m3);
+        }
+        store<f32>(at(out, rows, t, r), hsum(a0));
+        store<f32>(at(out, rows, t + 1, r), hsum(a1));
+        store<f32>(at(out, rows, t + 2, r), hsum(a2));
+        store<f32>(at(out, rows, t + 3, r), hsum(a3));
+      }
+    }
+  }
+}
+
 /** Q4_K (144 bytes). */
 @final @unmanaged class Q4_K {
   // @ts-ignore: decorator
@@ -307,6 +381,59 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       }
     }
     return acc;
+  }
+}
+
+/**
+ * Q6_K for tokens 0 .. T4-1, four at a time, one row at a time: each group pair decoded once for
+ * the four tokens, then per token exactly Q6_K.block's scaledGroups (the same floats as alone).
+ */
+// @ts-ignore: decorator
+@inline function rowsQ6K4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const rb = <usize>nb * 210;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const m4 = i8x16.splat(0x0f), m2 = i8x16.splat(3);
+  // tiles of rows, so that both a tile's bytes and four tokens' inputs stay in L1 for a prefill's many tokens
+  for (let rt = r0; rt < r1; rt += K4_TILE) {
+    const re = min(rt + K4_TILE, r1);
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
+      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
+      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
+      for (let r = rt; r < re; r++) {
+        const p0 = w + <usize>r * rb;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let sb = 0; sb < nb; sb++) {
+          const p = p0 + <usize>sb * 210;
+          const d = f16(p + 208);
+          for (let n = 0; n < 2; n++) {
+            const ql = p + (<usize>n << 6), qh = p + 128 + (<usize>n << 5), sc = p + 192 + (<usize>n << 3);
+            const l0 = v128.load(ql), l1 = v128.load(ql + 16), l2 = v128.load(ql + 32), l3 = v128.load(ql + 48);
+            const h0 = v128.load(qh), h1 = v128.load(qh + 16);
+            for (let k = 0; k < 4; k++) {
+              const la = (k & 1) == 0 ? l0 : l2;
+              const lb = (k & 1) == 0 ? l1 : l3;
+              const shift = 2 * k;
+              const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
+              const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
+              const b = sb * 8 + n * 4 + k;
+              const sa = <i32>load<i8>(sc + 2 * k), sbb = <i32>load<i8>(sc + 2 * k + 1);
+              a0 = scaledGroups(va, vb, sa, sbb, 32, x0, d0, s0, b, d, a0);
+              a1 = scaledGroups(va, vb, sa, sbb, 32, x1, d1, s1, b, d, a1);
+              a2 = scaledGroups(va, vb, sa, sbb, 32, x2, d2, s2, b, d, a2);
+              a3 = scaledGroups(va, vb, sa, sbb, 32, x3, d3, s3, b, d, a3);
+            }
+          }
+        }
+        store<f32>(at(out, rows, t, r), hsum(a0));
+        store<f32>(at(out, rows, t + 1, r), hsum(a1));
+        store<f32>(at(out, rows, t + 2, r), hsum(a2));
+        store<f32>(at(out, rows, t + 3, r), hsum(a3));
+      }
+    }
   }
 }
 
@@ -400,11 +527,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 }
 
 /**
- * The loop every quantised type runs: four rows at a time (then the rest one by one), each token
- * of the chunk in turn while the rows' bytes are in L1.
+ * The loop every super-block type runs: four rows at a time (then the rest one by one), each
+ * token from t0 on in turn while the rows' bytes are in L1.
  */
 // @ts-ignore: decorator
-@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, t0: i32 = 0): void {
   const k = changetype<K>(0);
   const nb = cols / k.elems;
   const rb = <usize>nb * k.bytes;
@@ -412,7 +539,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   let r = r0;
   for (; r + 4 <= r1; r += 4) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
@@ -430,7 +557,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
   for (; r < r1; r++) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a = f32x4.splat(0);
       for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, x, d, s, b, a);
@@ -560,20 +687,6 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   @inline one(p: usize): f32 { return load<f32>(p); }
 }
 
-/**
- * Four float16 values (the low or high half of 8 in v) as float32: the exponent and mantissa
- * shifted into place and rescaled by 2^112, which turns float16 subnormals into float32 normals
- * exactly; infinities and NaNs (exponent 31) are set apart.
- */
-// @ts-ignore: decorator
-@inline function f16x4(h: v128): v128 {
-  const abs = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  const scaled = f32x4.mul(abs, f32x4.splat(reinterpret<f32>(0x77800000))); // 2^112
-  const special = i32x4.ge_u(abs, i32x4.splat(0x0f800000)); // exponent 31
-  const value = v128.bitselect(v128.or(abs, i32x4.splat(0x7f800000)), scaled, special);
-  return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
-}
-
 @final @unmanaged class F16 {
   // @ts-ignore: decorator
   @inline get size(): usize { return 2; }
@@ -687,13 +800,19 @@ export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   rowsOf<Q3_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, false);
+  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, true);
+  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) rowsQ6K4(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -18,6 +18,20 @@ export function setF16Table(table: usize): void {
   return load<f32>(F16_TABLE + ((<usize>load<u16>(p)) << 2));
 }
 
+/**
+ * Four float16 values (the low or high half of 8 in v) as float32: the exponent and mantissa
+ * shifted into place and rescaled by 2^112, which turns float16 subnormals into float32 normals
+ * exactly; infinities and NaNs (exponent 31) are set apart.
+ */
+// @ts-ignore: decorator
+@inline export function f16x4(h: v128): v128 {
+  const abs = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const scaled = f32x4.mul(abs, f32x4.splat(reinterpret<f32>(0x77800000))); // 2^112
+  const special = i32x4.ge_u(abs, i32x4.splat(0x0f800000)); // exponent 31
+  const value = v128.bitselect(v128.or(abs, i32x4.splat(0x7f800000)), scaled, special);
+  return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
 // The rounded inputs (quantize.ts) are stored as the build's dot products read them: int8 for
 // relaxed SIMD, int16 for plain SIMD128, which then widens only the weights. `g` counts groups of
 // 16 inputs from x, the row's first.

@@ -49,8 +49,11 @@ function rotateHalf(head: Vec, pos: number, spec: FixtureSpec): Vec {
   return out;
 }
 
-/** Logits [tokens.length][vocab] for every position of `tokens`. */
-export function referenceLogits(spec: FixtureSpec, w: HFWeights, tokens: number[]): Float64Array[] {
+/**
+ * Logits [tokens.length][vocab] for every position of `tokens`. `roundKv`, when given, rounds
+ * every key (after RoPE) and value element as a cache of another type would store it.
+ */
+export function referenceLogits(spec: FixtureSpec, w: HFWeights, tokens: number[], roundKv?: (x: number) => number): Float64Array[] {
   const eps = 1e-6;
   const D = spec.dim, hd = spec.headDim;
   const emb = w.get('model.embed_tokens.weight')!;
@@ -65,8 +68,9 @@ export function referenceLogits(spec: FixtureSpec, w: HFWeights, tokens: number[
         return norm ? rmsNorm(v, w.get(norm)!.data, eps) : v;
       });
     const qs = normed.map((x, pos) => heads(linear(w, p + 'self_attn.q_proj.weight', x, bias ? p + 'self_attn.q_proj.bias' : undefined), spec.nHeads, spec.arch === 'qwen3' ? p + 'self_attn.q_norm.weight' : undefined).map((h) => rotateHalf(h, pos, spec)));
-    const ks = normed.map((x, pos) => heads(linear(w, p + 'self_attn.k_proj.weight', x, bias ? p + 'self_attn.k_proj.bias' : undefined), spec.nKvHeads, spec.arch === 'qwen3' ? p + 'self_attn.k_norm.weight' : undefined).map((h) => rotateHalf(h, pos, spec)));
-    const vs = normed.map((x) => heads(linear(w, p + 'self_attn.v_proj.weight', x, bias ? p + 'self_attn.v_proj.bias' : undefined), spec.nKvHeads));
+    const kv = (h: Vec) => (roundKv ? h.map(roundKv) : h);
+    const ks = normed.map((x, pos) => heads(linear(w, p + 'self_attn.k_proj.weight', x, bias ? p + 'self_attn.k_proj.bias' : undefined), spec.nKvHeads, spec.arch === 'qwen3' ? p + 'self_attn.k_norm.weight' : undefined).map((h) => kv(rotateHalf(h, pos, spec))));
+    const vs = normed.map((x) => heads(linear(w, p + 'self_attn.v_proj.weight', x, bias ? p + 'self_attn.v_proj.bias' : undefined), spec.nKvHeads).map(kv));
     const group = spec.nHeads / spec.nKvHeads;
     hidden = hidden.map((h, i) => {
       const attnOut = new Float64Array(spec.nHeads * hd);

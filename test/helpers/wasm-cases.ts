@@ -4,7 +4,7 @@
  * reference's. Quantised weights are random blocks (every bit pattern); their inputs are rounded
  * by the reference's quantizeInput8, the very integers the kernels use.
  */
-import { blockElements, DTYPES, toFloat32, type DType } from '../../src/formats/dtypes.js';
+import { blockElements, DTYPES, f16ToF32, f32ToF16, toFloat32, type DType } from '../../src/formats/dtypes.js';
 import { matmul, quantizeInput8, softcap, softmax } from '../../src/engine/cpu/forward.js';
 import { takesIntInputs, type Kernels } from '../../src/engine/wasm/kernels.js';
 import { randomBlocks } from './blocks.js';
@@ -45,27 +45,73 @@ export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number
   return nmse(got, want);
 }
 
-/** [heads, kv heads, head dim, tokens, pos, window, softcap] */
-export const ATTENTION_CASES: [number, number, number, number, number, number, number][] = [
-  // [heads, kv heads, head dim, tokens, pos, window, softcap]
-  [4, 2, 64, 1, 0, 0, 0],
-  [4, 2, 64, 1, 37, 0, 0],
-  [3, 3, 18, 5, 11, 0, 0], // head dim not a multiple of 4
-  [8, 2, 32, 7, 20, 6, 0], // sliding window
-  [2, 1, 16, 3, 9, 0, 50], // soft-capped scores (Gemma 2)
+/**
+ * A matmul over 7 tokens (the four-token path and the rest) against each token alone: the
+ * tokens whose outputs differ in any bit (none, for continuous batching to match solo runs).
+ */
+export function matmulTokensAlone(k: Kernels, dtype: DType): number[] {
+  const cols = blockElements(dtype) === 256 ? 512 : 96, rows = 13, T = 7;
+  const bytes = randomBlocks(dtype, rows * cols, 77);
+  const w = k.mem.alloc(bytes.length, 'w');
+  k.mem.u8(w, bytes.length).set(bytes);
+  const x = randoms(T * cols, 78).map((v, i) => (i % 29 === 0 ? v * 40 : v));
+  const xp = k.mem.alloc(x.length * 4, 'x');
+  k.mem.f32(xp, x.length).set(x);
+  const out = k.mem.alloc(T * rows * 4, 'out');
+  k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+  const together = new Uint32Array(k.mem.f32(out, T * rows).slice().buffer);
+  const differ: number[] = [];
+  for (let t = 0; t < T; t++) {
+    k.matmul(dtype, w, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out);
+    const alone = new Uint32Array(k.mem.memory.buffer, out, rows);
+    if (alone.some((v, r) => v !== together[t * rows + r])) differ.push(t);
+  }
+  return differ;
+}
+
+/** [heads, kv heads, head dim, tokens, pos, window, softcap, float16 cache] */
+export const ATTENTION_CASES: [number, number, number, number, number, number, number, number][] = [
+  [4, 2, 64, 1, 0, 0, 0, 0],
+  [4, 2, 64, 1, 37, 0, 0, 0],
+  [3, 3, 18, 5, 11, 0, 0, 0], // head dim not a multiple of 4
+  [8, 2, 32, 7, 20, 6, 0, 0], // sliding window
+  [2, 1, 16, 3, 9, 0, 50, 0], // soft-capped scores (Gemma 2)
+  [4, 2, 64, 9, 30, 0, 0, 1], // float16 keys and values, across blocks
+  [3, 3, 18, 5, 11, 0, 0, 1],
+  [8, 2, 32, 7, 20, 6, 50, 1],
 ];
 
-export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number): number {
+/**
+ * The kernel's output against the reference on a paged cache: the sequence's positions in
+ * blocks of 16 scattered backwards over a larger cache, unused blocks filled with
+ * garbage it must not read. With a float16 cache the reference reads the same rounded values.
+ */
+export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number, half = 0): number {
+  const BLOCK = 16;
   const kvDim = nKv * headDim, qDim = nHeads * headDim, positions = pos + T;
   const q = randoms(T * qDim, 3), kc = randoms(positions * kvDim, 4), vc = randoms(positions * kvDim, 5);
-  const put = (a: Float32Array) => {
-    const p = k.mem.alloc(a.length * 4, 'a');
-    k.mem.f32(p, a.length).set(a);
+  const round = (a: Float32Array) => (half ? a.map((x) => f16ToF32(f32ToF16(x))) : a);
+  const [kr, vr] = [round(kc), round(vc)];
+  const used = Math.ceil(positions / BLOCK), numBlocks = 2 * used + 1;
+  const table = Int32Array.from({ length: used }, (_, i) => 2 * (used - i)); // backwards, every other block
+  // the cache as the kernel stores it: rows of kvDim float32 or float16 bits
+  const cacheOf = (a: Float32Array) => {
+    const cache = half ? new Uint16Array(numBlocks * BLOCK * kvDim).fill(0x7e00) : new Float32Array(numBlocks * BLOCK * kvDim).fill(NaN);
+    for (let p = 0; p < positions; p++) {
+      const row = (table[Math.floor(p / BLOCK)]! * BLOCK + (p % BLOCK)) * kvDim;
+      for (let i = 0; i < kvDim; i++) cache[row + i] = half ? f32ToF16(a[p * kvDim + i]!) : a[p * kvDim + i]!;
+    }
+    return new Uint8Array(cache.buffer);
+  };
+  const put = (a: Float32Array | Uint8Array | Int32Array) => {
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const p = k.mem.alloc(bytes.length, 'a');
+    k.mem.u8(p, bytes.length).set(bytes);
     return p;
   };
-  const [qp, kp, vp] = [put(q), put(kc), put(vc)];
+  const [qp, kp, vp, tp] = [put(q), put(cacheOf(kc)), put(cacheOf(vc)), put(table)];
   const out = k.mem.alloc(T * qDim * 4, 'out'), scores = k.mem.alloc(positions * 4, 'scores');
-  k.k.attention(qp, kp, vp, out, scores, T, pos, nHeads, nKv, headDim, window || 0x7fffffff, 1 / Math.sqrt(headDim), cap);
+  k.k.attention(qp, kp, vp, tp, out, scores, T, pos, nHeads, nKv, headDim, window || 0x7fffffff, 1 / Math.sqrt(headDim), cap, half);
   const got = k.mem.f32(out, T * qDim).slice();
   const want = new Float32Array(T * qDim);
   for (let t = 0; t < T; t++) {
@@ -75,13 +121,13 @@ export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim:
       const s = new Float32Array(p + 1 - first);
       for (let j = first; j <= p; j++) {
         let dot = 0;
-        for (let i = 0; i < headDim; i++) dot += q[t * qDim + h * headDim + i]! * kc[j * kvDim + kvo + i]!;
+        for (let i = 0; i < headDim; i++) dot += q[t * qDim + h * headDim + i]! * kr[j * kvDim + kvo + i]!;
         s[j - first] = softcap(dot / Math.sqrt(headDim), cap || undefined);
       }
       softmax(s, s.length);
       for (let i = 0; i < headDim; i++) {
         let acc = 0;
-        for (let j = first; j <= p; j++) acc += s[j - first]! * vc[j * kvDim + kvo + i]!;
+        for (let j = first; j <= p; j++) acc += s[j - first]! * vr[j * kvDim + kvo + i]!;
         want[t * qDim + h * headDim + i] = acc;
       }
     }

@@ -7,9 +7,15 @@ import { byteSize, toFloat32 } from '../../formats/dtypes.js';
 import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
-import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
-import { CHUNK, WasmTransformer, type Matrix } from './forward.js';
+import { planKvCache, type LoadOptions, type LoadedRunner, type ModelRunner } from '../backend.js';
+import { WasmTransformer, type Matrix } from './forward.js';
 import { Kernels } from './kernels.js';
+
+/** Mebibytes for a load report: whole above 10, one decimal below (a small model's cache is a fraction of one). */
+function mib(bytes: number): string {
+  const m = bytes / 2 ** 20;
+  return m >= 10 ? m.toFixed(0) : m.toFixed(1);
+}
 
 export async function loadWasm(source: ModelSource, options: LoadOptions): Promise<LoadedRunner> {
   const kernels = await Kernels.create({ threads: options.threads, simd: options.wasmSimd });
@@ -37,27 +43,31 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
     );
     checkTensors(model.config, shapes);
     const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-    const transformer = new WasmTransformer(model.config, kernels, matrices, small, maxSeqLen);
+    const maxBatch = options.maxBatch ?? 8;
+    const kv = planKvCache(model.config, maxSeqLen, maxBatch, options.kvDtype === 'f16' ? 2 : 4, options.kvCacheBytes);
+    const transformer = new WasmTransformer(model.config, kernels, matrices, small, maxSeqLen, kv);
     const notes = [`WebAssembly ${kernels.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}`, `${kernels.threads} thread${kernels.threads === 1 ? '' : 's'}`];
     if (kernels.threadNote) notes.push(kernels.threadNote);
-    notes.push(`${(kernels.mem.bytes / 2 ** 20).toFixed(0)} MiB of memory`);
+    notes.push(`KV cache ${mib(kv.bytes)} MiB ${kv.dtype} for ${kv.numBlocks * kv.blockSize} positions`);
+    notes.push(`${mib(kernels.mem.bytes)} MiB of memory`);
     const runner: ModelRunner = {
       backend: 'wasm',
       config: model.config,
       maxSeqLen,
       description: notes.join(', '),
+      kv,
+      maxBatch,
+      // The single-sequence convenience: blocks 0, 1, 2, … through the batched path.
       async forward(tokens, pos, allLogits = false) {
         if (tokens.length === 0) throw new Error('forward needs at least one token');
-        const vocab = model.config.vocabSize;
-        const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
-        let last!: Float32Array;
-        for (let i = 0; i < tokens.length; i += CHUNK) {
-          const chunk = tokens.slice(i, i + CHUNK);
-          const logits = transformer.forward(chunk, pos + i, allLogits);
-          if (all) all.set(logits, i * vocab);
-          else last = logits;
-        }
-        return all ?? last.slice();
+        const blocks = Array.from({ length: Math.min(kv.numBlocks, Math.ceil((pos + tokens.length) / kv.blockSize)) }, (_, i) => i);
+        return transformer.step([{ tokens, pos, blocks, logits: allLogits ? 'all' : 'last' }])[0]!.logits!;
+      },
+      async step(batch) {
+        return transformer.step(batch);
+      },
+      async copyBlock(src, dst) {
+        transformer.copyBlock(src, dst);
       },
       dispose() {
         kernels.dispose();

@@ -1,12 +1,18 @@
 /**
- * The wasm backend's forward pass: the CPU reference's (../cpu/forward.ts), step for step, for a
- * chunk of T consecutive tokens at once, with matrices, attention and the gated activation in
- * WebAssembly. Weights stay in their stored type in the kernels' memory; norms and RoPE, a few
- * thousand values per token, run in TypeScript on views of that memory with the reference's own
- * functions.
+ * The wasm backend's forward pass: the CPU reference's (../cpu/forward.ts), step for step, over a
+ * chunk of up to CHUNK rows at once, with matrices, attention and the gated activation in
+ * WebAssembly. The rows of a chunk are tokens of one or several sequences (continuous batching),
+ * each at its own position and with its own block table into the paged KV cache. Weights stay in
+ * their stored type in the kernels' memory; norms and RoPE, a few thousand values per token, run
+ * in TypeScript on views of that memory with the reference's own functions.
+ *
+ * Every row's numbers are computed as if it ran alone: the matmuls' sums for a row do not depend
+ * on the other rows (wasm/matmul.ts), inputs are rounded per row, attention runs per sequence and
+ * row. So a sequence gets the same logits, bit for bit, solo or in any batch and any packing.
  */
 import { toFloat32, type DType } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
+import type { KvCacheInfo, SeqResult, SeqStep } from '../backend.js';
 import { rmsnorm, rope, softcap } from '../cpu/forward.js';
 import { takesIntInputs, type Input, type Kernels } from './kernels.js';
 
@@ -21,20 +27,35 @@ export interface Matrix {
   bias?: Float32Array;
 }
 
-/** Tokens per chunk: a prefill reads every matrix once per chunk, and the activations are sized for it. */
+/** Rows per chunk: every matrix is read once per chunk, and the activations are sized for it. */
 export const CHUNK = 32;
 
 const F32 = 4;
+
+/** A run of one step entry's tokens inside a chunk: tokens from .. from + n - 1 of `seq`. */
+interface Segment {
+  seq: SeqStep;
+  from: number;
+  n: number;
+  /** The entry's result logits ([vocab] for 'last', [tokens × vocab] for 'all'). */
+  out?: Float32Array;
+}
 
 export class WasmTransformer {
   private readonly c: ModelConfig;
   private readonly kvDim: number;
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
-  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'att' | 'hb' | 'hb2' | 'logits' | 'scores', number>;
-  private readonly v: Record<'x' | 'xb' | 'xb2' | 'q' | 'hb' | 'hb2' | 'logits', Float32Array>;
-  private readonly keyCache: number[]; // nLayers × (maxSeqLen × kvDim) float32
+  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'scores' | 'tables', number>;
+  private readonly v: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'hb' | 'hb2' | 'logits', Float32Array>;
+  /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
+  private readonly keyCache: number[];
   private readonly valueCache: number[];
+  private readonly rowBytes: number;
+  private readonly half: number;
+  /** Block ids of each segment of a chunk (int32, CHUNK × maxBlocks). */
+  private readonly tables: Int32Array;
+  private readonly maxBlocks: number;
   private readonly ropes: LayerRope[];
 
   constructor(
@@ -44,11 +65,13 @@ export class WasmTransformer {
     /** Norm weights and biases, float32. */
     private readonly small: Map<string, Float32Array>,
     readonly maxSeqLen: number,
+    readonly kv: KvCacheInfo,
   ) {
     this.c = config;
     const c = config;
     this.kvDim = c.nKvHeads * c.headDim;
     this.qDim = c.nHeads * c.headDim;
+    this.maxBlocks = Math.ceil(maxSeqLen / kv.blockSize);
     const wide = Math.max(c.dim, this.qDim, c.hiddenDim);
     const mem = k.mem;
     const a = (n: number, what: string) => mem.alloc(n * F32, what);
@@ -57,15 +80,22 @@ export class WasmTransformer {
       xb: a(CHUNK * Math.max(c.dim, this.qDim), 'activations'),
       xb2: a(CHUNK * c.dim, 'activations'),
       q: a(CHUNK * this.qDim, 'activations'),
+      k: a(CHUNK * this.kvDim, 'activations'),
+      v: a(CHUNK * this.kvDim, 'activations'),
       att: a(CHUNK * this.qDim, 'activations'),
       hb: a(CHUNK * c.hiddenDim, 'activations'),
       hb2: a(CHUNK * c.hiddenDim, 'activations'),
       logits: a(CHUNK * c.vocabSize, 'the logits'),
       scores: a(maxSeqLen, 'attention scores'),
+      tables: a(CHUNK * this.maxBlocks, 'block tables'),
     };
     k.reserveInputs(CHUNK * wide);
-    this.keyCache = Array.from({ length: c.nLayers }, () => a(maxSeqLen * this.kvDim, 'the KV cache'));
-    this.valueCache = Array.from({ length: c.nLayers }, () => a(maxSeqLen * this.kvDim, 'the KV cache'));
+    const elementBytes = kv.dtype === 'f16' ? 2 : 4;
+    this.half = kv.dtype === 'f16' ? 1 : 0;
+    this.rowBytes = this.kvDim * elementBytes;
+    const region = kv.numBlocks * kv.blockSize * this.rowBytes;
+    this.keyCache = Array.from({ length: c.nLayers }, () => mem.alloc(region, 'the KV cache'));
+    this.valueCache = Array.from({ length: c.nLayers }, () => mem.alloc(region, 'the KV cache'));
     // Every allocation is done: views made now stay valid.
     const view = (ptr: number, n: number) => mem.f32(ptr, n);
     this.v = {
@@ -73,10 +103,12 @@ export class WasmTransformer {
       xb: view(this.p.xb, CHUNK * Math.max(c.dim, this.qDim)),
       xb2: view(this.p.xb2, CHUNK * c.dim),
       q: view(this.p.q, CHUNK * this.qDim),
+      k: view(this.p.k, CHUNK * this.kvDim),
       hb: view(this.p.hb, CHUNK * c.hiddenDim),
       hb2: view(this.p.hb2, CHUNK * c.hiddenDim),
       logits: view(this.p.logits, CHUNK * c.vocabSize),
     };
+    this.tables = new Int32Array(mem.memory.buffer, this.p.tables, CHUNK * this.maxBlocks);
     this.ropes = Array.from({ length: c.nLayers }, (_, l) => layerRope(c, l, maxSeqLen));
     for (const [name, m] of matrices) m.bias = small.get(name.replace(/\.weight$/, '.bias'));
   }
@@ -98,7 +130,7 @@ export class WasmTransformer {
     return this.k.input(x, n, T, names.some((name) => takesIntInputs(this.matrix(name).dtype)));
   }
 
-  /** out [T × rows] = W · x (+ bias) for each token. */
+  /** out [T × rows] = W · x (+ bias) for each row. */
   private matmul(out: number, input: Input, name: string): void {
     const m = this.matrix(name);
     this.k.matmul(m.dtype, m.ptr, m.rows, input, out);
@@ -116,25 +148,84 @@ export class WasmTransformer {
     out.set(toFloat32(e.dtype, this.k.mem.u8(e.ptr + token * rowBytes, rowBytes), e.cols));
   }
 
-  /**
-   * Runs tokens at positions pos .. pos + tokens.length - 1 (at most CHUNK), filling the cache;
-   * returns the logits of the last token, or of every one with `allLogits` ([T × vocab], valid
-   * until the next call).
-   */
-  forward(tokens: number[], pos: number, allLogits: boolean): Float32Array {
+  /** Refuses an entry that would read or write outside the cache, before anything runs. */
+  private check(s: SeqStep, i: number): void {
     const c = this.c;
-    const T = tokens.length;
-    const { kvDim, qDim, p, v } = this;
-    const mem = this.k.mem;
-    if (T > CHUNK) throw new Error(`at most ${CHUNK} tokens per chunk`);
-    if (pos + T > this.maxSeqLen) throw new RangeError(`position ${pos + T - 1} is beyond the cache (${this.maxSeqLen})`);
-    for (let t = 0; t < T; t++) {
-      const token = tokens[t]!;
+    const n = s.tokens.length;
+    const what = `step entry ${i}`;
+    if (n === 0) throw new Error(`${what} has no tokens`);
+    if (!Number.isInteger(s.pos) || s.pos < 0) throw new RangeError(`${what}: position ${s.pos} is not a position`);
+    if (s.pos + n > this.maxSeqLen) throw new RangeError(`position ${s.pos + n - 1} is beyond the cache (${this.maxSeqLen})`);
+    for (const token of s.tokens) {
       if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`token id ${token} is outside the vocabulary (0..${c.vocabSize - 1})`);
-      const x = v.x.subarray(t * c.dim, (t + 1) * c.dim);
-      this.embed(x, token);
-      if (c.embedScale) for (let i = 0; i < c.dim; i++) x[i] = x[i]! * c.embedScale;
     }
+    const need = Math.ceil((s.pos + n) / this.kv.blockSize);
+    if (s.blocks.length < need) throw new RangeError(`${what}: ${s.blocks.length} blocks hold ${s.blocks.length * this.kv.blockSize} positions, ${s.pos + n} needed`);
+    for (let b = 0; b < need; b++) this.checkBlock(s.blocks[b]!);
+  }
+
+  private checkBlock(b: number): void {
+    if (!Number.isInteger(b) || b < 0 || b >= this.kv.numBlocks) throw new RangeError(`KV block ${b} does not exist (0..${this.kv.numBlocks - 1})`);
+  }
+
+  /**
+   * Runs a step: the entries' tokens packed in order into chunks of CHUNK rows (an entry may
+   * span chunks; a chunk may hold several entries), each chunk through every layer.
+   */
+  step(batch: SeqStep[]): SeqResult[] {
+    batch.forEach((s, i) => this.check(s, i));
+    const vocab = this.c.vocabSize;
+    const results: SeqResult[] = batch.map((s) => (s.logits === 'none' ? {} : { logits: new Float32Array((s.logits === 'all' ? s.tokens.length : 1) * vocab) }));
+    let chunk: Segment[] = [];
+    let rows = 0;
+    batch.forEach((seq, e) => {
+      for (let from = 0; from < seq.tokens.length; ) {
+        const n = Math.min(seq.tokens.length - from, CHUNK - rows);
+        chunk.push({ seq, from, n, out: results[e]!.logits });
+        rows += n;
+        from += n;
+        if (rows === CHUNK) {
+          this.run(chunk, rows);
+          chunk = [];
+          rows = 0;
+        }
+      }
+    });
+    if (rows > 0) this.run(chunk, rows);
+    return results;
+  }
+
+  /** Copies every layer's keys and values of block src into block dst. */
+  copyBlock(src: number, dst: number): void {
+    this.checkBlock(src);
+    this.checkBlock(dst);
+    if (src === dst) return;
+    const bytes = this.kv.blockSize * this.rowBytes;
+    const heap = this.k.mem.u8(0, this.k.mem.memory.buffer.byteLength);
+    for (const base of [...this.keyCache, ...this.valueCache]) heap.copyWithin(base + dst * bytes, base + src * bytes, base + (src + 1) * bytes);
+  }
+
+  /** One chunk of T rows: `segments` in order. */
+  private run(segments: Segment[], T: number): void {
+    const c = this.c;
+    const { kvDim, qDim, p, v, kv } = this;
+    // Each row's position and cache row, and each segment's block table for the attention.
+    const positions = new Int32Array(T);
+    const slots = new Int32Array(T);
+    let row = 0;
+    segments.forEach((s, i) => {
+      const { seq } = s;
+      const blocks = Math.ceil((seq.pos + s.from + s.n) / kv.blockSize);
+      for (let b = 0; b < blocks; b++) this.tables[i * this.maxBlocks + b] = seq.blocks[b]!;
+      for (let t = 0; t < s.n; t++, row++) {
+        const pos = seq.pos + s.from + t;
+        positions[row] = pos;
+        slots[row] = seq.blocks[Math.floor(pos / kv.blockSize)]! * kv.blockSize + (pos % kv.blockSize);
+        const x = v.x.subarray(row * c.dim, (row + 1) * c.dim);
+        this.embed(x, seq.tokens[s.from + t]!);
+        if (c.embedScale) for (let j = 0; j < c.dim; j++) x[j] = x[j]! * c.embedScale;
+      }
+    });
     const rows = (a: Float32Array, width: number, t: number) => a.subarray(t * width, (t + 1) * width);
     const residual = (from: Float32Array) => {
       for (let i = 0; i < T * c.dim; i++) v.x[i] = v.x[i]! + from[i]!;
@@ -144,27 +235,32 @@ export class WasmTransformer {
       const pre = `blk.${l}.`;
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
-      // ---- attention: k and v go straight into the cache rows pos .. pos + T - 1 ----
+      // ---- attention: each row's k and v go into its sequence's cache slot, then each segment attends ----
       for (let t = 0; t < T; t++) rmsnorm(rows(v.xb, c.dim, t), rows(v.x, c.dim, t), this.weight(pre + 'attn_norm.weight'), c.dim, c.normEps);
       const xin = this.input(p.xb, c.dim, T, pre + 'attn_q.weight', pre + 'attn_k.weight', pre + 'attn_v.weight');
-      const kAt = kc + pos * kvDim * F32;
       this.matmul(p.q, xin, pre + 'attn_q.weight');
-      this.matmul(kAt, xin, pre + 'attn_k.weight');
-      this.matmul(vc + pos * kvDim * F32, xin, pre + 'attn_v.weight');
-      const keys = mem.f32(kAt, T * kvDim);
+      this.matmul(p.k, xin, pre + 'attn_k.weight');
+      this.matmul(p.v, xin, pre + 'attn_v.weight');
       for (let t = 0; t < T; t++) {
         const q = rows(v.q, qDim, t);
-        const k = rows(keys, kvDim, t);
+        const k = rows(v.k, kvDim, t);
         if (c.qkNorm) {
           for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(pre + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
           for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(pre + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
         }
-        rope(q, c.nHeads, pos + t, c, this.ropes[l]!);
-        rope(k, c.nKvHeads, pos + t, c, this.ropes[l]!);
+        rope(q, c.nHeads, positions[t]!, c, this.ropes[l]!);
+        rope(k, c.nKvHeads, positions[t]!, c, this.ropes[l]!);
+        this.k.k.storeKv(p.k + t * kvDim * F32, kc + slots[t]! * this.rowBytes, kvDim, this.half);
+        this.k.k.storeKv(p.v + t * kvDim * F32, vc + slots[t]! * this.rowBytes, kvDim, this.half);
       }
       const window = attentionWindow(c, l);
       const scale = c.queryScale ?? 1 / Math.sqrt(c.headDim);
-      this.k.k.attention(p.q, kc, vc, p.att, p.scores, T, pos, c.nHeads, c.nKvHeads, c.headDim, Number.isFinite(window) ? window : 0x7fffffff, scale, c.attnSoftcap ?? 0);
+      row = 0;
+      segments.forEach((s, i) => {
+        const at = row * qDim * F32;
+        this.k.k.attention(p.q + at, kc, vc, p.tables + i * this.maxBlocks * 4, p.att + at, p.scores, s.n, s.seq.pos + s.from, c.nHeads, c.nKvHeads, c.headDim, Number.isFinite(window) ? window : 0x7fffffff, scale, c.attnSoftcap ?? 0, this.half);
+        row += s.n;
+      });
       this.matmul(p.xb2, this.input(p.att, qDim, T, pre + 'attn_output.weight'), pre + 'attn_output.weight');
       if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_attention_norm.weight'), c.dim, c.normEps);
       residual(v.xb2);
@@ -180,14 +276,26 @@ export class WasmTransformer {
       residual(v.xb2);
     }
 
-    // Only the tokens whose logits are wanted go through the head (a prefill needs the last one).
-    const first = allLogits ? 0 : T - 1;
-    const n = T - first;
-    for (let t = first; t < T; t++) rmsnorm(rows(v.xb, c.dim, t - first), rows(v.x, c.dim, t), this.weight('output_norm.weight'), c.dim, c.normEps);
+    // Only the rows whose logits are wanted go through the head (a prompt chunk needs its last, or none).
+    const wanted: { out: Float32Array; at: number }[] = [];
+    row = 0;
+    for (const s of segments) {
+      const all = s.seq.logits === 'all';
+      const last = s.from + s.n === s.seq.tokens.length;
+      for (let t = 0; t < s.n; t++, row++) {
+        if (!s.out || !(all || (last && t === s.n - 1))) continue;
+        rmsnorm(rows(v.xb, c.dim, wanted.length), rows(v.x, c.dim, row), this.weight('output_norm.weight'), c.dim, c.normEps);
+        wanted.push({ out: s.out, at: all ? s.from + t : 0 });
+      }
+    }
+    if (wanted.length === 0) return;
     const head = this.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight';
-    this.matmul(p.logits, this.input(p.xb, c.dim, n, head), head);
-    const logits = v.logits.subarray(0, n * c.vocabSize);
-    if (c.finalSoftcap) for (let i = 0; i < logits.length; i++) logits[i] = softcap(logits[i]!, c.finalSoftcap);
-    return logits;
+    this.matmul(p.logits, this.input(p.xb, c.dim, wanted.length, head), head);
+    const vocab = c.vocabSize;
+    wanted.forEach(({ out, at }, i) => {
+      const logits = rows(v.logits, vocab, i);
+      if (c.finalSoftcap) for (let j = 0; j < vocab; j++) logits[j] = softcap(logits[j]!, c.finalSoftcap);
+      out.set(logits, at * vocab);
+    });
   }
 }

@@ -13,7 +13,8 @@ export interface KernelExports {
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
   gatedAct(g: number, u: number, n: number, gelu: number): void;
-  attention(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos: number, nHeads: number, nKvHeads: number, headDim: number, window: number, scale: number, softcap: number): void;
+  attention(q: number, kc: number, vc: number, table: number, out: number, scores: number, T: number, pos: number, nHeads: number, nKvHeads: number, headDim: number, window: number, scale: number, softcap: number, half: number): void;
+  storeKv(src: number, dst: number, n: number, half: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
 }
 export type MatmulFn = (w: number, cols: number, xq: number, xd: number, xs: number, xf: number, T: number, out: number, rows: number, r0: number, r1: number) => void;

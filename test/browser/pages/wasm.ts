@@ -5,7 +5,8 @@
 import { createFetch } from '../../../src/index.js';
 import { Kernels } from '../../../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../../../src/engine/wasm/module.js';
-import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, TOL } from '../../helpers/wasm-cases.js';
+import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, matmulTokensAlone, TOL } from '../../helpers/wasm-cases.js';
+import { DTYPES } from '../../../src/formats/dtypes.js';
 
 (window as unknown as { wasmTest: unknown }).wasmTest = {
   isolated: () => crossOriginIsolated,
@@ -24,7 +25,11 @@ import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, TOL } from 
         const e = checkAttention(k, ...c);
         if (!(e < TOL.attentionNMSE)) failures.push(`attention ${c}: NMSE ${e}`);
       }
-      return { simd: k.simd, threads: k.threads, note: k.threadNote, cases: MATMUL_CASES.length + ATTENTION_CASES.length, failures };
+      for (const dtype of DTYPES) {
+        const differ = matmulTokensAlone(k, dtype);
+        if (differ.length) failures.push(`matmul ${dtype}: tokens ${differ} differ alone from among 7`);
+      }
+      return { simd: k.simd, threads: k.threads, note: k.threadNote, cases: MATMUL_CASES.length + ATTENTION_CASES.length + DTYPES.length, failures };
     } finally {
       k.dispose();
     }
