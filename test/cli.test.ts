@@ -41,7 +41,7 @@ describe('webinfer serve', () => {
   });
 
   it('announces the model and answers the seed curl example verbatim', async () => {
-    expect(server.output()).toMatch(/serving stories260K \(llama, wasm backend, context 512(, KV cache \d+ MiB f(16|32) for \d+ positions)?, \d+ requests? at once\)/);
+    expect(server.output()).toMatch(/serving stories260K \(llama, wasm backend, context 512, KV cache \d+ MiB f32 for 4096 positions, 8 requests at once\)/);
     const res = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
