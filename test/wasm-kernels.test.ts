@@ -13,7 +13,7 @@ import { quantizeInput8 } from '../src/engine/cpu/forward.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -31,7 +31,7 @@ describe.each(builds)('$name', (build) => {
     if (!k) {
       k = await Kernels.create({ simd: build.simd, threads: build.threads });
       all.push(k);
-      k.reserveInputs(5 * 768);
+      k.reserveInputs(INPUT_ELEMENTS);
     }
     return k;
   };
@@ -44,6 +44,9 @@ describe.each(builds)('$name', (build) => {
 
   it.each(MATMUL_CASES)('matmul %s: %i rows × %i cols, %i tokens', async (dtype, rows, cols, T) => {
     expect(checkMatmul(await kernels(), dtype, rows, cols, T)).toBeLessThan(TOL.matmulNMSE);
+  });
+  it.each(BATCH_CASES)('matmul %s, %i rows × %i cols: each token of a chunk of 1 to 32 gives the bits it gives alone', async (dtype, rows, cols) => {
+    expect(checkTokenIndependence(await kernels(), dtype, rows, cols)).toEqual([]);
   });
   it('quantize: the reference integers, their scales and sums per 16; zero and tiny blocks give zeros', async () => {
     const k = await kernels();

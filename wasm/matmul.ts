@@ -400,11 +400,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 }
 
 /**
- * The loop every quantised type runs: four rows at a time (then the rest one by one), each token
- * of the chunk in turn while the rows' bytes are in L1.
+ * The loop every super-block type runs for tokens t0 .. T-1: four rows at a time (then the rest
+ * one by one), each token in turn while the rows' bytes are in L1.
  */
 // @ts-ignore: decorator
-@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, t0: i32, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const k = changetype<K>(0);
   const nb = cols / k.elems;
   const rb = <usize>nb * k.bytes;
@@ -412,7 +412,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   let r = r0;
   for (; r + 4 <= r1; r += 4) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
@@ -430,7 +430,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
   for (; r < r1; r++) {
     const p0 = w + <usize>r * rb;
-    for (let t = 0; t < T; t++) {
+    for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
       let a = f32x4.splat(0);
       for (let b = 0; b < nb; b++) a = k.block(p0 + <usize>b * k.bytes, x, d, s, b, a);
@@ -542,6 +542,208 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       let a = f32x4.splat(0);
       for (let b = 0; b < nb; b++) a = block32<K>(k, p0 + <usize>b * k.bytes, x, d, s, b, a);
       store<f32>(at(out, rows, t, r), hsum(a));
+    }
+  }
+}
+
+// ---- prompt tiles of the super-block types ------------------------------------------------------
+// A prompt's tokens four at a time against two rows at a time: each super-block's scales, mins and
+// codes are decoded once per row for its four tokens, and each token's inputs loaded once for both
+// rows, eight accumulators in registers. Plain SIMD still widens the codes to int16 per token:
+// holding them widened needs more registers than x86 has, and the spills cost more than the
+// widening (measured: 5.5 against 12 GMAC/s). Every (row, token) pair runs the very float
+// operations of its one-token loop (rowsOf: the integer sums of a block of 32, then times d·scale
+// and the inputs' scale, in the same order), so a token's outputs do not depend on the tokens
+// that share its chunk: the engine batches sequences.
+
+/**
+ * Weights 16 half .. 16 half + 15 of sub-block s of the Q4_K/Q5_K super-block at p, as blockK
+ * decodes them (half 0: its lo, half 1: its hi).
+ */
+// @ts-ignore: decorator
+@inline function codesK(p: usize, high: bool, s: i32, half: i32): v128 {
+  const q = v128.load(p + (high ? 48 : 16) + ((<usize>s >> 1) << 5) + (<usize>half << 4));
+  let v = (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
+  if (high) {
+    const mask: i32 = 1 << s;
+    const bit = i8x16.splat(<i8>mask);
+    v = v128.or(v, v128.and(i8x16.eq(v128.and(v128.load(p + 16 + (<usize>half << 4)), bit), bit), i8x16.splat(16)));
+  }
+  return v;
+}
+
+/** blockK's step of one sub-block (codes lo, hi) for one row and one token (inputs i0 .. i3). */
+// @ts-ignore: decorator
+@inline function stepK(lo: v128, hi: v128, i0: v128, i1: v128, i2: v128, i3: v128, ds: f32, acc: v128): v128 {
+  return fma(acc, dotUvAcc(hi, i2, i3, dotUv(lo, i0, i1)), ds);
+}
+
+/** Q4_K (high: false) and Q5_K (high: true), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesK45(high: bool, w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const bytes: usize = high ? 176 : 144;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = f16(p), mp = f16(p + 2), dq = f16(q), mq = f16(q + 2);
+        let m00: f32 = 0, m01: f32 = 0, m02: f32 = 0, m03: f32 = 0;
+        let m10: f32 = 0, m11: f32 = 0, m12: f32 = 0, m13: f32 = 0;
+        for (let s = 0; s < 8; s++) {
+          const b = sb * 8 + s;
+          const pl = codesK(p, high, s, 0), ph = codesK(p, high, s, 1);
+          const ql = codesK(q, high, s, 0), qh = codesK(q, high, s, 1);
+          const dsp = dp * <f32>k4(p + 4, s, false), msp = mp * <f32>k4(p + 4, s, true);
+          const dsq = dq * <f32>k4(q + 4, s, false), msq = mq * <f32>k4(q + 4, s, true);
+          {
+            const x = x0, d = d0, ss = s0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            a00 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a00);
+            m00 += msp * xs32 * sum;
+            a10 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a10);
+            m10 += msq * xs32 * sum;
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            a01 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a01);
+            m01 += msp * xs32 * sum;
+            a11 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a11);
+            m11 += msq * xs32 * sum;
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            a02 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a02);
+            m02 += msp * xs32 * sum;
+            a12 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a12);
+            m12 += msq * xs32 * sum;
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            a03 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a03);
+            m03 += msp * xs32 * sum;
+            a13 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a13);
+            m13 += msq * xs32 * sum;
+          }
+        }
+        a00 = addScalar(a00, -m00);
+        a01 = addScalar(a01, -m01);
+        a02 = addScalar(a02, -m02);
+        a03 = addScalar(a03, -m03);
+        a10 = addScalar(a10, -m10);
+        a11 = addScalar(a11, -m11);
+        a12 = addScalar(a12, -m12);
+        a13 = addScalar(a13, -m13);
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
+    }
+  }
+}
+
+/** The codes of Q6_K's group pair k of half n (second: the pair's second group), as Q6_K.block decodes them. */
+// @ts-ignore: decorator
+@inline function codesQ6(p: usize, n: i32, k: i32, second: bool): v128 {
+  const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (second ? 16 : 0));
+  const h = v128.load(p + 128 + (<usize>n << 5) + (second ? 16 : 0));
+  return v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4));
+}
+
+/** scaledGroups (offset 32) for one row and one token: codes va, vb with scales sa, sb; the inputs' registers and sums. */
+// @ts-ignore: decorator
+@inline function stepQ6(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32, ds: f32, acc: v128): v128 {
+  const i = i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(sa)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(sb)));
+  return fma(acc, i32x4.sub(i, i32x4.splat(8 * (sa * sumA + sb * sumB))), ds);
+}
+
+/** Q6_K, tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesQ6K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const bytes: usize = 210;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = f16(p + 208), dq = f16(q + 208);
+        for (let g = 0; g < 8; g++) {
+          const n = g >> 2, k = g & 3;
+          const b = sb * 8 + g;
+          const pa = codesQ6(p, n, k, false), pb = codesQ6(p, n, k, true);
+          const qa = codesQ6(q, n, k, false), qb = codesQ6(q, n, k, true);
+          const spa = <i32>load<i8>(p + 192 + 2 * g), spb = <i32>load<i8>(p + 193 + 2 * g);
+          const sqa = <i32>load<i8>(q + 192 + 2 * g), sqb = <i32>load<i8>(q + 193 + 2 * g);
+          {
+            const x = x0, d = d0, ss = s0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a00 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a00);
+            a10 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a10);
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a01 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a01);
+            a11 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a11);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a02 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a02);
+            a12 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a12);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a03 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a03);
+            a13 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a13);
+          }
+        }
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
     }
   }
 }
@@ -681,20 +883,26 @@ export function matmul_iq4_nl(w: usize, cols: i32, xq: usize, xd: usize, xs: usi
   rows32<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q2_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rowsOf<Q2_K>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
 }
 export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q3_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rowsOf<Q3_K>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
 }
 export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesK45(false, w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q4_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesK45(true, w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q5_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesQ6K(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q6_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
 }
