@@ -596,8 +596,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       for (let sb = 0; sb < nb; sb++) {
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
         const dp = f16(p), mp = f16(p + 2), dq = f16(q), mq = f16(q + 2);
-        let m00: f32 = 0, m01: f32 = 0, m02: f32 = 0, m03: f32 = 0;
-        let m10: f32 = 0, m11: f32 = 0, m12: f32 = 0, m13: f32 = 0;
+        let m0 = f32x4.splat(0), m1 = f32x4.splat(0);
         for (let s = 0; s < 8; s++) {
           const b = sb * 8 + s;
           const pl = codesK(p, high, s, 0), ph = codesK(p, high, s, 1);
@@ -605,50 +604,49 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
           const dsp = dp * <f32>k4(p + 4, s, false), msp = mp * <f32>k4(p + 4, s, true);
           const dsq = dq * <f32>k4(q + 4, s, false), msq = mq * <f32>k4(q + 4, s, true);
           {
-            const x = x0, d = d0, ss = s0;
+            // the mins' sums of the four tokens in the lanes of m0 (row p) and m1 (row q)
+            const c = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(scaleOf(d0, b)), 1, scaleOf(d0 + dStride, b)), 2, scaleOf(d0 + 2 * dStride, b)), 3, scaleOf(d0 + 3 * dStride, b));
+            const u = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(<f32>sum32(s0, b)), 1, <f32>sum32(s0 + sStride, b)), 2, <f32>sum32(s0 + 2 * sStride, b)), 3, <f32>sum32(s0 + 3 * sStride, b));
+            m0 = f32x4.add(m0, f32x4.mul(f32x4.mul(f32x4.splat(msp), c), u));
+            m1 = f32x4.add(m1, f32x4.mul(f32x4.mul(f32x4.splat(msq), c), u));
+          }
+          {
+            const x = x0, d = d0;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            const xs32 = scaleOf(d, b);
             a00 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a00);
-            m00 += msp * xs32 * sum;
             a10 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a10);
-            m10 += msq * xs32 * sum;
           }
           {
-            const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
+            const x = x0 + xStride, d = d0 + dStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            const xs32 = scaleOf(d, b);
             a01 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a01);
-            m01 += msp * xs32 * sum;
             a11 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a11);
-            m11 += msq * xs32 * sum;
           }
           {
-            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            const xs32 = scaleOf(d, b);
             a02 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a02);
-            m02 += msp * xs32 * sum;
             a12 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a12);
-            m12 += msq * xs32 * sum;
           }
           {
-            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b), sum = <f32>sum32(ss, b);
+            const xs32 = scaleOf(d, b);
             a03 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a03);
-            m03 += msp * xs32 * sum;
             a13 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a13);
-            m13 += msq * xs32 * sum;
           }
         }
-        a00 = addScalar(a00, -m00);
-        a01 = addScalar(a01, -m01);
-        a02 = addScalar(a02, -m02);
-        a03 = addScalar(a03, -m03);
-        a10 = addScalar(a10, -m10);
-        a11 = addScalar(a11, -m11);
-        a12 = addScalar(a12, -m12);
-        a13 = addScalar(a13, -m13);
+        a00 = addScalar(a00, -f32x4.extract_lane(m0, 0));
+        a01 = addScalar(a01, -f32x4.extract_lane(m0, 1));
+        a02 = addScalar(a02, -f32x4.extract_lane(m0, 2));
+        a03 = addScalar(a03, -f32x4.extract_lane(m0, 3));
+        a10 = addScalar(a10, -f32x4.extract_lane(m1, 0));
+        a11 = addScalar(a11, -f32x4.extract_lane(m1, 1));
+        a12 = addScalar(a12, -f32x4.extract_lane(m1, 2));
+        a13 = addScalar(a13, -f32x4.extract_lane(m1, 3));
       }
       store<f32>(at(out, rows, t, r), hsum(a00));
       store<f32>(at(out, rows, t + 1, r), hsum(a01));
