@@ -662,25 +662,92 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
 }
 
-/** The codes of Q6_K's group pair k of half n (second: the pair's second group), as Q6_K.block decodes them. */
-// @ts-ignore: decorator
-@inline function codesQ6(p: usize, n: i32, k: i32, second: bool): v128 {
-  const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (second ? 16 : 0));
-  const h = v128.load(p + 128 + (<usize>n << 5) + (second ? 16 : 0));
-  return v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4));
+// The types without mins (Q6_K, Q3_K, IQ4_XS) share one tile: each of a super-block's 8 blocks
+// of 32 is two groups of 16 codes (a, b) with integer scales, an integer dot product per token
+// (ints), and one float factor (ds) times the inputs' scale, as each type's block() computes them.
+
+/** Q6_K's groups: a pair k of half n (b: the pair's second group), as Q6_K.block decodes them; offset 32. */
+@final @unmanaged class TileQ6K {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 210; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p + 208); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const n = g >> 2, k = g & 3;
+    const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
+    const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
+    return v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 { return d; }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return scaledInts(va, vb, sa, sb, 32, i0, i1, i2, i3, sumA, sumB);
+  }
 }
 
-/** scaledGroups (offset 32) for one row and one token: codes va, vb with scales sa, sb; the inputs' registers and sums. */
+/** Q3_K's groups, as Q3_K.block decodes them; offset 4. */
+@final @unmanaged class TileQ3K {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 110; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p + 108); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const run = p + 32 + ((<usize>g >> 2) << 5) + (b ? 16 : 0);
+    const bit = 4 * (g >> 2) + (g & 3);
+    const hm = v128.load(p + (b ? 16 : 0));
+    return v128.or(v128.and(i16x8.shr_u(v128.load(run), 2 * (g & 3)), i8x16.splat(3)), i16x8.shl(v128.and(i16x8.shr_u(hm, bit), i8x16.splat(1)), 2));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return q3Scale(p + 96, 2 * g + (b ? 1 : 0)); }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 { return d; }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return scaledInts(va, vb, sa, sb, 4, i0, i1, i2, i3, sumA, sumB);
+  }
+}
+
+/** IQ4_XS's groups: the grid values of block g's low (a) and high (b) nibbles; one 6-bit scale per 32, in ds. */
+@final @unmanaged class TileIQ4XS {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 136; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const q = v128.load(p + 8 + (<usize>g << 4));
+    return i8x16.swizzle(iq4Grid(), b ? highNibbles(q) : lowNibbles(q));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return 0; }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 {
+    const ls = ((<i32>load<u8>(p + 4 + (g >> 1)) >> (4 * (g & 1))) & 15) | (((<i32>load<u16>(p + 2) >> (2 * g)) & 3) << 4);
+    return d * <f32>(ls - 32);
+  }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return i32x4.add(dotSv(va, i0, i1), dotSv(vb, i2, i3));
+  }
+}
+
+/** scaledGroups' integers for inputs in registers: Σ sc (q - offset)·a of the two groups, spread over the four lanes. */
 // @ts-ignore: decorator
-@inline function stepQ6(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32, ds: f32, acc: v128): v128 {
+@inline function scaledInts(va: v128, vb: v128, sa: i32, sb: i32, offset: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
   const i = i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(sa)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(sb)));
-  return fma(acc, i32x4.sub(i, i32x4.splat(8 * (sa * sumA + sb * sumB))), ds);
+  return i32x4.sub(i, i32x4.splat((offset >> 2) * (sa * sumA + sb * sumB)));
 }
 
-/** Q6_K, tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+/** A type without mins (TileQ6K, TileQ3K, TileIQ4XS), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
 // @ts-ignore: decorator
-@inline function tilesQ6K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  const bytes: usize = 210;
+@inline function tilesScaled<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const k = changetype<K>(0);
+  const bytes = k.bytes;
   const nb = cols >> 8;
   const rb = <usize>nb * bytes;
   const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
@@ -694,41 +761,40 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
       for (let sb = 0; sb < nb; sb++) {
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
-        const dp = f16(p + 208), dq = f16(q + 208);
+        const dp = k.d(p), dq = k.d(q);
         for (let g = 0; g < 8; g++) {
-          const n = g >> 2, k = g & 3;
           const b = sb * 8 + g;
-          const pa = codesQ6(p, n, k, false), pb = codesQ6(p, n, k, true);
-          const qa = codesQ6(q, n, k, false), qb = codesQ6(q, n, k, true);
-          const spa = <i32>load<i8>(p + 192 + 2 * g), spb = <i32>load<i8>(p + 193 + 2 * g);
-          const sqa = <i32>load<i8>(q + 192 + 2 * g), sqb = <i32>load<i8>(q + 193 + 2 * g);
+          const pa = k.codes(p, g, false), pb = k.codes(p, g, true);
+          const qa = k.codes(q, g, false), qb = k.codes(q, g, true);
+          const spa = k.scale(p, g, false), spb = k.scale(p, g, true), dsp = k.ds(p, g, dp);
+          const sqa = k.scale(q, g, false), sqb = k.scale(q, g, true), dsq = k.ds(q, g, dq);
           {
             const x = x0, d = d0, ss = s0;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
             const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a00 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a00);
-            a10 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a10);
+            a00 = fma(a00, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a10 = fma(a10, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
           }
           {
             const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
             const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a01 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a01);
-            a11 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a11);
+            a01 = fma(a01, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a11 = fma(a11, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
           }
           {
             const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
             const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a02 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a02);
-            a12 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a12);
+            a02 = fma(a02, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a12 = fma(a12, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
           }
           {
             const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
             const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a03 = stepQ6(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB, dp * xsc, a03);
-            a13 = stepQ6(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB, dq * xsc, a13);
+            a03 = fma(a03, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a13 = fma(a13, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
           }
         }
       }
@@ -884,7 +950,9 @@ export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   rowsOf<Q2_K>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
 }
 export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q3_K>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesScaled<TileQ3K>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q3_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
@@ -898,9 +966,11 @@ export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
-  if (T4 > 0) tilesQ6K(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  if (T4 > 0) tilesScaled<TileQ6K>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
   rowsOf<Q6_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesScaled<TileIQ4XS>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
