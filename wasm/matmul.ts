@@ -662,6 +662,106 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
 }
 
+/** Q2_K's 16 codes of group 2 s + half, as Q2_K.block decodes them. */
+// @ts-ignore: decorator
+@inline function codesQ2(p: usize, s: i32, half: i32): v128 {
+  const run = p + 16 + ((<usize>s >> 2) << 5) + (<usize>half << 4);
+  return v128.and(i16x8.shr_u(v128.load(run), 2 * (s & 3)), i8x16.splat(3));
+}
+
+/** Q2_K.block's integers of block s for inputs in registers: its two groups times their 4-bit scales (of the bytes ca, cb). */
+// @ts-ignore: decorator
+@inline function q2Ints(va: v128, vb: v128, ca: i32, cb: i32, i0: v128, i1: v128, i2: v128, i3: v128): v128 {
+  return i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(ca & 15)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(cb & 15)));
+}
+
+/** Q2_K as tilesK45 (its mins per 16: each block's two sums of 16 inputs times their mins), tokens 0 .. T4-1, rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesQ2K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const bytes: usize = 84;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = f16(p + 80), mp = f16(p + 82), dq = f16(q + 80), mq = f16(q + 82);
+        let m0 = f32x4.splat(0), m1 = f32x4.splat(0);
+        for (let s = 0; s < 8; s++) {
+          const b = sb * 8 + s;
+          const pl = codesQ2(p, s, 0), ph = codesQ2(p, s, 1);
+          const ql = codesQ2(q, s, 0), qh = codesQ2(q, s, 1);
+          const cpa = <i32>load<u8>(p + 2 * s), cpb = <i32>load<u8>(p + 2 * s + 1);
+          const cqa = <i32>load<u8>(q + 2 * s), cqb = <i32>load<u8>(q + 2 * s + 1);
+          {
+            // the mins' sums of the four tokens in the lanes of m0 (row p) and m1 (row q)
+            const c = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(scaleOf(d0, b)), 1, scaleOf(d0 + dStride, b)), 2, scaleOf(d0 + 2 * dStride, b)), 3, scaleOf(d0 + 3 * dStride, b));
+            const ua = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sum16(s0, 2 * b)), 1, sum16(s0 + sStride, 2 * b)), 2, sum16(s0 + 2 * sStride, 2 * b)), 3, sum16(s0 + 3 * sStride, 2 * b));
+            const ub = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sum16(s0, 2 * b + 1)), 1, sum16(s0 + sStride, 2 * b + 1)), 2, sum16(s0 + 2 * sStride, 2 * b + 1)), 3, sum16(s0 + 3 * sStride, 2 * b + 1));
+            const up = f32x4.convert_i32x4_s(i32x4.add(i32x4.mul(i32x4.splat(cpa >> 4), ua), i32x4.mul(i32x4.splat(cpb >> 4), ub)));
+            const uq = f32x4.convert_i32x4_s(i32x4.add(i32x4.mul(i32x4.splat(cqa >> 4), ua), i32x4.mul(i32x4.splat(cqb >> 4), ub)));
+            m0 = f32x4.add(m0, f32x4.mul(f32x4.mul(f32x4.splat(mp), c), up));
+            m1 = f32x4.add(m1, f32x4.mul(f32x4.mul(f32x4.splat(mq), c), uq));
+          }
+          {
+            const x = x0, d = d0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a00 = fma(a00, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a10 = fma(a10, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a01 = fma(a01, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a11 = fma(a11, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a02 = fma(a02, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a12 = fma(a12, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a03 = fma(a03, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a13 = fma(a13, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+        }
+        a00 = addScalar(a00, -f32x4.extract_lane(m0, 0));
+        a01 = addScalar(a01, -f32x4.extract_lane(m0, 1));
+        a02 = addScalar(a02, -f32x4.extract_lane(m0, 2));
+        a03 = addScalar(a03, -f32x4.extract_lane(m0, 3));
+        a10 = addScalar(a10, -f32x4.extract_lane(m1, 0));
+        a11 = addScalar(a11, -f32x4.extract_lane(m1, 1));
+        a12 = addScalar(a12, -f32x4.extract_lane(m1, 2));
+        a13 = addScalar(a13, -f32x4.extract_lane(m1, 3));
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
+    }
+  }
+}
+
 // The types without mins (Q6_K, Q3_K, IQ4_XS) share one tile: each of a super-block's 8 blocks
 // of 32 is two groups of 16 codes (a, b) with integer scales, an integer dot product per token
 // (ints), and one float factor (ds) times the inputs' scale, as each type's block() computes them.
@@ -947,7 +1047,9 @@ export function matmul_iq4_nl(w: usize, cols: i32, xq: usize, xd: usize, xs: usi
   rows32<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q2_K>(w, cols, xq, xd, xs, 0, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesQ2K(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q2_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
