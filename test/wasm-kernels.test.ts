@@ -14,7 +14,7 @@ import { DTYPES, f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, checkAttention, checkMatmul, MATMUL_CASES, matmulTokensAlone, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -32,7 +32,7 @@ describe.each(builds)('$name', (build) => {
     if (!k) {
       k = await Kernels.create({ simd: build.simd, threads: build.threads });
       all.push(k);
-      k.reserveInputs(5 * 768);
+      k.reserveInputs(INPUT_ELEMENTS);
     }
     return k;
   };
@@ -45,6 +45,9 @@ describe.each(builds)('$name', (build) => {
 
   it.each(MATMUL_CASES)('matmul %s: %i rows × %i cols, %i tokens', async (dtype, rows, cols, T) => {
     expect(checkMatmul(await kernels(), dtype, rows, cols, T)).toBeLessThan(TOL.matmulNMSE);
+  });
+  it.each(BATCH_CASES)('matmul %s, %i rows × %i cols: each token of a chunk of 1 to 32 gives the bits it gives alone', async (dtype, rows, cols) => {
+    expect(checkTokenIndependence(await kernels(), dtype, rows, cols)).toEqual([]);
   });
   it('quantize: the reference integers, their scales and sums per 16; zero and tiny blocks give zeros', async () => {
     const k = await kernels();
@@ -69,12 +72,6 @@ describe.each(builds)('$name', (build) => {
 
   it.each(ATTENTION_CASES)('attention: %i heads / %i kv, dim %i, %i tokens at %i, window %i, softcap %i, float16 cache %i', async (nHeads, nKv, headDim, T, pos, window, cap, half) => {
     expect(checkAttention(await kernels(), nHeads, nKv, headDim, T, pos, window, cap, half)).toBeLessThan(TOL.attentionNMSE);
-  });
-
-  // Continuous batching runs a sequence's token in chunks of other sequences' rows: a row's
-  // outputs must be the same floats whatever the chunk (test/wasm-batch.test.ts builds on this).
-  it.each(DTYPES)('matmul %s: each token gives the same floats alone as among 7 tokens', async (dtype) => {
-    expect(matmulTokensAlone(await kernels(), dtype)).toEqual([]);
   });
 
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {

@@ -21,7 +21,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -241,80 +241,6 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   return addScalar(acc, -mins);
 }
 
-/** Rows per tile of the four-token K-quant loops. */
-// @ts-ignore: decorator
-@inline const K4_TILE = 16;
-
-/**
- * Q4_K and Q5_K for tokens 0 .. T4-1, four at a time, one row at a time: each sub-block's codes
- * and scales decoded once for the four tokens (blockK decodes them per token). Each token's sums
- * are blockK's, operation for operation (d·sc and dmin·m are its first products), so a token
- * gets the same floats here as alone: a batched step matches a sequence run alone bit for bit.
- */
-// @ts-ignore: decorator
-@inline function rowsK4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32, high: bool): void {
-  const nb = cols >> 8;
-  const bytes: usize = high ? 176 : 144;
-  const rb = <usize>nb * bytes;
-  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
-  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
-  // tiles of rows, so that both a tile's bytes and four tokens' inputs stay in L1 for a prefill's many tokens
-  for (let rt = r0; rt < r1; rt += K4_TILE) {
-    const re = min(rt + K4_TILE, r1);
-    for (let t = 0; t < T4; t += 4) {
-      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
-      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
-      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
-      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
-      for (let r = rt; r < re; r++) {
-        const p0 = w + <usize>r * rb;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let sb = 0; sb < nb; sb++) {
-          const p = p0 + <usize>sb * bytes;
-          const d = f16(p), dmin = f16(p + 2);
-          const qs = p + (high ? 48 : 16);
-          const qh0 = high ? v128.load(p + 16) : i32x4.splat(0), qh1 = high ? v128.load(p + 32) : i32x4.splat(0);
-          let m0: f32 = 0, m1: f32 = 0, m2: f32 = 0, m3: f32 = 0;
-          for (let j = 0; j < 4; j++) {
-            const q0 = v128.load(qs + (<usize>j << 5));
-            const q1 = v128.load(qs + 16 + (<usize>j << 5));
-            for (let h = 0; h < 2; h++) {
-              const s = 2 * j + h;
-              const b = sb * 8 + s;
-              let lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
-              let hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
-              if (high) {
-                const mask: i32 = 1 << s;
-                const bit = i8x16.splat(<i8>mask);
-                lo = v128.or(lo, v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16)));
-                hi = v128.or(hi, v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16)));
-              }
-              const dsc = d * <f32>k4(p + 4, s, false), dmn = dmin * <f32>k4(p + 4, s, true);
-              const e0 = scaleOf(d0, b), e1 = scaleOf(d1, b), e2 = scaleOf(d2, b), e3 = scaleOf(d3, b);
-              a0 = fma(a0, dotUAcc(hi, x0, 2 * b + 1, dotU(lo, x0, 2 * b)), dsc * e0);
-              a1 = fma(a1, dotUAcc(hi, x1, 2 * b + 1, dotU(lo, x1, 2 * b)), dsc * e1);
-              a2 = fma(a2, dotUAcc(hi, x2, 2 * b + 1, dotU(lo, x2, 2 * b)), dsc * e2);
-              a3 = fma(a3, dotUAcc(hi, x3, 2 * b + 1, dotU(lo, x3, 2 * b)), dsc * e3);
-              m0 += dmn * e0 * <f32>sum32(s0, b);
-              m1 += dmn * e1 * <f32>sum32(s1, b);
-              m2 += dmn * e2 * <f32>sum32(s2, b);
-              m3 += dmn * e3 * <f32>sum32(s3, b);
-            }
-          }
-          a0 = addScalar(a0, -m0);
-          a1 = addScalar(a1, -m1);
-          a2 = addScalar(a2, -m2);
-          a3 = addScalar(a3, -m3);
-        }
-        store<f32>(at(out, rows, t, r), hsum(a0));
-        store<f32>(at(out, rows, t + 1, r), hsum(a1));
-        store<f32>(at(out, rows, t + 2, r), hsum(a2));
-        store<f32>(at(out, rows, t + 3, r), hsum(a3));
-      }
-    }
-  }
-}
-
 /** Q4_K (144 bytes). */
 @final @unmanaged class Q4_K {
   // @ts-ignore: decorator
@@ -381,59 +307,6 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
       }
     }
     return acc;
-  }
-}
-
-/**
- * Q6_K for tokens 0 .. T4-1, four at a time, one row at a time: each group pair decoded once for
- * the four tokens, then per token exactly Q6_K.block's scaledGroups (the same floats as alone).
- */
-// @ts-ignore: decorator
-@inline function rowsQ6K4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  const nb = cols >> 8;
-  const rb = <usize>nb * 210;
-  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
-  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
-  const m4 = i8x16.splat(0x0f), m2 = i8x16.splat(3);
-  // tiles of rows, so that both a tile's bytes and four tokens' inputs stay in L1 for a prefill's many tokens
-  for (let rt = r0; rt < r1; rt += K4_TILE) {
-    const re = min(rt + K4_TILE, r1);
-    for (let t = 0; t < T4; t += 4) {
-      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
-      const x1 = x0 + xStride, d1 = d0 + dStride, s1 = s0 + sStride;
-      const x2 = x1 + xStride, d2 = d1 + dStride, s2 = s1 + sStride;
-      const x3 = x2 + xStride, d3 = d2 + dStride, s3 = s2 + sStride;
-      for (let r = rt; r < re; r++) {
-        const p0 = w + <usize>r * rb;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let sb = 0; sb < nb; sb++) {
-          const p = p0 + <usize>sb * 210;
-          const d = f16(p + 208);
-          for (let n = 0; n < 2; n++) {
-            const ql = p + (<usize>n << 6), qh = p + 128 + (<usize>n << 5), sc = p + 192 + (<usize>n << 3);
-            const l0 = v128.load(ql), l1 = v128.load(ql + 16), l2 = v128.load(ql + 32), l3 = v128.load(ql + 48);
-            const h0 = v128.load(qh), h1 = v128.load(qh + 16);
-            for (let k = 0; k < 4; k++) {
-              const la = (k & 1) == 0 ? l0 : l2;
-              const lb = (k & 1) == 0 ? l1 : l3;
-              const shift = 2 * k;
-              const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
-              const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
-              const b = sb * 8 + n * 4 + k;
-              const sa = <i32>load<i8>(sc + 2 * k), sbb = <i32>load<i8>(sc + 2 * k + 1);
-              a0 = scaledGroups(va, vb, sa, sbb, 32, x0, d0, s0, b, d, a0);
-              a1 = scaledGroups(va, vb, sa, sbb, 32, x1, d1, s1, b, d, a1);
-              a2 = scaledGroups(va, vb, sa, sbb, 32, x2, d2, s2, b, d, a2);
-              a3 = scaledGroups(va, vb, sa, sbb, 32, x3, d3, s3, b, d, a3);
-            }
-          }
-        }
-        store<f32>(at(out, rows, t, r), hsum(a0));
-        store<f32>(at(out, rows, t + 1, r), hsum(a1));
-        store<f32>(at(out, rows, t + 2, r), hsum(a2));
-        store<f32>(at(out, rows, t + 3, r), hsum(a3));
-      }
-    }
   }
 }
 
@@ -527,11 +400,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
 }
 
 /**
- * The loop every super-block type runs: four rows at a time (then the rest one by one), each
- * token from t0 on in turn while the rows' bytes are in L1.
+ * The loop every super-block type runs for tokens t0 .. T-1: four rows at a time (then the rest
+ * one by one), each token in turn while the rows' bytes are in L1.
  */
 // @ts-ignore: decorator
-@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, t0: i32 = 0): void {
+@inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, t0: i32, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const k = changetype<K>(0);
   const nb = cols / k.elems;
   const rb = <usize>nb * k.bytes;
@@ -673,6 +546,372 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   }
 }
 
+// ---- prompt tiles of the super-block types ------------------------------------------------------
+// A prompt's tokens four at a time against two rows at a time: each super-block's scales, mins and
+// codes are decoded once per row for its four tokens, and each token's inputs loaded once for both
+// rows, eight accumulators in registers. Plain SIMD still widens the codes to int16 per token:
+// holding them widened needs more registers than x86 has, and the spills cost more than the
+// widening (measured: 5.5 against 12 GMAC/s). Every (row, token) pair runs the very float
+// operations of its one-token loop (rowsOf: the integer sums of a block of 32, then times d·scale
+// and the inputs' scale, in the same order), so a token's outputs do not depend on the tokens
+// that share its chunk: the engine batches sequences.
+
+/**
+ * Weights 16 half .. 16 half + 15 of sub-block s of the Q4_K/Q5_K super-block at p, as blockK
+ * decodes them (half 0: its lo, half 1: its hi).
+ */
+// @ts-ignore: decorator
+@inline function codesK(p: usize, high: bool, s: i32, half: i32): v128 {
+  const q = v128.load(p + (high ? 48 : 16) + ((<usize>s >> 1) << 5) + (<usize>half << 4));
+  let v = (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
+  if (high) {
+    const mask: i32 = 1 << s;
+    const bit = i8x16.splat(<i8>mask);
+    v = v128.or(v, v128.and(i8x16.eq(v128.and(v128.load(p + 16 + (<usize>half << 4)), bit), bit), i8x16.splat(16)));
+  }
+  return v;
+}
+
+/** blockK's step of one sub-block (codes lo, hi) for one row and one token (inputs i0 .. i3). */
+// @ts-ignore: decorator
+@inline function stepK(lo: v128, hi: v128, i0: v128, i1: v128, i2: v128, i3: v128, ds: f32, acc: v128): v128 {
+  return fma(acc, dotUvAcc(hi, i2, i3, dotUv(lo, i0, i1)), ds);
+}
+
+/** Q4_K (high: false) and Q5_K (high: true), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesK45(high: bool, w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const bytes: usize = high ? 176 : 144;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = f16(p), mp = f16(p + 2), dq = f16(q), mq = f16(q + 2);
+        let m0 = f32x4.splat(0), m1 = f32x4.splat(0);
+        for (let s = 0; s < 8; s++) {
+          const b = sb * 8 + s;
+          const pl = codesK(p, high, s, 0), ph = codesK(p, high, s, 1);
+          const ql = codesK(q, high, s, 0), qh = codesK(q, high, s, 1);
+          const dsp = dp * <f32>k4(p + 4, s, false), msp = mp * <f32>k4(p + 4, s, true);
+          const dsq = dq * <f32>k4(q + 4, s, false), msq = mq * <f32>k4(q + 4, s, true);
+          {
+            // the mins' sums of the four tokens in the lanes of m0 (row p) and m1 (row q)
+            const c = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(scaleOf(d0, b)), 1, scaleOf(d0 + dStride, b)), 2, scaleOf(d0 + 2 * dStride, b)), 3, scaleOf(d0 + 3 * dStride, b));
+            const u = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(<f32>sum32(s0, b)), 1, <f32>sum32(s0 + sStride, b)), 2, <f32>sum32(s0 + 2 * sStride, b)), 3, <f32>sum32(s0 + 3 * sStride, b));
+            m0 = f32x4.add(m0, f32x4.mul(f32x4.mul(f32x4.splat(msp), c), u));
+            m1 = f32x4.add(m1, f32x4.mul(f32x4.mul(f32x4.splat(msq), c), u));
+          }
+          {
+            const x = x0, d = d0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a00 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a00);
+            a10 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a10);
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a01 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a01);
+            a11 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a11);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a02 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a02);
+            a12 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a12);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a03 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a03);
+            a13 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a13);
+          }
+        }
+        a00 = addScalar(a00, -f32x4.extract_lane(m0, 0));
+        a01 = addScalar(a01, -f32x4.extract_lane(m0, 1));
+        a02 = addScalar(a02, -f32x4.extract_lane(m0, 2));
+        a03 = addScalar(a03, -f32x4.extract_lane(m0, 3));
+        a10 = addScalar(a10, -f32x4.extract_lane(m1, 0));
+        a11 = addScalar(a11, -f32x4.extract_lane(m1, 1));
+        a12 = addScalar(a12, -f32x4.extract_lane(m1, 2));
+        a13 = addScalar(a13, -f32x4.extract_lane(m1, 3));
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
+    }
+  }
+}
+
+/** Q2_K's 16 codes of group 2 s + half, as Q2_K.block decodes them. */
+// @ts-ignore: decorator
+@inline function codesQ2(p: usize, s: i32, half: i32): v128 {
+  const run = p + 16 + ((<usize>s >> 2) << 5) + (<usize>half << 4);
+  return v128.and(i16x8.shr_u(v128.load(run), 2 * (s & 3)), i8x16.splat(3));
+}
+
+/** Q2_K.block's integers of block s for inputs in registers: its two groups times their 4-bit scales (of the bytes ca, cb). */
+// @ts-ignore: decorator
+@inline function q2Ints(va: v128, vb: v128, ca: i32, cb: i32, i0: v128, i1: v128, i2: v128, i3: v128): v128 {
+  return i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(ca & 15)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(cb & 15)));
+}
+
+/** Q2_K as tilesK45 (its mins per 16: each block's two sums of 16 inputs times their mins), tokens 0 .. T4-1, rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesQ2K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const bytes: usize = 84;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = f16(p + 80), mp = f16(p + 82), dq = f16(q + 80), mq = f16(q + 82);
+        let m0 = f32x4.splat(0), m1 = f32x4.splat(0);
+        for (let s = 0; s < 8; s++) {
+          const b = sb * 8 + s;
+          const pl = codesQ2(p, s, 0), ph = codesQ2(p, s, 1);
+          const ql = codesQ2(q, s, 0), qh = codesQ2(q, s, 1);
+          const cpa = <i32>load<u8>(p + 2 * s), cpb = <i32>load<u8>(p + 2 * s + 1);
+          const cqa = <i32>load<u8>(q + 2 * s), cqb = <i32>load<u8>(q + 2 * s + 1);
+          {
+            // the mins' sums of the four tokens in the lanes of m0 (row p) and m1 (row q)
+            const c = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(scaleOf(d0, b)), 1, scaleOf(d0 + dStride, b)), 2, scaleOf(d0 + 2 * dStride, b)), 3, scaleOf(d0 + 3 * dStride, b));
+            const ua = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sum16(s0, 2 * b)), 1, sum16(s0 + sStride, 2 * b)), 2, sum16(s0 + 2 * sStride, 2 * b)), 3, sum16(s0 + 3 * sStride, 2 * b));
+            const ub = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sum16(s0, 2 * b + 1)), 1, sum16(s0 + sStride, 2 * b + 1)), 2, sum16(s0 + 2 * sStride, 2 * b + 1)), 3, sum16(s0 + 3 * sStride, 2 * b + 1));
+            const up = f32x4.convert_i32x4_s(i32x4.add(i32x4.mul(i32x4.splat(cpa >> 4), ua), i32x4.mul(i32x4.splat(cpb >> 4), ub)));
+            const uq = f32x4.convert_i32x4_s(i32x4.add(i32x4.mul(i32x4.splat(cqa >> 4), ua), i32x4.mul(i32x4.splat(cqb >> 4), ub)));
+            m0 = f32x4.add(m0, f32x4.mul(f32x4.mul(f32x4.splat(mp), c), up));
+            m1 = f32x4.add(m1, f32x4.mul(f32x4.mul(f32x4.splat(mq), c), uq));
+          }
+          {
+            const x = x0, d = d0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a00 = fma(a00, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a10 = fma(a10, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a01 = fma(a01, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a11 = fma(a11, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a02 = fma(a02, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a12 = fma(a12, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xs32 = scaleOf(d, b);
+            a03 = fma(a03, q2Ints(pl, ph, cpa, cpb, i0, i1, i2, i3), dp * xs32);
+            a13 = fma(a13, q2Ints(ql, qh, cqa, cqb, i0, i1, i2, i3), dq * xs32);
+          }
+        }
+        a00 = addScalar(a00, -f32x4.extract_lane(m0, 0));
+        a01 = addScalar(a01, -f32x4.extract_lane(m0, 1));
+        a02 = addScalar(a02, -f32x4.extract_lane(m0, 2));
+        a03 = addScalar(a03, -f32x4.extract_lane(m0, 3));
+        a10 = addScalar(a10, -f32x4.extract_lane(m1, 0));
+        a11 = addScalar(a11, -f32x4.extract_lane(m1, 1));
+        a12 = addScalar(a12, -f32x4.extract_lane(m1, 2));
+        a13 = addScalar(a13, -f32x4.extract_lane(m1, 3));
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
+    }
+  }
+}
+
+// The types without mins (Q6_K, Q3_K, IQ4_XS) share one tile: each of a super-block's 8 blocks
+// of 32 is two groups of 16 codes (a, b) with integer scales, an integer dot product per token
+// (ints), and one float factor (ds) times the inputs' scale, as each type's block() computes them.
+
+/** Q6_K's groups: a pair k of half n (b: the pair's second group), as Q6_K.block decodes them; offset 32. */
+@final @unmanaged class TileQ6K {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 210; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p + 208); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const n = g >> 2, k = g & 3;
+    const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
+    const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
+    return v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 { return d; }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return scaledInts(va, vb, sa, sb, 32, i0, i1, i2, i3, sumA, sumB);
+  }
+}
+
+/** Q3_K's groups, as Q3_K.block decodes them; offset 4. */
+@final @unmanaged class TileQ3K {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 110; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p + 108); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const run = p + 32 + ((<usize>g >> 2) << 5) + (b ? 16 : 0);
+    const bit = 4 * (g >> 2) + (g & 3);
+    const hm = v128.load(p + (b ? 16 : 0));
+    return v128.or(v128.and(i16x8.shr_u(v128.load(run), 2 * (g & 3)), i8x16.splat(3)), i16x8.shl(v128.and(i16x8.shr_u(hm, bit), i8x16.splat(1)), 2));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return q3Scale(p + 96, 2 * g + (b ? 1 : 0)); }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 { return d; }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return scaledInts(va, vb, sa, sb, 4, i0, i1, i2, i3, sumA, sumB);
+  }
+}
+
+/** IQ4_XS's groups: the grid values of block g's low (a) and high (b) nibbles; one 6-bit scale per 32, in ds. */
+@final @unmanaged class TileIQ4XS {
+  // @ts-ignore: decorator
+  @inline get bytes(): usize { return 136; }
+  // @ts-ignore: decorator
+  @inline d(p: usize): f32 { return f16(p); }
+  // @ts-ignore: decorator
+  @inline codes(p: usize, g: i32, b: bool): v128 {
+    const q = v128.load(p + 8 + (<usize>g << 4));
+    return i8x16.swizzle(iq4Grid(), b ? highNibbles(q) : lowNibbles(q));
+  }
+  // @ts-ignore: decorator
+  @inline scale(p: usize, g: i32, b: bool): i32 { return 0; }
+  // @ts-ignore: decorator
+  @inline ds(p: usize, g: i32, d: f32): f32 {
+    const ls = ((<i32>load<u8>(p + 4 + (g >> 1)) >> (4 * (g & 1))) & 15) | (((<i32>load<u16>(p + 2) >> (2 * g)) & 3) << 4);
+    return d * <f32>(ls - 32);
+  }
+  // @ts-ignore: decorator
+  @inline ints(va: v128, vb: v128, sa: i32, sb: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+    return i32x4.add(dotSv(va, i0, i1), dotSv(vb, i2, i3));
+  }
+}
+
+/** scaledGroups' integers for inputs in registers: Σ sc (q - offset)·a of the two groups, spread over the four lanes. */
+// @ts-ignore: decorator
+@inline function scaledInts(va: v128, vb: v128, sa: i32, sb: i32, offset: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+  const i = i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(sa)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(sb)));
+  return i32x4.sub(i, i32x4.splat((offset >> 2) * (sa * sumA + sb * sumB)));
+}
+
+/** A type without mins (TileQ6K, TileQ3K, TileIQ4XS), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+// @ts-ignore: decorator
+@inline function tilesScaled<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const k = changetype<K>(0);
+  const bytes = k.bytes;
+  const nb = cols >> 8;
+  const rb = <usize>nb * bytes;
+  const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+  const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const p0 = w + <usize>r * rb, p1 = two ? p0 + rb : p0;
+    for (let t = 0; t < T4; t += 4) {
+      const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      for (let sb = 0; sb < nb; sb++) {
+        const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
+        const dp = k.d(p), dq = k.d(q);
+        for (let g = 0; g < 8; g++) {
+          const b = sb * 8 + g;
+          const pa = k.codes(p, g, false), pb = k.codes(p, g, true);
+          const qa = k.codes(q, g, false), qb = k.codes(q, g, true);
+          const spa = k.scale(p, g, false), spb = k.scale(p, g, true), dsp = k.ds(p, g, dp);
+          const sqa = k.scale(q, g, false), sqb = k.scale(q, g, true), dsq = k.ds(q, g, dq);
+          {
+            const x = x0, d = d0, ss = s0;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a00 = fma(a00, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a10 = fma(a10, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
+          }
+          {
+            const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a01 = fma(a01, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a11 = fma(a11, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
+          }
+          {
+            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a02 = fma(a02, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a12 = fma(a12, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
+          }
+          {
+            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
+            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
+            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
+            a03 = fma(a03, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
+            a13 = fma(a13, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
+          }
+        }
+      }
+      store<f32>(at(out, rows, t, r), hsum(a00));
+      store<f32>(at(out, rows, t + 1, r), hsum(a01));
+      store<f32>(at(out, rows, t + 2, r), hsum(a02));
+      store<f32>(at(out, rows, t + 3, r), hsum(a03));
+      if (two) {
+        store<f32>(at(out, rows, t, r + 1), hsum(a10));
+        store<f32>(at(out, rows, t + 1, r + 1), hsum(a11));
+        store<f32>(at(out, rows, t + 2, r + 1), hsum(a12));
+        store<f32>(at(out, rows, t + 3, r + 1), hsum(a13));
+      }
+    }
+  }
+}
+
 // ---- float weights ------------------------------------------------------------------------------
 // vec(p, x0, x1, acc): acc plus 8 weights at p times 8 float inputs; one(p): the weight at p.
 
@@ -685,6 +924,20 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, f16x4, fma, highNibbl
   }
   // @ts-ignore: decorator
   @inline one(p: usize): f32 { return load<f32>(p); }
+}
+
+/**
+ * Four float16 values (the low or high half of 8 in v) as float32: the exponent and mantissa
+ * shifted into place and rescaled by 2^112, which turns float16 subnormals into float32 normals
+ * exactly; infinities and NaNs (exponent 31) are set apart.
+ */
+// @ts-ignore: decorator
+@inline function f16x4(h: v128): v128 {
+  const abs = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const scaled = f32x4.mul(abs, f32x4.splat(reinterpret<f32>(0x77800000))); // 2^112
+  const special = i32x4.ge_u(abs, i32x4.splat(0x0f800000)); // exponent 31
+  const value = v128.bitselect(v128.or(abs, i32x4.splat(0x7f800000)), scaled, special);
+  return v128.or(value, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
 @final @unmanaged class F16 {
@@ -794,26 +1047,32 @@ export function matmul_iq4_nl(w: usize, cols: i32, xq: usize, xd: usize, xs: usi
   rows32<IQ4_NL>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q2_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q2_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesQ2K(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q2_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q3_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<Q3_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesScaled<TileQ3K>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q3_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
-  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, false);
-  rowsOf<Q4_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
+  if (T4 > 0) tilesK45(false, w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q4_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
-  if (T4 > 0) rowsK4(w, cols, xq, xd, xs, T4, out, rows, r0, r1, true);
-  rowsOf<Q5_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
+  if (T4 > 0) tilesK45(true, w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q5_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;
-  if (T4 > 0) rowsQ6K4(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
-  rowsOf<Q6_K>(w, cols, xq, xd, xs, T, out, rows, r0, r1, T4);
+  if (T4 > 0) tilesScaled<TileQ6K>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<Q6_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
-  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  const T4 = T & ~3;
+  if (T4 > 0) tilesScaled<TileIQ4XS>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
+  rowsOf<IQ4_XS>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
 }

@@ -13,12 +13,20 @@ import { nmse, randoms } from './gpu.js';
 /** Named tolerances: float32 sums in the kernels vs float64 in the reference. */
 export const TOL = { matmulNMSE: 1e-10, attentionNMSE: 1e-10 };
 
-/** [type, rows, cols, tokens]: widths of one block, several, and several super-blocks; rows that do not split evenly in fours or across threads. */
+/**
+ * [type, rows, cols, tokens]: widths of one block, several, and several super-blocks; rows that do
+ * not split evenly in fours or across threads; and per type a prompt of 9 tokens (two tiles of
+ * four and one token left over).
+ */
 export const MATMUL_CASES: [DType, number, number, number][] = DTYPES.flatMap((dtype) => {
   const b = blockElements(dtype);
   const widths = b === 1 ? [37, 64, 101] : b === 32 ? [32, 96, 608] : [256, 768];
-  return widths.map((cols, i) => [dtype, [1, 7, 33][i % 3]!, cols, [1, 3, 5][i % 3]!] as [DType, number, number, number]);
+  const cases = widths.map((cols, i) => [dtype, [1, 7, 33][i % 3]!, cols, [1, 3, 5][i % 3]!] as [DType, number, number, number]);
+  return [...cases, [dtype, 13, widths.at(-1)!, 9] as [DType, number, number, number]];
 });
+
+/** Inputs the cases need at most (Kernels.reserveInputs). */
+export const INPUT_ELEMENTS = 32 * 768;
 
 export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number, T: number): number {
   const bytes = randomBlocks(dtype, rows * cols, rows * 131 + cols);
@@ -46,27 +54,39 @@ export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number
 }
 
 /**
- * A matmul over 7 tokens (the four-token path and the rest) against each token alone: the
- * tokens whose outputs differ in any bit (none, for continuous batching to match solo runs).
+ * Token counts of a prompt chunk, and widths per block size: a token's outputs must not depend on
+ * how many tokens share its chunk (the engine batches sequences into one chunk), so a chunk of T
+ * tokens is compared bit for bit with each token alone.
  */
-export function matmulTokensAlone(k: Kernels, dtype: DType): number[] {
-  const cols = blockElements(dtype) === 256 ? 512 : 96, rows = 13, T = 7;
-  const bytes = randomBlocks(dtype, rows * cols, 77);
+export const BATCH_TOKENS = [1, 2, 3, 4, 5, 8, 31, 32];
+export const BATCH_CASES: [DType, number, number][] = DTYPES.map((d) => [d, 7, blockElements(d) === 256 ? 512 : 96]);
+
+/** The tokens (of BATCH_TOKENS chunks) whose outputs differ in any bit from the same token's alone. */
+export function checkTokenIndependence(k: Kernels, dtype: DType, rows: number, cols: number): string[] {
+  const bytes = randomBlocks(dtype, rows * cols, rows * 17 + cols);
+  const maxT = Math.max(...BATCH_TOKENS);
+  const x = randoms(maxT * cols, cols + 1).map((v, i) => (i % 29 === 0 ? v * 40 : v));
   const w = k.mem.alloc(bytes.length, 'w');
   k.mem.u8(w, bytes.length).set(bytes);
-  const x = randoms(T * cols, 78).map((v, i) => (i % 29 === 0 ? v * 40 : v));
   const xp = k.mem.alloc(x.length * 4, 'x');
   k.mem.f32(xp, x.length).set(x);
-  const out = k.mem.alloc(T * rows * 4, 'out');
-  k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
-  const together = new Uint32Array(k.mem.f32(out, T * rows).slice().buffer);
-  const differ: number[] = [];
-  for (let t = 0; t < T; t++) {
+  const out = k.mem.alloc(maxT * rows * 4, 'out');
+  const alone = new Float32Array(maxT * rows);
+  for (let t = 0; t < maxT; t++) {
     k.matmul(dtype, w, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out);
-    const alone = new Uint32Array(k.mem.memory.buffer, out, rows);
-    if (alone.some((v, r) => v !== together[t * rows + r])) differ.push(t);
+    alone.set(k.mem.f32(out, rows), t * rows);
   }
-  return differ;
+  const failures: string[] = [];
+  for (const T of BATCH_TOKENS) {
+    k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+    const got = k.mem.f32(out, T * rows);
+    for (let i = 0; i < T * rows; i++)
+      if (!Object.is(got[i], alone[i])) {
+        failures.push(`${dtype} T=${T}: token ${Math.floor(i / rows)} row ${i % rows}: ${got[i]} chunked, ${alone[i]} alone`);
+        break;
+      }
+  }
+  return failures;
 }
 
 /** [heads, kv heads, head dim, tokens, pos, window, softcap, float16 cache] */
