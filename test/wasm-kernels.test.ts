@@ -10,7 +10,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { quantizeInput8 } from '../src/engine/cpu/forward.js';
-import { DTYPES, f32ToF16 } from '../src/formats/dtypes.js';
+import { f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randoms } from './helpers/gpu.js';
