@@ -15,7 +15,7 @@
 import { byteSize, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
 import { acquireDevice } from '../src/engine/wgsl/device.js';
 import { canFoldInput, matmulOps, type MatmulArgs } from '../src/engine/wgsl/kernels/matmul.js';
-import { PipelineCache, type Op } from '../src/engine/wgsl/kernels/op.js';
+import { PipelineCache, singleShape, type Op } from '../src/engine/wgsl/kernels/op.js';
 import { quantizedWords } from '../src/engine/wgsl/kernels/quantize.js';
 import { GpuWeights, type GpuMatrix, type RepackedType } from '../src/engine/wgsl/weights.js';
 import { randomBlocks } from '../test/helpers/blocks.js';
@@ -204,10 +204,10 @@ function weights(dtype: DType, rows: number, cols: number, seed: number): Uint8A
 
 function record(pass: GPUComputePassEncoder, ops: Op[]): void {
   for (const op of ops) {
-    if (op.active && !op.active(1, 0)) continue;
+    if (op.active && !op.active(1, 0, singleShape(1, 0))) continue;
     pass.setPipeline(op.pipeline);
     pass.setBindGroup(0, op.bindGroup);
-    pass.dispatchWorkgroups(...op.workgroups(1, 0));
+    pass.dispatchWorkgroups(...op.workgroups(1, 0, singleShape(1, 0)));
   }
 }
 

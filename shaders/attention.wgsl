@@ -3,10 +3,13 @@
 // decode steps p.decode_chunk = 64, so a long context spreads over many workgroups) and writes a
 // partial result (running max m, softmax denominator l, unnormalised output acc); attn_combine merges the
 // chunks of each (token, head) with the usual log-sum-exp rescaling. Grouped-query heads share
-// kv head h / (heads / kv_heads). Query t of a step sees positions 0 .. pos0 + t (the last
-// p.window of them in sliding-window layers).
-// When the whole step fits one chunk (pos0 + T <= chunk), attn_partial writes the normalised
-// output itself and attn_combine is not dispatched: one dispatch less per layer in short contexts.
+// kv head h / (heads / kv_heads). The cache is paged (paged.wgsl, prepended): packed row t of a
+// step (possibly of another sequence than row t - 1) sees positions 0 .. row_pos(t) of its own
+// sequence through its block table (the last p.window of them in sliding-window layers).
+// Decode steps (every sequence of the step runs one token) use p.decode_chunk, others 256.
+// A row whose positions fit one chunk gets its normalised output from the chunk's kernel
+// directly; attn_combine skips it, and is not dispatched at all when the step's longest row
+// (step.span positions) fits one chunk: one dispatch less per layer in short contexts.
 
 struct Params {
   heads: u32,
@@ -18,7 +21,7 @@ struct Params {
   softcap: f32,    // scores become softcap * tanh(score / softcap) (Gemma 2); 0 = none
   pad0: u32,
 }
-struct Step { pos0: u32, T: u32 }
+struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k_cache: array<f32>;
@@ -55,12 +58,12 @@ fn score(dot_qk: f32) -> f32 {
 }
 
 fn chunk_size() -> u32 {
-  return select(256u, p.decode_chunk, step.T == 1u);
+  return select(256u, p.decode_chunk, step.decode == 1u);
 }
 
-/** Chunks of this step (those of its last query): the stride of the partial buffer. */
+/** Chunks of this step (those of its longest row): the stride of the partial buffer. */
 fn step_chunks() -> u32 {
-  return (step.pos0 + step.T + chunk_size() - 1u) / chunk_size();
+  return (step.span + chunk_size() - 1u) / chunk_size();
 }
 
 fn part_base(t: u32, h: u32, c: u32) -> u32 {
@@ -73,7 +76,8 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let h = wg.y;
   let t = wg.z;
   if (t >= step.T) { return; }
-  let len = step.pos0 + t + 1u;
+  let len = row_pos_uniform(t) + 1u;
+  if (c * chunk_size() >= len) { return; }
   let start = max(c * chunk_size(), first_pos(len));
   let end = min(c * chunk_size() + chunk_size(), len);
   let base = part_base(t, h, c);
@@ -87,7 +91,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let qo = (t * p.heads + h) * p.head_dim;
   var m = NEG;
   for (var j = start + lid; j < end; j += WG) {
-    let ko = j * kvw + kvh * p.head_dim;
+    let ko = kv_row(t, j) * kvw + kvh * p.head_dim;
     var s = 0.0;
     for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_cache[ko + d]; }
     s = score(s);
@@ -118,10 +122,10 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   // Weighted values: group g of 64 threads sums positions start + g, start + g + groups, ...
   let groups = WG / 64u;
   let grp = lid / 64u;
-  let direct = step.pos0 + step.T <= chunk_size();
+  let direct = len <= chunk_size();
   for (var d = lid % 64u; d < p.head_dim; d += 64u) {
     var acc = 0.0;
-    for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_cache[j * kvw + kvh * p.head_dim + d]; }
+    for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_cache[kv_row(t, j) * kvw + kvh * p.head_dim + d]; }
     if (groups == 1u) {
       finish(base, qo + d, d, acc, sum, direct);
     } else {
@@ -154,9 +158,9 @@ fn finish(base: u32, o: u32, d: u32, acc: f32, sum: f32, direct: bool) {
 // idle threads cost more than the work. A thread walks a range of
 // positions for one (query, head) with an online softmax (the output is rescaled whenever the
 // max grows). head_dim is a multiple of 4 (at most 512).
-//   attn_decode: one-token steps; a thread per (head, chunk of p.decode_chunk positions), writing
-//                the same partial result as attn_partial, or the output when one chunk holds
-//                the whole context.
+//   attn_decode: decode steps; a thread per (head, chunk of p.decode_chunk positions) and row,
+//                writing the same partial result as attn_partial, or the output when one chunk
+//                holds the row's whole context.
 //   attn_rows:   prompt steps; a thread per (query, head) over all its positions.
 
 /** Attention of query t, head h over positions [start, end): the output, or a partial at `part_at`. */
@@ -169,7 +173,7 @@ fn attend(t: u32, h: u32, start: u32, end: u32, direct: bool, part_at: u32) {
   var m = NEG;
   var l = 0.0;
   for (var j = start; j < end; j++) {
-    let ko = j * p.kv_heads * hd4 + kvo;
+    let ko = kv_row(t, j) * p.kv_heads * hd4 + kvo;
     var s = 0.0;
     for (var d = 0u; d < hd4; d++) { s += dot(q4[qo + d], k4[ko + d]); }
     s = score(s);
@@ -200,10 +204,12 @@ fn attend(t: u32, h: u32, start: u32, end: u32, direct: bool, part_at: u32) {
 fn attn_decode(@builtin(global_invocation_id) g: vec3u) {
   let h = g.x % p.heads;
   let c = g.x / p.heads;
-  let len = step.pos0 + 1u;
+  let t = g.y;
+  if (t >= step.T) { return; }
+  let len = row_pos(t) + 1u;
   if (c * p.decode_chunk >= len) { return; }
   // A chunk wholly before the window writes an empty partial (max NEG, sum 0) for attn_combine.
-  attend(0u, h, max(c * p.decode_chunk, first_pos(len)), min(c * p.decode_chunk + p.decode_chunk, len), len <= p.decode_chunk, part_base(0u, h, c));
+  attend(t, h, max(c * p.decode_chunk, first_pos(len)), min(c * p.decode_chunk + p.decode_chunk, len), len <= p.decode_chunk, part_base(t, h, c));
 }
 
 @compute @workgroup_size(4)
@@ -211,7 +217,8 @@ fn attn_rows(@builtin(global_invocation_id) g: vec3u) {
   let h = g.x % p.heads;
   let t = g.x / p.heads;
   if (t >= step.T) { return; }
-  attend(t, h, first_pos(step.pos0 + t + 1u), step.pos0 + t + 1u, true, 0u);
+  let len = row_pos(t) + 1u;
+  attend(t, h, first_pos(len), len, true, 0u);
 }
 
 @compute @workgroup_size(64)
@@ -219,7 +226,9 @@ fn attn_combine(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let h = wg.x;
   let t = wg.y;
   if (t >= step.T) { return; }
-  let chunks = (step.pos0 + t + chunk_size()) / chunk_size(); // chunks holding positions 0 .. pos0 + t
+  let len = row_pos(t) + 1u;
+  if (len <= chunk_size()) { return; } // written directly by its chunk's kernel
+  let chunks = (len + chunk_size() - 1u) / chunk_size(); // chunks holding positions 0 .. len - 1
   var mx = NEG;
   for (var c = 0u; c < chunks; c++) { mx = max(mx, part[part_base(t, h, c)]); }
   var l = 0.0;

@@ -3,8 +3,10 @@
 // rows) and one chunk of cached positions, and walks the chunk in tiles of BK positions staged in
 // workgroup memory, with an online softmax per row. Each K/V row is thus read from the cache once
 // per R rows instead of once per (query, head). Decode (TQ = 1) reads each kv head's cache once for
-// all its query heads. The chunking and the partial-result layout are attention.wgsl's
-// (attn_combine merges the chunks; a step within the first chunk writes its output directly).
+// all its query heads. The chunking, the paged cache (paged.wgsl) and the partial-result layout
+// are attention.wgsl's (attn_combine merges the chunks; a row within the first chunk gets its
+// output directly). The rows of a tile of TQ > 1 tokens are one sequence's (one block table):
+// steps of several sequences use the TQ = 1 pipeline, a workgroup per row.
 // Sizes are override constants chosen on the host: HD = head_dim, QS = R * HD, KS = BK * (HD + 1)
 // (rows padded by one float so the score phase's threads, one key each, hit distinct banks),
 // PS = R * BK, NACC = ceil(R * HD / WG) <= 32 output values per thread, NS = ceil(R * BK / WG)
@@ -20,7 +22,7 @@ struct Params {
   softcap: f32,
   pad0: u32,
 }
-struct Step { pos0: u32, T: u32 }
+struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k_cache: array<f32>;
@@ -61,11 +63,11 @@ fn score(dot_qk: f32) -> f32 {
 }
 
 fn chunk_size() -> u32 {
-  return select(256u, p.decode_chunk, step.T == 1u);
+  return select(256u, p.decode_chunk, step.decode == 1u);
 }
 
 fn part_base(t: u32, h: u32, c: u32) -> u32 {
-  let chunks = (step.pos0 + step.T + chunk_size() - 1u) / chunk_size();
+  let chunks = (step.span + chunk_size() - 1u) / chunk_size();
   return ((t * p.heads + h) * chunks + c) * (HD + 2u);
 }
 
@@ -78,9 +80,9 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
   let chunk = chunk_size();
   if (t0 >= step.T) { return; }
   let tl = min(t0 + TQ, step.T) - 1u;   // the tile's last query token
-  let qmax = step.pos0 + tl;
+  let qmax = row_pos_uniform(tl);
   if (c * chunk > qmax) { return; }     // no query of this tile reaches the chunk: nothing reads it
-  let lo = max(c * chunk, first_pos(step.pos0 + t0 + 1u));
+  let lo = max(c * chunk, first_pos(row_pos_uniform(t0) + 1u));
   let hi = min(c * chunk + chunk, qmax + 1u);
   let kvw = p.kv_heads * HD;
   let ko = kvh * HD;
@@ -101,7 +103,7 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     for (var i = lid; i < BK * HD; i += WG) {
       let j = i / HD;
       var v = 0.0;
-      if (kb + j < hi) { v = k_cache[(kb + j) * kvw + ko + i % HD]; }
+      if (kb + j < hi) { v = k_cache[kv_row(t0, kb + j) * kvw + ko + i % HD]; }
       kv[j * (HD + 1u) + i % HD] = v;
     }
     workgroupBarrier();
@@ -122,10 +124,12 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
       for (var k = 0u; k < NS; k++) {
         let r = lid / BK + k * (WG / BK);
         let t = t0 + r / G;
-        let qp = step.pos0 + t;
         if (r < R) {
           var s = NEG;
-          if (t < step.T && pos < hi && pos <= qp && pos >= first_pos(qp + 1u)) { s = score(sacc[k]); }
+          if (t < step.T) {
+            let qp = row_pos(t);
+            if (pos < hi && pos <= qp && pos >= first_pos(qp + 1u)) { s = score(sacc[k]); }
+          }
           ps[r * BK + j] = s;
         }
       }
@@ -135,7 +139,7 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     for (var i = lid; i < BK * HD; i += WG) {
       let j = i / HD;
       var v = 0.0;
-      if (kb + j < hi) { v = v_cache[(kb + j) * kvw + ko + i % HD]; }
+      if (kb + j < hi) { v = v_cache[kv_row(t0, kb + j) * kvw + ko + i % HD]; }
       kv[j * (HD + 1u) + i % HD] = v;
     }
     for (var r = lid; r < R; r += WG) {
@@ -180,7 +184,6 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     workgroupBarrier();
   }
 
-  let direct = step.pos0 + step.T <= chunk;
   for (var k = 0u; k < NACC; k++) {
     let i = lid + k * WG;
     if (i < R * HD) {
@@ -189,8 +192,8 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
       let t = t0 + r / G;
       let h = kvh * G + r % G;
       // Rows whose query lies before this chunk are not read by attn_combine.
-      if (t < step.T && c * chunk <= step.pos0 + t) {
-        if (direct) {
+      if (t < step.T && c * chunk <= row_pos(t)) {
+        if (row_pos(t) < chunk) {
           out[(t * p.heads + h) * HD + d] = acc[k] / lrow[r];
         } else {
           let b = part_base(t, h, c);
@@ -230,7 +233,9 @@ fn attn_combine_wide(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation
   let h = wg.x;
   let t = wg.y;
   if (t >= step.T) { return; }
-  let chunks = (step.pos0 + t + chunk_size()) / chunk_size();
+  let len = row_pos_uniform(t) + 1u;
+  if (len <= chunk_size()) { return; } // written directly by its chunk's kernel
+  let chunks = (len + chunk_size() - 1u) / chunk_size();
   var m = NEG;
   for (var c = lid; c < chunks; c += 64u) { m = max(m, part[part_base(t, h, c)]); }
   let mx = reduce64(lid, m, true);

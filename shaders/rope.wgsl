@@ -5,7 +5,8 @@
 // is computed on the CPU in float64 (Llama 3 / linear / LongRoPE scaling folded in): GPU sin/cos
 // are only accurate near [-pi, pi], and positions reach the tens of thousands of radians.
 //   rope_store: one dispatch for the whole step: rotates q [T, heads, d] in place, and rotates k
-//               while writing k and v of every token into this layer's KV cache at pos0 + t.
+//               while writing k and v of every token into this layer's paged KV cache at its
+//               row's position (paged.wgsl, prepended: kv_meta gives positions and block tables).
 
 struct Params {
   heads: u32,
@@ -17,7 +18,7 @@ struct Params {
   pad1: u32,
   pad2: u32,
 }
-struct Step { pos0: u32, T: u32 }
+struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
 @group(0) @binding(1) var<storage, read> trig: array<vec2f>; // [max_seq, rot_dim / 2]
@@ -53,7 +54,7 @@ fn rope_store(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   if (t >= step.T) { return; }
   let h = (idx % per_token) / half;
   let i = idx % half;
-  let pos = step.pos0 + t;
+  let pos = row_pos(t);
   let ij = pair(i);
   if (h < p.heads) {
     let base = (t * p.heads + h) * p.head_dim;
@@ -64,7 +65,7 @@ fn rope_store(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   }
   let width = p.kv_heads * p.head_dim;
   let src = t * width + (h - p.heads) * p.head_dim;
-  let dst = pos * width + (h - p.heads) * p.head_dim;
+  let dst = kv_row(t, pos) * width + (h - p.heads) * p.head_dim;
   let v = rotate(k_in[src + ij.x], k_in[src + ij.y], pos, i);
   k_cache[dst + ij.x] = v.x;
   k_cache[dst + ij.y] = v.y;

@@ -23,6 +23,7 @@ struct Params {
   repetition: f32,
   count_token: u32,  // the step's input token, counted as generated output (0xffffffff: none)
   use_mask: u32,     // 1: tokens whose bit in `mask` is 0 are not allowed
+  row: u32,          // the row of `logits` to sample (a batched step has one per sequence)
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -35,6 +36,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read> mask: array<u32>; // bit i%32 of word i/32: token i allowed
 
 const WG = 256u;
+
+fn logit(i: u32) -> f32 {
+  return logits[p.row * p.vocab + i];
+}
 const NEG = -3.0e38;
 var<workgroup> rf: array<f32, 256>;
 var<workgroup> ru: array<u32, 256>;
@@ -102,7 +107,7 @@ fn allowed(i: u32) -> bool {
 /** When `write`: work = the logits with penalties, and NEG where the grammar forbids the token. */
 fn penalised(lid: u32, write: bool) {
   for (var i = lid; i < p.vocab && write; i += WG) {
-    var l = logits[i];
+    var l = logit(i);
     if (p.repetition != 1.0 && seen[i] != 0u) { l = select(l * p.repetition, l / p.repetition, l > 0.0); }
     let c = counts[i];
     if (c > 0u) { l -= p.frequency * f32(c) + p.presence; }
@@ -232,26 +237,26 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
   if (p.n_logprobs != 0xffffffffu) {
     var bv = NEG;
     var bi = 0u;
-    for (var i = lid; i < V; i += WG) { if (logits[i] > bv) { bv = logits[i]; bi = i; } }
+    for (var i = lid; i < V; i += WG) { if (logit(i) > bv) { bv = logit(i); bi = i; } }
     let top = argmax_pair(lid, bv, bi);
-    let mx = logits[top];
+    let mx = logit(top);
     var s = 0.0;
-    for (var i = lid; i < V; i += WG) { s += exp(logits[i] - mx); }
+    for (var i = lid; i < V; i += WG) { s += exp(logit(i) - mx); }
     let lse = mx + log(sum_f(lid, s));
-    if (lid == 0u) { out[1] = bitcast<u32>(logits[token] - lse); }
+    if (lid == 0u) { out[1] = bitcast<u32>(logit(token) - lse); }
     for (var n = 0u; n < p.n_logprobs; n++) {
       var v = NEG;
       var vi = 0xffffffffu;
       for (var i = lid; i < V; i += WG) {
         var taken = false;
         for (var j = 0u; j < n; j++) { if (picked[j] == i) { taken = true; } }
-        if (!taken && (logits[i] > v || vi == 0xffffffffu)) { v = logits[i]; vi = i; }
+        if (!taken && (logit(i) > v || vi == 0xffffffffu)) { v = logit(i); vi = i; }
       }
       let id = argmax_pair(lid, v, vi);
       if (lid == 0u) {
         picked[n] = id;
         out[2u + 2u * n] = id;
-        out[3u + 2u * n] = bitcast<u32>(logits[id] - lse);
+        out[3u + 2u * n] = bitcast<u32>(logit(id) - lse);
       }
       workgroupBarrier();
     }

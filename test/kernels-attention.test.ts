@@ -77,7 +77,7 @@ describe('flash attention (GPU kernels)', () => {
     const out = g.buffer(c.T * c.heads * c.hd);
     const ops = await attentionOps(cache, {
       label: 'att', heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc),
-      partial: g.buffer(attentionPartialBytes(c.heads, c.hd, maxSeq, c.T) / 4), out, step: g.step, cpuBacked: false,
+      partial: g.buffer(attentionPartialBytes(c.heads, c.hd, maxSeq, c.T) / 4), out, step: g.step, meta: g.meta({ T: c.T, pos0: c.pos0, maxSeq }), cpuBacked: false,
       window: c.window, softcap: c.softcap, scale: c.scale, workgroupStorage: c.storage,
     });
     // the flash kernels serve, not the split fallback
@@ -93,4 +93,55 @@ describe('flash attention (GPU kernels)', () => {
     expect(flashTiles(512, 8, 16384, true)).toBeUndefined();
     expect(flashTiles(64, 1.5, 49152, false)).toBeUndefined();
   });
+});
+
+/**
+ * The paged cache (shaders/paged.wgsl): several sequences packed in one step, each row reading its
+ * own sequence's positions through a block table whose blocks are out of order and partly shared
+ * (a prefix block of two sequences), against the reference on each sequence's logical cache.
+ * Every attention family: the GPU's flash kernels (one-row tiles for several sequences), the
+ * CPU-backed barrier-free kernels (head_dim a multiple of 4) and the split kernel (head_dim 10).
+ */
+describe('paged attention: several sequences per step through block tables', () => {
+  interface Seq { pos: number; rows: number; blocks: number[] }
+  interface PagedCase { heads: number; kvHeads: number; hd: number; seqs: Seq[]; cpuBacked: boolean; window?: number; softcap?: number; storage?: number }
+  const NB = 48;
+  const cases: [string, PagedCase][] = [
+    ['GPU, three decode rows at 5, 70 and 300 (both sides of chunk edges), GQA 4', { heads: 8, kvHeads: 2, hd: 64, cpuBacked: false, seqs: [{ pos: 5, rows: 1, blocks: [7] }, { pos: 70, rows: 1, blocks: [3, 40, 9, 1, 30] }, { pos: 300, rows: 1, blocks: [2, 44, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] }] }],
+    ['GPU, a 7-row chunk from 200, a decode row at 65 and 3 rows from 0 sharing its first block, GQA 3, head_dim 80, window 40, soft-cap 5', { heads: 6, kvHeads: 2, hd: 80, cpuBacked: false, window: 40, softcap: 5, seqs: [{ pos: 200, rows: 7, blocks: [47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35] }, { pos: 65, rows: 1, blocks: [5, 0, 33, 4, 29] }, { pos: 0, rows: 3, blocks: [5] }] }],
+    ['GPU split kernel (flash tiles do not fit 2 KB), a 4-row chunk from 254 and a decode row at 64, GQA 2', { heads: 4, kvHeads: 2, hd: 64, cpuBacked: false, storage: 2048, seqs: [{ pos: 254, rows: 4, blocks: [16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0] }, { pos: 64, rows: 1, blocks: [20, 21, 22, 23, 24] }] }],
+    ['CPU-backed, decode rows at 9 and 130 sharing a block, head_dim 12', { heads: 6, kvHeads: 2, hd: 12, cpuBacked: true, seqs: [{ pos: 9, rows: 1, blocks: [20] }, { pos: 130, rows: 1, blocks: [20, 3, 7, 1, 0, 11, 40, 41, 2] }] }],
+    ['CPU-backed, a 5-row chunk from 250 and a decode row at 70, head_dim 12', { heads: 6, kvHeads: 2, hd: 12, cpuBacked: true, seqs: [{ pos: 250, rows: 5, blocks: [30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14] }, { pos: 70, rows: 1, blocks: [1, 3, 5, 7, 9] }] }],
+    ['CPU-backed split kernel (head_dim 10), a 3-row chunk from 60 and decode rows at 300 and 2', { heads: 6, kvHeads: 2, hd: 10, cpuBacked: true, seqs: [{ pos: 60, rows: 3, blocks: [9, 8, 7, 6] }, { pos: 300, rows: 1, blocks: [2, 44, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] }, { pos: 2, rows: 1, blocks: [9] }] }],
+  ];
+  it.each(cases)('%s', async (_, c) => {
+    const kvw = c.kvHeads * c.hd;
+    const T = c.seqs.reduce((n, s) => n + s.rows, 0);
+    const maxSeq = 320;
+    const q = randoms(T * c.heads * c.hd, 61).map((v) => v * 3), kc = randoms(NB * 16 * kvw, 62), vc = randoms(NB * 16 * kvw, 63);
+    const out = g.buffer(T * c.heads * c.hd);
+    const ops = await attentionOps(cache, {
+      label: 'att', heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc),
+      partial: g.buffer(attentionPartialBytes(c.heads, c.hd, maxSeq, T, T) / 4), out, step: g.step, meta: g.meta(c.seqs), cpuBacked: c.cpuBacked,
+      window: c.window, softcap: c.softcap, workgroupStorage: c.storage,
+    });
+    if (c.storage) expect(ops.map((o) => o.label)).toEqual(['att.partial', 'att.combine']);
+    const span = Math.max(...c.seqs.map((s) => s.pos + s.rows));
+    await g.run(ops, T, 0, { span, decode: c.seqs.every((s) => s.rows === 1), multi: true });
+    const got = await g.read(out, T * c.heads * c.hd);
+    // Each sequence's logical cache, read through its table, and its rows' reference.
+    let r = 0;
+    for (const s of c.seqs) {
+      const len = s.pos + s.rows;
+      const logical = (phys: Float32Array) => {
+        const l = new Float32Array(len * kvw);
+        for (let j = 0; j < len; j++) l.set(phys.subarray((s.blocks[j >> 4]! * 16 + (j & 15)) * kvw, (s.blocks[j >> 4]! * 16 + (j & 15) + 1) * kvw), j * kvw);
+        return l;
+      };
+      const w = c.heads * c.hd;
+      const want = reference({ heads: c.heads, kvHeads: c.kvHeads, hd: c.hd, T: s.rows, pos0: s.pos, window: c.window, softcap: c.softcap }, q.subarray(r * w, (r + s.rows) * w), logical(kc), logical(vc));
+      expect(nmse(got.subarray(r * w, (r + s.rows) * w), want), `rows from ${s.pos}`).toBeLessThan(NMSE);
+      r += s.rows;
+    }
+  }, 120_000);
 });

@@ -329,7 +329,7 @@ describe('rope', () => {
     const qb = g.buffer(q), kCache = g.buffer(64 * kw), vCache = g.buffer(64 * kw);
     const trig = g.buffer(ropeTable(layerRope(c, 0, 64), 64));
     const neox = layout === 'neox';
-    await g.run([await ropeStoreOp(cache, { label: 'rope', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q: qb, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step })], T, pos0);
+    await g.run([await ropeStoreOp(cache, { label: 'rope', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q: qb, k: g.buffer(k), v: g.buffer(v), kCache, vCache, trig, step: g.step, meta: g.meta({ T, pos0, maxSeq: 64 }) })], T, pos0);
     const wantQ = new Float32Array(q), wantK = new Float32Array(k);
     for (let t = 0; t < T; t++) {
       rope(wantQ.subarray(t * qw, (t + 1) * qw), c.nHeads, pos0 + t, c, layerRope(c, 0, 64));
@@ -361,7 +361,7 @@ describe('attention', () => {
     const out = g.buffer(T * heads * hd);
     const partial = g.buffer(attentionPartialBytes(heads, hd, maxSeq, T) / 4);
     const run = async (cpuBacked: boolean) => {
-      await g.run(await attentionOps(cache, { label: 'att', heads, kvHeads, headDim: hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc), partial, out, step: g.step, cpuBacked }), T, pos0);
+      await g.run(await attentionOps(cache, { label: 'att', heads, kvHeads, headDim: hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc), partial, out, step: g.step, meta: g.meta({ T, pos0, maxSeq }), cpuBacked }), T, pos0);
       return g.read(out, T * heads * hd);
     };
     const want = new Float32Array(T * heads * hd);
@@ -442,8 +442,8 @@ describe('sample (GPU sampling = CPU sampling)', () => {
       }
       const s: DeviceSampling = { sampling, r: rng.next(), bias: [], logprobs: 3, countToken, ...extra };
       sampler.prepare(s);
-      await g.run([sampler.op], 1);
-      const out = await g.read(sampler.out, 8);
+      await g.run([sampler.op()], 1);
+      const out = await g.read(sampler.out(), 8);
       const u = new Uint32Array(out.buffer);
       const processed = logits.slice();
       if (s.penalties) applyPenalties(processed, counts, seen, s.penalties);

@@ -1,6 +1,7 @@
 /** Running single WGSL ops in Node through Dawn (SwiftShader here), for kernel tests. */
 import { acquireDevice } from '../../src/engine/wgsl/device.js';
-import type { Op } from '../../src/engine/wgsl/kernels/op.js';
+import { singleShape, stepUniform, type Op, type StepShape } from '../../src/engine/wgsl/kernels/op.js';
+import { identityBlocks, stepMeta, type MetaSeq } from '../../src/engine/wgsl/kernels/paged.js';
 
 export async function gpu() {
   const { device } = await acquireDevice();
@@ -17,16 +18,24 @@ export async function gpu() {
       b.unmap();
       return b;
     },
-    async run(ops: Op[], T: number, pos0 = 0) {
-      device.queue.writeBuffer(step, 0, new Uint32Array([pos0, T, 0, 0]));
+    /** Paged-cache metadata (kv_meta) of a step of these sequences; by default one from pos0 over blocks 0, 1, 2, … */
+    meta(seqs: MetaSeq[] | { T: number; pos0: number; maxSeq: number }): GPUBuffer {
+      const m = Array.isArray(seqs) ? stepMeta(seqs) : stepMeta([{ pos: seqs.pos0, rows: seqs.T, blocks: identityBlocks(seqs.maxSeq) }]);
+      const b = device.createBuffer({ size: Math.max(16, m.byteLength), usage, mappedAtCreation: true });
+      new Uint32Array(b.getMappedRange()).set(m);
+      b.unmap();
+      return b;
+    },
+    async run(ops: Op[], T: number, pos0 = 0, shape: StepShape = singleShape(T, pos0)) {
+      device.queue.writeBuffer(step, 0, stepUniform(T, pos0, shape));
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       for (const op of ops) {
-        if (op.active && !op.active(T, pos0)) continue;
+        if (op.active && !op.active(T, pos0, shape)) continue;
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
-        pass.dispatchWorkgroups(...op.workgroups(T, pos0));
+        pass.dispatchWorkgroups(...op.workgroups(T, pos0, shape));
       }
       pass.end();
       device.queue.submit([enc.finish()]);

@@ -295,12 +295,12 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
         if (toFloat) toFloat.encode(enc, logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab, vocab, last);
         else enc.copyBufferToBuffer(logits.gpuBuffer as GPUBuffer, (rows - 1) * vocab * 4, last, 0, vocab * 4);
         const pass = enc.beginComputePass();
-        pass.setPipeline(gpu.op.pipeline);
-        pass.setBindGroup(0, gpu.op.bindGroup);
+        pass.setPipeline(gpu.op().pipeline);
+        pass.setBindGroup(0, gpu.op().bindGroup);
         pass.dispatchWorkgroups(1);
         pass.end();
         const bytes = gpu.outBytes(s);
-        enc.copyBufferToBuffer(gpu.out, 0, readback, 0, bytes);
+        enc.copyBufferToBuffer(gpu.out(), 0, readback, 0, bytes);
         device.queue.submit([enc.finish()]);
         await readback.mapAsync(GPUMapMode.READ, 0, bytes);
         const out = readback.getMappedRange(0, bytes).slice(0);

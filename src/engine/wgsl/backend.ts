@@ -4,7 +4,7 @@ import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
 import type { LoadOptions, LoadedRunner, ModelRunner } from '../backend.js';
 import { acquireDevice } from './device.js';
-import { MAX_STEP, WgslTransformer } from './transformer.js';
+import { WgslTransformer } from './transformer.js';
 import { GpuWeights, type RepackedType } from './weights.js';
 
 export class DeviceLostError extends Error {
@@ -33,45 +33,58 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     throw e;
   }
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
-  const transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuKernels);
+  const maxBatch = options.maxBatch ?? 8;
+  let transformer: WgslTransformer;
+  try {
+    transformer = await WgslTransformer.create(device, model.config, weights, maxSeqLen, cpuKernels, { maxBatch, kvCacheBytes: options.kvCacheBytes });
+  } catch (e) {
+    await device.popErrorScope();
+    weights.destroy();
+    device.destroy();
+    throw e;
+  }
   const oom = await device.popErrorScope();
   if (oom) {
     transformer.destroy();
     device.destroy();
     throw new Error(`the model does not fit in GPU memory (${(weights.bytes / 2 ** 20).toFixed(0)} MiB of weights + ${(transformer.kvBytes / 2 ** 20).toFixed(0)} MiB of KV cache): ${oom.message}`);
   }
+  const alive = () => {
+    if (lost) throw new DeviceLostError(`the GPU device was lost (${lost}); the model will be reloaded`);
+  };
+  const kv = transformer.kv;
+  // f16 keys and values are not built yet: a request for them gets (and reports) f32.
+  const kvNote = `KV cache ${kv.numBlocks} blocks x ${kv.blockSize} positions, ${(kv.bytes / 2 ** 20).toFixed(1)} MiB ${kv.dtype}${options.kvDtype === 'f16' ? ' (f16 requested: not available on wgsl yet)' : ''}`;
   const runner: ModelRunner & { readonly device: GPUDevice } = {
     backend: 'wgsl',
     device,
     config: model.config,
     maxSeqLen,
-    description: `${description}`,
+    kv,
+    maxBatch,
+    description: `${description}; ${kvNote}`,
     async forward(tokens, pos, allLogits = false) {
-      if (lost) throw new DeviceLostError(`the GPU device was lost (${lost}); the model will be reloaded`);
+      alive();
       if (tokens.length === 0) throw new Error('forward needs at least one token');
-      const vocab = model.config.vocabSize;
-      const chunk = allLogits ? transformer.logitRows : MAX_STEP;
-      const all = allLogits ? new Float32Array(tokens.length * vocab) : undefined;
-      let last!: Float32Array;
-      for (let i = 0; i < tokens.length; i += chunk) {
-        const part = tokens.slice(i, i + chunk);
-        last = await transformer.step(part, pos + i, allLogits);
-        all?.set(last, i * vocab);
-      }
-      return all ?? last;
+      return transformer.forward(tokens, pos, allLogits);
+    },
+    async step(batch) {
+      alive();
+      return transformer.run(batch);
+    },
+    async copyBlock(src, dst) {
+      alive();
+      transformer.copyBlock(src, dst);
     },
     get lost() {
       return lost !== undefined;
     },
     sampler: options.gpuSampling ?? !cpuBacked
       ? {
-          reset: (prompt) => transformer.resetSampler(prompt),
+          reset: (prompt, slot) => transformer.resetSampler(prompt, slot),
           async step(tokens, pos, s) {
-            if (lost) throw new DeviceLostError(`the GPU device was lost (${lost}); the model will be reloaded`);
-            // Long prompts: all but the last step only fill the cache.
-            for (let i = 0; i + MAX_STEP < tokens.length; i += MAX_STEP) await transformer.step(tokens.slice(i, i + MAX_STEP), pos + i, false);
-            const start = Math.floor((tokens.length - 1) / MAX_STEP) * MAX_STEP;
-            return transformer.stepSample(tokens.slice(start), pos + start, s);
+            alive();
+            return transformer.stepSample(tokens, pos, s);
           },
         }
       : undefined,

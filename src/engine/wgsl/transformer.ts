@@ -1,16 +1,22 @@
 /**
  * The WGSL forward pass: the same computation as engine/cpu/forward.ts, as a list of GPU ops
- * recorded into one command buffer per step. Every buffer is allocated once, at the largest step
- * size (MAX_STEP tokens); longer prompts are fed in steps. The only CPU round trip of a step is
- * reading back its logits (or its sampled token). Three op lists exist, by step kind: gemm steps,
- * matvec steps, and on GPUs decode steps with the norms and SiLU folded into the matvecs.
+ * recorded into one command buffer per step. A step packs the rows (tokens) of one or several
+ * sequences (continuous batching): every matrix runs once over all rows, while rope_store and
+ * attention find each row's position and its sequence's blocks of the paged KV cache in the
+ * step's metadata (kernels/paged.ts). Every buffer is allocated once, at the largest step size
+ * (MAX_STEP rows); longer batches are fed in sub-steps. The only CPU round trip of a step is
+ * reading back the logits of the rows that want them (or the sampled tokens). Three op lists
+ * exist, by step kind: gemm steps, matvec steps, and on GPUs one-row steps with the norms and
+ * SiLU folded into the matvecs.
  */
 import { attentionWindow, isLocalLayer, layerRope, type ModelConfig } from '../../model/config.js';
+import { KV_BLOCK_SIZE, planKvCache, type KvCacheInfo, type SeqResult, type SeqStep } from '../backend.js';
 import { attentionOps, attentionPartialBytes } from './kernels/attention.js';
 import { elementwiseOp, siluMulOp } from './kernels/elementwise.js';
 import { embeddingOps } from './kernels/embedding.js';
 import { canFoldInput, matmulOps, type MatmulArgs } from './kernels/matmul.js';
-import { PipelineCache, type Op } from './kernels/op.js';
+import { PipelineCache, singleShape, stepUniform, type Op, type StepShape } from './kernels/op.js';
+import { identityBlocks, metaWords, stepMeta } from './kernels/paged.js';
 import { quantizedWords } from './kernels/quantize.js';
 import { addNormOp, normRowsOp } from './kernels/rmsnorm.js';
 import { ropeStoreOp, ropeTable } from './kernels/rope.js';
@@ -55,9 +61,15 @@ export class WgslTransformer {
   private readonly buffers: GPUBuffer[] = [];
   private stepBuf!: GPUBuffer;
   private tokensBuf!: GPUBuffer;
+  private metaBuf!: GPUBuffer;
+  /** The step uniform of the head and its soft-cap: T = the rows whose logits are computed. */
+  private headStepBuf!: GPUBuffer;
   private x!: GPUBuffer;
   private xb!: GPUBuffer;
-  private xlast!: GPUBuffer;
+  /** The rows whose logits a step wants, gathered (normed, or the raw residual for the folded head). */
+  private xg!: GPUBuffer;
+  private readonly kCaches: GPUBuffer[] = [];
+  private readonly vCaches: GPUBuffer[] = [];
   private logits!: GPUBuffer;
   private readback!: GPUBuffer;
   private embed!: Op[];
@@ -68,16 +80,19 @@ export class WgslTransformer {
   /** Every layer's ops for steps on the gemm kernels. */
   private gemmLayers: Op[] = [];
   private finalNorm!: Op;
-  /** The head on xlast, a normed row. */
-  private head!: Op[];
-  /** The head with the final norm folded in, on xlast holding the raw residual (GPUs). */
+  /** The head on the gathered normed rows of xg. */
+  private head!: MatOps;
+  /** The head with the final norm folded in, on xg's first row holding the raw residual (GPUs). */
   private headFolded?: Op[];
-  private headAll!: MatOps;
   private sampler!: Sampler;
   private timer?: OpTimer;
   /** Positions whose logits fit the logits buffer at once. */
   readonly logitRows: number;
-  kvBytes = 0;
+  /** Sequences one sub-step may pack (block tables in the metadata buffer). */
+  private readonly stepSeqs: number;
+  /** Rows of a decode sub-step (64-position attention chunks) whose partial results fit their buffer. */
+  private readonly decodeRows: number;
+  readonly kv: KvCacheInfo;
 
   private constructor(
     readonly device: GPUDevice,
@@ -85,14 +100,27 @@ export class WgslTransformer {
     readonly weights: GpuWeights,
     readonly maxSeq: number,
     readonly cpuBacked: boolean,
+    readonly maxBatch: number,
+    kvCacheBytes?: number,
   ) {
     this.logitRows = Math.max(1, Math.min(MAX_STEP, Math.floor(LOGITS_BYTES / (c.vocabSize * 4))));
+    this.kv = planWgslKv(device, c, maxSeq, maxBatch, kvCacheBytes);
+    this.stepSeqs = Math.min(maxBatch, MAX_STEP);
+    const binding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    let rows = this.stepSeqs;
+    while (rows > 1 && attentionPartialBytes(c.nHeads, c.headDim, maxSeq, MAX_STEP, rows) > binding) rows--;
+    this.decodeRows = rows;
   }
 
-  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number, cpuBacked = false): Promise<WgslTransformer> {
-    const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked);
+  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number, cpuBacked = false, o: { maxBatch?: number; kvCacheBytes?: number } = {}): Promise<WgslTransformer> {
+    const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked, o.maxBatch ?? 1, o.kvCacheBytes);
     await t.build();
     return t;
+  }
+
+  /** Bytes of the KV cache (all layers' keys and values). */
+  get kvBytes(): number {
+    return this.kv.bytes;
   }
 
   private buffer(floats: number, label: string, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
@@ -108,6 +136,8 @@ export class WgslTransformer {
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     const step = (this.stepBuf = this.buffer(4, 'step', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
+    const headStep = (this.headStepBuf = this.buffer(4, 'head.step', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST));
+    const meta = (this.metaBuf = this.buffer(metaWords(T, this.stepSeqs, this.maxSeq), 'kv_meta'));
     this.tokensBuf = this.buffer(T, 'tokens');
     const x = (this.x = this.buffer(T * c.dim, 'x')); // residual stream; the output and down projections add into it
     const xb = (this.xb = this.buffer(T * c.dim, 'xb')); // normed input of a sub-layer (unfolded paths)
@@ -117,10 +147,11 @@ export class WgslTransformer {
     const att = this.buffer(T * qDim, 'att');
     const g = this.buffer(T * c.hiddenDim, 'gate');
     const u = this.buffer(T * c.hiddenDim, 'up');
-    const partial = this.buffer(attentionPartialBytes(c.nHeads, c.headDim, this.maxSeq, T) / 4, 'attention.partial');
-    this.xlast = this.buffer(c.dim, 'xlast');
+    const partial = this.buffer(attentionPartialBytes(c.nHeads, c.headDim, this.maxSeq, T, this.decodeRows) / 4, 'attention.partial');
+    this.xg = this.buffer(T * c.dim, 'x.gathered');
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
-    this.readback = this.buffer(Math.max(48, this.logitRows * c.vocabSize), 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    // Logits rows, then each sampled sequence's token and logprobs (48 words).
+    this.readback = this.buffer(this.logitRows * c.vocabSize + 48 * this.stepSeqs, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const dummy = this.buffer(4, 'dummy');
     // Integer inputs of the repacked matrices (CPU-backed adapters): one buffer, rewritten before each use.
     const repacked = [...w.matrices.values()].some((m) => REPACKED_DTYPES.has(m.dtype));
@@ -162,7 +193,7 @@ export class WgslTransformer {
       const segments = names.map((n, i) => ({ buffer: outs[i]!, rows: w.shapes.get(n)![0]! }));
       return [{ name: fusedName!, m: fused, y: outs[0]!, segments, bias: biases && w.fuseVectors(biases, fusedName!.replace(/weight$/, 'bias')) }];
     };
-    const ops = async (mats: MatrixUse[], xIn: GPUBuffer, extra: Pick<MatmulArgs, 'accumulate' | 'input' | 'tokens'> = {}): Promise<MatOps> =>
+    const ops = async (mats: MatrixUse[], xIn: GPUBuffer, extra: Pick<MatmulArgs, 'accumulate' | 'input' | 'tokens'> & Partial<Pick<MatmulArgs, 'step'>> = {}): Promise<MatOps> =>
       merge(
         ...(await Promise.all(
           mats.map((M) =>
@@ -179,9 +210,11 @@ export class WgslTransformer {
 
     for (let l = 0; l < c.nLayers; l++) {
       const p = `blk.${l}.`;
-      const kCache = this.buffer(this.maxSeq * kvDim, `${p}k_cache`);
-      const vCache = this.buffer(this.maxSeq * kvDim, `${p}v_cache`);
-      this.kvBytes += 2 * kCache.size;
+      // [block, position in block, kv_heads x head_dim]
+      const kCache = this.buffer(this.kv.numBlocks * KV_BLOCK_SIZE * kvDim, `${p}k_cache`);
+      const vCache = this.buffer(this.kv.numBlocks * KV_BLOCK_SIZE * kvDim, `${p}v_cache`);
+      this.kCaches.push(kCache);
+      this.vCaches.push(vCache);
       const qkvBias = c.qkvBias ? ['attn_q.bias', 'attn_k.bias', 'attn_v.bias'].map((n) => p + n) : undefined;
       const qkvW = use(['attn_q.weight', 'attn_k.weight', 'attn_v.weight'].map((n) => p + n), [q, k, v], p + 'attn_qkv.weight', qkvBias);
       const outW = use([p + 'attn_output.weight'], [xo ?? x]);
@@ -205,9 +238,9 @@ export class WgslTransformer {
             await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step, cpuBacked: this.cpuBacked }),
           ]
         : [];
-      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig: trigOf(l), step, rotDim: c.ropeDim });
+      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig: trigOf(l), step, meta, rotDim: c.ropeDim });
       const attention = await attentionOps(cache, {
-        label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, cpuBacked: this.cpuBacked,
+        label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, meta, cpuBacked: this.cpuBacked,
         scale: c.queryScale, window: attentionWindow(c, l), softcap: c.attnSoftcap,
       });
       const act = await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step, gelu });
@@ -224,29 +257,28 @@ export class WgslTransformer {
     this.finalNorm = await norm('output_norm', outputNormW);
     const headW = use([w.matrices.has('output.weight') ? 'output.weight' : 'token_embd.weight'], [this.logits]);
     // Gemma 2 soft-caps its logits: one more op after the head, on its rows.
-    const cap = async (rows?: number): Promise<Op[]> =>
-      c.finalSoftcap ? [await elementwiseOp(cache, { kind: 'softcap', label: 'final_softcap', width: c.vocabSize, rows, x: this.logits, value: c.finalSoftcap, step, dummy })] : [];
-    this.head = [...(await ops(headW, this.xlast, { tokens: 1 })).matvec, ...(await cap(1))];
-    if (foldNorm) this.headFolded = [...(await ops(headW, this.xlast, { tokens: 1, ...rmsnorm(outputNormW) })).matvec, ...(await cap(1))];
-    const all = await ops(headW, xb);
-    const capAll = await cap();
-    this.headAll = { matvec: [...all.matvec, ...capAll], gemm: [...all.gemm, ...capAll] };
-    this.sampler = await Sampler.create(cache, c.vocabSize, this.logits);
+    const cap = c.finalSoftcap ? [await elementwiseOp(cache, { kind: 'softcap', label: 'final_softcap', width: c.vocabSize, x: this.logits, value: c.finalSoftcap, step: headStep, dummy })] : [];
+    const head = await ops(headW, this.xg, { step: headStep });
+    this.head = { matvec: [...head.matvec, ...cap], gemm: [...head.gemm, ...cap] };
+    if (foldNorm) this.headFolded = [...(await ops(headW, this.xg, { tokens: 1, step: headStep, ...rmsnorm(outputNormW) })).matvec, ...cap];
+    this.sampler = await Sampler.create(cache, c.vocabSize, this.logits, this.maxBatch);
   }
 
   /**
-   * Records the forward pass of T tokens: logits of the last token (or of all T) in `logits`.
-   * With a timer, every op gets its own timed pass (profiling only).
+   * Records the forward pass of a step of T packed rows (shape: how far attention reaches, and
+   * whether the rows are one sequence's) and the head on the rows in `wanted` (ascending): their
+   * logits land in rows 0 .. wanted.length - 1 of `logits`. With a timer, every op gets its own
+   * timed pass (profiling only).
    */
-  private encode(enc: GPUCommandEncoder, T: number, pos0: number, all: boolean, timer?: OpTimer): void {
+  private encode(enc: GPUCommandEncoder, T: number, pos0: number, shape: StepShape, wanted: number[], timer?: OpTimer): void {
     let pass: GPUComputePassEncoder | undefined;
     const run = (ops: Op[], tokens = T) => {
       for (const op of ops) {
-        if (op.active && !op.active(tokens, pos0)) continue;
+        if (op.active && !op.active(tokens, pos0, shape)) continue;
         pass ??= timer ? timer.pass(enc, op) : enc.beginComputePass();
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
-        pass.dispatchWorkgroups(...op.workgroups(tokens, pos0));
+        pass.dispatchWorkgroups(...op.workgroups(tokens, pos0, shape));
         if (timer) endPass();
       }
     };
@@ -254,52 +286,227 @@ export class WgslTransformer {
       pass?.end();
       pass = undefined;
     };
-    const matvec = T === 1 || (!this.cpuBacked && T <= MATVEC_MAX_TOKENS);
+    const matvec = (rows: number) => rows === 1 || (!this.cpuBacked && rows <= MATVEC_MAX_TOKENS);
     const dim = this.c.dim * 4;
     const folded = T === 1 && this.decodeLayers !== undefined;
     run(this.embed);
-    run(folded ? this.decodeLayers! : matvec ? this.matvecLayers : this.gemmLayers);
-    if (all) {
-      run([this.finalNorm]);
-      run(matvec ? this.headAll.matvec : this.headAll.gemm);
+    run(folded ? this.decodeLayers! : matvec(T) ? this.matvecLayers : this.gemmLayers);
+    const R = wanted.length;
+    if (R === 0) {
       endPass();
       return;
     }
     if (folded && this.headFolded) {
       endPass();
-      enc.copyBufferToBuffer(this.x, (T - 1) * dim, this.xlast, 0, dim);
+      enc.copyBufferToBuffer(this.x, 0, this.xg, 0, dim);
       run(this.headFolded, 1);
-    } else {
-      run([this.finalNorm]);
       endPass();
-      enc.copyBufferToBuffer(this.xb, (T - 1) * dim, this.xlast, 0, dim);
-      run(this.head, 1);
+      return;
     }
+    run([this.finalNorm]);
+    endPass();
+    // Gather the wanted rows, a copy per run of consecutive ones.
+    for (let i = 0; i < R; ) {
+      let j = i + 1;
+      while (j < R && wanted[j] === wanted[j - 1]! + 1) j++;
+      enc.copyBufferToBuffer(this.xb, wanted[i]! * dim, this.xg, i * dim, (j - i) * dim);
+      i = j;
+    }
+    run(matvec(R) ? this.head.matvec : this.head.gemm, R);
     endPass();
   }
 
-  /** GPU milliseconds per op label for one sampled step (see profile.ts); the cache is written as by a real step. */
+  /**
+   * Splits a batch into sub-steps the buffers hold: at most MAX_STEP rows, stepSeqs sequences,
+   * logitRows wanted logits rows, and decodeRows rows when every sequence of the sub-step runs
+   * one token (decode attention keeps 4x more partial results per row). A sequence's tokens may
+   * straddle sub-steps; its later rows then read the keys and values its earlier ones wrote.
+   */
+  private plan(batch: SeqStep[]): Piece[][] {
+    const subs: Piece[][] = [];
+    let cur: Piece[] = [];
+    let rows = 0, wanted = 0;
+    const flush = () => {
+      if (cur.length) subs.push(cur);
+      cur = [];
+      rows = wanted = 0;
+    };
+    batch.forEach((s, e) => {
+      const len = s.tokens.length;
+      for (let start = 0; start < len; ) {
+        if (cur.length === this.stepSeqs || rows === MAX_STEP) flush();
+        let n = Math.min(len - start, MAX_STEP - rows);
+        if (s.logits === 'all') n = Math.min(n, this.logitRows - wanted);
+        const last = s.logits === 'last' && start + n === len;
+        if (last && wanted === this.logitRows) n--;
+        const decodeFull = n === 1 && rows >= this.decodeRows && cur.every((p) => p.n === 1);
+        if (n <= 0 || decodeFull) {
+          flush();
+          continue;
+        }
+        const want = s.logits === 'all' ? 'all' : start + n === len && s.logits === 'last' ? 'last' : 'none';
+        cur.push({ e, start, n, want });
+        rows += n;
+        wanted += want === 'all' ? n : want === 'last' ? 1 : 0;
+        start += n;
+      }
+    });
+    flush();
+    return subs;
+  }
+
+  /** Writes a sub-step's inputs and records its forward pass; what it wants back is in the plan it returns. */
+  private record(batch: SeqStep[], pieces: Piece[], timer?: OpTimer): { enc: GPUCommandEncoder; rows: { piece: Piece; row: number }[] } {
+    const tokens: number[] = [];
+    const wanted: number[] = [];
+    const rows: { piece: Piece; row: number }[] = [];
+    let span = 0;
+    for (const piece of pieces) {
+      const s = batch[piece.e]!;
+      const first = tokens.length;
+      tokens.push(...s.tokens.slice(piece.start, piece.start + piece.n));
+      span = Math.max(span, s.pos + piece.start + piece.n);
+      if (piece.want === 'all') for (let t = 0; t < piece.n; t++) wanted.push(first + t);
+      if (piece.want === 'last') wanted.push(first + piece.n - 1);
+      if (piece.want !== 'none') rows.push({ piece, row: wanted.length - (piece.want === 'all' ? piece.n : 1) });
+    }
+    const T = tokens.length;
+    const pos0 = batch[pieces[0]!.e]!.pos + pieces[0]!.start;
+    const shape: StepShape = pieces.length === 1 ? singleShape(T, pos0) : { span, decode: pieces.every((p) => p.n === 1), multi: true };
+    const meta = stepMeta(pieces.map((p) => ({ pos: batch[p.e]!.pos + p.start, rows: p.n, blocks: batch[p.e]!.blocks })));
+    this.device.queue.writeBuffer(this.stepBuf, 0, stepUniform(T, pos0, shape));
+    this.device.queue.writeBuffer(this.headStepBuf, 0, new Uint32Array([0, wanted.length, wanted.length, 0]));
+    this.device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
+    this.device.queue.writeBuffer(this.metaBuf, 0, meta);
+    const enc = this.device.createCommandEncoder();
+    this.encode(enc, T, pos0, shape, wanted, timer);
+    return { enc, rows };
+  }
+
+  /** Rejects what would write outside the cache or read a rotation the table does not hold. */
+  private check(batch: SeqStep[]): void {
+    for (const s of batch) {
+      if (s.tokens.length === 0) throw new Error('a step entry needs at least one token');
+      if (!Number.isInteger(s.pos) || s.pos < 0 || s.pos + s.tokens.length > this.maxSeq) throw new RangeError(`positions ${s.pos}..${s.pos + s.tokens.length - 1} are outside the context of ${this.maxSeq}`);
+      const blocks = Math.ceil((s.pos + s.tokens.length) / KV_BLOCK_SIZE);
+      if (s.blocks.length < blocks) throw new RangeError(`a block table of ${s.blocks.length} blocks does not reach position ${s.pos + s.tokens.length - 1}`);
+      for (let b = 0; b < blocks; b++) {
+        const id = s.blocks[b]!;
+        if (!Number.isInteger(id) || id < 0 || id >= this.kv.numBlocks) throw new RangeError(`KV block ${id} is outside 0..${this.kv.numBlocks - 1}`);
+      }
+    }
+    const slots = batch.filter((s) => s.sample && s.logits === 'last').map((s) => s.sample!.slot);
+    if (new Set(slots).size !== slots.length) throw new Error('two sequences of one step sample in the same sampler slot');
+  }
+
+  /**
+   * One forward pass over several sequences (ModelRunner.step): each entry's tokens through its
+   * block table; the weights are read once per sub-step for all their rows.
+   */
+  async run(batch: SeqStep[]): Promise<SeqResult[]> {
+    this.check(batch);
+    const vocab = this.c.vocabSize;
+    const results: SeqResult[] = batch.map((s) => (s.logits === 'all' ? { logits: new Float32Array(s.tokens.length * vocab) } : {}));
+    for (const pieces of this.plan(batch)) {
+      let { enc, rows } = this.record(batch, pieces);
+      const sampled = rows.filter((r) => r.piece.want === 'last' && batch[r.piece.e]!.sample);
+      const logitRows = rows.some((r) => !sampled.includes(r)) ? Math.max(...rows.map((r) => r.row + (r.piece.want === 'all' ? r.piece.n : 1))) : 0;
+      const copies: [GPUBuffer, number][] = [];
+      if (logitRows) copies.push([this.logits, logitRows * vocab * 4]);
+      if (sampled.length) {
+        const masks = sampled.map((r) => batch[r.piece.e]!.sample!.spec.mask);
+        let got: (Int32Array | undefined)[] = [];
+        if (masks.some((m) => m)) {
+          // The grammars' masks are computed on the CPU while the GPU runs the forward pass.
+          this.device.queue.submit([enc.finish()]);
+          got = await Promise.all(masks.map((m) => m?.()));
+          enc = this.device.createCommandEncoder();
+        }
+        const pass = enc.beginComputePass();
+        sampled.forEach((r, i) => {
+          const { slot, spec } = batch[r.piece.e]!.sample!;
+          this.sampler.prepare(spec, got[i], slot, r.row);
+          const op = this.sampler.op(slot);
+          pass.setPipeline(op.pipeline);
+          pass.setBindGroup(0, op.bindGroup);
+          pass.dispatchWorkgroups(1);
+        });
+        pass.end();
+        for (const r of sampled) copies.push([this.sampler.out(batch[r.piece.e]!.sample!.slot), 48 * 4]);
+      }
+      if (!copies.length) {
+        this.device.queue.submit([enc.finish()]);
+        continue;
+      }
+      const out = await this.read(enc, copies);
+      const f = new Float32Array(out);
+      const u = new Uint32Array(out);
+      let at = logitRows * vocab;
+      for (const r of rows) {
+        const s = batch[r.piece.e]!;
+        if (sampled.includes(r)) {
+          const spec = s.sample!.spec;
+          const token = u[at]!;
+          const res: SeqResult = { token };
+          if (spec.logprobs !== undefined) {
+            const top = Array.from({ length: spec.logprobs }, (_, i) => ({ id: u[at + 2 + 2 * i]!, logprob: f[at + 3 + 2 * i]! }));
+            res.logprob = { id: token, logprob: f[at + 1]!, top };
+          }
+          results[r.piece.e] = res;
+          at += 48;
+        } else if (r.piece.want === 'all') {
+          results[r.piece.e]!.logits!.set(f.subarray(r.row * vocab, (r.row + r.piece.n) * vocab), r.piece.start * vocab);
+        } else {
+          results[r.piece.e] = { logits: f.slice(r.row * vocab, (r.row + 1) * vocab) };
+        }
+      }
+    }
+    return results;
+  }
+
+  /** A single sequence over blocks 0, 1, 2, … (forward): logits of the last token, or of all. */
+  async forward(tokens: number[], pos: number, all: boolean): Promise<Float32Array> {
+    const [r] = await this.run([{ tokens, pos, blocks: this.identity, logits: all ? 'all' : 'last' }]);
+    return r!.logits!;
+  }
+
+  /** A single sequence over blocks 0, 1, 2, … sampled on the GPU in slot 0 (DeviceSampler.step). */
+  async stepSample(tokens: number[], pos: number, s: DeviceSampling): Promise<SampledToken> {
+    const [r] = await this.run([{ tokens, pos, blocks: this.identity, logits: 'last', sample: { slot: 0, spec: s } }]);
+    return { token: r!.token!, logprob: r!.logprob };
+  }
+
+  private get identity(): Uint32Array {
+    return (this.identityTable ??= identityBlocks(this.maxSeq));
+  }
+  private identityTable?: Uint32Array;
+
+  /** GPU milliseconds per op label for one sampled step of one sequence (see profile.ts); the cache is written as by a real step. */
   async profile(tokens: number[], pos0: number, s: DeviceSampling): Promise<Map<string, number>> {
     this.timer ??= new OpTimer(this.device);
+    const batch: SeqStep[] = [{ tokens, pos: pos0, blocks: this.identity, logits: 'last' }];
+    this.check(batch);
+    const subs = this.plan(batch);
+    // Earlier sub-steps of a long prompt only fill the cache; the last one is timed.
+    for (const pieces of subs.slice(0, -1)) this.device.queue.submit([this.record(batch, pieces).enc.finish()]);
+    const { enc } = this.record(batch, subs.at(-1)!, this.timer);
     this.sampler.prepare(s);
-    const enc = this.begin(tokens, pos0);
-    this.encode(enc, tokens.length, pos0, false, this.timer);
-    const pass = this.timer.pass(enc, this.sampler.op);
-    pass.setPipeline(this.sampler.op.pipeline);
-    pass.setBindGroup(0, this.sampler.op.bindGroup);
+    const op = this.sampler.op(0);
+    const pass = this.timer.pass(enc, op);
+    pass.setPipeline(op.pipeline);
+    pass.setBindGroup(0, op.bindGroup);
     pass.dispatchWorkgroups(1);
     pass.end();
     return this.timer.read(enc);
   }
 
-  private begin(tokens: number[], pos0: number): GPUCommandEncoder {
-    this.device.queue.writeBuffer(this.stepBuf, 0, new Uint32Array([pos0, tokens.length, 0, 0]));
-    this.device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
-    return this.device.createCommandEncoder();
-  }
-
-  private async read(enc: GPUCommandEncoder, src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    enc.copyBufferToBuffer(src, 0, this.readback, 0, bytes);
+  /** Copies `bytes` from the start of each source, one after another, into the readback buffer. */
+  private async read(enc: GPUCommandEncoder, copies: [GPUBuffer, number][]): Promise<ArrayBuffer> {
+    let bytes = 0;
+    for (const [src, n] of copies) {
+      enc.copyBufferToBuffer(src, 0, this.readback, bytes, n);
+      bytes += n;
+    }
     this.device.queue.submit([enc.finish()]);
     await this.readback.mapAsync(GPUMapMode.READ, 0, bytes);
     const out = this.readback.getMappedRange(0, bytes).slice(0);
@@ -307,48 +514,54 @@ export class WgslTransformer {
     return out;
   }
 
-  /**
-   * Runs T ≤ MAX_STEP tokens at positions pos0 … and returns the logits of the last one, or of
-   * all T when `all` (T ≤ logitRows).
-   */
-  async step(tokens: number[], pos0: number, all: boolean): Promise<Float32Array> {
-    const enc = this.begin(tokens, pos0);
-    this.encode(enc, tokens.length, pos0, all);
-    return new Float32Array(await this.read(enc, this.logits, (all ? tokens.length : 1) * this.c.vocabSize * 4));
+  private blockScratch?: GPUBuffer;
+
+  /** Copies one KV block (every layer's keys and values) into another: copy-on-write of a shared block. */
+  copyBlock(src: number, dst: number): void {
+    for (const id of [src, dst]) if (!Number.isInteger(id) || id < 0 || id >= this.kv.numBlocks) throw new RangeError(`KV block ${id} is outside 0..${this.kv.numBlocks - 1}`);
+    const bytes = KV_BLOCK_SIZE * this.c.nKvHeads * this.c.headDim * 4;
+    const caches = [...this.kCaches, ...this.vCaches];
+    // WebGPU copies between two buffers only: through a scratch buffer holding every layer's block.
+    this.blockScratch ??= this.buffer((caches.length * bytes) / 4, 'kv_block.scratch');
+    const enc = this.device.createCommandEncoder();
+    caches.forEach((b, i) => enc.copyBufferToBuffer(b, src * bytes, this.blockScratch!, i * bytes, bytes));
+    caches.forEach((b, i) => enc.copyBufferToBuffer(this.blockScratch!, i * bytes, b, dst * bytes, bytes));
+    this.device.queue.submit([enc.finish()]);
   }
 
-  /** Runs a step and samples its next token on the GPU: only the token (and logprobs) come back. */
-  async stepSample(tokens: number[], pos0: number, s: DeviceSampling): Promise<SampledToken> {
-    let enc = this.begin(tokens, pos0);
-    this.encode(enc, tokens.length, pos0, false);
-    if (s.mask) {
-      // The grammar's mask is computed on the CPU while the GPU runs the forward pass.
-      this.device.queue.submit([enc.finish()]);
-      this.sampler.prepare(s, await s.mask());
-      enc = this.device.createCommandEncoder();
-    } else this.sampler.prepare(s);
-    const pass = enc.beginComputePass();
-    pass.setPipeline(this.sampler.op.pipeline);
-    pass.setBindGroup(0, this.sampler.op.bindGroup);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    const out = await this.read(enc, this.sampler.out, this.sampler.outBytes(s));
-    const u = new Uint32Array(out);
-    const f = new Float32Array(out);
-    const token = u[0]!;
-    if (s.logprobs === undefined) return { token };
-    const top = Array.from({ length: s.logprobs }, (_, i) => ({ id: u[2 + 2 * i]!, logprob: f[3 + 2 * i]! }));
-    return { token, logprob: { id: token, logprob: f[1]!, top } };
-  }
-
-  /** Starts a request's penalty state on the GPU. */
-  resetSampler(prompt: number[]): void {
-    this.sampler.reset(prompt);
+  /** Starts a request's penalty state on the GPU, in its sampler slot. */
+  resetSampler(prompt: number[], slot = 0): void {
+    this.sampler.reset(prompt, slot);
   }
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    this.sampler?.destroy();
     this.timer?.destroy();
     this.weights.destroy();
   }
+}
+
+/** A sequence's share of a sub-step: tokens start .. start + n - 1 of batch entry e, and which of their logits come back. */
+interface Piece {
+  e: number;
+  start: number;
+  n: number;
+  want: 'none' | 'last' | 'all';
+}
+
+/**
+ * The paged KV cache on this device: planKvCache's f32 blocks, capped so that one layer's keys
+ * (or values) fit one storage binding. A RangeError when not even one full context fits.
+ */
+export function planWgslKv(device: GPUDevice, c: ModelConfig, maxSeq: number, maxBatch: number, kvCacheBytes?: number): KvCacheInfo {
+  const plan = planKvCache(c, maxSeq, maxBatch, 4, kvCacheBytes);
+  const layerBlockBytes = KV_BLOCK_SIZE * c.nKvHeads * c.headDim * 4;
+  const binding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const cap = Math.floor(binding / layerBlockBytes);
+  const need = Math.ceil(maxSeq / KV_BLOCK_SIZE);
+  if (cap < need)
+    throw new RangeError(`maxModelLen ${maxSeq} needs ${need} KV blocks (${need * layerBlockBytes} bytes of keys per layer), but one GPU storage binding holds ${cap} (maxStorageBufferBindingSize ${binding}); lower maxModelLen`);
+  const numBlocks = Math.min(plan.numBlocks, cap);
+  return { ...plan, numBlocks, bytes: (plan.bytes / plan.numBlocks) * numBlocks };
 }

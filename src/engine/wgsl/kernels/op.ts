@@ -10,9 +10,32 @@ export interface Op {
   label: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
-  workgroups(T: number, pos0: number): [number, number, number];
+  workgroups(T: number, pos0: number, s: StepShape): [number, number, number];
   /** False for steps that do not need this op (it is not dispatched); always needed if absent. */
-  active?(T: number, pos0: number): boolean;
+  active?(T: number, pos0: number, s: StepShape): boolean;
+}
+
+/**
+ * What the attention ops need to know of a step beyond its T packed rows: the step uniform
+ * [pos0, T, span, decode] and its rows' sequences. A step of one sequence from pos0 is
+ * `singleShape(T, pos0)`.
+ */
+export interface StepShape {
+  /** Positions of the step's longest row (its position + 1): how far attention reaches. */
+  span: number;
+  /** Every sequence of the step runs one token (the decode chunking of attention). */
+  decode: boolean;
+  /** The rows are of more than one sequence (flash tiles of several rows cannot serve). */
+  multi: boolean;
+}
+
+export function singleShape(T: number, pos0: number): StepShape {
+  return { span: pos0 + T, decode: T === 1, multi: false };
+}
+
+/** The step uniform every kernel reads (struct Step): pos0 is only informative, rows carry their positions. */
+export function stepUniform(T: number, pos0: number, s: StepShape): Uint32Array<ArrayBuffer> {
+  return new Uint32Array([pos0, T, s.span, s.decode ? 1 : 0]);
 }
 
 /** Shader files a weight reader needs before it: what it shares with other layouts or types. */

@@ -1,4 +1,4 @@
-/** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the cache, in one dispatch. */
+/** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the paged cache (kv_meta, paged.wgsl), in one dispatch. */
 import type { LayerRope } from '../../../model/config.js';
 import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
 
@@ -17,14 +17,14 @@ export function ropeTable(r: LayerRope, maxSeq: number): Float32Array<ArrayBuffe
 
 export async function ropeStoreOp(
   cache: PipelineCache,
-  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; rotDim?: number },
+  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; meta: GPUBuffer; rotDim?: number },
 ): Promise<Op> {
-  const pipeline = await cache.get('rope', 'rope_store');
+  const pipeline = await cache.get(['paged', 'rope'], 'rope_store');
   const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0, a.rotDim ?? a.headDim, 0, 0, 0], `${a.label}.params`);
   return {
     label: a.label,
     pipeline,
-    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.trig, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache }, a.label),
+    bindGroup: bind(cache.device, pipeline, { 0: a.q, 1: a.trig, 2: params, 3: a.step, 4: a.k, 5: a.v, 6: a.kCache, 7: a.vCache, 15: a.meta }, a.label),
     workgroups: (T) => grid(Math.ceil((T * (a.heads + a.kvHeads) * a.headDim) / 2 / 64)),
   };
 }
