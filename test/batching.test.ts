@@ -17,7 +17,7 @@ const MODEL = join(GENERATED, 'llama-tools.gguf');
 const TOOLS: OpenAI.ChatCompletionTool[] = [
   { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 10 } }, required: ['city'] } } },
 ];
-const BACKENDS = (process.env.BATCH_BACKENDS ?? 'cpu,wasm').split(',') as ('cpu' | 'wasm')[];
+const BACKENDS = (process.env.BATCH_BACKENDS ?? 'cpu,wasm,wgsl').split(',') as ('cpu' | 'wasm' | 'wgsl')[];
 
 /** What must not depend on the other requests: the choices, without timings and random call ids. */
 function choicesOf(r: { choices: unknown[] }): unknown {
