@@ -22,7 +22,7 @@ describe('completions', () => {
     const res = await client(fetchFn).completions.create({ model: MODEL, prompt: '', max_tokens: 256, temperature: 0 });
     expectCompletion(res, MODEL);
     expect(res.choices[0]!.text).toBe(storiesReference());
-    expect(res.usage).toEqual({ prompt_tokens: 1, completion_tokens: 256, total_tokens: 257 });
+    expect(res.usage).toEqual({ prompt_tokens: 1, completion_tokens: 256, total_tokens: 257, prompt_tokens_details: { cached_tokens: 0 } });
     expect(res.choices[0]!.finish_reason).toBe('length');
   });
 

@@ -22,7 +22,7 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   completion_tokens_details?: { reasoning_tokens?: number };
-  /** Present when the prompt started from the prefix cache: positions not computed again. */
+  /** Prompt positions taken from the prefix cache, not computed again (always present, as OpenAI's). */
   prompt_tokens_details?: { cached_tokens: number };
 }
 

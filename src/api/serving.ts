@@ -429,7 +429,7 @@ export class Serving {
   private usage(plan: Plan, counter: Counter): Usage {
     const u = usageOf(plan.promptTokens, counter.completion);
     if (plan.reasoning) u.completion_tokens_details = { reasoning_tokens: counter.reasoning };
-    if (counter.cached > 0) u.prompt_tokens_details = { cached_tokens: counter.cached };
+    u.prompt_tokens_details = { cached_tokens: counter.cached };
     return u;
   }
 

@@ -13,10 +13,12 @@ function common(o: Record<string, unknown>, object: string, model: string) {
 }
 
 function usage(u: unknown) {
-  const x = u as Record<string, number>;
+  const { prompt_tokens_details: details, ...x } = u as Record<string, any>;
   expect(Object.keys(x).sort()).toEqual(['completion_tokens', 'prompt_tokens', 'total_tokens']);
   for (const k of Object.keys(x)) expect(Number.isInteger(x[k])).toBe(true);
-  expect(x.total_tokens).toBe(x.prompt_tokens! + x.completion_tokens!);
+  expect(x.total_tokens).toBe(x.prompt_tokens + x.completion_tokens);
+  expect(Object.keys(details)).toEqual(['cached_tokens']);
+  expect(Number.isInteger(details.cached_tokens) && details.cached_tokens >= 0 && details.cached_tokens <= x.prompt_tokens).toBe(true);
 }
 
 export function expectChatCompletion(o: any, model: string) {
