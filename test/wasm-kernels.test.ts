@@ -14,7 +14,7 @@ import { f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkAttentionRows, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -72,6 +72,10 @@ describe.each(builds)('$name', (build) => {
 
   it.each(ATTENTION_CASES)('attention: %i heads / %i kv, dim %i, %i tokens at %i, window %i, softcap %i, float16 cache %i', async (nHeads, nKv, headDim, T, pos, window, cap, half) => {
     expect(checkAttention(await kernels(), nHeads, nKv, headDim, T, pos, window, cap, half)).toBeLessThan(TOL.attentionNMSE);
+  });
+
+  it.each([0, 1])('attention: rows of two sequences in one call give the bits each gives alone (float16 cache %i)', async (half) => {
+    expect(checkAttentionRows(await kernels(), 9, 3, 64, half)).toEqual([]);
   });
 
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {

@@ -1,8 +1,14 @@
-// Attention over the paged KV cache for T consecutive query positions of one sequence (a prompt
-// chunk, or one decoded token), float32 as in the CPU reference: scores q·k × scale (soft-capped
-// for Gemma 2), softmax, and the weighted sum of the values. Grouped-query heads share their kv
-// head. Each query row is computed on its own, the same whatever other rows or sequences ran in
-// the same call, which is what makes a batched step give a sequence's solo results bit for bit.
+// Attention over the paged KV cache, float32 as in the CPU reference: scores q·k × scale
+// (soft-capped for Gemma 2), softmax, and the weighted sum of the values. Grouped-query heads share
+// their kv head. The work is split into units of one query row and one head, each computed on its
+// own in the same order whatever else runs (which rows share the call, which thread takes it): that
+// is what makes a batched step give a sequence's solo results bit for bit, and lets threads share
+// a prompt's attention (src/engine/wasm/kernels.ts).
+//
+// A unit walks its positions one KV block (16 positions) at a time, as flash attention does: the
+// block's 16 scores (four keys per pass, reduced by a transpose), a running maximum and sum, and the
+// values' weighted sum rescaled when the maximum grows. So no score array as long as the context,
+// and exp is a four-lane polynomial instead of a float64 call per score.
 //
 // The cache of a layer is rows of kvDim elements, float32 or float16 (`half`); a sequence's
 // position p lives in row table[p / 16] × 16 + p % 16 (16: KV_BLOCK_SIZE, src/engine/backend.ts).
@@ -11,11 +17,10 @@ import { f16, f16x4, hsum } from './simd';
 // @ts-ignore: decorator
 @inline const BLOCK_SHIFT = 4;
 
-/** The cache row of position p through the block table. */
+/** The job header's words (i32 or f32), written by the host; the rows' (position, table) pairs follow. */
+export const JOB_WORDS = 16;
 // @ts-ignore: decorator
-@inline function rowOf(table: usize, p: i32): usize {
-  return ((<usize>load<i32>(table + (<usize>(p >> BLOCK_SHIFT) << 2))) << BLOCK_SHIFT) + <usize>(p & ((1 << BLOCK_SHIFT) - 1));
-}
+@inline const Q = 0, KC = 1, VC = 2, OUT = 3, SCRATCH = 4, HEADS = 5, KV_HEADS = 6, HEAD_DIM = 7, WINDOW = 8, SCALE = 9, SOFTCAP = 10, HALF = 11;
 
 /** Four cache elements at element index i of the row at r, as float32. */
 // @ts-ignore: decorator
@@ -28,70 +33,202 @@ import { f16, f16x4, hsum } from './simd';
   return half ? f16(r + (<usize>i << 1)) : load<f32>(r + (<usize>i << 2));
 }
 
-/** q (float32) · the cache row at r, n elements. */
+/** acc + a × b, fused where relaxed SIMD lets the CPU fuse it. */
 // @ts-ignore: decorator
-@inline function dot(a: usize, r: usize, n: i32, half: bool): f32 {
-  let acc = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), load4(r, i, half)));
-  let s = hsum(acc);
-  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * load1(r, i, half);
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/**
+ * e^x for x ≤ 0, four lanes (Cephes' expf: x = n ln2 + r, a degree-6 polynomial in r, 2^n put
+ * into the exponent); exactly 0 below -87, where 2^n would leave the normal range, and for -∞.
+ */
+// @ts-ignore: decorator
+@inline function expNeg(x: v128): v128 {
+  const live = f32x4.gt(x, f32x4.splat(-87));
+  const c = f32x4.max(x, f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.and(f32x4.mul(p, pow2), live);
+}
+
+/** softcap · tanh(s / softcap), lane by lane (Gemma 2 only: float64 as the CPU reference). */
+// @ts-ignore: decorator
+@inline function capped(s: v128, cap: f32): v128 {
+  s = f32x4.replace_lane(s, 0, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 0) / cap)));
+  s = f32x4.replace_lane(s, 1, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 1) / cap)));
+  s = f32x4.replace_lane(s, 2, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 2) / cap)));
+  return f32x4.replace_lane(s, 3, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 3) / cap)));
+}
+
+/** q · the four consecutive cache rows from r (rowBytes apart), n elements: four scores in one vector. */
+// @ts-ignore: decorator
+@inline function dot4(q: usize, r: usize, rowBytes: usize, n: i32, half: bool): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 4 <= n; d += 4) {
+    const qv = v128.load(q + (<usize>d << 2));
+    a0 = madd(qv, load4(r, d, half), a0);
+    a1 = madd(qv, load4(r + rowBytes, d, half), a1);
+    a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
+    a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
+  }
+  // [a0, a1, a2, a3] lane sums by a 4 × 4 transpose
+  const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  let s = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  for (; d < n; d++) {
+    const qd = load<f32>(q + (<usize>d << 2));
+    s = f32x4.replace_lane(s, 0, f32x4.extract_lane(s, 0) + qd * load1(r, d, half));
+    s = f32x4.replace_lane(s, 1, f32x4.extract_lane(s, 1) + qd * load1(r + rowBytes, d, half));
+    s = f32x4.replace_lane(s, 2, f32x4.extract_lane(s, 2) + qd * load1(r + 2 * rowBytes, d, half));
+    s = f32x4.replace_lane(s, 3, f32x4.extract_lane(s, 3) + qd * load1(r + 3 * rowBytes, d, half));
+  }
   return s;
 }
 
 // @ts-ignore: decorator
-@inline function attend(q: usize, kc: usize, vc: usize, table: usize, out: usize, scores: usize, T: i32, pos: i32, nHeads: i32, nKvHeads: i32, headDim: i32, window: i32, scale: f32, softcap: f32, half: bool): void {
-  const kvDim = nKvHeads * headDim;
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/**
+ * o = attention of the query q over positions first..p (o: headDim floats, the running weighted
+ * sum until the end); e: 16 floats of this unit's own scratch (a block's weights).
+ */
+// @ts-ignore: decorator
+@inline function attendRow(q: usize, kc: usize, vc: usize, table: usize, o: usize, e: usize, p: i32, first: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32, half: bool): void {
+  for (let d = 0; d < headDim; d++) store<f32>(o + (<usize>d << 2), 0);
+  let m: f32 = -Infinity;
+  let l: f32 = 0;
+  const lanes = i32x4(0, 1, 2, 3);
+  for (let b = first >> BLOCK_SHIFT; b <= p >> BLOCK_SHIFT; b++) {
+    const base = b << BLOCK_SHIFT;
+    const lo = max(first, base) - base;
+    const hi = min(p, base + 15) - base;
+    const row = (<usize>load<i32>(table + (<usize>b << 2))) << BLOCK_SHIFT;
+    const kb = kc + row * rowBytes;
+    const vb = vc + row * rowBytes;
+    // the scores of every group of four holding a live position; the others, and dead lanes, -∞
+    let mx = f32x4.splat(-Infinity);
+    for (let g = 0; g < 16; g += 4) {
+      let s = f32x4.splat(-Infinity);
+      if (g <= hi && g + 3 >= lo) {
+        s = f32x4.mul(dot4(q, kb + <usize>g * rowBytes, rowBytes, headDim, half), f32x4.splat(scale));
+        if (softcap > 0) s = capped(s, softcap);
+        const at = i32x4.add(lanes, i32x4.splat(g));
+        s = v128.bitselect(s, f32x4.splat(-Infinity), v128.and(i32x4.ge_s(at, i32x4.splat(lo)), i32x4.le_s(at, i32x4.splat(hi))));
+      }
+      v128.store(e + (<usize>g << 2), s);
+      mx = f32x4.max(mx, s);
+    }
+    const mNew = max(m, hmax(mx));
+    const alpha = f32x4.extract_lane(expNeg(f32x4.splat(m - mNew)), 0); // 0 at the first block
+    let sum = f32x4.splat(0);
+    for (let g = 0; g < 16; g += 4) {
+      const w = expNeg(f32x4.sub(v128.load(e + (<usize>g << 2)), f32x4.splat(mNew)));
+      v128.store(e + (<usize>g << 2), w);
+      sum = f32x4.add(sum, w);
+    }
+    l = l * alpha + hsum(sum);
+    m = mNew;
+    // o = o × alpha + Σ weight × value, 32 elements (eight vectors) at a time, then 4, then 1
+    const a = f32x4.splat(alpha);
+    let d = 0;
+    for (; d + 32 <= headDim; d += 32) {
+      const od = o + (<usize>d << 2);
+      let o0 = f32x4.mul(v128.load(od), a), o1 = f32x4.mul(v128.load(od, 16), a), o2 = f32x4.mul(v128.load(od, 32), a), o3 = f32x4.mul(v128.load(od, 48), a);
+      let o4 = f32x4.mul(v128.load(od, 64), a), o5 = f32x4.mul(v128.load(od, 80), a), o6 = f32x4.mul(v128.load(od, 96), a), o7 = f32x4.mul(v128.load(od, 112), a);
+      for (let i = lo; i <= hi; i++) {
+        const w = f32x4.splat(load<f32>(e + (<usize>i << 2)));
+        const r = vb + <usize>i * rowBytes;
+        o0 = madd(w, load4(r, d, half), o0);
+        o1 = madd(w, load4(r, d + 4, half), o1);
+        o2 = madd(w, load4(r, d + 8, half), o2);
+        o3 = madd(w, load4(r, d + 12, half), o3);
+        o4 = madd(w, load4(r, d + 16, half), o4);
+        o5 = madd(w, load4(r, d + 20, half), o5);
+        o6 = madd(w, load4(r, d + 24, half), o6);
+        o7 = madd(w, load4(r, d + 28, half), o7);
+      }
+      v128.store(od, o0);
+      v128.store(od, o1, 16);
+      v128.store(od, o2, 32);
+      v128.store(od, o3, 48);
+      v128.store(od, o4, 64);
+      v128.store(od, o5, 80);
+      v128.store(od, o6, 96);
+      v128.store(od, o7, 112);
+    }
+    for (; d + 4 <= headDim; d += 4) {
+      const od = o + (<usize>d << 2);
+      let acc = f32x4.mul(v128.load(od), a);
+      for (let i = lo; i <= hi; i++) acc = madd(f32x4.splat(load<f32>(e + (<usize>i << 2))), load4(vb + <usize>i * rowBytes, d, half), acc);
+      v128.store(od, acc);
+    }
+    for (; d < headDim; d++) {
+      const od = o + (<usize>d << 2);
+      let acc = load<f32>(od) * alpha;
+      for (let i = lo; i <= hi; i++) acc += load<f32>(e + (<usize>i << 2)) * load1(vb + <usize>i * rowBytes, d, half);
+      store<f32>(od, acc);
+    }
+  }
+  const inv = f32x4.splat(1 / l);
+  let d = 0;
+  for (; d + 4 <= headDim; d += 4) v128.store(o + (<usize>d << 2), f32x4.mul(v128.load(o + (<usize>d << 2)), inv));
+  for (; d < headDim; d++) store<f32>(o + (<usize>d << 2), load<f32>(o + (<usize>d << 2)) / l);
+}
+
+// @ts-ignore: decorator
+@inline function attendUnits(job: usize, u0: i32, u1: i32, half: bool): void {
+  const q = <usize>load<i32>(job + (Q << 2));
+  const kc = <usize>load<i32>(job + (KC << 2));
+  const vc = <usize>load<i32>(job + (VC << 2));
+  const out = <usize>load<i32>(job + (OUT << 2));
+  const scratch = <usize>load<i32>(job + (SCRATCH << 2));
+  const nHeads = load<i32>(job + (HEADS << 2));
+  const nKvHeads = load<i32>(job + (KV_HEADS << 2));
+  const headDim = load<i32>(job + (HEAD_DIM << 2));
+  const window = load<i32>(job + (WINDOW << 2));
+  const scale = load<f32>(job + (SCALE << 2));
+  const softcap = load<f32>(job + (SOFTCAP << 2));
   const qDim = nHeads * headDim;
   const group = nHeads / nKvHeads;
-  const rowBytes = <usize>kvDim << (half ? 1 : 2);
   const es: usize = half ? 1 : 2; // log2 of the element size
-  for (let t = 0; t < T; t++) {
-    const p = pos + t;
-    const first = max(0, p - window + 1);
-    const n = p + 1 - first;
-    for (let h = 0; h < nHeads; h++) {
-      const qh = q + (<usize>(t * qDim + h * headDim) << 2);
-      const kvo = <usize>((h / group) * headDim) << es;
-      let mx: f32 = -Infinity;
-      for (let i = 0; i < n; i++) {
-        let s = dot(qh, kc + rowOf(table, first + i) * rowBytes + kvo, headDim, half) * scale;
-        if (softcap > 0) s = softcap * <f32>Math.tanh(<f64>(s / softcap));
-        store<f32>(scores + (<usize>i << 2), s);
-        mx = max(mx, s);
-      }
-      let sum: f64 = 0;
-      for (let i = 0; i < n; i++) {
-        const e = <f32>Math.exp(<f64>(load<f32>(scores + (<usize>i << 2)) - mx));
-        store<f32>(scores + (<usize>i << 2), e);
-        sum += e;
-      }
-      const inv = <f32>(1 / sum);
-      const o = out + (<usize>(t * qDim + h * headDim) << 2);
-      let d = 0;
-      for (; d + 4 <= headDim; d += 4) {
-        let acc = f32x4.splat(0);
-        for (let i = 0; i < n; i++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(scores + (<usize>i << 2))), load4(vc + rowOf(table, first + i) * rowBytes + kvo, d, half)));
-        v128.store(o + (<usize>d << 2), f32x4.mul(acc, f32x4.splat(inv)));
-      }
-      for (; d < headDim; d++) {
-        let acc: f32 = 0;
-        for (let i = 0; i < n; i++) acc += load<f32>(scores + (<usize>i << 2)) * load1(vc + rowOf(table, first + i) * rowBytes + kvo, d, half);
-        store<f32>(o + (<usize>d << 2), acc * inv);
-      }
-    }
+  const rowBytes = <usize>(nKvHeads * headDim) << es;
+  const rows = job + (JOB_WORDS << 2);
+  for (let u = u0; u < u1; u++) {
+    const r = u / nHeads;
+    const h = u % nHeads;
+    const p = load<i32>(rows + (<usize>r << 3));
+    const table = <usize>load<i32>(rows + (<usize>r << 3) + 4);
+    const kvo = <usize>((h / group) * headDim) << es;
+    const at = <usize>(r * qDim + h * headDim) << 2;
+    attendRow(q + at, kc + kvo, vc + kvo, table, out + at, scratch + (<usize>u << 6), p, max(0, p - window + 1), headDim, rowBytes, scale, softcap, half);
   }
 }
 
 /**
- * q, out: [T × nHeads·headDim] float32; kc, vc: one layer's cache (float16 when `half`);
- * table: the sequence's block ids (i32), covering positions up to pos + T - 1, all written;
- * scores: [min(pos + T, window)] floats of scratch. Query t sits at position pos + t and sees the
- * positions max(0, pos + t - window + 1) .. pos + t.
+ * Units u0 .. u1 - 1 of the job at `job` (unit u: query row u / nHeads, head u % nHeads). The job's
+ * header (JOB_WORDS words): q and out, [rows × nHeads·headDim] float32; kc, vc, one layer's cache;
+ * scratch, 16 floats per unit; nHeads, nKvHeads, headDim; window (query at p sees positions
+ * max(0, p - window + 1) .. p); scale and softcap (float32); half (the cache is float16). Then per
+ * row: its position and the address of its sequence's block table (i32s covering 0 .. p, written).
+ * The unused parameters give the thread pool's kernel signature (eight arguments, rows, r0, r1).
  */
-export function attention(q: usize, kc: usize, vc: usize, table: usize, out: usize, scores: usize, T: i32, pos: i32, nHeads: i32, nKvHeads: i32, headDim: i32, window: i32, scale: f32, softcap: f32, half: i32): void {
-  if (half) attend(q, kc, vc, table, out, scores, T, pos, nHeads, nKvHeads, headDim, window, scale, softcap, true);
-  else attend(q, kc, vc, table, out, scores, T, pos, nHeads, nKvHeads, headDim, window, scale, softcap, false);
+export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i32, _6: i32, _7: i32, _units: i32, u0: i32, u1: i32): void {
+  if (load<i32>(job + (HALF << 2))) attendUnits(job, u0, u1, true);
+  else attendUnits(job, u0, u1, false);
 }
 
 /** float32 → float16 bits, rounded to the nearest, ties to even (as src/formats/dtypes.ts's f32ToF16). */

@@ -99,6 +99,8 @@ export const ATTENTION_CASES: [number, number, number, number, number, number, n
   [4, 2, 64, 9, 30, 0, 0, 1], // float16 keys and values, across blocks
   [3, 3, 18, 5, 11, 0, 0, 1],
   [8, 2, 32, 7, 20, 6, 50, 1],
+  [9, 3, 64, 32, 300, 0, 0, 0], // a prompt chunk deep in a context: enough work for the threads
+  [9, 3, 64, 32, 300, 100, 0, 1],
 ];
 
 /**
@@ -130,8 +132,10 @@ export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim:
     return p;
   };
   const [qp, kp, vp, tp] = [put(q), put(cacheOf(kc)), put(cacheOf(vc)), put(table)];
-  const out = k.mem.alloc(T * qDim * 4, 'out'), scores = k.mem.alloc(positions * 4, 'scores');
-  k.k.attention(qp, kp, vp, tp, out, scores, T, pos, nHeads, nKv, headDim, window || 0x7fffffff, 1 / Math.sqrt(headDim), cap, half);
+  const out = k.mem.alloc(T * qDim * 4, 'out');
+  k.reserveAttention(T, nHeads);
+  const rowPositions = Array.from({ length: T }, (_, t) => pos + t);
+  k.attention({ q: qp, out, kc: kp, vc: vp, nHeads, nKvHeads: nKv, headDim, window: window || 0x7fffffff, scale: 1 / Math.sqrt(headDim), softcap: cap, half: !!half, positions: rowPositions, tables: rowPositions.map(() => tp), rows: T });
   const got = k.mem.f32(out, T * qDim).slice();
   const want = new Float32Array(T * qDim);
   for (let t = 0; t < T; t++) {
@@ -153,4 +157,43 @@ export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim:
     }
   }
   return nmse(got, want);
+}
+
+/**
+ * Rows of two sequences interleaved in one attention call (a batched step), against each row
+ * computed in a call of its own: the indexes of the rows whose output differs in any bit.
+ */
+export function checkAttentionRows(k: Kernels, nHeads: number, nKv: number, headDim: number, half = 0): number[] {
+  const BLOCK = 16, kvDim = nKv * headDim, qDim = nHeads * headDim;
+  const lengths = [290, 45];
+  const blocks = lengths.map((n) => Math.ceil(n / BLOCK));
+  const numBlocks = blocks[0]! + blocks[1]!;
+  const bytes = numBlocks * BLOCK * kvDim * (half ? 2 : 4);
+  const kc = k.mem.alloc(bytes, 'k'), vc = k.mem.alloc(bytes, 'v');
+  const fill = (p: number, seed: number) => (half ? new Uint16Array(k.mem.memory.buffer, p, bytes / 2).set(Array.from(randoms(bytes / 2, seed), f32ToF16)) : k.mem.f32(p, bytes / 4).set(randoms(bytes / 4, seed)));
+  fill(kc, 6);
+  fill(vc, 7);
+  // sequence 0 in blocks 0, 2, 4, ...; sequence 1 in the others (and the rest of 0's)
+  const ids = [Int32Array.from({ length: blocks[0]! }, (_, i) => (i < blocks[1]! ? 2 * i : blocks[1]! + i)), Int32Array.from({ length: blocks[1]! }, (_, i) => 2 * i + 1)];
+  const tables = ids.map((t) => {
+    const p = k.mem.alloc(t.byteLength, 'table');
+    new Int32Array(k.mem.memory.buffer, p, t.length).set(t);
+    return p;
+  });
+  // rows: the last 5 positions of sequence 0 and the last 3 of sequence 1, interleaved
+  const rows = [[0, 285], [1, 42], [0, 286], [0, 287], [1, 43], [0, 288], [1, 44], [0, 289]] as const;
+  const R = rows.length;
+  const q = k.mem.alloc(R * qDim * 4, 'q'), out = k.mem.alloc(R * qDim * 4, 'out');
+  k.mem.f32(q, R * qDim).set(randoms(R * qDim, 8));
+  k.reserveAttention(R, nHeads);
+  const job = { kc, vc, nHeads, nKvHeads: nKv, headDim, window: 0x7fffffff, scale: 1 / Math.sqrt(headDim), softcap: 0, half: !!half };
+  k.attention({ ...job, q, out, positions: rows.map(([, p]) => p), tables: rows.map(([s]) => tables[s]!), rows: R });
+  const together = new Uint32Array(k.mem.memory.buffer, out, R * qDim).slice();
+  const differ: number[] = [];
+  rows.forEach(([s, p], r) => {
+    k.attention({ ...job, q: q + r * qDim * 4, out, positions: [p], tables: [tables[s]!], rows: 1 });
+    const alone = new Uint32Array(k.mem.memory.buffer, out, qDim);
+    if (alone.some((b, i) => b !== together[r * qDim + i])) differ.push(r);
+  });
+  return differ;
 }

@@ -46,7 +46,7 @@ export class WasmTransformer {
   private readonly kvDim: number;
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
-  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'scores' | 'tables', number>;
+  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables', number>;
   private readonly v: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'hb' | 'hb2' | 'logits', Float32Array>;
   /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
   private readonly keyCache: number[];
@@ -86,10 +86,10 @@ export class WasmTransformer {
       hb: a(CHUNK * c.hiddenDim, 'activations'),
       hb2: a(CHUNK * c.hiddenDim, 'activations'),
       logits: a(CHUNK * c.vocabSize, 'the logits'),
-      scores: a(maxSeqLen, 'attention scores'),
       tables: a(CHUNK * this.maxBlocks, 'block tables'),
     };
     k.reserveInputs(CHUNK * wide);
+    k.reserveAttention(CHUNK, c.nHeads);
     const elementBytes = kv.dtype === 'f16' ? 2 : 4;
     this.half = kv.dtype === 'f16' ? 1 : 0;
     this.rowBytes = this.kvDim * elementBytes;
@@ -212,6 +212,7 @@ export class WasmTransformer {
     // Each row's position and cache row, and each segment's block table for the attention.
     const positions = new Int32Array(T);
     const slots = new Int32Array(T);
+    const tables = new Int32Array(T);
     let row = 0;
     segments.forEach((s, i) => {
       const { seq } = s;
@@ -220,6 +221,7 @@ export class WasmTransformer {
       for (let t = 0; t < s.n; t++, row++) {
         const pos = seq.pos + s.from + t;
         positions[row] = pos;
+        tables[row] = p.tables + i * this.maxBlocks * 4;
         slots[row] = seq.blocks[Math.floor(pos / kv.blockSize)]! * kv.blockSize + (pos % kv.blockSize);
         const x = v.x.subarray(row * c.dim, (row + 1) * c.dim);
         this.embed(x, seq.tokens[s.from + t]!);
@@ -254,12 +256,10 @@ export class WasmTransformer {
         this.k.k.storeKv(p.v + t * kvDim * F32, vc + slots[t]! * this.rowBytes, kvDim, this.half);
       }
       const window = attentionWindow(c, l);
-      const scale = c.queryScale ?? 1 / Math.sqrt(c.headDim);
-      row = 0;
-      segments.forEach((s, i) => {
-        const at = row * qDim * F32;
-        this.k.k.attention(p.q + at, kc, vc, p.tables + i * this.maxBlocks * 4, p.att + at, p.scores, s.n, s.seq.pos + s.from, c.nHeads, c.nKvHeads, c.headDim, Number.isFinite(window) ? window : 0x7fffffff, scale, c.attnSoftcap ?? 0, this.half);
-        row += s.n;
+      this.k.attention({
+        q: p.q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
+        window: Number.isFinite(window) ? window : 0x7fffffff, scale: c.queryScale ?? 1 / Math.sqrt(c.headDim), softcap: c.attnSoftcap ?? 0,
+        half: this.half === 1, positions, tables, rows: T,
       });
       this.matmul(p.xb2, this.input(p.att, qDim, T, pre + 'attn_output.weight'), pre + 'attn_output.weight');
       if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_attention_norm.weight'), c.dim, c.normEps);

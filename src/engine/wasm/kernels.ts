@@ -25,7 +25,8 @@ const MATMULS: Record<DType, string> = {
   IQ4_NL: 'matmul_iq4_nl',
   IQ4_XS: 'matmul_iq4_xs',
 };
-const NAMES = Object.values(MATMULS);
+/** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
+const NAMES = [...Object.values(MATMULS), 'attention'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 const FLOAT_TYPES = new Set<DType>(['F32', 'F16', 'BF16']);
 
@@ -39,6 +40,33 @@ export interface KernelOptions {
   threads?: number;
   /** 'simd' forces plain SIMD128 where relaxed SIMD is there too (tests keep both paths honest). */
   simd?: SimdLevel;
+}
+
+/** Words of an attention job's header before its rows (wasm/attention.ts's JOB_WORDS). */
+const JOB_WORDS = 16;
+
+/** One attention call over rows of one or several sequences (wasm/attention.ts). */
+export interface AttentionJob {
+  /** Queries and outputs, [rows × nHeads·headDim] float32. */
+  q: number;
+  out: number;
+  /** One layer's keys and values. */
+  kc: number;
+  vc: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** A query at p sees positions max(0, p - window + 1) .. p (2^31 - 1: every earlier one). */
+  window: number;
+  scale: number;
+  /** 0: none. */
+  softcap: number;
+  /** The cache holds float16. */
+  half: boolean;
+  /** Each row's position, and the address of its sequence's block table. */
+  positions: ArrayLike<number>;
+  tables: ArrayLike<number>;
+  rows: number;
 }
 
 /** An input [T × n] ready for matmuls: floats at `x`, and when rounded, int8 at xq with scales and sums. */
@@ -64,6 +92,10 @@ export class Kernels {
   private xd = 0;
   private xs = 0;
   private inputCapacity = 0;
+  private job = 0;
+  private scratch = 0;
+  private jobRows = 0;
+  private jobHeads = 0;
   private readonly chooser = new ThreadChooser();
 
   private constructor(
@@ -110,6 +142,44 @@ export class Kernels {
     this.xq = this.mem.alloc(elements * 2, 'the rounded inputs'); // int8, or int16 for plain SIMD (wasm/simd.ts)
     this.xd = this.mem.alloc((elements / 32) * 4, 'the input scales');
     this.xs = this.mem.alloc((elements / 16) * 4, 'the input sums');
+  }
+
+  /** Room for attention jobs of up to `rows` query rows of `nHeads` heads; at load, like reserveInputs. */
+  reserveAttention(rows: number, nHeads: number): void {
+    if (rows <= this.jobRows && nHeads <= this.jobHeads) return;
+    this.jobRows = Math.max(rows, this.jobRows);
+    this.jobHeads = Math.max(nHeads, this.jobHeads);
+    this.job = this.mem.alloc((JOB_WORDS + 2 * this.jobRows) * 4, 'the attention job');
+    this.scratch = this.mem.alloc(this.jobRows * this.jobHeads * 16 * 4, 'attention scratch');
+  }
+
+  /** out = attention of every row's queries over its sequence's cached positions, threads sharing the rows × heads. */
+  attention(j: AttentionJob): void {
+    if (j.rows > this.jobRows || j.nHeads > this.jobHeads) throw new Error(`attention over ${j.rows} rows of ${j.nHeads} heads: room reserved for ${this.jobRows} of ${this.jobHeads}`);
+    const words = new Int32Array(this.mem.memory.buffer, this.job, JOB_WORDS + 2 * j.rows);
+    const floats = new Float32Array(words.buffer, words.byteOffset, JOB_WORDS);
+    words.set([j.q, j.kc, j.vc, j.out, this.scratch, j.nHeads, j.nKvHeads, j.headDim, j.window, 0, 0, j.half ? 1 : 0]);
+    floats[9] = j.scale;
+    floats[10] = j.softcap;
+    let work = 0;
+    for (let r = 0; r < j.rows; r++) {
+      words[JOB_WORDS + 2 * r] = j.positions[r]!;
+      words[JOB_WORDS + 2 * r + 1] = j.tables[r]!;
+      work += Math.min(j.positions[r]! + 1, j.window);
+    }
+    const units = j.rows * j.nHeads;
+    const args = [this.job, 0, 0, 0, 0, 0, 0, 0];
+    const alone = () => this.k.attention(this.job, 0, 0, 0, 0, 0, 0, 0, units, 0, units);
+    work *= j.nHeads * j.headDim;
+    if (!this.pool || units < 2 * this.pool.count || work < 1 << 16) return alone();
+    // Timed apart by the size of the work (positions × heads × dims, in powers of two): a decode
+    // step's attention at a short context is not worth waking threads for, a prompt's is.
+    const key = 0.5 + Math.round(Math.log2(work)) / 64;
+    const pooled = this.chooser.pool(key);
+    const start = performance.now();
+    if (pooled) this.pool.run(INDEX.get('attention')!, args, units);
+    else alone();
+    this.chooser.record(key, pooled, performance.now() - start);
   }
 
   /** Prepares x [T × n] for the matrices that will read it; rounds it when one of them is quantised. */

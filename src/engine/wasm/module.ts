@@ -13,7 +13,8 @@ export interface KernelExports {
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
   gatedAct(g: number, u: number, n: number, gelu: number): void;
-  attention(q: number, kc: number, vc: number, table: number, out: number, scores: number, T: number, pos: number, nHeads: number, nKvHeads: number, headDim: number, window: number, scale: number, softcap: number, half: number): void;
+  /** Units u0 .. u1 - 1 of the attention job at `job` (wasm/attention.ts); the other parameters are unused. */
+  attention(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, units: number, u0: number, u1: number): void;
   storeKv(src: number, dst: number, n: number, half: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
 }

@@ -5,7 +5,7 @@
 import { createFetch } from '../../../src/index.js';
 import { Kernels } from '../../../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../../../src/engine/wasm/module.js';
-import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from '../../helpers/wasm-cases.js';
+import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkAttentionRows, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from '../../helpers/wasm-cases.js';
 
 (window as unknown as { wasmTest: unknown }).wasmTest = {
   isolated: () => crossOriginIsolated,
@@ -25,7 +25,8 @@ import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkMatmul, checkTokenIn
         const e = checkAttention(k, ...c);
         if (!(e < TOL.attentionNMSE)) failures.push(`attention ${c}: NMSE ${e}`);
       }
-      return { simd: k.simd, threads: k.threads, note: k.threadNote, cases: MATMUL_CASES.length + BATCH_CASES.length + ATTENTION_CASES.length, failures };
+      for (const half of [0, 1]) for (const r of checkAttentionRows(k, 9, 3, 64, half)) failures.push(`attention row ${r} (float16 ${half}): batched differs from alone`);
+      return { simd: k.simd, threads: k.threads, note: k.threadNote, cases: MATMUL_CASES.length + BATCH_CASES.length + ATTENTION_CASES.length + 2, failures };
     } finally {
       k.dispose();
     }
