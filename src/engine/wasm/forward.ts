@@ -7,8 +7,8 @@
  * in TypeScript on views of that memory with the reference's own functions.
  *
  * Every row's numbers are computed as if it ran alone: the matmuls' sums for a row do not depend
- * on the other rows (wasm/matmul.ts), inputs are rounded per row, attention runs per sequence and
- * row. So a sequence gets the same logits, bit for bit, solo or in any batch and any packing.
+ * on the other rows (wasm/matmul.ts), inputs are rounded per row, attention runs per row and head
+ * (wasm/attention.ts). So a sequence gets the same logits, bit for bit, solo or in any batch and any packing.
  */
 import { toFloat32, type DType } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
