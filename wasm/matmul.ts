@@ -197,14 +197,50 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 // ---- super-blocks of 256 ------------------------------------------------------------------------
 // block(p, x, xd, xs, sb, acc): acc plus the dot product of super-block sb (inputs 256 sb ..).
 
-/** ggml's get_scale_min_k4: the j-th 6-bit scale (min: false) or min of a Q4_K/Q5_K block's 12 bytes at s. */
+/**
+ * The eight 6-bit scales (bytes 0..7) and eight mins (bytes 8..15) of a Q4_K/Q5_K super-block's
+ * 12 bytes at s, all at once (ggml's get_scale_min_k4 for every j): scales 0..3 and mins 0..3 are
+ * the low six bits of bytes 0..7; scales 4..7 take the low and mins 4..7 the high nibbles of bytes
+ * 8..11, each topped with the two high bits of bytes 0..3 (scales) or 4..7 (mins).
+ */
 // @ts-ignore: decorator
-@inline function k4(s: usize, j: i32, min: bool): i32 {
-  const o = min ? 4 : 0;
-  if (j < 4) return <i32>load<u8>(s + j + o) & 63;
-  return min
-    ? (<i32>load<u8>(s + j + 4) >> 4) | ((<i32>load<u8>(s + j) >> 6) << 4)
-    : (<i32>load<u8>(s + j + 4) & 0xf) | ((<i32>load<u8>(s + j - 4) >> 6) << 4);
+@inline function scalesMinsK4(s: usize): v128 {
+  const v = v128.load(s); // 12 bytes used; the 4 after them are the block's own
+  const low = i8x16.shuffle(v, highNibbles(v), 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 24, 25, 26, 27);
+  const top = i8x16.shuffle(v, i32x4.splat(0), 16, 16, 16, 16, 0, 1, 2, 3, 16, 16, 16, 16, 4, 5, 6, 7);
+  const mask = i8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15);
+  return v128.or(v128.and(low, mask), i16x8.shr_u(v128.and(top, i8x16.splat(-64)), 2));
+}
+
+/** Four of scalesMinsK4's bytes (quarter 0..3) as floats times f. */
+// @ts-ignore: decorator
+@inline function quarterK4(sm: v128, quarter: i32, f: f32): v128 {
+  const half = quarter < 2 ? i16x8.extend_low_i8x16_u(sm) : i16x8.extend_high_i8x16_u(sm);
+  const ints = (quarter & 1) == 0 ? i32x4.extend_low_i16x8_u(half) : i32x4.extend_high_i16x8_u(half);
+  return f32x4.mul(f32x4.convert_i32x4_u(ints), f32x4.splat(f));
+}
+
+/**
+ * One token's share of a Q4_K/Q5_K super-block's mins, as four lanes to take off the accumulator:
+ * m03, m47 the eight mins times dmin, against the inputs' scale times their sum per block of 32.
+ */
+// @ts-ignore: decorator
+@inline function minsK4(m03: v128, m47: v128, xd: usize, xs: usize, sb: i32): v128 {
+  const s = xs + (<usize>sb << 6), d = xd + (<usize>sb << 5);
+  const a = v128.load(s), b = v128.load(s + 16), c = v128.load(s + 32), e = v128.load(s + 48);
+  const sum03 = i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
+  const sum47 = i32x4.add(i32x4.shuffle(c, e, 0, 2, 4, 6), i32x4.shuffle(c, e, 1, 3, 5, 7));
+  const x03 = f32x4.mul(v128.load(d), f32x4.convert_i32x4_s(sum03));
+  const x47 = f32x4.mul(v128.load(d + 16), f32x4.convert_i32x4_s(sum47));
+  return f32x4.add(f32x4.mul(m03, x03), f32x4.mul(m47, x47));
+}
+
+/** blockK's sub-block s (its d times scale: ds) for one token. */
+// @ts-ignore: decorator
+@inline function subK(p: usize, high: bool, s: i32, ds: f32, x: usize, xd: usize, sb: i32, acc: v128): v128 {
+  const b = sb * 8 + s;
+  const i = dotUAcc(codesK(p, high, s, 1), x, 2 * b + 1, dotU(codesK(p, high, s, 0), x, 2 * b));
+  return fma(acc, i, ds * scaleOf(xd, b));
 }
 
 /**
@@ -215,30 +251,13 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 // @ts-ignore: decorator
 @inline function blockK(p: usize, high: bool, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
   const d = f16(p), dmin = f16(p + 2);
-  const qs = p + (high ? 48 : 16);
-  const qh0 = high ? v128.load(p + 16) : i32x4.splat(0), qh1 = high ? v128.load(p + 32) : i32x4.splat(0);
-  let mins: f32 = 0;
-  for (let j = 0; j < 4; j++) {
-    const q0 = v128.load(qs + (<usize>j << 5));
-    const q1 = v128.load(qs + 16 + (<usize>j << 5));
-    for (let h = 0; h < 2; h++) {
-      const s = 2 * j + h;
-      const b = sb * 8 + s;
-      let lo = h == 0 ? lowNibbles(q0) : highNibbles(q0);
-      let hi = h == 0 ? lowNibbles(q1) : highNibbles(q1);
-      if (high) {
-        const mask: i32 = 1 << s;
-        const bit = i8x16.splat(<i8>mask);
-        lo = v128.or(lo, v128.and(i8x16.eq(v128.and(qh0, bit), bit), i8x16.splat(16)));
-        hi = v128.or(hi, v128.and(i8x16.eq(v128.and(qh1, bit), bit), i8x16.splat(16)));
-      }
-      const i = dotUAcc(hi, x, 2 * b + 1, dotU(lo, x, 2 * b));
-      const xs32 = scaleOf(xd, b);
-      acc = fma(acc, i, d * <f32>k4(p + 4, s, false) * xs32);
-      mins += dmin * <f32>k4(p + 4, s, true) * xs32 * <f32>sum32(xs, b);
-    }
+  const sm = scalesMinsK4(p + 4);
+  let sc = quarterK4(sm, 0, d);
+  for (let s = 0; s < 8; s++) {
+    acc = subK(p, high, s, f32x4.extract_lane(sc, 0), x, xd, sb, acc);
+    sc = s == 3 ? quarterK4(sm, 1, d) : i32x4.shuffle(sc, sc, 1, 2, 3, 0);
   }
-  return addScalar(acc, -mins);
+  return f32x4.sub(acc, minsK4(quarterK4(sm, 2, dmin), quarterK4(sm, 3, dmin), xd, xs, sb));
 }
 
 /** Q4_K (144 bytes). */
@@ -267,11 +286,17 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 
 /**
  * The two groups of 16 codes va, vb of input block b, with integer scales sa, sb and a code
- * offset (a multiple of 4): acc + d × scale of the inputs × Σ sc (q - offset)·a, the offset taken
- * off with the inputs' sums, spread over the four lanes.
+ * offset (a multiple of 4): acc + d × scale of the inputs × Σ sc (q - offset)·a. Relaxed SIMD
+ * takes the codes as stored and the offset off with the inputs' sums, spread over the four lanes;
+ * plain SIMD takes them less the offset (offsetCodes), which costs nothing where it widens them
+ * anyway. The integers are exact either way, so every path gives the same floats.
  */
 // @ts-ignore: decorator
 @inline function scaledGroups(va: v128, vb: v128, sa: i32, sb: i32, offset: i32, x: usize, xd: usize, xs: usize, b: i32, d: f32, acc: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    const i = i32x4.add(i32x4.mul(dotS(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotS(vb, x, 2 * b + 1), i32x4.splat(sb)));
+    return fma(acc, i, d * scaleOf(xd, b));
+  }
   const i = i32x4.add(i32x4.mul(dotU(va, x, 2 * b), i32x4.splat(sa)), i32x4.mul(dotU(vb, x, 2 * b + 1), i32x4.splat(sb)));
   const off = i32x4.splat((offset >> 2) * (sa * sum16(xs, 2 * b) + sb * sum16(xs, 2 * b + 1)));
   return fma(acc, i32x4.sub(i, off), d * scaleOf(xd, b));
@@ -303,7 +328,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
         const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
         const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
         const b = sb * 8 + n * 4 + k;
-        acc = scaledGroups(va, vb, <i32>load<i8>(sc + 2 * k), <i32>load<i8>(sc + 2 * k + 1), 32, x, xd, xs, b, d, acc);
+        acc = scaledGroups(offsetCodes(va, 32), offsetCodes(vb, 32), <i32>load<i8>(sc + 2 * k), <i32>load<i8>(sc + 2 * k + 1), 32, x, xd, xs, b, d, acc);
       }
     }
     return acc;
@@ -371,7 +396,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       const va = v128.or(v128.and(i16x8.shr_u(v128.load(run), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm0, bit), m1), 2));
       const vb = v128.or(v128.and(i16x8.shr_u(v128.load(run + 16), shift), m2), i16x8.shl(v128.and(i16x8.shr_u(hm1, bit), m1), 2));
       const b = sb * 8 + b8;
-      acc = scaledGroups(va, vb, q3Scale(p + 96, 2 * b8), q3Scale(p + 96, 2 * b8 + 1), 4, x, xd, xs, b, d, acc);
+      acc = scaledGroups(offsetCodes(va, 4), offsetCodes(vb, 4), q3Scale(p + 96, 2 * b8), q3Scale(p + 96, 2 * b8 + 1), 4, x, xd, xs, b, d, acc);
     }
     return acc;
   }
@@ -595,21 +620,16 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
       for (let sb = 0; sb < nb; sb++) {
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
-        const dp = f16(p), mp = f16(p + 2), dq = f16(q), mq = f16(q + 2);
-        let m0 = f32x4.splat(0), m1 = f32x4.splat(0);
+        const smp = scalesMinsK4(p + 4), smq = scalesMinsK4(q + 4);
+        const dp = f16(p), dq = f16(q);
+        let sp = quarterK4(smp, 0, dp), sq = quarterK4(smq, 0, dq);
         for (let s = 0; s < 8; s++) {
           const b = sb * 8 + s;
           const pl = codesK(p, high, s, 0), ph = codesK(p, high, s, 1);
           const ql = codesK(q, high, s, 0), qh = codesK(q, high, s, 1);
-          const dsp = dp * <f32>k4(p + 4, s, false), msp = mp * <f32>k4(p + 4, s, true);
-          const dsq = dq * <f32>k4(q + 4, s, false), msq = mq * <f32>k4(q + 4, s, true);
-          {
-            // the mins' sums of the four tokens in the lanes of m0 (row p) and m1 (row q)
-            const c = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(scaleOf(d0, b)), 1, scaleOf(d0 + dStride, b)), 2, scaleOf(d0 + 2 * dStride, b)), 3, scaleOf(d0 + 3 * dStride, b));
-            const u = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(<f32>sum32(s0, b)), 1, <f32>sum32(s0 + sStride, b)), 2, <f32>sum32(s0 + 2 * sStride, b)), 3, <f32>sum32(s0 + 3 * sStride, b));
-            m0 = f32x4.add(m0, f32x4.mul(f32x4.mul(f32x4.splat(msp), c), u));
-            m1 = f32x4.add(m1, f32x4.mul(f32x4.mul(f32x4.splat(msq), c), u));
-          }
+          const dsp = f32x4.extract_lane(sp, 0), dsq = f32x4.extract_lane(sq, 0);
+          sp = s == 3 ? quarterK4(smp, 1, dp) : i32x4.shuffle(sp, sp, 1, 2, 3, 0);
+          sq = s == 3 ? quarterK4(smq, 1, dq) : i32x4.shuffle(sq, sq, 1, 2, 3, 0);
           {
             const x = x0, d = d0;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
@@ -639,14 +659,18 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
             a13 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a13);
           }
         }
-        a00 = addScalar(a00, -f32x4.extract_lane(m0, 0));
-        a01 = addScalar(a01, -f32x4.extract_lane(m0, 1));
-        a02 = addScalar(a02, -f32x4.extract_lane(m0, 2));
-        a03 = addScalar(a03, -f32x4.extract_lane(m0, 3));
-        a10 = addScalar(a10, -f32x4.extract_lane(m1, 0));
-        a11 = addScalar(a11, -f32x4.extract_lane(m1, 1));
-        a12 = addScalar(a12, -f32x4.extract_lane(m1, 2));
-        a13 = addScalar(a13, -f32x4.extract_lane(m1, 3));
+        {
+          const mp03 = quarterK4(smp, 2, f16(p + 2)), mp47 = quarterK4(smp, 3, f16(p + 2));
+          const mq03 = quarterK4(smq, 2, f16(q + 2)), mq47 = quarterK4(smq, 3, f16(q + 2));
+          a00 = f32x4.sub(a00, minsK4(mp03, mp47, d0, s0, sb));
+          a10 = f32x4.sub(a10, minsK4(mq03, mq47, d0, s0, sb));
+          a01 = f32x4.sub(a01, minsK4(mp03, mp47, d0 + dStride, s0 + sStride, sb));
+          a11 = f32x4.sub(a11, minsK4(mq03, mq47, d0 + dStride, s0 + sStride, sb));
+          a02 = f32x4.sub(a02, minsK4(mp03, mp47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
+          a12 = f32x4.sub(a12, minsK4(mq03, mq47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
+          a03 = f32x4.sub(a03, minsK4(mp03, mp47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
+          a13 = f32x4.sub(a13, minsK4(mq03, mq47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
+        }
       }
       store<f32>(at(out, rows, t, r), hsum(a00));
       store<f32>(at(out, rows, t + 1, r), hsum(a01));
@@ -777,7 +801,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     const n = g >> 2, k = g & 3;
     const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
     const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
-    return v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4));
+    return offsetCodes(v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
   }
   // @ts-ignore: decorator
   @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
@@ -800,7 +824,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     const run = p + 32 + ((<usize>g >> 2) << 5) + (b ? 16 : 0);
     const bit = 4 * (g >> 2) + (g & 3);
     const hm = v128.load(p + (b ? 16 : 0));
-    return v128.or(v128.and(i16x8.shr_u(v128.load(run), 2 * (g & 3)), i8x16.splat(3)), i16x8.shl(v128.and(i16x8.shr_u(hm, bit), i8x16.splat(1)), 2));
+    return offsetCodes(v128.or(v128.and(i16x8.shr_u(v128.load(run), 2 * (g & 3)), i8x16.splat(3)), i16x8.shl(v128.and(i16x8.shr_u(hm, bit), i8x16.splat(1)), 2)), 4);
   }
   // @ts-ignore: decorator
   @inline scale(p: usize, g: i32, b: bool): i32 { return q3Scale(p + 96, 2 * g + (b ? 1 : 0)); }
@@ -836,9 +860,10 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   }
 }
 
-/** scaledGroups' integers for inputs in registers: Σ sc (q - offset)·a of the two groups, spread over the four lanes. */
+/** scaledGroups' integers for inputs in registers: Σ sc (q - offset)·a of the two groups, in four lanes (codes as scaledGroups takes them). */
 // @ts-ignore: decorator
 @inline function scaledInts(va: v128, vb: v128, sa: i32, sb: i32, offset: i32, i0: v128, i1: v128, i2: v128, i3: v128, sumA: i32, sumB: i32): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return i32x4.add(i32x4.mul(dotSv(va, i0, i1), i32x4.splat(sa)), i32x4.mul(dotSv(vb, i2, i3), i32x4.splat(sb)));
   const i = i32x4.add(i32x4.mul(dotUv(va, i0, i1), i32x4.splat(sa)), i32x4.mul(dotUv(vb, i2, i3), i32x4.splat(sb)));
   return i32x4.sub(i, i32x4.splat((offset >> 2) * (sa * sumA + sb * sumB)));
 }
