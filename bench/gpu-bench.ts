@@ -28,15 +28,15 @@ const LONG_CONTEXT = 4352;
 /** The long prompt: the 113-token text repeated (~3,950 tokens; ~230 with --quick). */
 const LONG_REPEATS = { full: 35, quick: 2 };
 
-type ModelKey = '1b-q4_0' | '1b-q4_k_m' | '135m-q4_0' | '135m-q4_k_m';
-const NAMES: Record<ModelKey, string> = {
+export type ModelKey = '1b-q4_0' | '1b-q4_k_m' | '135m-q4_0' | '135m-q4_k_m';
+export const NAMES: Record<ModelKey, string> = {
   '1b-q4_0': 'Llama-3.2-1B shape Q4_0 (llama-quantize)',
   '1b-q4_k_m': 'Llama-3.2-1B shape Q4_K_M (llama-quantize)',
   '135m-q4_0': 'SmolLM2-135M shape Q4_0 (llama-quantize)',
   '135m-q4_k_m': 'SmolLM2-135M shape Q4_K_M (llama-quantize)',
 };
 
-async function describe(path: string, name: string, prompt: string, decodeTokens: number, maxModelLen: number): Promise<Omit<BenchCase, 'backend'>> {
+export async function describe(path: string, name: string, prompt: string, decodeTokens: number, maxModelLen: number): Promise<Omit<BenchCase, 'backend'>> {
   // the header only (the tokenizer's metadata is a few MB; the files are up to ~1 GB)
   const head = new Uint8Array(16 << 20);
   const fd = openSync(path, 'r');

@@ -9,7 +9,8 @@
  *          --no-onnx (skip the ort rows), --no-gguf (only the ort rows), --no-native (skip native
  *          llama.cpp), --no-constrained (skip the structured-output rows), --no-kernels (skip the
  *          wasm kernel table), --profile (Node: GPU time per wgsl op, bench/profile.ts),
- *          --concurrency (Node: many streams at once and the prefix cache, bench/concurrency.ts).
+ *          --concurrency (Node: many streams at once and the prefix cache, bench/concurrency.ts),
+ *          --cpu-1b (Node: wasm on a 1B-class model beside native llama.cpp, bench/cpu-1b.ts).
  *
  * Models (prompts of 90-130 tokens): stories260K (the embedded model) and SmolLM2-135M's real configuration with generated
  * weights in Q4_0, Q8_0, and Q4_K_M as llama.cpp's llama-quantize writes it (mostly Q5_0 at these
@@ -53,6 +54,11 @@ if (process.argv.includes('--gpu-kernels')) {
 if (process.argv.includes('--concurrency')) {
   const { concurrencyCli } = await import('./concurrency.js');
   await concurrencyCli(process.argv, ROOT, RESULTS);
+  process.exit();
+}
+if (process.argv.includes('--cpu-1b')) {
+  const { cpu1bCli } = await import('./cpu-1b.js');
+  await cpu1bCli(process.argv, RESULTS);
   process.exit();
 }
 if (process.argv.includes('--gpu')) {
