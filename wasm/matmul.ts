@@ -10,9 +10,10 @@
 // Float weights (F32, F16, BF16) multiply the float inputs.
 //
 // Each quantised type is a class of inlined methods (its block size and the dot product of one
-// block), and one generic loop runs them four rows at a time: four independent streams through
-// memory keep enough loads in flight that a matrix larger than the caches is read at ~2.3x the
-// speed of one row at a time (measured: ARCHITECTURE.md).
+// block), and generic loops run them. A token that is not part of a prompt tile (every decode
+// step) reads the matrix one row at a time, front to back: one sequential stream is what a CPU's
+// prefetchers follow best, and it reads a matrix beyond the caches ~1.8x faster than four rows
+// side by side did (measured: ARCHITECTURE.md).
 //
 // Every export has the same parameters, so the host and its threads call them by index:
 //   w     the matrix's first row         cols  inputs per row (a multiple of the block size)
@@ -425,8 +426,8 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 }
 
 /**
- * The loop every super-block type runs for tokens t0 .. T-1: four rows at a time (then the rest
- * one by one), each token in turn while the rows' bytes are in L1.
+ * The loop every super-block type runs for tokens t0 .. T-1: one row at a time, each token in
+ * turn while the row's bytes are in L1.
  */
 // @ts-ignore: decorator
 @inline function rowsOf<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, t0: i32, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
@@ -434,26 +435,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   const nb = cols / k.elems;
   const rb = <usize>nb * k.bytes;
   const perToken = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
-  let r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const p0 = w + <usize>r * rb;
-    for (let t = t0; t < T; t++) {
-      const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let b = 0; b < nb; b++) {
-        const p = p0 + <usize>b * k.bytes;
-        a0 = k.block(p, x, d, s, b, a0);
-        a1 = k.block(p + rb, x, d, s, b, a1);
-        a2 = k.block(p + 2 * rb, x, d, s, b, a2);
-        a3 = k.block(p + 3 * rb, x, d, s, b, a3);
-      }
-      store<f32>(at(out, rows, t, r), hsum(a0));
-      store<f32>(at(out, rows, t, r + 1), hsum(a1));
-      store<f32>(at(out, rows, t, r + 2), hsum(a2));
-      store<f32>(at(out, rows, t, r + 3), hsum(a3));
-    }
-  }
-  for (; r < r1; r++) {
+  for (let r = r0; r < r1; r++) {
     const p0 = w + <usize>r * rb;
     for (let t = t0; t < T; t++) {
       const x = xq + <usize>t * cols * perToken, d = xd + <usize>t * (cols >> 5) * 4, s = xs + <usize>t * (cols >> 4) * 4;
@@ -473,8 +455,8 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 
 /**
  * The blocks of 32: tokens four at a time (a prefill) against two rows at a time, each block
- * decoded once for its four tokens; the remaining tokens (all of a decode step) four rows at a
- * time, the inputs' registers shared by the rows.
+ * decoded once for its four tokens; the remaining tokens (all of a decode step) one row at a
+ * time.
  */
 // @ts-ignore: decorator
 @inline function rows32<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
@@ -538,29 +520,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       }
     }
   }
-  let r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const p0 = w + <usize>r * rb;
-    for (let t = T4; t < T; t++) {
-      const x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let b = 0; b < nb; b++) {
-        const p = p0 + <usize>b * k.bytes;
-        const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-        const sum = sum32(s, b), scale = scaleOf(d, b);
-        a0 = k.dot(k.lo(p), k.hi(p), i0, i1, i2, i3, sum, k.d(p) * scale, k.m(p) * scale, a0);
-        const q1 = p + rb, q2 = p + 2 * rb, q3 = p + 3 * rb;
-        a1 = k.dot(k.lo(q1), k.hi(q1), i0, i1, i2, i3, sum, k.d(q1) * scale, k.m(q1) * scale, a1);
-        a2 = k.dot(k.lo(q2), k.hi(q2), i0, i1, i2, i3, sum, k.d(q2) * scale, k.m(q2) * scale, a2);
-        a3 = k.dot(k.lo(q3), k.hi(q3), i0, i1, i2, i3, sum, k.d(q3) * scale, k.m(q3) * scale, a3);
-      }
-      store<f32>(at(out, rows, t, r), hsum(a0));
-      store<f32>(at(out, rows, t, r + 1), hsum(a1));
-      store<f32>(at(out, rows, t, r + 2), hsum(a2));
-      store<f32>(at(out, rows, t, r + 3), hsum(a3));
-    }
-  }
-  for (; r < r1; r++) {
+  for (let r = r0; r < r1; r++) {
     const p0 = w + <usize>r * rb;
     for (let t = T4; t < T; t++) {
       const x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
@@ -996,6 +956,9 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   const rb = <usize>cols * k.size;
   const cols8 = cols & ~7;
   let r = r0;
+  // Four rows at a time even for one token: a float row of 8192 inputs is 16-32 KB, and four rows
+  // sharing each load of the inputs keep them from being evicted from L1 by the rows' stream
+  // (measured: one row at a time was 6-18 % faster at 2048 columns but up to 2x slower at 8192).
   for (; r + 4 <= r1; r += 4) {
     const p0 = w + <usize>r * rb;
     for (let t = 0; t < T; t++) {
