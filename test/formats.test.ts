@@ -22,6 +22,49 @@ function chunked(bytes: Uint8Array, size = 7): ByteStream {
   );
 }
 
+describe('ByteStream', () => {
+  const source = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131 + (i >> 8)) & 255);
+
+  it('reads, skips and peeks across uneven chunks, keeping its position', async () => {
+    for (const size of [1, 7, 64, 1000, 6000]) {
+      const s = chunked(source, size);
+      let at = 0;
+      // small reads inside a chunk, reads spanning many chunks, skips, and a peek in between
+      for (const [op, n] of [['read', 3], ['read', 900], ['skip', 11], ['read', 1], ['fill', 40], ['read', 2000], ['skip', 700], ['read', 1385]] as const) {
+        if (op === 'read') {
+          expect(await s.read(n)).toEqual(source.subarray(at, at + n));
+          at += n;
+        } else if (op === 'skip') {
+          await s.skip(n);
+          at += n;
+        } else {
+          expect(await s.fill(n)).toBeGreaterThanOrEqual(n);
+          expect(s.peek().subarray(0, n)).toEqual(source.subarray(at, at + n));
+        }
+        expect(s.position).toBe(at);
+      }
+      expect(at).toBe(source.length);
+      expect(await s.fill(1)).toBe(0);
+    }
+  });
+
+  it('says where the file ended when a read runs past it', async () => {
+    for (const size of [7, 6000]) {
+      const s = chunked(source, size);
+      await s.read(10);
+      await expect(s.read(6000)).rejects.toThrow('unexpected end of file at byte 5000');
+    }
+  });
+
+  it('hands out copies the caller owns', async () => {
+    const bytes = source.slice();
+    const s = ByteStream.fromBytes(bytes);
+    const a = await s.read(100);
+    a.fill(0);
+    expect(bytes).toEqual(source);
+  });
+});
+
 /** Hand-assembles a GGUF file with every metadata value type, independent of writeGGUF. */
 function handMadeGGUF(alignment: number): Uint8Array {
   const parts: number[] = [];
