@@ -184,9 +184,12 @@ export class ThreadPool {
 
 /**
  * Picks, per matrix, the pool or the caller alone, from the times it measures: on a machine other
- * processes keep busy the other threads may get no core, and then one thread is faster. Mostly the
- * faster of the two (an average of recent times), and one call in EXPLORE the other, so a change
- * in load is noticed within a few dozen tokens. Both give the same numbers (whole 4-row groups).
+ * processes keep busy the other threads may get no core, and then one thread is faster. The first
+ * 2 × WARM calls alternate, each side keeping its fastest time: one slow first call (threads
+ * asleep after a long pause, pages touched for the first time) used to settle a 1B model's output
+ * matrix on one thread for good, 12-14 ms a token where the pool takes 6-8. Then mostly the faster of
+ * the two (an average of recent times), and one call in EXPLORE the other, so a change in load is
+ * noticed within a few dozen tokens. Both give the same numbers (whole 4-row groups).
  */
 export class ThreadChooser {
   private readonly seen = new Map<number, { pool: number; alone: number; calls: number }>();
@@ -196,8 +199,7 @@ export class ThreadChooser {
     let s = this.seen.get(key);
     if (!s) this.seen.set(key, (s = { pool: NaN, alone: NaN, calls: 0 }));
     s.calls++;
-    if (Number.isNaN(s.pool)) return true;
-    if (Number.isNaN(s.alone)) return false;
+    if (s.calls <= 2 * WARM) return s.calls % 2 === 1;
     const better = s.pool <= s.alone;
     return s.calls % EXPLORE === 0 ? !better : better;
   }
@@ -205,10 +207,11 @@ export class ThreadChooser {
   record(key: number, pooled: boolean, ms: number): void {
     const s = this.seen.get(key)!;
     const was = pooled ? s.pool : s.alone;
-    const avg = Number.isNaN(was) ? ms : was + (ms - was) * 0.25;
+    const avg = Number.isNaN(was) ? ms : s.calls <= 2 * WARM ? Math.min(was, ms) : was + (ms - was) * 0.25;
     if (pooled) s.pool = avg;
     else s.alone = avg;
   }
 }
 
+const WARM = 3;
 const EXPLORE = 32;
