@@ -4,7 +4,7 @@
 export { setF16Table } from './simd';
 export { quantize } from './quantize';
 export * from './matmul';
-export { attention, gatedAct, storeKv } from './attention';
+export { attention, gatedAct, setKvTile, storeKv } from './attention';
 
 /** The first byte after the module's own data (AssemblyScript's math tables): the host allocates from here. */
 export function heapBase(): usize {

@@ -101,6 +101,7 @@ export const ATTENTION_CASES: [number, number, number, number, number, number, n
   [8, 2, 32, 7, 20, 6, 50, 1],
   [9, 3, 64, 32, 300, 0, 0, 0], // a prompt chunk deep in a context: enough work for the threads
   [9, 3, 64, 32, 300, 100, 0, 1],
+  [4, 1, 520, 3, 20, 0, 0, 1], // float16 heads wider than a thread's tile: widened load by load
 ];
 
 /**

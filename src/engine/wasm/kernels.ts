@@ -44,6 +44,8 @@ export interface KernelOptions {
 
 /** Words of an attention job's header before its rows (wasm/attention.ts's JOB_WORDS). */
 const JOB_WORDS = 16;
+/** Bytes of a thread's attention tile: a KV block's 16 keys and 16 values of up to 512 float32 (wasm/attention.ts's TILE_DIM). */
+const KV_TILE_BYTES = 2 * 16 * 512 * 4;
 
 /** One attention call over rows of one or several sequences (wasm/attention.ts). */
 export interface AttentionJob {
@@ -75,6 +77,12 @@ export interface Input {
   n: number;
   T: number;
   rounded: boolean;
+}
+
+/** The largest divisor of n below d. */
+function largestDivisorBelow(n: number, d: number): number {
+  for (let k = d - 1; k > 1; k--) if (n % k === 0) return k;
+  return 1;
 }
 
 /** The cores this process may use: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
@@ -127,7 +135,12 @@ export class Kernels {
     const control = mem.alloc(CONTROL_BYTES, 'the thread control block');
     const f16Table = writeF16Table(mem);
     k.setF16Table(f16Table);
-    const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, [['setF16Table', f16Table]], wanted) : undefined;
+    // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
+    const threads = shared ? wanted : 1;
+    const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
+    k.setKvTile(tiles);
+    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setKvTile', tiles + i * KV_TILE_BYTES]];
+    const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
     return new Kernels(mem, k, simd, pool, threadNote);
   }
 
@@ -150,7 +163,7 @@ export class Kernels {
     this.jobRows = Math.max(rows, this.jobRows);
     this.jobHeads = Math.max(nHeads, this.jobHeads);
     this.job = this.mem.alloc((JOB_WORDS + 2 * this.jobRows) * 4, 'the attention job');
-    this.scratch = this.mem.alloc(this.jobRows * this.jobHeads * 16 * 4, 'attention scratch');
+    this.scratch = this.mem.alloc(this.jobRows * this.jobHeads * 32 * 4, 'attention scratch');
   }
 
   /** out = attention of every row's queries over its sequence's cached positions, threads sharing the rows × heads. */
@@ -167,18 +180,27 @@ export class Kernels {
       words[JOB_WORDS + 2 * r + 1] = j.tables[r]!;
       work += Math.min(j.positions[r]! + 1, j.window);
     }
-    const units = j.rows * j.nHeads;
-    const args = [this.job, 0, 0, 0, 0, 0, 0, 0];
-    const alone = () => this.k.attention(this.job, 0, 0, 0, 0, 0, 0, 0, units, 0, units);
+    // A unit is a row and the query heads of one kv head, which then read each block of keys and
+    // values once; for the pool, those heads are split (span: heads per unit) when a step has too
+    // few units to share. Each head's numbers are the same either way.
+    const heads = j.rows * j.nHeads;
+    const group = j.nHeads / j.nKvHeads;
+    const go = (span: number, pooled: boolean) => {
+      words[12] = span;
+      const units = heads / span;
+      if (pooled) this.pool!.run(INDEX.get('attention')!, [this.job, 0, 0, 0, 0, 0, 0, 0], units);
+      else this.k.attention(this.job, 0, 0, 0, 0, 0, 0, 0, units, 0, units);
+    };
     work *= j.nHeads * j.headDim;
-    if (!this.pool || units < 2 * this.pool.count || work < 1 << 16) return alone();
+    if (!this.pool || heads < 2 * this.pool.count || work < 1 << 16) return go(group, false);
+    let span = group;
+    while (span > 1 && heads / span < 2 * this.pool.count) span = largestDivisorBelow(group, span);
     // Timed apart by the size of the work (positions × heads × dims, in powers of two): a decode
     // step's attention at a short context is not worth waking threads for, a prompt's is.
     const key = 0.5 + Math.round(Math.log2(work)) / 64;
     const pooled = this.chooser.pool(key);
     const start = performance.now();
-    if (pooled) this.pool.run(INDEX.get('attention')!, args, units);
-    else alone();
+    go(pooled ? span : group, pooled);
     this.chooser.record(key, pooled, performance.now() - start);
   }
 

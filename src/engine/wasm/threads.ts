@@ -123,11 +123,12 @@ export class ThreadPool {
 
   /**
    * `count` threads in all, the caller's included; `names` are the kernels' exports, called by
-   * index; `setup` the calls each new instance makes first (export name and arguments).
+   * index; `setup(i)` the calls the instance of thread i (1 .. count - 1; 0 is the caller's) makes
+   * first (export name and arguments).
    */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, exports: Record<string, unknown>, names: string[], setup: [string, ...number[]][], count: number): Promise<ThreadPool> {
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, exports: Record<string, unknown>, names: string[], setup: (thread: number) => [string, ...number[]][], count: number): Promise<ThreadPool> {
     const started = await Promise.all(Array.from({ length: count - 1 }, () => startThread()));
-    started.forEach(({ thread }) => thread.postMessage({ module, memory, control, names, setup }));
+    started.forEach(({ thread }, i) => thread.postMessage({ module, memory, control, names, setup: setup(i + 1) }));
     try {
       await Promise.all(started.map((s) => s.ready));
     } catch (e) {
