@@ -197,7 +197,7 @@ export class Kernels {
     while (span > 1 && heads / span < 2 * this.pool.count) span = largestDivisorBelow(group, span);
     // Timed apart by the size of the work (positions × heads × dims, in powers of two): a decode
     // step's attention at a short context is not worth waking threads for, a prompt's is.
-    const key = 0.5 + Math.round(Math.log2(work)) / 64;
+    const key = `attention 2^${Math.round(Math.log2(work))}`;
     const pooled = this.chooser.pool(key);
     const start = performance.now();
     go(pooled ? span : group, pooled);
@@ -222,8 +222,11 @@ export class Kernels {
     const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
     // Below ~64K multiply-adds (stories260K's matrices) a matrix takes less time than waking the threads.
     if (!this.pool || rows < 2 * this.pool.count || rows * input.n * input.T < 1 << 16) return alone();
-    // Prompt chunks and single tokens are timed apart: they split differently.
-    const key = input.T === 1 ? w : -w;
+    // Timed per shape and type, not per matrix: a 1B model's 112 matrices are five shapes, and
+    // each key's warm-up (calls alternating pool and alone) then costs a few calls, not the first
+    // prompts' chunks or the first tokens at two threads. Prompt chunks and single tokens apart:
+    // they split differently.
+    const key = `${dtype} ${rows}x${input.n} ${input.T === 1 ? 'token' : 'chunk'}`;
     const pooled = this.chooser.pool(key);
     const start = performance.now();
     if (pooled) this.pool.run(INDEX.get(name)!, args, rows);

@@ -184,8 +184,9 @@ export class ThreadPool {
 }
 
 /**
- * Picks, per matrix, the pool or the caller alone, from the times it measures: on a machine other
- * processes keep busy the other threads may get no core, and then one thread is faster. The first
+ * Picks, per kind of work (a matrix shape and type, a prompt chunk or a token), the pool or the
+ * caller alone, from the times it measures: on a machine other processes keep busy the other
+ * threads may get no core, and then one thread is faster. The first
  * 2 × WARM calls alternate, each side keeping its fastest time: one slow first call (threads
  * asleep after a long pause, pages touched for the first time) used to settle a 1B model's output
  * matrix on one thread for good, 12-14 ms a token where the pool takes 6-8. Then mostly the faster of
@@ -193,10 +194,10 @@ export class ThreadPool {
  * noticed within a few dozen tokens. Both give the same numbers (whole 4-row groups).
  */
 export class ThreadChooser {
-  private readonly seen = new Map<number, { pool: number; alone: number; calls: number }>();
+  private readonly seen = new Map<string, { pool: number; alone: number; calls: number }>();
 
-  /** True: run matrix `key` on the pool this time. */
-  pool(key: number): boolean {
+  /** True: run the work `key` names (a shape of matrix, a size of attention) on the pool this time. */
+  pool(key: string): boolean {
     let s = this.seen.get(key);
     if (!s) this.seen.set(key, (s = { pool: NaN, alone: NaN, calls: 0 }));
     s.calls++;
@@ -205,7 +206,7 @@ export class ThreadChooser {
     return s.calls % EXPLORE === 0 ? !better : better;
   }
 
-  record(key: number, pooled: boolean, ms: number): void {
+  record(key: string, pooled: boolean, ms: number): void {
     const s = this.seen.get(key)!;
     const was = pooled ? s.pool : s.alone;
     const avg = Number.isNaN(was) ? ms : s.calls <= 2 * WARM ? Math.min(was, ms) : was + (ms - was) * 0.25;
