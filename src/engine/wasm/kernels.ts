@@ -44,6 +44,8 @@ export interface KernelOptions {
 
 /** Words of an attention job's header before its rows (wasm/attention.ts's JOB_WORDS). */
 const JOB_WORDS = 16;
+/** The header word holding the heads per unit (wasm/attention.ts's SPAN). */
+const SPAN_WORD = 12;
 /** Bytes of a thread's attention tile: a KV block's 16 keys and 16 values of up to 512 float32 (wasm/attention.ts's TILE_DIM). */
 const KV_TILE_BYTES = 2 * 16 * 512 * 4;
 
@@ -186,7 +188,7 @@ export class Kernels {
     const heads = j.rows * j.nHeads;
     const group = j.nHeads / j.nKvHeads;
     const go = (span: number, pooled: boolean) => {
-      words[12] = span;
+      words[SPAN_WORD] = span;
       const units = heads / span;
       if (pooled) this.pool!.run(INDEX.get('attention')!, [this.job, 0, 0, 0, 0, 0, 0, 0], units);
       else this.k.attention(this.job, 0, 0, 0, 0, 0, 0, 0, units, 0, units);
