@@ -46,12 +46,18 @@ async function time(threads: number): Promise<{ ms: number; out: Float32Array }>
 }
 
 it('two threads beside a CPU hog: not much slower than one, and the same numbers', async () => {
+  // Each way timed twice, alternating, keeping its faster: a shared machine runs a process at
+  // one of two speeds (~1.7x apart) for seconds at a time, and one timing of a way could land in
+  // the slow phase while the other's did not.
   const one = await time(1);
   const two = await time(2);
   const oneAgain = await time(1);
+  const twoAgain = await time(2);
   const single = Math.min(one.ms, oneAgain.ms);
-  console.log(`Q4_0 ${ROWS}x${COLS} x100 beside a hog: one thread ${single.toFixed(1)} ms, two ${two.ms.toFixed(1)} ms`);
+  const pooled = Math.min(two.ms, twoAgain.ms);
+  console.log(`Q4_0 ${ROWS}x${COLS} x100 beside a hog: one thread ${single.toFixed(1)} ms, two ${pooled.toFixed(1)} ms`);
   expect(two.out).toEqual(one.out);
+  expect(twoAgain.out).toEqual(one.out);
   // Generous: timing on a shared machine is noisy; the failure this guards against is 5-8x.
-  expect(two.ms).toBeLessThan(single * 1.6);
+  expect(pooled).toBeLessThan(single * 1.6);
 }, 120_000);
