@@ -221,18 +221,21 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   return f32x4.mul(f32x4.convert_i32x4_u(ints), f32x4.splat(f));
 }
 
+/** One token's inputs' scale times their sum, per block of 32, for blocks 8 sb + 4 half .. 8 sb + 4 half + 3. */
+// @ts-ignore: decorator
+@inline function scaledSums(xd: usize, xs: usize, sb: i32, half: i32): v128 {
+  const s = xs + (<usize>sb << 6) + (<usize>half << 5);
+  const a = v128.load(s), b = v128.load(s + 16);
+  const sums = i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
+  return f32x4.mul(v128.load(xd + (<usize>sb << 5) + (<usize>half << 4)), f32x4.convert_i32x4_s(sums));
+}
+
 /**
  * One token's share of a Q4_K/Q5_K super-block's mins, as four lanes to take off the accumulator:
- * m03, m47 the eight mins times dmin, against the inputs' scale times their sum per block of 32.
+ * m03, m47 the eight mins times dmin, against x03, x47 (scaledSums: halves 0 and 1).
  */
 // @ts-ignore: decorator
-@inline function minsK4(m03: v128, m47: v128, xd: usize, xs: usize, sb: i32): v128 {
-  const s = xs + (<usize>sb << 6), d = xd + (<usize>sb << 5);
-  const a = v128.load(s), b = v128.load(s + 16), c = v128.load(s + 32), e = v128.load(s + 48);
-  const sum03 = i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
-  const sum47 = i32x4.add(i32x4.shuffle(c, e, 0, 2, 4, 6), i32x4.shuffle(c, e, 1, 3, 5, 7));
-  const x03 = f32x4.mul(v128.load(d), f32x4.convert_i32x4_s(sum03));
-  const x47 = f32x4.mul(v128.load(d + 16), f32x4.convert_i32x4_s(sum47));
+@inline function minsK4(m03: v128, m47: v128, x03: v128, x47: v128): v128 {
   return f32x4.add(f32x4.mul(m03, x03), f32x4.mul(m47, x47));
 }
 
@@ -240,7 +243,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 // @ts-ignore: decorator
 @inline function subK(p: usize, high: bool, s: i32, ds: f32, x: usize, xd: usize, sb: i32, acc: v128): v128 {
   const b = sb * 8 + s;
-  const i = dotUAcc(codesK(p, high, s, 1), x, 2 * b + 1, dotU(codesK(p, high, s, 0), x, 2 * b));
+  const i = dotUAcc(codesK(p, high, s, 1, false), x, 2 * b + 1, dotU(codesK(p, high, s, 0, false), x, 2 * b));
   return fma(acc, i, ds * scaleOf(xd, b));
 }
 
@@ -253,12 +256,27 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 @inline function blockK(p: usize, high: bool, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
   const d = f16(p), dmin = f16(p + 2);
   const sm = scalesMinsK4(p + 4);
-  let sc = quarterK4(sm, 0, d);
-  for (let s = 0; s < 8; s++) {
-    acc = subK(p, high, s, f32x4.extract_lane(sc, 0), x, xd, sb, acc);
-    sc = s == 3 ? quarterK4(sm, 1, d) : i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    // plain SIMD keeps the loop: unrolled, it ran Q4_K and Q5_K rows 0.64-0.72x as fast
+    let sc = quarterK4(sm, 0, d);
+    for (let s = 0; s < 8; s++) {
+      acc = subK(p, high, s, f32x4.extract_lane(sc, 0), x, xd, sb, acc);
+      sc = s == 3 ? quarterK4(sm, 1, d) : i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+    }
+  } else {
+    // unrolled: with s a constant, each sub-block's nibble half and offsets are fixed (the loop
+    // paid for both halves, a select, and the next quarter's scales at every step): 1.27x
+    const sc03 = quarterK4(sm, 0, d), sc47 = quarterK4(sm, 1, d);
+    acc = subK(p, high, 0, f32x4.extract_lane(sc03, 0), x, xd, sb, acc);
+    acc = subK(p, high, 1, f32x4.extract_lane(sc03, 1), x, xd, sb, acc);
+    acc = subK(p, high, 2, f32x4.extract_lane(sc03, 2), x, xd, sb, acc);
+    acc = subK(p, high, 3, f32x4.extract_lane(sc03, 3), x, xd, sb, acc);
+    acc = subK(p, high, 4, f32x4.extract_lane(sc47, 0), x, xd, sb, acc);
+    acc = subK(p, high, 5, f32x4.extract_lane(sc47, 1), x, xd, sb, acc);
+    acc = subK(p, high, 6, f32x4.extract_lane(sc47, 2), x, xd, sb, acc);
+    acc = subK(p, high, 7, f32x4.extract_lane(sc47, 3), x, xd, sb, acc);
   }
-  return f32x4.sub(acc, minsK4(quarterK4(sm, 2, dmin), quarterK4(sm, 3, dmin), xd, xs, sb));
+  return f32x4.sub(acc, minsK4(quarterK4(sm, 2, dmin), quarterK4(sm, 3, dmin), scaledSums(xd, xs, sb, 0), scaledSums(xd, xs, sb, 1)));
 }
 
 /** Q4_K (144 bytes). */
@@ -304,6 +322,29 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 }
 
 /**
+ * Group k (0..3) of 16 Q6_K codes from a low-nibble run l and a high-pair run h: the low nibbles
+ * of l for k < 2, its high nibbles after; bits 2k, 2k+1 of h on top (at bits 4, 5). k must be a
+ * constant at every use: the compiler then keeps one branch of each choice and shifts by a
+ * constant (as a loop variable, k cost both branches and a select per register; unrolled, a
+ * decode row runs 1.2-1.35x as fast, same bits).
+ */
+// @ts-ignore: decorator
+@inline function q6Codes(l: v128, h: v128, k: i32): v128 {
+  const low = k < 2 ? lowNibbles(l) : highNibbles(l);
+  const m = i8x16.splat(0x30);
+  const high = k == 0 ? v128.and(i16x8.shl(h, 4), m) : k == 1 ? v128.and(i16x8.shl(h, 2), m) : k == 2 ? v128.and(h, m) : v128.and(i16x8.shr_u(h, 2), m);
+  return offsetCodes(v128.or(low, high), 32);
+}
+
+/** Q6_K.block's pair k (0..3, a constant) of half n at ql/qh/sc: block b's two groups. */
+// @ts-ignore: decorator
+@inline function q6Pair(l0: v128, l1: v128, l2: v128, l3: v128, h0: v128, h1: v128, k: i32, sc: usize, x: usize, xd: usize, xs: usize, b: i32, d: f32, acc: v128): v128 {
+  const va = q6Codes((k & 1) == 0 ? l0 : l2, h0, k);
+  const vb = q6Codes((k & 1) == 0 ? l1 : l3, h1, k);
+  return scaledGroups(va, vb, <i32>load<i8>(sc + 2 * k), <i32>load<i8>(sc + 2 * k + 1), 32, x, xd, xs, b, d, acc);
+}
+
+/**
  * Q6_K (210 bytes): 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 int8 scales (one per
  * 16 weights), f16 d; w = d sc (q - 32). Each 128-weight half takes its eight groups of 16 from
  * four low-nibble runs and two high-pair runs.
@@ -315,22 +356,17 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   @inline get bytes(): usize { return 210; }
   // @ts-ignore: decorator
   @inline block(p: usize, x: usize, xd: usize, xs: usize, sb: i32, acc: v128): v128 {
-    const m4 = i8x16.splat(0x0f), m2 = i8x16.splat(3);
     const d = f16(p + 208);
     for (let n = 0; n < 2; n++) {
       const ql = p + (<usize>n << 6), qh = p + 128 + (<usize>n << 5), sc = p + 192 + (<usize>n << 3);
       const l0 = v128.load(ql), l1 = v128.load(ql + 16), l2 = v128.load(ql + 32), l3 = v128.load(ql + 48);
       const h0 = v128.load(qh), h1 = v128.load(qh + 16);
-      for (let k = 0; k < 4; k++) {
-        // k = 0: low nibbles of runs 0, 1; k = 1: low of 2, 3; k = 2: high of 0, 1; k = 3: high of 2, 3
-        const la = (k & 1) == 0 ? l0 : l2;
-        const lb = (k & 1) == 0 ? l1 : l3;
-        const shift = 2 * k;
-        const va = v128.or(k < 2 ? v128.and(la, m4) : highNibbles(la), i16x8.shl(v128.and(i16x8.shr_u(h0, shift), m2), 4));
-        const vb = v128.or(k < 2 ? v128.and(lb, m4) : highNibbles(lb), i16x8.shl(v128.and(i16x8.shr_u(h1, shift), m2), 4));
-        const b = sb * 8 + n * 4 + k;
-        acc = scaledGroups(offsetCodes(va, 32), offsetCodes(vb, 32), <i32>load<i8>(sc + 2 * k), <i32>load<i8>(sc + 2 * k + 1), 32, x, xd, xs, b, d, acc);
-      }
+      const b = sb * 8 + n * 4;
+      // k = 0: low nibbles of runs 0, 1; k = 1: low of 2, 3; k = 2: high of 0, 1; k = 3: high of 2, 3
+      acc = q6Pair(l0, l1, l2, l3, h0, h1, 0, sc, x, xd, xs, b, d, acc);
+      acc = q6Pair(l0, l1, l2, l3, h0, h1, 1, sc, x, xd, xs, b + 1, d, acc);
+      acc = q6Pair(l0, l1, l2, l3, h0, h1, 2, sc, x, xd, xs, b + 2, d, acc);
+      acc = q6Pair(l0, l1, l2, l3, h0, h1, 3, sc, x, xd, xs, b + 3, d, acc);
     }
     return acc;
   }
@@ -543,12 +579,14 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 
 /**
  * Weights 16 half .. 16 half + 15 of sub-block s of the Q4_K/Q5_K super-block at p, as blockK
- * decodes them (half 0: its lo, half 1: its hi).
+ * decodes them (half 0: its lo, half 1: its hi). `looped`: s is a loop variable (the prompt tile),
+ * where a choice of nibbles would compute both and select; a shift by 0 or 4 costs less there
+ * (the tile 1.15x with relaxed SIMD), a choice nothing where s is a constant.
  */
 // @ts-ignore: decorator
-@inline function codesK(p: usize, high: bool, s: i32, half: i32): v128 {
+@inline function codesK(p: usize, high: bool, s: i32, half: i32, looped: bool): v128 {
   const q = v128.load(p + (high ? 48 : 16) + ((<usize>s >> 1) << 5) + (<usize>half << 4));
-  let v = (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
+  let v = looped ? v128.and(i16x8.shr_u(q, (s & 1) << 2), i8x16.splat(0x0f)) : (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
   if (high) {
     const mask: i32 = 1 << s;
     const bit = i8x16.splat(<i8>mask);
@@ -582,14 +620,15 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
         const smp = scalesMinsK4(p + 4), smq = scalesMinsK4(q + 4);
         const dp = f16(p), dq = f16(q);
+        const sp47 = quarterK4(smp, 1, dp), sq47 = quarterK4(smq, 1, dq);
         let sp = quarterK4(smp, 0, dp), sq = quarterK4(smq, 0, dq);
         for (let s = 0; s < 8; s++) {
           const b = sb * 8 + s;
-          const pl = codesK(p, high, s, 0), ph = codesK(p, high, s, 1);
-          const ql = codesK(q, high, s, 0), qh = codesK(q, high, s, 1);
+          const pl = codesK(p, high, s, 0, true), ph = codesK(p, high, s, 1, true);
+          const ql = codesK(q, high, s, 0, true), qh = codesK(q, high, s, 1, true);
           const dsp = f32x4.extract_lane(sp, 0), dsq = f32x4.extract_lane(sq, 0);
-          sp = s == 3 ? quarterK4(smp, 1, dp) : i32x4.shuffle(sp, sp, 1, 2, 3, 0);
-          sq = s == 3 ? quarterK4(smq, 1, dq) : i32x4.shuffle(sq, sq, 1, 2, 3, 0);
+          sp = s == 3 ? sp47 : i32x4.shuffle(sp, sp, 1, 2, 3, 0);
+          sq = s == 3 ? sq47 : i32x4.shuffle(sq, sq, 1, 2, 3, 0);
           {
             const x = x0, d = d0;
             const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
@@ -622,14 +661,27 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
         {
           const mp03 = quarterK4(smp, 2, f16(p + 2)), mp47 = quarterK4(smp, 3, f16(p + 2));
           const mq03 = quarterK4(smq, 2, f16(q + 2)), mq47 = quarterK4(smq, 3, f16(q + 2));
-          a00 = f32x4.sub(a00, minsK4(mp03, mp47, d0, s0, sb));
-          a10 = f32x4.sub(a10, minsK4(mq03, mq47, d0, s0, sb));
-          a01 = f32x4.sub(a01, minsK4(mp03, mp47, d0 + dStride, s0 + sStride, sb));
-          a11 = f32x4.sub(a11, minsK4(mq03, mq47, d0 + dStride, s0 + sStride, sb));
-          a02 = f32x4.sub(a02, minsK4(mp03, mp47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
-          a12 = f32x4.sub(a12, minsK4(mq03, mq47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
-          a03 = f32x4.sub(a03, minsK4(mp03, mp47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
-          a13 = f32x4.sub(a13, minsK4(mq03, mq47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
+          // each token's sums once for both rows
+          {
+            const x03 = scaledSums(d0, s0, sb, 0), x47 = scaledSums(d0, s0, sb, 1);
+            a00 = f32x4.sub(a00, minsK4(mp03, mp47, x03, x47));
+            a10 = f32x4.sub(a10, minsK4(mq03, mq47, x03, x47));
+          }
+          {
+            const x03 = scaledSums(d0 + dStride, s0 + sStride, sb, 0), x47 = scaledSums(d0 + dStride, s0 + sStride, sb, 1);
+            a01 = f32x4.sub(a01, minsK4(mp03, mp47, x03, x47));
+            a11 = f32x4.sub(a11, minsK4(mq03, mq47, x03, x47));
+          }
+          {
+            const x03 = scaledSums(d0 + 2 * dStride, s0 + 2 * sStride, sb, 0), x47 = scaledSums(d0 + 2 * dStride, s0 + 2 * sStride, sb, 1);
+            a02 = f32x4.sub(a02, minsK4(mp03, mp47, x03, x47));
+            a12 = f32x4.sub(a12, minsK4(mq03, mq47, x03, x47));
+          }
+          {
+            const x03 = scaledSums(d0 + 3 * dStride, s0 + 3 * sStride, sb, 0), x47 = scaledSums(d0 + 3 * dStride, s0 + 3 * sStride, sb, 1);
+            a03 = f32x4.sub(a03, minsK4(mp03, mp47, x03, x47));
+            a13 = f32x4.sub(a13, minsK4(mq03, mq47, x03, x47));
+          }
         }
       }
       store<f32>(at(out, rows, t, r), hsum(a00));
@@ -761,7 +813,9 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     const n = g >> 2, k = g & 3;
     const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
     const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
-    return offsetCodes(v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
+    // shifts by variables, not choices: g is the tile's loop variable (q6Codes is the constant form)
+    const low = v128.and(i16x8.shr_u(l, (k >> 1) << 2), i8x16.splat(0x0f));
+    return offsetCodes(v128.or(low, i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
   }
   // @ts-ignore: decorator
   @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
