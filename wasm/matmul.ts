@@ -221,21 +221,18 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   return f32x4.mul(f32x4.convert_i32x4_u(ints), f32x4.splat(f));
 }
 
-/** One token's inputs' scale times their sum, per block of 32, for blocks 8 sb + 4 half .. 8 sb + 4 half + 3. */
-// @ts-ignore: decorator
-@inline function scaledSums(xd: usize, xs: usize, sb: i32, half: i32): v128 {
-  const s = xs + (<usize>sb << 6) + (<usize>half << 5);
-  const a = v128.load(s), b = v128.load(s + 16);
-  const sums = i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
-  return f32x4.mul(v128.load(xd + (<usize>sb << 5) + (<usize>half << 4)), f32x4.convert_i32x4_s(sums));
-}
-
 /**
  * One token's share of a Q4_K/Q5_K super-block's mins, as four lanes to take off the accumulator:
- * m03, m47 the eight mins times dmin, against x03, x47 (scaledSums: halves 0 and 1).
+ * m03, m47 the eight mins times dmin, against the inputs' scale times their sum per block of 32.
  */
 // @ts-ignore: decorator
-@inline function minsK4(m03: v128, m47: v128, x03: v128, x47: v128): v128 {
+@inline function minsK4(m03: v128, m47: v128, xd: usize, xs: usize, sb: i32): v128 {
+  const s = xs + (<usize>sb << 6), d = xd + (<usize>sb << 5);
+  const a = v128.load(s), b = v128.load(s + 16), c = v128.load(s + 32), e = v128.load(s + 48);
+  const sum03 = i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
+  const sum47 = i32x4.add(i32x4.shuffle(c, e, 0, 2, 4, 6), i32x4.shuffle(c, e, 1, 3, 5, 7));
+  const x03 = f32x4.mul(v128.load(d), f32x4.convert_i32x4_s(sum03));
+  const x47 = f32x4.mul(v128.load(d + 16), f32x4.convert_i32x4_s(sum47));
   return f32x4.add(f32x4.mul(m03, x03), f32x4.mul(m47, x47));
 }
 
@@ -276,7 +273,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     acc = subK(p, high, 6, f32x4.extract_lane(sc47, 2), x, xd, sb, acc);
     acc = subK(p, high, 7, f32x4.extract_lane(sc47, 3), x, xd, sb, acc);
   }
-  return f32x4.sub(acc, minsK4(quarterK4(sm, 2, dmin), quarterK4(sm, 3, dmin), scaledSums(xd, xs, sb, 0), scaledSums(xd, xs, sb, 1)));
+  return f32x4.sub(acc, minsK4(quarterK4(sm, 2, dmin), quarterK4(sm, 3, dmin), xd, xs, sb));
 }
 
 /** Q4_K (144 bytes). */
@@ -661,27 +658,14 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
         {
           const mp03 = quarterK4(smp, 2, f16(p + 2)), mp47 = quarterK4(smp, 3, f16(p + 2));
           const mq03 = quarterK4(smq, 2, f16(q + 2)), mq47 = quarterK4(smq, 3, f16(q + 2));
-          // each token's sums once for both rows
-          {
-            const x03 = scaledSums(d0, s0, sb, 0), x47 = scaledSums(d0, s0, sb, 1);
-            a00 = f32x4.sub(a00, minsK4(mp03, mp47, x03, x47));
-            a10 = f32x4.sub(a10, minsK4(mq03, mq47, x03, x47));
-          }
-          {
-            const x03 = scaledSums(d0 + dStride, s0 + sStride, sb, 0), x47 = scaledSums(d0 + dStride, s0 + sStride, sb, 1);
-            a01 = f32x4.sub(a01, minsK4(mp03, mp47, x03, x47));
-            a11 = f32x4.sub(a11, minsK4(mq03, mq47, x03, x47));
-          }
-          {
-            const x03 = scaledSums(d0 + 2 * dStride, s0 + 2 * sStride, sb, 0), x47 = scaledSums(d0 + 2 * dStride, s0 + 2 * sStride, sb, 1);
-            a02 = f32x4.sub(a02, minsK4(mp03, mp47, x03, x47));
-            a12 = f32x4.sub(a12, minsK4(mq03, mq47, x03, x47));
-          }
-          {
-            const x03 = scaledSums(d0 + 3 * dStride, s0 + 3 * sStride, sb, 0), x47 = scaledSums(d0 + 3 * dStride, s0 + 3 * sStride, sb, 1);
-            a03 = f32x4.sub(a03, minsK4(mp03, mp47, x03, x47));
-            a13 = f32x4.sub(a13, minsK4(mq03, mq47, x03, x47));
-          }
+          a00 = f32x4.sub(a00, minsK4(mp03, mp47, d0, s0, sb));
+          a10 = f32x4.sub(a10, minsK4(mq03, mq47, d0, s0, sb));
+          a01 = f32x4.sub(a01, minsK4(mp03, mp47, d0 + dStride, s0 + sStride, sb));
+          a11 = f32x4.sub(a11, minsK4(mq03, mq47, d0 + dStride, s0 + sStride, sb));
+          a02 = f32x4.sub(a02, minsK4(mp03, mp47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
+          a12 = f32x4.sub(a12, minsK4(mq03, mq47, d0 + 2 * dStride, s0 + 2 * sStride, sb));
+          a03 = f32x4.sub(a03, minsK4(mp03, mp47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
+          a13 = f32x4.sub(a13, minsK4(mq03, mq47, d0 + 3 * dStride, s0 + 3 * sStride, sb));
         }
       }
       store<f32>(at(out, rows, t, r), hsum(a00));
@@ -813,9 +797,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
     const n = g >> 2, k = g & 3;
     const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
     const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
-    // shifts by variables, not choices: g is the tile's loop variable (q6Codes is the constant form)
-    const low = v128.and(i16x8.shr_u(l, (k >> 1) << 2), i8x16.splat(0x0f));
-    return offsetCodes(v128.or(low, i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
+    return offsetCodes(v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
   }
   // @ts-ignore: decorator
   @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
