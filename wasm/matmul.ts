@@ -22,7 +22,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -50,22 +50,33 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 // ---- blocks of 32 -------------------------------------------------------------------------------
 // Decoding and multiplying are separate so a prefill decodes a block once for several tokens:
 // lo(p), hi(p) the block's first and last 16 weight codes, d(p) its scale and m(p) its minimum
-// (0 without), and dot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc): acc plus the block's dot product
-// with its 32 inputs (simd.ts, dotUv: a0, a1 the first 16, a2, a3 the next), their sum, and the
-// scales d and m times the inputs' scale.
+// (hasMin false: none), bias(sum) the integers a token's dot product starts from (the codes'
+// offset times the sum of its 32 inputs, spread over the four lanes), and
+// dot(lo, hi, a0, a1, a2, a3, bias, sum, ds, ms, acc): acc plus the block's dot product with its
+// 32 inputs (simd.ts, dotUv: a0, a1 the first 16, a2, a3 the next), their sum, and the scales d
+// and m times the inputs' scale (ds in every lane). A prompt tile computes a token's bias and
+// scale once for its rows (rows32).
 
 /** Σ w·a of a block of signed codes, times ds, added to acc. */
 // @ts-ignore: decorator
-@inline function signedDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, ds: f32, acc: v128): v128 {
-  return fma(acc, i32x4.add(dotSv(lo, a0, a1), dotSv(hi, a2, a3)), ds);
+@inline function signedDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, ds: v128, acc: v128): v128 {
+  return fmaV(acc, i32x4.add(dotSv(lo, a0, a1), dotSv(hi, a2, a3)), ds);
 }
 
-/** Σ (q - offset)·a of a block of unsigned codes, times ds, added to acc (offset 8 for 4-bit codes, 16 for 5-bit). */
+/**
+ * The integers Σ (q - offset)·a starts from: relaxed SIMD multiplies the codes as stored and adds
+ * -offset Σ a, spread over the four lanes; plain SIMD has the offset taken off the codes (it
+ * widens them anyway).
+ */
 // @ts-ignore: decorator
-@inline function offsetDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, offset: i32, ds: f32, acc: v128): v128 {
-  // relaxed: Σ q a - offset Σ a, the dots adding onto -offset Σ a spread over the four lanes;
-  // plain SIMD has the codes' offset taken off in lo/hi (it widens them anyway)
-  if (ASC_FEATURE_RELAXED_SIMD) return fma(acc, dotUvAcc(hi, a2, a3, dotUvAcc(lo, a0, a1, i32x4.splat((-offset >> 2) * sum))), ds);
+@inline function offsetBias(sum: i32, offset: i32): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? i32x4.splat((-offset >> 2) * sum) : i32x4.splat(0);
+}
+
+/** Σ (q - offset)·a of a block of unsigned codes (bias: offsetBias), times ds, added to acc. */
+// @ts-ignore: decorator
+@inline function offsetDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, ds: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return fmaV(acc, dotUvAcc(hi, a2, a3, dotUvAcc(lo, a0, a1, bias)), ds);
   return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
 }
 
@@ -77,8 +88,8 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 
 /** Σ (d q + m)·a of a block of unsigned codes (ds, ms: d and m times the inputs' scale). */
 // @ts-ignore: decorator
-@inline function minDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
-  return addScalar(fma(acc, dotUvAcc(hi, a2, a3, dotUv(lo, a0, a1)), ds), ms * <f32>sum);
+@inline function minDot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
+  return addScalar(fmaV(acc, dotUvAcc(hi, a2, a3, dotUv(lo, a0, a1)), ds), ms * <f32>sum);
 }
 
 /** Q4_0 (18 bytes): f16 d, 16 bytes of nibbles; w = d (q - 8). */
@@ -94,8 +105,12 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return 0; }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
-    return offsetDot(lo, hi, a0, a1, a2, a3, sum, 8, ds, acc);
+  @inline get hasMin(): bool { return false; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return offsetBias(sum, 8); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
+    return offsetDot(lo, hi, a0, a1, a2, a3, bias, ds, acc);
   }
 }
 
@@ -112,7 +127,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return f16(p + 2); }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+  @inline get hasMin(): bool { return true; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return i32x4.splat(0); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
     return minDot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc);
   }
 }
@@ -130,8 +149,12 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return 0; }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
-    return offsetDot(lo, hi, a0, a1, a2, a3, sum, 16, ds, acc);
+  @inline get hasMin(): bool { return false; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return offsetBias(sum, 16); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
+    return offsetDot(lo, hi, a0, a1, a2, a3, bias, ds, acc);
   }
 }
 
@@ -148,7 +171,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return f16(p + 2); }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+  @inline get hasMin(): bool { return true; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return i32x4.splat(0); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
     return minDot(lo, hi, a0, a1, a2, a3, sum, ds, ms, acc);
   }
 }
@@ -166,7 +193,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return 0; }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+  @inline get hasMin(): bool { return false; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return i32x4.splat(0); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
     return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
   }
 }
@@ -190,7 +221,11 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
   // @ts-ignore: decorator
   @inline m(p: usize): f32 { return 0; }
   // @ts-ignore: decorator
-  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, sum: i32, ds: f32, ms: f32, acc: v128): v128 {
+  @inline get hasMin(): bool { return false; }
+  // @ts-ignore: decorator
+  @inline bias(sum: i32): v128 { return i32x4.splat(0); }
+  // @ts-ignore: decorator
+  @inline dot(lo: v128, hi: v128, a0: v128, a1: v128, a2: v128, a3: v128, bias: v128, sum: i32, ds: v128, ms: f32, acc: v128): v128 {
     return signedDot(lo, hi, a0, a1, a2, a3, ds, acc);
   }
 }
@@ -482,8 +517,9 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 /** One token's inputs for block b of a row: the dot's four registers, their sum and scale. */
 // @ts-ignore: decorator
 @inline function block32<K>(k: K, p: usize, x: usize, d: usize, s: usize, b: i32, acc: v128): v128 {
-  const scale = scaleOf(d, b);
-  return k.dot(k.lo(p), k.hi(p), inputA(x, 2 * b), inputB(x, 2 * b), inputA(x, 2 * b + 1), inputB(x, 2 * b + 1), sum32(s, b), k.d(p) * scale, k.m(p) * scale, acc);
+  const scale = scaleOf(d, b), sum = sum32(s, b);
+  const ms: f32 = k.hasMin ? k.m(p) * scale : 0;
+  return k.dot(k.lo(p), k.hi(p), inputA(x, 2 * b), inputB(x, 2 * b), inputA(x, 2 * b + 1), inputB(x, 2 * b + 1), k.bias(sum), sum, f32x4.splat(k.d(p) * scale), ms, acc);
 }
 
 /**
@@ -495,7 +531,8 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
 @inline function rows32<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const k = changetype<K>(0);
   const nb = cols >> 5;
-  const rb = <usize>nb * k.bytes;
+  const bytes = k.bytes;
+  const rb = <usize>nb * bytes;
   const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
   const xStride = <usize>cols * perToken, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
   const T4 = T & ~3;
@@ -506,39 +543,45 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, highNibbles, hsu
       for (let t = 0; t < T4; t += 4) {
         let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
         let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
-        const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
+        // pointers stepped block by block: the addresses cost an add each, not a multiply
+        let p = p0, q = p1;
+        let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
         for (let b = 0; b < nb; b++) {
-          const p = p0 + <usize>b * k.bytes, q = p1 + <usize>b * k.bytes;
-          const l0 = k.lo(p), h0 = k.hi(p), dd0 = k.d(p), m0 = k.m(p);
-          const l1 = k.lo(q), h1 = k.hi(q), dd1 = k.d(q), m1 = k.m(q);
+          const l0 = k.lo(p), h0 = k.hi(p), d0 = f32x4.splat(k.d(p)), m0: f32 = k.hasMin ? k.m(p) : 0;
+          const l1 = k.lo(q), h1 = k.hi(q), d1 = f32x4.splat(k.d(q)), m1: f32 = k.hasMin ? k.m(q) : 0;
           {
-            const x = x0 + 0 * xStride, d = d0 + 0 * dStride, s = s0 + 0 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const sum = sum32(s, b), scale = scaleOf(d, b);
-            a00 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a00);
-            a10 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a10);
+            const i0 = inputA(x, 0), i1 = inputB(x, 0), i2 = inputA(x, 1), i3 = inputB(x, 1);
+            const sum = load<i32>(s) + load<i32>(s, 4), bias = k.bias(sum), scale = v128.load32_splat(d);
+            const xs0: f32 = k.hasMin ? load<f32>(d) : 0;
+            a00 = k.dot(l0, h0, i0, i1, i2, i3, bias, sum, f32x4.mul(d0, scale), m0 * xs0, a00);
+            a10 = k.dot(l1, h1, i0, i1, i2, i3, bias, sum, f32x4.mul(d1, scale), m1 * xs0, a10);
           }
           {
-            const x = x0 + 1 * xStride, d = d0 + 1 * dStride, s = s0 + 1 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const sum = sum32(s, b), scale = scaleOf(d, b);
-            a01 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a01);
-            a11 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a11);
+            const i0 = inputA(x + xStride, 0), i1 = inputB(x + xStride, 0), i2 = inputA(x + xStride, 1), i3 = inputB(x + xStride, 1);
+            const sum = load<i32>(s + sStride) + load<i32>(s + sStride, 4), bias = k.bias(sum), scale = v128.load32_splat(d + dStride);
+            const xs0: f32 = k.hasMin ? load<f32>(d + dStride) : 0;
+            a01 = k.dot(l0, h0, i0, i1, i2, i3, bias, sum, f32x4.mul(d0, scale), m0 * xs0, a01);
+            a11 = k.dot(l1, h1, i0, i1, i2, i3, bias, sum, f32x4.mul(d1, scale), m1 * xs0, a11);
           }
           {
-            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, s = s0 + 2 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const sum = sum32(s, b), scale = scaleOf(d, b);
-            a02 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a02);
-            a12 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a12);
+            const i0 = inputA(x + 2 * xStride, 0), i1 = inputB(x + 2 * xStride, 0), i2 = inputA(x + 2 * xStride, 1), i3 = inputB(x + 2 * xStride, 1);
+            const sum = load<i32>(s + 2 * sStride) + load<i32>(s + 2 * sStride, 4), bias = k.bias(sum), scale = v128.load32_splat(d + 2 * dStride);
+            const xs0: f32 = k.hasMin ? load<f32>(d + 2 * dStride) : 0;
+            a02 = k.dot(l0, h0, i0, i1, i2, i3, bias, sum, f32x4.mul(d0, scale), m0 * xs0, a02);
+            a12 = k.dot(l1, h1, i0, i1, i2, i3, bias, sum, f32x4.mul(d1, scale), m1 * xs0, a12);
           }
           {
-            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, s = s0 + 3 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const sum = sum32(s, b), scale = scaleOf(d, b);
-            a03 = k.dot(l0, h0, i0, i1, i2, i3, sum, dd0 * scale, m0 * scale, a03);
-            a13 = k.dot(l1, h1, i0, i1, i2, i3, sum, dd1 * scale, m1 * scale, a13);
+            const i0 = inputA(x + 3 * xStride, 0), i1 = inputB(x + 3 * xStride, 0), i2 = inputA(x + 3 * xStride, 1), i3 = inputB(x + 3 * xStride, 1);
+            const sum = load<i32>(s + 3 * sStride) + load<i32>(s + 3 * sStride, 4), bias = k.bias(sum), scale = v128.load32_splat(d + 3 * dStride);
+            const xs0: f32 = k.hasMin ? load<f32>(d + 3 * dStride) : 0;
+            a03 = k.dot(l0, h0, i0, i1, i2, i3, bias, sum, f32x4.mul(d0, scale), m0 * xs0, a03);
+            a13 = k.dot(l1, h1, i0, i1, i2, i3, bias, sum, f32x4.mul(d1, scale), m1 * xs0, a13);
           }
+          p += bytes;
+          q += bytes;
+          x += 32 * perToken;
+          d += 4;
+          s += 8;
         }
         store<f32>(at(out, rows, t, r), hsum(a00));
         store<f32>(at(out, rows, t + 1, r), hsum(a01));

@@ -109,8 +109,14 @@ export function setF16Table(table: usize): void {
 /** acc + float(i) × s (fused where relaxed SIMD lets the CPU fuse it: one rounding fewer, within the tests' tolerances). */
 // @ts-ignore: decorator
 @inline export function fma(acc: v128, i: v128, s: f32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(i), f32x4.splat(s), acc);
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), f32x4.splat(s)));
+  return fmaV(acc, i, f32x4.splat(s));
+}
+
+/** fma with the scale already in every lane of s. */
+// @ts-ignore: decorator
+@inline export function fmaV(acc: v128, i: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(i), s, acc);
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), s));
 }
 
 /** The low nibble of every byte. */
