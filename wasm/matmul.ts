@@ -22,7 +22,7 @@
 //   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, highNibblesBeside, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -99,7 +99,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   // @ts-ignore: decorator
   @inline lo(p: usize): v128 { return offsetCodes(lowNibbles(v128.load(p + 2)), 8); }
   // @ts-ignore: decorator
-  @inline hi(p: usize): v128 { return offsetCodes(highNibbles(v128.load(p + 2)), 8); }
+  @inline hi(p: usize): v128 { return offsetCodes(highNibblesBeside(v128.load(p + 2)), 8); }
   // @ts-ignore: decorator
   @inline d(p: usize): f32 { return f16(p); }
   // @ts-ignore: decorator
@@ -121,7 +121,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   // @ts-ignore: decorator
   @inline lo(p: usize): v128 { return lowNibbles(v128.load(p + 4)); }
   // @ts-ignore: decorator
-  @inline hi(p: usize): v128 { return highNibbles(v128.load(p + 4)); }
+  @inline hi(p: usize): v128 { return highNibblesBeside(v128.load(p + 4)); }
   // @ts-ignore: decorator
   @inline d(p: usize): f32 { return f16(p); }
   // @ts-ignore: decorator
@@ -143,7 +143,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   // @ts-ignore: decorator
   @inline lo(p: usize): v128 { return offsetCodes(v128.or(lowNibbles(v128.load(p + 6)), spreadBits(load<u32>(p + 2), 0, 16)), 16); }
   // @ts-ignore: decorator
-  @inline hi(p: usize): v128 { return offsetCodes(v128.or(highNibbles(v128.load(p + 6)), spreadBits(load<u32>(p + 2), 1, 16)), 16); }
+  @inline hi(p: usize): v128 { return offsetCodes(v128.or(highNibblesBeside(v128.load(p + 6)), spreadBits(load<u32>(p + 2), 1, 16)), 16); }
   // @ts-ignore: decorator
   @inline d(p: usize): f32 { return f16(p); }
   // @ts-ignore: decorator
@@ -165,7 +165,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   // @ts-ignore: decorator
   @inline lo(p: usize): v128 { return v128.or(lowNibbles(v128.load(p + 8)), spreadBits(load<u32>(p + 4), 0, 16)); }
   // @ts-ignore: decorator
-  @inline hi(p: usize): v128 { return v128.or(highNibbles(v128.load(p + 8)), spreadBits(load<u32>(p + 4), 1, 16)); }
+  @inline hi(p: usize): v128 { return v128.or(highNibblesBeside(v128.load(p + 8)), spreadBits(load<u32>(p + 4), 1, 16)); }
   // @ts-ignore: decorator
   @inline d(p: usize): f32 { return f16(p); }
   // @ts-ignore: decorator
@@ -215,7 +215,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   // @ts-ignore: decorator
   @inline lo(p: usize): v128 { return i8x16.swizzle(iq4Grid(), lowNibbles(v128.load(p + 2))); }
   // @ts-ignore: decorator
-  @inline hi(p: usize): v128 { return i8x16.swizzle(iq4Grid(), highNibbles(v128.load(p + 2))); }
+  @inline hi(p: usize): v128 { return i8x16.swizzle(iq4Grid(), highNibblesBeside(v128.load(p + 2))); }
   // @ts-ignore: decorator
   @inline d(p: usize): f32 { return f16(p); }
   // @ts-ignore: decorator
@@ -486,7 +486,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
       const ls = ((<i32>load<u8>(p + 4 + (s >> 1)) >> (4 * (s & 1))) & 15) | (((hi >> (2 * s)) & 3) << 4);
       const q = v128.load(p + 8 + (<usize>s << 4));
       const b = sb * 8 + s;
-      const i = i32x4.add(dotS(i8x16.swizzle(grid, lowNibbles(q)), x, 2 * b), dotS(i8x16.swizzle(grid, highNibbles(q)), x, 2 * b + 1));
+      const i = i32x4.add(dotS(i8x16.swizzle(grid, lowNibbles(q)), x, 2 * b), dotS(i8x16.swizzle(grid, highNibblesBeside(q)), x, 2 * b + 1));
       acc = fma(acc, i, d * <f32>(ls - 32) * scaleOf(xd, b));
     }
     return acc;
