@@ -275,7 +275,7 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
 // @ts-ignore: decorator
 @inline function subK(p: usize, high: bool, s: i32, ds: f32, x: usize, xd: usize, sb: i32, acc: v128): v128 {
   const b = sb * 8 + s;
-  const i = dotUAcc(codesK(p, high, s, 1, false), x, 2 * b + 1, dotU(codesK(p, high, s, 0, false), x, 2 * b));
+  const i = dotUAcc(codesK(p, high, s, 1), x, 2 * b + 1, dotU(codesK(p, high, s, 0), x, 2 * b));
   return fma(acc, i, ds * scaleOf(xd, b));
 }
 
@@ -617,34 +617,44 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
 // and the inputs' scale, in the same order), so a token's outputs do not depend on the tokens
 // that share its chunk: the engine batches sequences.
 
-/**
- * Weights 16 half .. 16 half + 15 of sub-block s of the Q4_K/Q5_K super-block at p, as blockK
- * decodes them (half 0: its lo, half 1: its hi). `looped`: s is a loop variable (the prompt tile),
- * where a choice of nibbles would compute both and select; a shift by 0 or 4 costs less there
- * (the tile 1.15x with relaxed SIMD), a choice nothing where s is a constant.
- */
+/** Weights 16 half .. 16 half + 15 of sub-block s (a constant) of the Q4_K/Q5_K super-block at p, as blockK decodes them (half 0: its lo, half 1: its hi). */
 // @ts-ignore: decorator
-@inline function codesK(p: usize, high: bool, s: i32, half: i32, looped: bool): v128 {
+@inline function codesK(p: usize, high: bool, s: i32, half: i32): v128 {
   const q = v128.load(p + (high ? 48 : 16) + ((<usize>s >> 1) << 5) + (<usize>half << 4));
-  let v = looped ? v128.and(i16x8.shr_u(q, (s & 1) << 2), i8x16.splat(0x0f)) : (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
-  if (high) {
-    const mask: i32 = 1 << s;
-    const bit = i8x16.splat(<i8>mask);
-    v = v128.or(v, v128.and(i8x16.eq(v128.and(v128.load(p + 16 + (<usize>half << 4)), bit), bit), i8x16.splat(16)));
-  }
-  return v;
+  return highBitK(p, high, s, half, (s & 1) == 0 ? lowNibbles(q) : highNibbles(q));
 }
 
-/** blockK's step of one sub-block (codes lo, hi) for one row and one token (inputs i0 .. i3). */
+/** Q5_K (high): codes v topped with their fifth bit, bit s of the high-bit bytes; Q4_K: v. */
 // @ts-ignore: decorator
-@inline function stepK(lo: v128, hi: v128, i0: v128, i1: v128, i2: v128, i3: v128, ds: f32, acc: v128): v128 {
-  return fma(acc, dotUvAcc(hi, i2, i3, dotUv(lo, i0, i1)), ds);
+@inline function highBitK(p: usize, high: bool, s: i32, half: i32, v: v128): v128 {
+  if (!high) return v;
+  const mask: i32 = 1 << s;
+  const bit = i8x16.splat(<i8>mask);
+  return v128.or(v, v128.and(i8x16.eq(v128.and(v128.load(p + 16 + (<usize>half << 4)), bit), bit), i8x16.splat(16)));
 }
 
-/** Q4_K (high: false) and Q5_K (high: true), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
+/** blockK's step of one sub-block (codes lo, hi) for one row and one token (inputs i0 .. i3, ds in every lane). */
+// @ts-ignore: decorator
+@inline function stepK(lo: v128, hi: v128, i0: v128, i1: v128, i2: v128, i3: v128, ds: v128, acc: v128): v128 {
+  return fmaV(acc, dotUvAcc(hi, i2, i3, dotUv(lo, i0, i1)), ds);
+}
+
+/** stepK for the token whose inputs start at x (their scale at d): ds times that scale. */
+// @ts-ignore: decorator
+@inline function tokenStepK(lo: v128, hi: v128, x: usize, d: usize, ds: v128, acc: v128): v128 {
+  return stepK(lo, hi, inputA(x, 0), inputB(x, 0), inputA(x, 1), inputB(x, 1), f32x4.mul(ds, v128.load32_splat(d)), acc);
+}
+
+/**
+ * Q4_K (high: false) and Q5_K (high: true), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1.
+ * The sub-blocks go in pairs that share their 32 bytes of nibbles (the low then the high ones),
+ * so a register is loaded and masked once for both and no shift depends on the loop variable;
+ * pointers step per sub-block and the scales multiply as vectors (same products as scalars).
+ */
 // @ts-ignore: decorator
 @inline function tilesK45(high: bool, w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const bytes: usize = high ? 176 : 144;
+  const nibbles: usize = high ? 48 : 16;
   const nb = cols >> 8;
   const rb = <usize>nb * bytes;
   const perToken: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
@@ -656,46 +666,58 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
       const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
       let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
       let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      let x = x0, d = d0;
       for (let sb = 0; sb < nb; sb++) {
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
         const smp = scalesMinsK4(p + 4), smq = scalesMinsK4(q + 4);
         const dp = f16(p), dq = f16(q);
         const sp47 = quarterK4(smp, 1, dp), sq47 = quarterK4(smq, 1, dq);
         let sp = quarterK4(smp, 0, dp), sq = quarterK4(smq, 0, dq);
-        for (let s = 0; s < 8; s++) {
-          const b = sb * 8 + s;
-          const pl = codesK(p, high, s, 0, true), ph = codesK(p, high, s, 1, true);
-          const ql = codesK(q, high, s, 0, true), qh = codesK(q, high, s, 1, true);
-          const dsp = f32x4.extract_lane(sp, 0), dsq = f32x4.extract_lane(sq, 0);
-          sp = s == 3 ? sp47 : i32x4.shuffle(sp, sp, 1, 2, 3, 0);
-          sq = s == 3 ? sq47 : i32x4.shuffle(sq, sq, 1, 2, 3, 0);
+        for (let s2 = 0; s2 < 4; s2++) {
+          const np = p + nibbles + (<usize>s2 << 5), nq = q + nibbles + (<usize>s2 << 5);
+          const vp0 = v128.load(np), vp1 = v128.load(np, 16), vq0 = v128.load(nq), vq1 = v128.load(nq, 16);
+          const lp0 = lowNibbles(vp0), lp1 = lowNibbles(vp1), lq0 = lowNibbles(vq0), lq1 = lowNibbles(vq1);
           {
-            const x = x0, d = d0;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b);
-            a00 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a00);
-            a10 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a10);
+            // sub-block 2 s2: the low nibbles
+            const s = 2 * s2 + 0;
+            const pl = highBitK(p, high, s, 0, lp0);
+            const ph = highBitK(p, high, s, 1, lp1);
+            const ql = highBitK(q, high, s, 0, lq0);
+            const qh = highBitK(q, high, s, 1, lq1);
+            const dsp = f32x4.splat(f32x4.extract_lane(sp, 0)), dsq = f32x4.splat(f32x4.extract_lane(sq, 0));
+            sp = i32x4.shuffle(sp, sp, 1, 2, 3, 0);
+            sq = i32x4.shuffle(sq, sq, 1, 2, 3, 0);
+            a00 = tokenStepK(pl, ph, x, d, dsp, a00);
+            a10 = tokenStepK(ql, qh, x, d, dsq, a10);
+            a01 = tokenStepK(pl, ph, x + xStride, d + dStride, dsp, a01);
+            a11 = tokenStepK(ql, qh, x + xStride, d + dStride, dsq, a11);
+            a02 = tokenStepK(pl, ph, x + 2 * xStride, d + 2 * dStride, dsp, a02);
+            a12 = tokenStepK(ql, qh, x + 2 * xStride, d + 2 * dStride, dsq, a12);
+            a03 = tokenStepK(pl, ph, x + 3 * xStride, d + 3 * dStride, dsp, a03);
+            a13 = tokenStepK(ql, qh, x + 3 * xStride, d + 3 * dStride, dsq, a13);
+            x += 32 * perToken;
+            d += 4;
           }
           {
-            const x = x0 + xStride, d = d0 + dStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b);
-            a01 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a01);
-            a11 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a11);
-          }
-          {
-            const x = x0 + 2 * xStride, d = d0 + 2 * dStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b);
-            a02 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a02);
-            a12 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a12);
-          }
-          {
-            const x = x0 + 3 * xStride, d = d0 + 3 * dStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xs32 = scaleOf(d, b);
-            a03 = stepK(pl, ph, i0, i1, i2, i3, dsp * xs32, a03);
-            a13 = stepK(ql, qh, i0, i1, i2, i3, dsq * xs32, a13);
+            // sub-block 2 s2 + 1: the high nibbles (sharing the low ones' and)
+            const s = 2 * s2 + 1;
+            const pl = highBitK(p, high, s, 0, i16x8.shr_u(v128.xor(vp0, lp0), 4));
+            const ph = highBitK(p, high, s, 1, i16x8.shr_u(v128.xor(vp1, lp1), 4));
+            const ql = highBitK(q, high, s, 0, i16x8.shr_u(v128.xor(vq0, lq0), 4));
+            const qh = highBitK(q, high, s, 1, i16x8.shr_u(v128.xor(vq1, lq1), 4));
+            const dsp = f32x4.splat(f32x4.extract_lane(sp, 0)), dsq = f32x4.splat(f32x4.extract_lane(sq, 0));
+            sp = s2 == 1 ? sp47 : i32x4.shuffle(sp, sp, 1, 2, 3, 0);
+            sq = s2 == 1 ? sq47 : i32x4.shuffle(sq, sq, 1, 2, 3, 0);
+            a00 = tokenStepK(pl, ph, x, d, dsp, a00);
+            a10 = tokenStepK(ql, qh, x, d, dsq, a10);
+            a01 = tokenStepK(pl, ph, x + xStride, d + dStride, dsp, a01);
+            a11 = tokenStepK(ql, qh, x + xStride, d + dStride, dsq, a11);
+            a02 = tokenStepK(pl, ph, x + 2 * xStride, d + 2 * dStride, dsp, a02);
+            a12 = tokenStepK(ql, qh, x + 2 * xStride, d + 2 * dStride, dsq, a12);
+            a03 = tokenStepK(pl, ph, x + 3 * xStride, d + 3 * dStride, dsp, a03);
+            a13 = tokenStepK(ql, qh, x + 3 * xStride, d + 3 * dStride, dsq, a13);
+            x += 32 * perToken;
+            d += 4;
           }
         }
         {
