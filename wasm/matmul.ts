@@ -862,7 +862,9 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
     const n = g >> 2, k = g & 3;
     const l = v128.load(p + (<usize>n << 6) + (<usize>(k & 1) << 5) + (b ? 16 : 0));
     const h = v128.load(p + 128 + (<usize>n << 5) + (b ? 16 : 0));
-    return offsetCodes(v128.or(k < 2 ? lowNibbles(l) : highNibbles(l), i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
+    // g is the tile's loop variable: a shift by 0 or 4 costs less than computing both nibbles and choosing
+    const low = v128.and(i16x8.shr_u(l, (k >> 1) << 2), i8x16.splat(0x0f));
+    return offsetCodes(v128.or(low, i16x8.shl(v128.and(i16x8.shr_u(h, 2 * k), i8x16.splat(3)), 4)), 32);
   }
   // @ts-ignore: decorator
   @inline scale(p: usize, g: i32, b: bool): i32 { return <i32>load<i8>(p + 192 + 2 * g + (b ? 1 : 0)); }
@@ -929,6 +931,13 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   return i32x4.sub(i, i32x4.splat((offset >> 2) * (sa * sumA + sb * sumB)));
 }
 
+/** One row's step of a block of 32 for the token whose inputs start at x (their scale at d, sums at ss): ds times that scale. */
+// @ts-ignore: decorator
+@inline function tokenStepScaled<K>(k: K, va: v128, vb: v128, sa: i32, sb: i32, x: usize, d: usize, ss: usize, ds: v128, acc: v128): v128 {
+  const i = k.ints(va, vb, sa, sb, inputA(x, 0), inputB(x, 0), inputA(x, 1), inputB(x, 1), load<i32>(ss), load<i32>(ss, 4));
+  return fmaV(acc, i, f32x4.mul(ds, v128.load32_splat(d)));
+}
+
 /** A type without mins (TileQ6K, TileQ3K, TileIQ4XS), tokens 0 .. T4-1 (a multiple of 4), rows r0 .. r1-1. */
 // @ts-ignore: decorator
 @inline function tilesScaled<K>(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
@@ -945,43 +954,26 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
       const x0 = xq + <usize>t * xStride, d0 = xd + <usize>t * dStride, s0 = xs + <usize>t * sStride;
       let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
       let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+      let x = x0, d = d0, ss = s0;
       for (let sb = 0; sb < nb; sb++) {
         const p = p0 + <usize>sb * bytes, q = p1 + <usize>sb * bytes;
         const dp = k.d(p), dq = k.d(q);
         for (let g = 0; g < 8; g++) {
-          const b = sb * 8 + g;
           const pa = k.codes(p, g, false), pb = k.codes(p, g, true);
           const qa = k.codes(q, g, false), qb = k.codes(q, g, true);
-          const spa = k.scale(p, g, false), spb = k.scale(p, g, true), dsp = k.ds(p, g, dp);
-          const sqa = k.scale(q, g, false), sqb = k.scale(q, g, true), dsq = k.ds(q, g, dq);
-          {
-            const x = x0, d = d0, ss = s0;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a00 = fma(a00, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
-            a10 = fma(a10, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
-          }
-          {
-            const x = x0 + xStride, d = d0 + dStride, ss = s0 + sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a01 = fma(a01, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
-            a11 = fma(a11, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
-          }
-          {
-            const x = x0 + 2 * xStride, d = d0 + 2 * dStride, ss = s0 + 2 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a02 = fma(a02, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
-            a12 = fma(a12, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
-          }
-          {
-            const x = x0 + 3 * xStride, d = d0 + 3 * dStride, ss = s0 + 3 * sStride;
-            const i0 = inputA(x, 2 * b), i1 = inputB(x, 2 * b), i2 = inputA(x, 2 * b + 1), i3 = inputB(x, 2 * b + 1);
-            const xsc = scaleOf(d, b), sumA = sum16(ss, 2 * b), sumB = sum16(ss, 2 * b + 1);
-            a03 = fma(a03, k.ints(pa, pb, spa, spb, i0, i1, i2, i3, sumA, sumB), dsp * xsc);
-            a13 = fma(a13, k.ints(qa, qb, sqa, sqb, i0, i1, i2, i3, sumA, sumB), dsq * xsc);
-          }
+          const spa = k.scale(p, g, false), spb = k.scale(p, g, true), dsp = f32x4.splat(k.ds(p, g, dp));
+          const sqa = k.scale(q, g, false), sqb = k.scale(q, g, true), dsq = f32x4.splat(k.ds(q, g, dq));
+          a00 = tokenStepScaled(k, pa, pb, spa, spb, x, d, ss, dsp, a00);
+          a10 = tokenStepScaled(k, qa, qb, sqa, sqb, x, d, ss, dsq, a10);
+          a01 = tokenStepScaled(k, pa, pb, spa, spb, x + xStride, d + dStride, ss + sStride, dsp, a01);
+          a11 = tokenStepScaled(k, qa, qb, sqa, sqb, x + xStride, d + dStride, ss + sStride, dsq, a11);
+          a02 = tokenStepScaled(k, pa, pb, spa, spb, x + 2 * xStride, d + 2 * dStride, ss + 2 * sStride, dsp, a02);
+          a12 = tokenStepScaled(k, qa, qb, sqa, sqb, x + 2 * xStride, d + 2 * dStride, ss + 2 * sStride, dsq, a12);
+          a03 = tokenStepScaled(k, pa, pb, spa, spb, x + 3 * xStride, d + 3 * dStride, ss + 3 * sStride, dsp, a03);
+          a13 = tokenStepScaled(k, qa, qb, sqa, sqb, x + 3 * xStride, d + 3 * dStride, ss + 3 * sStride, dsq, a13);
+          x += 32 * perToken;
+          d += 4;
+          ss += 8;
         }
       }
       store<f32>(at(out, rows, t, r), hsum(a00));
