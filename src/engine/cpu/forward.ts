@@ -91,15 +91,16 @@ export function softmax(x: Float32Array, size: number): void {
  */
 export function rope(vec: Float32Array, nHeads: number, pos: number, c: Pick<ModelConfig, 'headDim' | 'ropeLayout'>, r: LayerRope): void {
   const half = r.dim / 2;
-  for (let h = 0; h < nHeads; h++) {
-    const base = h * c.headDim;
-    for (let i = 0; i < half; i++) {
-      const angle = pos * r.freqs[i]!;
-      const cos = Math.cos(angle) * r.attnFactor;
-      const sin = Math.sin(angle) * r.attnFactor;
+  const interleaved = c.ropeLayout === 'interleaved';
+  // pairs outside, heads inside: an angle's cos and sin (most of the work) once for every head
+  for (let i = 0; i < half; i++) {
+    const angle = pos * r.freqs[i]!;
+    const cos = Math.cos(angle) * r.attnFactor;
+    const sin = Math.sin(angle) * r.attnFactor;
+    for (let h = 0; h < nHeads; h++) {
       // interleaved: pairs (2i, 2i+1); neox: pairs (i, i + dim/2)
-      const a = c.ropeLayout === 'interleaved' ? base + 2 * i : base + i;
-      const b = c.ropeLayout === 'interleaved' ? a + 1 : a + half;
+      const a = interleaved ? h * c.headDim + 2 * i : h * c.headDim + i;
+      const b = interleaved ? a + 1 : a + half;
       const v0 = vec[a]!;
       const v1 = vec[b]!;
       vec[a] = v0 * cos - v1 * sin;
