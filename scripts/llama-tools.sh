@@ -16,6 +16,11 @@ bundle=node_modules/node-llama-cpp/llama/gitRelease.bundle
 [ -f "$bundle" ] || { echo "missing $bundle: run npm ci first" >&2; exit 1; }
 commit=$(git bundle list-heads "$bundle" | head -n1 | cut -c1-12)
 root="${WEBINFER_LLAMA_TOOLS:-$HOME/.cache/webinfer/llama-tools}/$commit"
+# One build at a time: a second caller (another test file's worker, a bench) waits here for the
+# first to finish instead of wiping its half-built folder (seen: a bench's build failed that way).
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
 if [ ! -x "$root/bin/llama-quantize" ] || [ ! -x "$root/bin/llama-gguf-split" ]; then
   rm -rf "$root.tmp"
   mkdir -p "$root.tmp"
