@@ -1093,6 +1093,103 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   }
 }
 
+// ---- Q4_0 with its rows in fours (relaxed SIMD) ---------------------------------------------------
+// Kernels.store lays a Q4_0 matrix whose rows come in fours out so that each block of 32 columns
+// of four rows is 72 bytes: the four rows' float16 scales, then 64 bytes in which bytes
+// 16k + 4r .. 16k + 4r + 3 are row r's nibble bytes 4k .. 4k + 3 (llama.cpp repacks Q4_0 for its
+// CPU kernels in the same spirit). One 16-byte load's low nibbles are then codes 4k .. 4k+3 of the
+// four rows and its high nibbles codes 16+4k .. 19+4k; multiplied by the token's four inputs
+// spread across the lanes (relaxed SIMD's 16-bit dot: one pmaddubsw on x86), each lane sums one
+// row. A block's integer sum leaves as four rows in one vector, so converting it, scaling it and
+// adding it is done once for four rows where the one-row kernels do it once per row, and the
+// results are stored four rows at a time with no horizontal sum. The integers are exact (a 16-bit
+// lane sums 16 products: |15 · 127 · 16| < 2^15), and every (rows, token) runs the same float
+// operations whether it is in a tile of four tokens or alone, so a row never depends on its
+// chunk. Plain SIMD keeps the stored layout (Kernels.store packs only for relaxed SIMD).
+
+/** The four rows' scales of the packed block at p. */
+// @ts-ignore: decorator
+@inline function scales4(p: usize): v128 {
+  let v = f32x4.splat(f16(p));
+  v = f32x4.replace_lane(v, 1, f16(p + 2));
+  v = f32x4.replace_lane(v, 2, f16(p + 4));
+  return f32x4.replace_lane(v, 3, f16(p + 6));
+}
+
+/** s + codes lo (4k .. 4k+3 of each row) and hi (16+4k ..) times the token's inputs there (x: its block's first). */
+// @ts-ignore: decorator
+@inline function quad(lo: v128, hi: v128, x: usize, k: usize, s: v128): v128 {
+  const a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + (k << 2)), lo);
+  const b = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + (k << 2)), hi);
+  return i16x8.add(s, i16x8.add(a, b));
+}
+
+/** acc + the block's four row sums (16-bit partial sums s) less 8 Σ inputs, times the rows' scales d and the token's scale at xd. */
+// @ts-ignore: decorator
+@inline function finish4(s: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
+  const ints = i32x4.add(i32x4.dot_i16x8_s(s, i16x8.splat(1)), i32x4.splat(-8 * (load<i32>(xs) + load<i32>(xs, 4))));
+  return fmaV(acc, ints, f32x4.mul(d, v128.load32_splat(xd)));
+}
+
+// @ts-ignore: decorator
+@inline function packedQ4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const groupBytes = <usize>nb * 72;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const T4 = T & ~3;
+  for (let r = r0; r < r1; r += 4) {
+    const p0 = w + <usize>(r >> 2) * groupBytes;
+    // four tokens at a time: each block's codes decoded once for all four
+    for (let t = 0; t < T4; t += 4) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        // written out for k = 0 .. 3: binaryen does not unroll, and a loop here cost ~10 %
+        let q = v128.load(p + 8), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        let s0 = quad(lo, hi, x, 0, i16x8.splat(0)), s1 = quad(lo, hi, x + xStride, 0, i16x8.splat(0));
+        let s2 = quad(lo, hi, x + 2 * xStride, 0, i16x8.splat(0)), s3 = quad(lo, hi, x + 3 * xStride, 0, i16x8.splat(0));
+        q = v128.load(p + 24), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x, 1, s0), s1 = quad(lo, hi, x + xStride, 1, s1), s2 = quad(lo, hi, x + 2 * xStride, 1, s2), s3 = quad(lo, hi, x + 3 * xStride, 1, s3);
+        q = v128.load(p + 40), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x, 2, s0), s1 = quad(lo, hi, x + xStride, 2, s1), s2 = quad(lo, hi, x + 2 * xStride, 2, s2), s3 = quad(lo, hi, x + 3 * xStride, 2, s3);
+        q = v128.load(p + 56), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x, 3, s0), s1 = quad(lo, hi, x + xStride, 3, s1), s2 = quad(lo, hi, x + 2 * xStride, 3, s2), s3 = quad(lo, hi, x + 3 * xStride, 3, s3);
+        const ds = scales4(p);
+        a0 = finish4(s0, s, d, ds, a0);
+        a1 = finish4(s1, s + sStride, d + dStride, ds, a1);
+        a2 = finish4(s2, s + 2 * sStride, d + 2 * dStride, ds, a2);
+        a3 = finish4(s3, s + 3 * sStride, d + 3 * dStride, ds, a3);
+        p += 72;
+        x += 32;
+        d += 4;
+        s += 8;
+      }
+      v128.store(at(out, rows, t, r), a0);
+      v128.store(at(out, rows, t + 1, r), a1);
+      v128.store(at(out, rows, t + 2, r), a2);
+      v128.store(at(out, rows, t + 3, r), a3);
+    }
+    // the rest (every decode step): one token at a time, the same operations
+    for (let t = T4; t < T; t++) {
+      let a = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const q0 = v128.load(p + 8), q1 = v128.load(p + 24), q2 = v128.load(p + 40), q3 = v128.load(p + 56);
+        const s01 = quad(lowNibbles(q0), highNibblesBeside(q0), x, 0, quad(lowNibbles(q1), highNibblesBeside(q1), x, 1, i16x8.splat(0)));
+        const s23 = quad(lowNibbles(q2), highNibblesBeside(q2), x, 2, quad(lowNibbles(q3), highNibblesBeside(q3), x, 3, i16x8.splat(0)));
+        a = finish4(i16x8.add(s01, s23), s, d, scales4(p), a);
+        p += 72;
+        x += 32;
+        d += 4;
+        s += 8;
+      }
+      v128.store(at(out, rows, t, r), a);
+    }
+  }
+}
+
 // ---- exports ------------------------------------------------------------------------------------
 
 // @ts-ignore: decorator
@@ -1111,6 +1208,12 @@ export function matmul_bf16(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 }
 export function matmul_q4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q4_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+/** Q4_0 as Kernels.store packs it for relaxed SIMD (rows in fours; r0 and rows multiples of 4). */
+export function matmul_q4_0x4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ4_0(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q4_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q4_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -23,7 +23,12 @@ export const MATMUL_CASES: [DType, number, number, number][] = DTYPES.flatMap((d
   const widths = b === 1 ? [37, 64, 101] : b === 32 ? [32, 96, 608] : [256, 768];
   const cases = widths.map((cols, i) => [dtype, [1, 7, 33][i % 3]!, cols, [1, 3, 5][i % 3]!] as [DType, number, number, number]);
   return [...cases, [dtype, 13, widths.at(-1)!, 9] as [DType, number, number, number]];
-});
+}).concat([
+  // rows in fours: Q4_0 is stored with its rows interleaved by four under relaxed SIMD (Kernels.store)
+  ['Q4_0', 4, 32, 1],
+  ['Q4_0', 12, 96, 4],
+  ['Q4_0', 36, 608, 9],
+]);
 
 /** Inputs the cases need at most (Kernels.reserveInputs). */
 export const INPUT_ELEMENTS = 32 * 768;
@@ -31,12 +36,11 @@ export const INPUT_ELEMENTS = 32 * 768;
 export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number, T: number): number {
   const bytes = randomBlocks(dtype, rows * cols, rows * 131 + cols);
   const x = randoms(T * cols, cols + T).map((v, i) => (i % 29 === 0 ? v * 40 : v)); // a few outliers per block
-  const w = k.mem.alloc(bytes.length, 'w');
-  k.mem.u8(w, bytes.length).set(bytes);
+  const m = k.store('w', dtype, rows, cols, bytes);
   const xp = k.mem.alloc(x.length * 4, 'x');
   k.mem.f32(xp, x.length).set(x);
   const out = k.mem.alloc(T * rows * 4, 'out');
-  k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+  k.matmul(dtype, m.ptr, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out, m.layout);
   const got = k.mem.f32(out, T * rows).slice();
 
   const wf = toFloat32(dtype, bytes, rows * cols);
@@ -59,26 +63,25 @@ export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number
  * tokens is compared bit for bit with each token alone.
  */
 export const BATCH_TOKENS = [1, 2, 3, 4, 5, 8, 31, 32];
-export const BATCH_CASES: [DType, number, number][] = DTYPES.map((d) => [d, 7, blockElements(d) === 256 ? 512 : 96]);
+export const BATCH_CASES: [DType, number, number][] = [...DTYPES.map((d): [DType, number, number] => [d, 7, blockElements(d) === 256 ? 512 : 96]), ['Q4_0', 8, 96]];
 
 /** The tokens (of BATCH_TOKENS chunks) whose outputs differ in any bit from the same token's alone. */
 export function checkTokenIndependence(k: Kernels, dtype: DType, rows: number, cols: number): string[] {
   const bytes = randomBlocks(dtype, rows * cols, rows * 17 + cols);
   const maxT = Math.max(...BATCH_TOKENS);
   const x = randoms(maxT * cols, cols + 1).map((v, i) => (i % 29 === 0 ? v * 40 : v));
-  const w = k.mem.alloc(bytes.length, 'w');
-  k.mem.u8(w, bytes.length).set(bytes);
+  const m = k.store('w', dtype, rows, cols, bytes);
   const xp = k.mem.alloc(x.length * 4, 'x');
   k.mem.f32(xp, x.length).set(x);
   const out = k.mem.alloc(maxT * rows * 4, 'out');
   const alone = new Float32Array(maxT * rows);
   for (let t = 0; t < maxT; t++) {
-    k.matmul(dtype, w, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out);
+    k.matmul(dtype, m.ptr, rows, k.input(xp + t * cols * 4, cols, 1, takesIntInputs(dtype)), out, m.layout);
     alone.set(k.mem.f32(out, rows), t * rows);
   }
   const failures: string[] = [];
   for (const T of BATCH_TOKENS) {
-    k.matmul(dtype, w, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out);
+    k.matmul(dtype, m.ptr, rows, k.input(xp, cols, T, takesIntInputs(dtype)), out, m.layout);
     const got = k.mem.f32(out, T * rows);
     for (let i = 0; i < T * rows; i++)
       if (!Object.is(got[i], alone[i])) {

@@ -3,7 +3,7 @@
  * attention in WebAssembly SIMD (wasm/*.ts), weights kept in their stored type, rows of each
  * matrix split across threads where memory can be shared.
  */
-import { byteSize, toFloat32 } from '../../formats/dtypes.js';
+import { toFloat32 } from '../../formats/dtypes.js';
 import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
@@ -30,10 +30,7 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
           shapes.set(name, shape);
           if (shape.length === 2) {
             const [rows, cols] = shape as [number, number];
-            const size = byteSize(dtype, rows * cols);
-            const ptr = kernels.mem.alloc(size, name);
-            kernels.mem.u8(ptr, size).set(bytes.subarray(0, size));
-            matrices.set(name, { ptr, dtype, rows, cols, bytes: size });
+            matrices.set(name, kernels.store(name, dtype, rows, cols, bytes));
           } else {
             small.set(name, toFloat32(dtype, bytes, shape.reduce((a, b) => a * b, 1)));
           }

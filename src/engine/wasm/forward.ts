@@ -10,19 +10,14 @@
  * on the other rows (wasm/matmul.ts), inputs are rounded per row, attention runs per row and head
  * (wasm/attention.ts). So a sequence gets the same logits, bit for bit, solo or in any batch and any packing.
  */
-import { toFloat32, type DType } from '../../formats/dtypes.js';
+import { toFloat32 } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
 import type { KvCacheInfo, SeqResult, SeqStep } from '../backend.js';
 import { rmsnorm, rope, softcap } from '../cpu/forward.js';
-import { takesIntInputs, type Input, type Kernels } from './kernels.js';
+import { takesIntInputs, type Input, type Kernels, type StoredMatrix } from './kernels.js';
 
-/** A matrix in the kernels' memory, rows × cols of `dtype`. */
-export interface Matrix {
-  ptr: number;
-  dtype: DType;
-  rows: number;
-  cols: number;
-  bytes: number;
+/** A matrix in the kernels' memory (Kernels.store), with its bias if it has one. */
+export interface Matrix extends StoredMatrix {
   /** Its bias (Qwen2's q, k, v), float32, found once at load. */
   bias?: Float32Array;
 }
@@ -133,7 +128,7 @@ export class WasmTransformer {
   /** out [T × rows] = W · x (+ bias) for each row. */
   private matmul(out: number, input: Input, name: string): void {
     const m = this.matrix(name);
-    this.k.matmul(m.dtype, m.ptr, m.rows, input, out);
+    this.k.matmul(m.dtype, m.ptr, m.rows, input, out, m.layout);
     const bias = m.bias;
     if (bias) {
       const o = this.k.mem.f32(out, input.T * m.rows);
@@ -144,8 +139,7 @@ export class WasmTransformer {
   /** The token's embedding row, dequantised from its stored type. */
   private embed(out: Float32Array, token: number): void {
     const e = this.matrix('token_embd.weight');
-    const rowBytes = e.bytes / e.rows;
-    out.set(toFloat32(e.dtype, this.k.mem.u8(e.ptr + token * rowBytes, rowBytes), e.cols));
+    out.set(toFloat32(e.dtype, this.k.row(e, token), e.cols));
   }
 
   /** Refuses an entry that would read or write outside the cache, before anything runs. */

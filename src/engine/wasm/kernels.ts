@@ -3,7 +3,7 @@
  * share the matmuls. Inputs of quantised matrices are rounded once per input (quantize) and then
  * reused by every matrix that reads them (q, k and v; gate and up).
  */
-import type { DType } from '../../formats/dtypes.js';
+import { byteSize, type DType } from '../../formats/dtypes.js';
 import { canShareMemory, compileKernels, hasRelaxedSimd, hasSimd, KernelMemory, writeF16Table, type KernelExports, type SimdLevel } from './module.js';
 import { CONTROL_BYTES, ThreadChooser, ThreadPool } from './threads.js';
 
@@ -25,14 +25,69 @@ const MATMULS: Record<DType, string> = {
   IQ4_NL: 'matmul_iq4_nl',
   IQ4_XS: 'matmul_iq4_xs',
 };
+/** The matmul of a Q4_0 matrix stored with its rows in fours (Kernels.store). */
+const PACKED_Q4_0 = 'matmul_q4_0x4';
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), 'attention'];
+const NAMES = [...Object.values(MATMULS), PACKED_Q4_0, 'attention'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 const FLOAT_TYPES = new Set<DType>(['F32', 'F16', 'BF16']);
 
 /** Whether a matrix of this type takes int8-rounded inputs (every block-quantised type). */
 export function takesIntInputs(dtype: DType): boolean {
   return !FLOAT_TYPES.has(dtype);
+}
+
+/**
+ * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
+ * its rows in fours, interleaved block by block (Q4_0 under relaxed SIMD: wasm/matmul.ts).
+ */
+export type Layout = 'rows' | 'x4';
+
+/** A matrix in the kernels' memory. */
+export interface StoredMatrix {
+  ptr: number;
+  dtype: DType;
+  rows: number;
+  cols: number;
+  /** Its size in memory (the stored blocks' size, whatever the layout). */
+  bytes: number;
+  layout: Layout;
+}
+
+/** Bytes of one Q4_0 block: a float16 scale and 16 bytes of nibbles. */
+const Q4_0_BYTES = 18;
+
+/** Q4_0 rows [rows × cols] (rows a multiple of 4) written at `to` with their rows in fours (wasm/matmul.ts's packed Q4_0). */
+function packQ4_0(from: Uint8Array, to: Uint8Array, rows: number, cols: number): void {
+  const nb = cols / 32;
+  const rowBytes = nb * Q4_0_BYTES;
+  let o = 0;
+  for (let g = 0; g < rows; g += 4) {
+    for (let b = 0; b < nb; b++) {
+      for (let r = 0; r < 4; r++) {
+        const i = (g + r) * rowBytes + b * Q4_0_BYTES;
+        to[o + 2 * r] = from[i]!;
+        to[o + 2 * r + 1] = from[i + 1]!;
+        for (let k = 0; k < 4; k++) to.set(from.subarray(i + 2 + 4 * k, i + 6 + 4 * k), o + 8 + 16 * k + 4 * r);
+      }
+      o += 4 * Q4_0_BYTES;
+    }
+  }
+}
+
+/** Row r's Q4_0 blocks as stored in the file, read back from the packed layout. */
+function unpackQ4_0Row(packed: Uint8Array, r: number, cols: number): Uint8Array {
+  const nb = cols / 32;
+  const row = new Uint8Array(nb * Q4_0_BYTES);
+  const lane = r & 3;
+  let o = (r >> 2) * nb * 4 * Q4_0_BYTES;
+  for (let b = 0; b < nb; b++, o += 4 * Q4_0_BYTES) {
+    const i = b * Q4_0_BYTES;
+    row[i] = packed[o + 2 * lane]!;
+    row[i + 1] = packed[o + 2 * lane + 1]!;
+    for (let k = 0; k < 4; k++) row.set(packed.subarray(o + 8 + 16 * k + 4 * lane, o + 12 + 16 * k + 4 * lane), i + 2 + 4 * k);
+  }
+  return row;
 }
 
 export interface KernelOptions {
@@ -206,6 +261,29 @@ export class Kernels {
     this.chooser.record(key, pooled, performance.now() - start);
   }
 
+  /**
+   * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
+   * Q4_0 with its rows in fours under relaxed SIMD (1.x the prompt and decode speed of the stored
+   * layout: ARCHITECTURE.md), every other type as stored.
+   */
+  store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
+    const size = byteSize(dtype, rows * cols);
+    if (bytes.length < size) throw new Error(`${name}: ${bytes.length} bytes for a ${rows} × ${cols} ${dtype} matrix of ${size}`);
+    const ptr = this.mem.alloc(size, name);
+    const to = this.mem.u8(ptr, size);
+    const layout: Layout = dtype === 'Q4_0' && this.simd === 'relaxed' && rows % 4 === 0 ? 'x4' : 'rows';
+    if (layout === 'x4') packQ4_0(bytes, to, rows, cols);
+    else to.set(bytes.subarray(0, size));
+    return { ptr, dtype, rows, cols, bytes: size, layout };
+  }
+
+  /** Row r of a stored matrix as the file stores it (an embedding lookup). */
+  row(m: StoredMatrix, r: number): Uint8Array {
+    const rowBytes = m.bytes / m.rows;
+    if (m.layout === 'x4') return unpackQ4_0Row(this.mem.u8(m.ptr, m.bytes), r, m.cols);
+    return this.mem.u8(m.ptr + r * rowBytes, rowBytes);
+  }
+
   /** Prepares x [T × n] for the matrices that will read it; rounds it when one of them is quantised. */
   input(x: number, n: number, T: number, rounded: boolean): Input {
     if (rounded) {
@@ -216,9 +294,10 @@ export class Kernels {
     return { x, n, T, rounded };
   }
 
-  /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w. */
-  matmul(dtype: DType, w: number, rows: number, input: Input, out: number): void {
-    const name = MATMULS[dtype];
+  /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w in `layout`. */
+  matmul(dtype: DType, w: number, rows: number, input: Input, out: number, layout: Layout = 'rows'): void {
+    if (layout === 'x4' && (dtype !== 'Q4_0' || rows % 4 !== 0)) throw new Error(`no kernel for ${dtype} with ${rows} rows in fours`);
+    const name = layout === 'x4' ? PACKED_Q4_0 : MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
     const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
@@ -228,7 +307,7 @@ export class Kernels {
     // each key's warm-up (calls alternating pool and alone) then costs a few calls, not the first
     // prompts' chunks or the first tokens at two threads. Prompt chunks and single tokens apart:
     // they split differently.
-    const key = `${dtype} ${rows}x${input.n} ${input.T === 1 ? 'token' : 'chunk'}`;
+    const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} ${input.T === 1 ? 'token' : 'chunk'}`;
     const pooled = this.chooser.pool(key);
     const start = performance.now();
     if (pooled) this.pool.run(INDEX.get(name)!, args, rows);
