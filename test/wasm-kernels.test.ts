@@ -50,14 +50,16 @@ describe.each(builds)('$name', (build) => {
   it.each(BATCH_CASES)('matmul %s, %i rows × %i cols: each token of a chunk of 1 to 32 gives the bits it gives alone', async (dtype, rows, cols) => {
     expect(checkTokenIndependence(await kernels(), dtype, rows, cols)).toEqual([]);
   });
-  it('Q4_0 with rows in fours: stored interleaved under relaxed SIMD, each row read back as the file stores it', async () => {
+  it.each([['Q4_0', 32, 18], ['Q4_K', 256, 144]] as const)('%s with rows in fours: stored interleaved under relaxed SIMD, each row read back as the file stores it', async (dtype, block, blockBytes) => {
     const k = await kernels();
-    const bytes = randomBlocks('Q4_0', 12 * 96, 3);
-    const m = k.store('w', 'Q4_0', 12, 96, bytes);
+    const cols = 3 * block;
+    const bytes = randomBlocks(dtype, 12 * cols, 3);
+    const m = k.store('w', dtype, 12, cols, bytes);
     expect(m.layout).toBe(build.simd === 'relaxed' ? 'x4' : 'rows');
     if (m.layout === 'x4') expect(k.mem.u8(m.ptr, m.bytes)).not.toEqual(bytes);
-    for (let r = 0; r < 12; r++) expect(k.row(m, r), `row ${r}`).toEqual(bytes.subarray(r * 54, (r + 1) * 54));
-    expect(k.store('odd', 'Q4_0', 7, 96, randomBlocks('Q4_0', 7 * 96, 4)).layout).toBe('rows');
+    const rowBytes = 3 * blockBytes;
+    for (let r = 0; r < 12; r++) expect(k.row(m, r), `row ${r}`).toEqual(bytes.subarray(r * rowBytes, (r + 1) * rowBytes));
+    expect(k.store('odd', dtype, 7, cols, randomBlocks(dtype, 7 * cols, 4)).layout).toBe('rows');
   });
   it('quantize: the reference integers, their scales and sums per 16; zero and tiny blocks give zeros', async () => {
     const k = await kernels();

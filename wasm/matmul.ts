@@ -1190,6 +1190,357 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   }
 }
 
+// ---- Q4_K with its rows in fours (relaxed SIMD) ---------------------------------------------------
+// The same idea for Q4_K (Kernels.store): each super-block of four rows is 576 bytes, the rows'
+// four d (float16), four dmin, their 12 bytes of 6-bit scales and mins one row after another, then
+// per pair of sub-blocks j (2j, 2j+1) 128 bytes in which bytes 16k + 4r .. 16k + 4r + 3 are row
+// r's nibble bytes 32j + 4k .. 32j + 4k + 3: low nibbles codes 4k .. 4k+3 of sub-block 2j, high
+// nibbles those of sub-block 2j+1. A sub-block's integer sum (16 products per 16-bit lane:
+// |15 · 127 · 16| < 2^15) leaves as four rows, times the rows' d · scale and the token's scale;
+// the mins are taken off once per super-block, each sub-block's min times dmin against the
+// token's scale times sum of those 32 inputs.
+
+/** The scales of four rows' scalesMinsK4, sub-block-major: byte 4s + r, sub-blocks 0..3 (part 0) or 4..7 (part 1). */
+// @ts-ignore: decorator
+@inline function rowsOfK4(m0: v128, m1: v128, m2: v128, m3: v128, part: i32): v128 {
+  // rows 0, 1 and rows 2, 3 interleaved byte by byte, then the pairs interleaved by two bytes
+  const a = i8x16.shuffle(m0, m1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const b = i8x16.shuffle(m2, m3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  return part == 0 ? i8x16.shuffle(a, b, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23) : i8x16.shuffle(a, b, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
+/** Sub-block q (0..3, a constant) of rowsOfK4's vector v: the four rows' values as floats, times f (four rows). */
+// @ts-ignore: decorator
+@inline function laneK4(v: v128, q: i32, f: v128): v128 {
+  const z = i32x4.splat(0);
+  const ints = q == 0 ? i8x16.shuffle(v, z, 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3, 16, 16, 16)
+    : q == 1 ? i8x16.shuffle(v, z, 4, 16, 16, 16, 5, 16, 16, 16, 6, 16, 16, 16, 7, 16, 16, 16)
+    : q == 2 ? i8x16.shuffle(v, z, 8, 16, 16, 16, 9, 16, 16, 16, 10, 16, 16, 16, 11, 16, 16, 16)
+    : i8x16.shuffle(v, z, 12, 16, 16, 16, 13, 16, 16, 16, 14, 16, 16, 16, 15, 16, 16, 16);
+  return f32x4.mul(f32x4.convert_i32x4_s(ints), f);
+}
+
+/** laneK4 for a q known only at run time (a loop's): bytes 4q .. 4q+3 picked by a swizzle (index lanes of 0x80 and up give 0). */
+// @ts-ignore: decorator
+@inline function laneVarK4(v: v128, q: i32, f: v128): v128 {
+  const index = i8x16.add(i8x16(0, -128, -128, -128, 1, -128, -128, -128, 2, -128, -128, -128, 3, -128, -128, -128), i8x16.splat(<i8>(q << 2)));
+  return f32x4.mul(f32x4.convert_i32x4_s(i8x16.swizzle(v, index)), f);
+}
+
+/** One row's mins (bytes 8..15 of its scalesMinsK4) of sub-blocks 0..3 (part 0) or 4..7 (part 1), as floats. */
+// @ts-ignore: decorator
+@inline function rowMinsK4(sm: v128, part: i32): v128 {
+  const z = i32x4.splat(0);
+  return f32x4.convert_i32x4_s(part == 0
+    ? i8x16.shuffle(sm, z, 8, 16, 16, 16, 9, 16, 16, 16, 10, 16, 16, 16, 11, 16, 16, 16)
+    : i8x16.shuffle(sm, z, 12, 16, 16, 16, 13, 16, 16, 16, 14, 16, 16, 16, 15, 16, 16, 16));
+}
+
+/** The four lanes' sums of a, b, c and e, as [Σa, Σb, Σc, Σe]. */
+// @ts-ignore: decorator
+@inline function sums4(a: v128, b: v128, c: v128, e: v128): v128 {
+  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  const ce = f32x4.add(i32x4.shuffle(c, e, 0, 4, 1, 5), i32x4.shuffle(c, e, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(ab, ce, 0, 1, 4, 5), i32x4.shuffle(ab, ce, 2, 3, 6, 7));
+}
+
+/**
+ * acc less one token's mins of a packed Q4_K super-block: per row, its mins (rowMinsK4: ra
+ * sub-blocks 0..3, rb 4..7) against the inputs' scale times their sum per sub-block, the four
+ * rows' sums then times their dmin.
+ */
+// @ts-ignore: decorator
+@inline function minsPackedK4(r0a: v128, r0b: v128, r1a: v128, r1b: v128, r2a: v128, r2b: v128, r3a: v128, r3b: v128, dmin: v128, xd: usize, xs: usize, acc: v128): v128 {
+  const a = v128.load(xs), b = v128.load(xs + 16), c = v128.load(xs + 32), e = v128.load(xs + 48);
+  const x03 = f32x4.mul(v128.load(xd), f32x4.convert_i32x4_s(i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7))));
+  const x47 = f32x4.mul(v128.load(xd + 16), f32x4.convert_i32x4_s(i32x4.add(i32x4.shuffle(c, e, 0, 2, 4, 6), i32x4.shuffle(c, e, 1, 3, 5, 7))));
+  const m = sums4(
+    f32x4.relaxed_madd(r0b, x47, f32x4.mul(r0a, x03)),
+    f32x4.relaxed_madd(r1b, x47, f32x4.mul(r1a, x03)),
+    f32x4.relaxed_madd(r2b, x47, f32x4.mul(r2a, x03)),
+    f32x4.relaxed_madd(r3b, x47, f32x4.mul(r3a, x03)),
+  );
+  return f32x4.sub(acc, f32x4.mul(m, dmin));
+}
+
+/** s + codes c (4k .. 4k+3 of a sub-block, four rows) times the token's inputs at x. */
+// @ts-ignore: decorator
+@inline function dot16(c: v128, x: usize, s: v128): v128 {
+  return i16x8.add(s, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), c));
+}
+
+/** acc + a sub-block's 16-bit partial sums s of four rows, times their d · scale (dsc) and the token's scale at xd. */
+// @ts-ignore: decorator
+@inline function subPackedK4(s: v128, dsc: v128, xd: usize, acc: v128): v128 {
+  return fmaV(acc, i32x4.dot_i16x8_s(s, i16x8.splat(1)), f32x4.mul(dsc, v128.load32_splat(xd)));
+}
+
+// Written out where it measured faster (generated, hence the repetition; binaryen does not
+// unroll): the one-token loop entirely (as loops, with a shift of 0 or 4 choosing the nibble half,
+// it ran 0.7x), the tile within each pair of sub-blocks (its pairs unrolled too ran 0.9x). A tile
+// reads each pair's bytes twice, once per nibble half, so that four tokens' sums fit in
+// registers; one token takes both halves from one load.
+// @ts-ignore: decorator
+@inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const groupBytes = <usize>nb * 576;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const T4 = T & ~3;
+  for (let r = r0; r < r1; r += 4) {
+    const p0 = w + <usize>(r >> 2) * groupBytes;
+    // four tokens at a time, each super-block's scales and codes decoded once for the four
+    for (let t = 0; t < T4; t += 4) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
+        {
+          const dmin = scales4(p + 8);
+          const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
+          const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
+          a0 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d, s, a0);
+          a1 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + dStride, s + sStride, a1);
+          a2 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 2 * dStride, s + 2 * sStride, a2);
+          a3 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 3 * dStride, s + 3 * sStride, a3);
+        }
+        const dd = scales4(p);
+        const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
+        for (let j = 0; j < 4; j++) {
+          const pj = p + 64 + (<usize>j << 7), xj = x + (<usize>j << 6), dj = d + (<usize>j << 3);
+          const sc = j < 2 ? sc03 : sc47;
+          let c: v128, s0: v128, s1: v128, s2: v128, s3: v128;
+          c = lowNibbles(v128.load(pj, 0));
+          s0 = dot16(c, xj + 0, i16x8.splat(0));
+          s1 = dot16(c, xj + xStride + 0, i16x8.splat(0));
+          s2 = dot16(c, xj + 2 * xStride + 0, i16x8.splat(0));
+          s3 = dot16(c, xj + 3 * xStride + 0, i16x8.splat(0));
+          c = lowNibbles(v128.load(pj, 16));
+          s0 = dot16(c, xj + 4, s0);
+          s1 = dot16(c, xj + xStride + 4, s1);
+          s2 = dot16(c, xj + 2 * xStride + 4, s2);
+          s3 = dot16(c, xj + 3 * xStride + 4, s3);
+          c = lowNibbles(v128.load(pj, 32));
+          s0 = dot16(c, xj + 8, s0);
+          s1 = dot16(c, xj + xStride + 8, s1);
+          s2 = dot16(c, xj + 2 * xStride + 8, s2);
+          s3 = dot16(c, xj + 3 * xStride + 8, s3);
+          c = lowNibbles(v128.load(pj, 48));
+          s0 = dot16(c, xj + 12, s0);
+          s1 = dot16(c, xj + xStride + 12, s1);
+          s2 = dot16(c, xj + 2 * xStride + 12, s2);
+          s3 = dot16(c, xj + 3 * xStride + 12, s3);
+          c = lowNibbles(v128.load(pj, 64));
+          s0 = dot16(c, xj + 16, s0);
+          s1 = dot16(c, xj + xStride + 16, s1);
+          s2 = dot16(c, xj + 2 * xStride + 16, s2);
+          s3 = dot16(c, xj + 3 * xStride + 16, s3);
+          c = lowNibbles(v128.load(pj, 80));
+          s0 = dot16(c, xj + 20, s0);
+          s1 = dot16(c, xj + xStride + 20, s1);
+          s2 = dot16(c, xj + 2 * xStride + 20, s2);
+          s3 = dot16(c, xj + 3 * xStride + 20, s3);
+          c = lowNibbles(v128.load(pj, 96));
+          s0 = dot16(c, xj + 24, s0);
+          s1 = dot16(c, xj + xStride + 24, s1);
+          s2 = dot16(c, xj + 2 * xStride + 24, s2);
+          s3 = dot16(c, xj + 3 * xStride + 24, s3);
+          c = lowNibbles(v128.load(pj, 112));
+          s0 = dot16(c, xj + 28, s0);
+          s1 = dot16(c, xj + xStride + 28, s1);
+          s2 = dot16(c, xj + 2 * xStride + 28, s2);
+          s3 = dot16(c, xj + 3 * xStride + 28, s3);
+          const dsc0 = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
+          a0 = subPackedK4(s0, dsc0, dj + 0, a0);
+          a1 = subPackedK4(s1, dsc0, dj + dStride + 0, a1);
+          a2 = subPackedK4(s2, dsc0, dj + 2 * dStride + 0, a2);
+          a3 = subPackedK4(s3, dsc0, dj + 3 * dStride + 0, a3);
+          c = highNibbles(v128.load(pj, 0));
+          s0 = dot16(c, xj + 32, i16x8.splat(0));
+          s1 = dot16(c, xj + xStride + 32, i16x8.splat(0));
+          s2 = dot16(c, xj + 2 * xStride + 32, i16x8.splat(0));
+          s3 = dot16(c, xj + 3 * xStride + 32, i16x8.splat(0));
+          c = highNibbles(v128.load(pj, 16));
+          s0 = dot16(c, xj + 36, s0);
+          s1 = dot16(c, xj + xStride + 36, s1);
+          s2 = dot16(c, xj + 2 * xStride + 36, s2);
+          s3 = dot16(c, xj + 3 * xStride + 36, s3);
+          c = highNibbles(v128.load(pj, 32));
+          s0 = dot16(c, xj + 40, s0);
+          s1 = dot16(c, xj + xStride + 40, s1);
+          s2 = dot16(c, xj + 2 * xStride + 40, s2);
+          s3 = dot16(c, xj + 3 * xStride + 40, s3);
+          c = highNibbles(v128.load(pj, 48));
+          s0 = dot16(c, xj + 44, s0);
+          s1 = dot16(c, xj + xStride + 44, s1);
+          s2 = dot16(c, xj + 2 * xStride + 44, s2);
+          s3 = dot16(c, xj + 3 * xStride + 44, s3);
+          c = highNibbles(v128.load(pj, 64));
+          s0 = dot16(c, xj + 48, s0);
+          s1 = dot16(c, xj + xStride + 48, s1);
+          s2 = dot16(c, xj + 2 * xStride + 48, s2);
+          s3 = dot16(c, xj + 3 * xStride + 48, s3);
+          c = highNibbles(v128.load(pj, 80));
+          s0 = dot16(c, xj + 52, s0);
+          s1 = dot16(c, xj + xStride + 52, s1);
+          s2 = dot16(c, xj + 2 * xStride + 52, s2);
+          s3 = dot16(c, xj + 3 * xStride + 52, s3);
+          c = highNibbles(v128.load(pj, 96));
+          s0 = dot16(c, xj + 56, s0);
+          s1 = dot16(c, xj + xStride + 56, s1);
+          s2 = dot16(c, xj + 2 * xStride + 56, s2);
+          s3 = dot16(c, xj + 3 * xStride + 56, s3);
+          c = highNibbles(v128.load(pj, 112));
+          s0 = dot16(c, xj + 60, s0);
+          s1 = dot16(c, xj + xStride + 60, s1);
+          s2 = dot16(c, xj + 2 * xStride + 60, s2);
+          s3 = dot16(c, xj + 3 * xStride + 60, s3);
+          const dsc1 = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
+          a0 = subPackedK4(s0, dsc1, dj + 4, a0);
+          a1 = subPackedK4(s1, dsc1, dj + dStride + 4, a1);
+          a2 = subPackedK4(s2, dsc1, dj + 2 * dStride + 4, a2);
+          a3 = subPackedK4(s3, dsc1, dj + 3 * dStride + 4, a3);
+        }
+        p += 576;
+        x += 256;
+        d += 32;
+        s += 64;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+      v128.store(at(out, rows, t + 1, r), a1);
+      v128.store(at(out, rows, t + 2, r), a2);
+      v128.store(at(out, rows, t + 3, r), a3);
+    }
+    // the rest (every decode step): one token at a time, the same operations
+    for (let t = T4; t < T; t++) {
+      let a0 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
+        {
+          const dmin = scales4(p + 8);
+          const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
+          const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
+          a0 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d, s, a0);
+        }
+        const dd = scales4(p);
+        const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
+        let q: v128, se: v128, so: v128;
+        q = v128.load(p, 64);
+        se = dot16(lowNibbles(q), x + 0, i16x8.splat(0));
+        so = dot16(highNibblesBeside(q), x + 32, i16x8.splat(0));
+        q = v128.load(p, 80);
+        se = dot16(lowNibbles(q), x + 4, se);
+        so = dot16(highNibblesBeside(q), x + 36, so);
+        q = v128.load(p, 96);
+        se = dot16(lowNibbles(q), x + 8, se);
+        so = dot16(highNibblesBeside(q), x + 40, so);
+        q = v128.load(p, 112);
+        se = dot16(lowNibbles(q), x + 12, se);
+        so = dot16(highNibblesBeside(q), x + 44, so);
+        q = v128.load(p, 128);
+        se = dot16(lowNibbles(q), x + 16, se);
+        so = dot16(highNibblesBeside(q), x + 48, so);
+        q = v128.load(p, 144);
+        se = dot16(lowNibbles(q), x + 20, se);
+        so = dot16(highNibblesBeside(q), x + 52, so);
+        q = v128.load(p, 160);
+        se = dot16(lowNibbles(q), x + 24, se);
+        so = dot16(highNibblesBeside(q), x + 56, so);
+        q = v128.load(p, 176);
+        se = dot16(lowNibbles(q), x + 28, se);
+        so = dot16(highNibblesBeside(q), x + 60, so);
+        a0 = subPackedK4(se, laneK4(sc03, 0, dd), d + 0, a0);
+        a0 = subPackedK4(so, laneK4(sc03, 1, dd), d + 4, a0);
+        q = v128.load(p, 192);
+        se = dot16(lowNibbles(q), x + 64, i16x8.splat(0));
+        so = dot16(highNibblesBeside(q), x + 96, i16x8.splat(0));
+        q = v128.load(p, 208);
+        se = dot16(lowNibbles(q), x + 68, se);
+        so = dot16(highNibblesBeside(q), x + 100, so);
+        q = v128.load(p, 224);
+        se = dot16(lowNibbles(q), x + 72, se);
+        so = dot16(highNibblesBeside(q), x + 104, so);
+        q = v128.load(p, 240);
+        se = dot16(lowNibbles(q), x + 76, se);
+        so = dot16(highNibblesBeside(q), x + 108, so);
+        q = v128.load(p, 256);
+        se = dot16(lowNibbles(q), x + 80, se);
+        so = dot16(highNibblesBeside(q), x + 112, so);
+        q = v128.load(p, 272);
+        se = dot16(lowNibbles(q), x + 84, se);
+        so = dot16(highNibblesBeside(q), x + 116, so);
+        q = v128.load(p, 288);
+        se = dot16(lowNibbles(q), x + 88, se);
+        so = dot16(highNibblesBeside(q), x + 120, so);
+        q = v128.load(p, 304);
+        se = dot16(lowNibbles(q), x + 92, se);
+        so = dot16(highNibblesBeside(q), x + 124, so);
+        a0 = subPackedK4(se, laneK4(sc03, 2, dd), d + 8, a0);
+        a0 = subPackedK4(so, laneK4(sc03, 3, dd), d + 12, a0);
+        q = v128.load(p, 320);
+        se = dot16(lowNibbles(q), x + 128, i16x8.splat(0));
+        so = dot16(highNibblesBeside(q), x + 160, i16x8.splat(0));
+        q = v128.load(p, 336);
+        se = dot16(lowNibbles(q), x + 132, se);
+        so = dot16(highNibblesBeside(q), x + 164, so);
+        q = v128.load(p, 352);
+        se = dot16(lowNibbles(q), x + 136, se);
+        so = dot16(highNibblesBeside(q), x + 168, so);
+        q = v128.load(p, 368);
+        se = dot16(lowNibbles(q), x + 140, se);
+        so = dot16(highNibblesBeside(q), x + 172, so);
+        q = v128.load(p, 384);
+        se = dot16(lowNibbles(q), x + 144, se);
+        so = dot16(highNibblesBeside(q), x + 176, so);
+        q = v128.load(p, 400);
+        se = dot16(lowNibbles(q), x + 148, se);
+        so = dot16(highNibblesBeside(q), x + 180, so);
+        q = v128.load(p, 416);
+        se = dot16(lowNibbles(q), x + 152, se);
+        so = dot16(highNibblesBeside(q), x + 184, so);
+        q = v128.load(p, 432);
+        se = dot16(lowNibbles(q), x + 156, se);
+        so = dot16(highNibblesBeside(q), x + 188, so);
+        a0 = subPackedK4(se, laneK4(sc47, 0, dd), d + 16, a0);
+        a0 = subPackedK4(so, laneK4(sc47, 1, dd), d + 20, a0);
+        q = v128.load(p, 448);
+        se = dot16(lowNibbles(q), x + 192, i16x8.splat(0));
+        so = dot16(highNibblesBeside(q), x + 224, i16x8.splat(0));
+        q = v128.load(p, 464);
+        se = dot16(lowNibbles(q), x + 196, se);
+        so = dot16(highNibblesBeside(q), x + 228, so);
+        q = v128.load(p, 480);
+        se = dot16(lowNibbles(q), x + 200, se);
+        so = dot16(highNibblesBeside(q), x + 232, so);
+        q = v128.load(p, 496);
+        se = dot16(lowNibbles(q), x + 204, se);
+        so = dot16(highNibblesBeside(q), x + 236, so);
+        q = v128.load(p, 512);
+        se = dot16(lowNibbles(q), x + 208, se);
+        so = dot16(highNibblesBeside(q), x + 240, so);
+        q = v128.load(p, 528);
+        se = dot16(lowNibbles(q), x + 212, se);
+        so = dot16(highNibblesBeside(q), x + 244, so);
+        q = v128.load(p, 544);
+        se = dot16(lowNibbles(q), x + 216, se);
+        so = dot16(highNibblesBeside(q), x + 248, so);
+        q = v128.load(p, 560);
+        se = dot16(lowNibbles(q), x + 220, se);
+        so = dot16(highNibblesBeside(q), x + 252, so);
+        a0 = subPackedK4(se, laneK4(sc47, 2, dd), d + 24, a0);
+        a0 = subPackedK4(so, laneK4(sc47, 3, dd), d + 28, a0);
+        p += 576;
+        x += 256;
+        d += 32;
+        s += 64;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+    }
+  }
+}
+
 // ---- exports ------------------------------------------------------------------------------------
 
 // @ts-ignore: decorator
@@ -1244,6 +1595,12 @@ export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   const T4 = T & ~3;
   if (T4 > 0) tilesK45(false, w, cols, xq, xd, xs, T4, out, rows, r0, r1);
   rowsOf<Q4_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
+}
+/** Q4_K as Kernels.store packs it for relaxed SIMD (rows in fours; r0 and rows multiples of 4). */
+export function matmul_q4_kx4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ4_K(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;

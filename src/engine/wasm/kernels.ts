@@ -25,10 +25,8 @@ const MATMULS: Record<DType, string> = {
   IQ4_NL: 'matmul_iq4_nl',
   IQ4_XS: 'matmul_iq4_xs',
 };
-/** The matmul of a Q4_0 matrix stored with its rows in fours (Kernels.store). */
-const PACKED_Q4_0 = 'matmul_q4_0x4';
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), PACKED_Q4_0, 'attention'];
+const NAMES = [...Object.values(MATMULS), 'matmul_q4_0x4', 'matmul_q4_kx4', 'attention'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 const FLOAT_TYPES = new Set<DType>(['F32', 'F16', 'BF16']);
 
@@ -39,7 +37,7 @@ export function takesIntInputs(dtype: DType): boolean {
 
 /**
  * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
- * its rows in fours, interleaved block by block (Q4_0 under relaxed SIMD: wasm/matmul.ts).
+ * its rows in fours, interleaved block by block (Q4_0 and Q4_K under relaxed SIMD: wasm/matmul.ts).
  */
 export type Layout = 'rows' | 'x4';
 
@@ -54,38 +52,72 @@ export interface StoredMatrix {
   layout: Layout;
 }
 
-/** Bytes of one Q4_0 block: a float16 scale and 16 bytes of nibbles. */
-const Q4_0_BYTES = 18;
-
-/** Q4_0 rows [rows × cols] (rows a multiple of 4) written at `to` with their rows in fours (wasm/matmul.ts's packed Q4_0). */
-function packQ4_0(from: Uint8Array, to: Uint8Array, rows: number, cols: number): void {
-  const nb = cols / 32;
-  const rowBytes = nb * Q4_0_BYTES;
-  let o = 0;
-  for (let g = 0; g < rows; g += 4) {
-    for (let b = 0; b < nb; b++) {
-      for (let r = 0; r < 4; r++) {
-        const i = (g + r) * rowBytes + b * Q4_0_BYTES;
-        to[o + 2 * r] = from[i]!;
-        to[o + 2 * r + 1] = from[i + 1]!;
-        for (let k = 0; k < 4; k++) to.set(from.subarray(i + 2 + 4 * k, i + 6 + 4 * k), o + 8 + 16 * k + 4 * r);
-      }
-      o += 4 * Q4_0_BYTES;
-    }
-  }
+/**
+ * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0 and Q4_K): each block
+ * of four rows is a fixed reordering of the four rows' blocks, the same size. `moves(emit)` lists
+ * it as runs (offset in the packed group block, row 0..3, offset in that row's block, length).
+ */
+interface Packing {
+  kernel: string;
+  blockBytes: number;
+  blockElems: number;
+  moves: (emit: (to: number, row: number, from: number, length: number) => void) => void;
 }
 
-/** Row r's Q4_0 blocks as stored in the file, read back from the packed layout. */
-function unpackQ4_0Row(packed: Uint8Array, r: number, cols: number): Uint8Array {
-  const nb = cols / 32;
-  const row = new Uint8Array(nb * Q4_0_BYTES);
-  const lane = r & 3;
-  let o = (r >> 2) * nb * 4 * Q4_0_BYTES;
-  for (let b = 0; b < nb; b++, o += 4 * Q4_0_BYTES) {
-    const i = b * Q4_0_BYTES;
-    row[i] = packed[o + 2 * lane]!;
-    row[i + 1] = packed[o + 2 * lane + 1]!;
-    for (let k = 0; k < 4; k++) row.set(packed.subarray(o + 8 + 16 * k + 4 * lane, o + 12 + 16 * k + 4 * lane), i + 2 + 4 * k);
+const PACKINGS: Partial<Record<DType, Packing>> = {
+  // four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3
+  Q4_0: {
+    kernel: 'matmul_q4_0x4',
+    blockBytes: 18,
+    blockElems: 32,
+    moves(emit) {
+      for (let r = 0; r < 4; r++) {
+        emit(2 * r, r, 0, 2);
+        for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
+      }
+    },
+  },
+  // four d, four dmin, four rows' 12 scale bytes, then per pair j of sub-blocks and k = 0..7 each row's nibble bytes 32j + 4k .. +3
+  Q4_K: {
+    kernel: 'matmul_q4_kx4',
+    blockBytes: 144,
+    blockElems: 256,
+    moves(emit) {
+      for (let r = 0; r < 4; r++) {
+        emit(2 * r, r, 0, 2);
+        emit(8 + 2 * r, r, 2, 2);
+        emit(16 + 12 * r, r, 4, 12);
+        for (let j = 0; j < 4; j++) for (let k = 0; k < 8; k++) emit(64 + 128 * j + 16 * k + 4 * r, r, 16 + 32 * j + 4 * k, 4);
+      }
+    },
+  },
+};
+
+/** Rows [rows × cols] (rows a multiple of 4) written at `to` with their rows in fours. */
+function pack(p: Packing, from: Uint8Array, to: Uint8Array, rows: number, cols: number): void {
+  const nb = cols / p.blockElems;
+  const rowBytes = nb * p.blockBytes;
+  const group = 4 * p.blockBytes;
+  for (let g = 0; g < rows; g += 4)
+    for (let b = 0; b < nb; b++) {
+      const o = (g / 4) * nb * group + b * group;
+      p.moves((at, r, src, n) => {
+        const i = (g + r) * rowBytes + b * p.blockBytes + src;
+        to.set(from.subarray(i, i + n), o + at);
+      });
+    }
+}
+
+/** Row r's blocks as the file stores them, read back from the packed layout. */
+function unpackRow(p: Packing, packed: Uint8Array, r: number, cols: number): Uint8Array {
+  const nb = cols / p.blockElems;
+  const row = new Uint8Array(nb * p.blockBytes);
+  const group = 4 * p.blockBytes;
+  for (let b = 0; b < nb; b++) {
+    const o = (r >> 2) * nb * group + b * group;
+    p.moves((at, lane, src, n) => {
+      if (lane === (r & 3)) row.set(packed.subarray(o + at, o + at + n), b * p.blockBytes + src);
+    });
   }
   return row;
 }
@@ -263,24 +295,25 @@ export class Kernels {
 
   /**
    * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
-   * Q4_0 with its rows in fours under relaxed SIMD (1.x the prompt and decode speed of the stored
-   * layout: ARCHITECTURE.md), every other type as stored.
+   * Q4_0 and Q4_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
+   * decode matvec 1.7-2.0x the stored layout's: ARCHITECTURE.md), every other type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
     const size = byteSize(dtype, rows * cols);
     if (bytes.length < size) throw new Error(`${name}: ${bytes.length} bytes for a ${rows} × ${cols} ${dtype} matrix of ${size}`);
     const ptr = this.mem.alloc(size, name);
     const to = this.mem.u8(ptr, size);
-    const layout: Layout = dtype === 'Q4_0' && this.simd === 'relaxed' && rows % 4 === 0 ? 'x4' : 'rows';
-    if (layout === 'x4') packQ4_0(bytes, to, rows, cols);
+    const packing = this.simd === 'relaxed' && rows % 4 === 0 ? PACKINGS[dtype] : undefined;
+    if (packing) pack(packing, bytes, to, rows, cols);
     else to.set(bytes.subarray(0, size));
+    const layout: Layout = packing ? 'x4' : 'rows';
     return { ptr, dtype, rows, cols, bytes: size, layout };
   }
 
   /** Row r of a stored matrix as the file stores it (an embedding lookup). */
   row(m: StoredMatrix, r: number): Uint8Array {
     const rowBytes = m.bytes / m.rows;
-    if (m.layout === 'x4') return unpackQ4_0Row(this.mem.u8(m.ptr, m.bytes), r, m.cols);
+    if (m.layout === 'x4') return unpackRow(PACKINGS[m.dtype]!, this.mem.u8(m.ptr, m.bytes), r, m.cols);
     return this.mem.u8(m.ptr + r * rowBytes, rowBytes);
   }
 
@@ -296,8 +329,9 @@ export class Kernels {
 
   /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w in `layout`. */
   matmul(dtype: DType, w: number, rows: number, input: Input, out: number, layout: Layout = 'rows'): void {
-    if (layout === 'x4' && (dtype !== 'Q4_0' || rows % 4 !== 0)) throw new Error(`no kernel for ${dtype} with ${rows} rows in fours`);
-    const name = layout === 'x4' ? PACKED_Q4_0 : MATMULS[dtype];
+    const packing = layout === 'x4' ? PACKINGS[dtype] : undefined;
+    if (layout === 'x4' && (!packing || rows % 4 !== 0)) throw new Error(`no kernel for ${dtype} with ${rows} rows in fours`);
+    const name = packing ? packing.kernel : MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
     const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
