@@ -1190,6 +1190,136 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   }
 }
 
+// ---- Q5_0 with its rows in fours (relaxed SIMD) ---------------------------------------------------
+// Q4_0's packing plus the high bits (Kernels.store): 88 bytes per block of four rows, the four
+// scales, the nibbles as Q4_0's, then 16 bytes in which bit m of byte 4r + i is row r's high bit
+// of weight 4m + i: the high bits of Q4_0's code vector m, where they go, one shift and mask each
+// (the stored layout spreads 32 bits per row per block by a swizzle, compare and mask: decode
+// ran 6.5 GMAC/s). Codes reach 31, so a 16-bit lane sums at most 8 products (|31 · 127 · 8| <
+// 2^15): the sums widen to 32 bits every two code vectors of each half.
+
+/** The high bits of code vector m (0..7, a constant) as 16s: bit m of each byte of h moved to bit 4 (16-bit shifts: what crosses a byte is masked off). */
+// @ts-ignore: decorator
+@inline function fifthBit(h: v128, m: i32): v128 {
+  const v = m < 4 ? i16x8.shl(h, 4 - m) : m > 4 ? i16x8.shr_u(h, m - 4) : h;
+  return v128.and(v, i8x16.splat(0x10));
+}
+
+/** acc + a block's four row sums less 16 Σ inputs, times the rows' scales d and the token's scale at xd. */
+// @ts-ignore: decorator
+@inline function finishQ5_0(ints: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
+  const biased = i32x4.add(ints, i32x4.splat(-16 * (load<i32>(xs) + load<i32>(xs, 4))));
+  return fmaV(acc, biased, f32x4.mul(d, v128.load32_splat(xd)));
+}
+
+// Written out (generated, hence the repetition): binaryen does not unroll.
+// @ts-ignore: decorator
+@inline function packedQ5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const groupBytes = <usize>nb * 88;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const T4 = T & ~3;
+  for (let r = r0; r < r1; r += 4) {
+    const p0 = w + <usize>(r >> 2) * groupBytes;
+    // four tokens at a time: each block's codes decoded once for all four
+    for (let t = 0; t < T4; t += 4) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const h = v128.load(p, 72);
+        let q: v128, lo: v128, hi: v128;
+        let s0: v128, i0: v128, s1: v128, i1: v128, s2: v128, i2: v128, s3: v128, i3: v128;
+        q = v128.load(p, 8);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 0));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 4));
+        s0 = quad(lo, hi, x, 0, i16x8.splat(0));
+        s1 = quad(lo, hi, x + xStride, 0, i16x8.splat(0));
+        s2 = quad(lo, hi, x + 2 * xStride, 0, i16x8.splat(0));
+        s3 = quad(lo, hi, x + 3 * xStride, 0, i16x8.splat(0));
+        q = v128.load(p, 24);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 1));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 5));
+        s0 = quad(lo, hi, x, 1, s0);
+        s1 = quad(lo, hi, x + xStride, 1, s1);
+        s2 = quad(lo, hi, x + 2 * xStride, 1, s2);
+        s3 = quad(lo, hi, x + 3 * xStride, 1, s3);
+        i0 = i32x4.dot_i16x8_s(s0, i16x8.splat(1));
+        i1 = i32x4.dot_i16x8_s(s1, i16x8.splat(1));
+        i2 = i32x4.dot_i16x8_s(s2, i16x8.splat(1));
+        i3 = i32x4.dot_i16x8_s(s3, i16x8.splat(1));
+        q = v128.load(p, 40);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 2));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 6));
+        s0 = quad(lo, hi, x, 2, i16x8.splat(0));
+        s1 = quad(lo, hi, x + xStride, 2, i16x8.splat(0));
+        s2 = quad(lo, hi, x + 2 * xStride, 2, i16x8.splat(0));
+        s3 = quad(lo, hi, x + 3 * xStride, 2, i16x8.splat(0));
+        q = v128.load(p, 56);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 3));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 7));
+        s0 = quad(lo, hi, x, 3, s0);
+        s1 = quad(lo, hi, x + xStride, 3, s1);
+        s2 = quad(lo, hi, x + 2 * xStride, 3, s2);
+        s3 = quad(lo, hi, x + 3 * xStride, 3, s3);
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(s0, i16x8.splat(1)));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(s1, i16x8.splat(1)));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(s2, i16x8.splat(1)));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(s3, i16x8.splat(1)));
+        const ds = scales4(p);
+        a0 = finishQ5_0(i0, s, d, ds, a0);
+        a1 = finishQ5_0(i1, s + sStride, d + dStride, ds, a1);
+        a2 = finishQ5_0(i2, s + 2 * sStride, d + 2 * dStride, ds, a2);
+        a3 = finishQ5_0(i3, s + 3 * sStride, d + 3 * dStride, ds, a3);
+        p += 88;
+        x += 32;
+        d += 4;
+        s += 8;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+      v128.store(at(out, rows, t + 1, r), a1);
+      v128.store(at(out, rows, t + 2, r), a2);
+      v128.store(at(out, rows, t + 3, r), a3);
+    }
+    // the rest (every decode step): one token at a time, the same operations
+    for (let t = T4; t < T; t++) {
+      let a0 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const h = v128.load(p, 72);
+        let q: v128, lo: v128, hi: v128;
+        let s0: v128, i0: v128;
+        q = v128.load(p, 8);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 0));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 4));
+        s0 = quad(lo, hi, x, 0, i16x8.splat(0));
+        q = v128.load(p, 24);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 1));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 5));
+        s0 = quad(lo, hi, x, 1, s0);
+        i0 = i32x4.dot_i16x8_s(s0, i16x8.splat(1));
+        q = v128.load(p, 40);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 2));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 6));
+        s0 = quad(lo, hi, x, 2, i16x8.splat(0));
+        q = v128.load(p, 56);
+        lo = v128.or(lowNibbles(q), fifthBit(h, 3));
+        hi = v128.or(highNibblesBeside(q), fifthBit(h, 7));
+        s0 = quad(lo, hi, x, 3, s0);
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(s0, i16x8.splat(1)));
+        const ds = scales4(p);
+        a0 = finishQ5_0(i0, s, d, ds, a0);
+        p += 88;
+        x += 32;
+        d += 4;
+        s += 8;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+    }
+  }
+}
+
 // ---- Q4_K with its rows in fours (relaxed SIMD) ---------------------------------------------------
 // The same idea for Q4_K (Kernels.store): each super-block of four rows is 576 bytes, the rows'
 // four d (float16), four dmin, their 12 bytes of 6-bit scales and mins one row after another, then
@@ -1571,6 +1701,12 @@ export function matmul_q4_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 }
 export function matmul_q5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q5_0>(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+}
+/** Q5_0 as Kernels.store packs it for relaxed SIMD (rows in fours; r0 and rows multiples of 4). */
+export function matmul_q5_0x4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ5_0(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_q5_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q5_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -25,9 +25,6 @@ const MATMULS: Record<DType, string> = {
   IQ4_NL: 'matmul_iq4_nl',
   IQ4_XS: 'matmul_iq4_xs',
 };
-/** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), 'matmul_q4_0x4', 'matmul_q4_kx4', 'attention'];
-const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 const FLOAT_TYPES = new Set<DType>(['F32', 'F16', 'BF16']);
 
 /** Whether a matrix of this type takes int8-rounded inputs (every block-quantised type). */
@@ -37,7 +34,7 @@ export function takesIntInputs(dtype: DType): boolean {
 
 /**
  * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
- * its rows in fours, interleaved block by block (Q4_0 and Q4_K under relaxed SIMD: wasm/matmul.ts).
+ * its rows in fours, interleaved block by block (Q4_0, Q5_0 and Q4_K under relaxed SIMD: wasm/matmul.ts).
  */
 export type Layout = 'rows' | 'x4';
 
@@ -53,15 +50,17 @@ export interface StoredMatrix {
 }
 
 /**
- * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0 and Q4_K): each block
- * of four rows is a fixed reordering of the four rows' blocks, the same size. `moves(emit)` lists
- * it as runs (offset in the packed group block, row 0..3, offset in that row's block, length).
+ * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0 and Q4_K): each
+ * block of four rows is a fixed reordering of the four rows' blocks, the same size. `moves(emit)`
+ * lists its bytes as runs (offset in the packed group block, row 0..3, offset in that row's block,
+ * length); `bits`, where there is one, moves single bits the same way (Q5_0's high bits).
  */
 interface Packing {
   kernel: string;
   blockBytes: number;
   blockElems: number;
   moves: (emit: (to: number, row: number, from: number, length: number) => void) => void;
+  bits?: (emit: (toByte: number, toBit: number, row: number, fromByte: number, fromBit: number) => void) => void;
 }
 
 const PACKINGS: Partial<Record<DType, Packing>> = {
@@ -75,6 +74,21 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
         emit(2 * r, r, 0, 2);
         for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
       }
+    },
+  },
+  // Q4_0's packing, then bit m of byte 72 + 4r + i: row r's high bit of weight 4m + i
+  Q5_0: {
+    kernel: 'matmul_q5_0x4',
+    blockBytes: 22,
+    blockElems: 32,
+    moves(emit) {
+      for (let r = 0; r < 4; r++) {
+        emit(2 * r, r, 0, 2);
+        for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 6 + 4 * k, 4);
+      }
+    },
+    bits(emit) {
+      for (let r = 0; r < 4; r++) for (let i = 0; i < 4; i++) for (let m = 0; m < 8; m++) emit(72 + 4 * r + i, m, r, 2 + ((4 * m + i) >> 3), (4 * m + i) & 7);
     },
   },
   // four d, four dmin, four rows' 12 scale bytes, then per pair j of sub-blocks and k = 0..7 each row's nibble bytes 32j + 4k .. +3
@@ -93,6 +107,10 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
   },
 };
 
+/** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
+const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).map((p) => p.kernel), 'attention'];
+const INDEX = new Map(NAMES.map((n, i) => [n, i]));
+
 /** Rows [rows × cols] (rows a multiple of 4) written at `to` with their rows in fours. */
 function pack(p: Packing, from: Uint8Array, to: Uint8Array, rows: number, cols: number): void {
   const nb = cols / p.blockElems;
@@ -104,6 +122,10 @@ function pack(p: Packing, from: Uint8Array, to: Uint8Array, rows: number, cols: 
       p.moves((at, r, src, n) => {
         const i = (g + r) * rowBytes + b * p.blockBytes + src;
         to.set(from.subarray(i, i + n), o + at);
+      });
+      p.bits?.((at, bit, r, src, srcBit) => {
+        const byte = from[(g + r) * rowBytes + b * p.blockBytes + src]!;
+        to[o + at] = (to[o + at]! & ~(1 << bit)) | (((byte >> srcBit) & 1) << bit);
       });
     }
 }
@@ -117,6 +139,11 @@ function unpackRow(p: Packing, packed: Uint8Array, r: number, cols: number): Uin
     const o = (r >> 2) * nb * group + b * group;
     p.moves((at, lane, src, n) => {
       if (lane === (r & 3)) row.set(packed.subarray(o + at, o + at + n), b * p.blockBytes + src);
+    });
+    p.bits?.((at, bit, lane, src, srcBit) => {
+      if (lane !== (r & 3)) return;
+      const i = b * p.blockBytes + src;
+      row[i] = (row[i]! & ~(1 << srcBit)) | (((packed[o + at]! >> bit) & 1) << srcBit);
     });
   }
   return row;
@@ -295,7 +322,7 @@ export class Kernels {
 
   /**
    * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
-   * Q4_0 and Q4_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
+   * Q4_0, Q5_0 and Q4_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
    * decode matvec 1.7-2.0x the stored layout's: ARCHITECTURE.md), every other type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
