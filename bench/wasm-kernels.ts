@@ -28,11 +28,13 @@ export async function measureKernels(simd?: 'simd' | 'relaxed'): Promise<{ simd:
     const block = randomBlocks(dtype, small * cols, 3);
     const rowBytes = byteSize(dtype, cols);
     for (const rows of [small, 28 * small]) {
-      const w = k.mem.alloc(rows * rowBytes, 'w');
-      for (let r = 0; r < rows; r += small) k.mem.u8(w + r * rowBytes, small * rowBytes).set(block);
+      const bytes = new Uint8Array(rows * rowBytes);
+      for (let r = 0; r < rows; r += small) bytes.set(block, r * rowBytes);
+      // stored as a model's matrix is (Kernels.store: some types with their rows in fours)
+      const m = k.store('w', dtype, rows, cols, bytes);
       const out = k.mem.alloc(rows * 4, 'out');
       const input = k.input(x, cols, 1, takesIntInputs(dtype));
-      const run = () => k.matmul(dtype, w, rows, input, out);
+      const run = () => k.matmul(dtype, m.ptr, rows, input, out, m.layout);
       for (let i = 0; i < 3; i++) run();
       const reps = Math.max(3, Math.round(2e8 / (rows * cols)));
       const t0 = performance.now();

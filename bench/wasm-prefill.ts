@@ -26,17 +26,16 @@ console.log('| --- | --- | ---: | ---: | ---: | ---: | --- |');
 for (const dtype of types) {
   for (const [rows, cols] of shapes) {
     const bytes = randomBlocks(dtype, rows * cols, 7);
-    const w = k.mem.alloc(bytes.length, 'w');
-    k.mem.u8(w, bytes.length).set(bytes);
+    const m = k.store('w', dtype, rows, cols, bytes);
     const x = k.mem.alloc(T * cols * 4, 'x');
     k.mem.f32(x, T * cols).set(Array.from({ length: T * cols }, (_, i) => Math.sin(i * 0.37)));
     const out = k.mem.alloc(T * rows * 4, 'out');
     const input = k.input(x, cols, T, takesIntInputs(dtype));
-    k.matmul(dtype, w, rows, input, out);
+    k.matmul(dtype, m.ptr, rows, input, out, m.layout);
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      k.matmul(dtype, w, rows, input, out);
+      k.matmul(dtype, m.ptr, rows, input, out, m.layout);
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);

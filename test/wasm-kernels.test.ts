@@ -50,7 +50,7 @@ describe.each(builds)('$name', (build) => {
   it.each(BATCH_CASES)('matmul %s, %i rows × %i cols: each token of a chunk of 1 to 32 gives the bits it gives alone', async (dtype, rows, cols) => {
     expect(checkTokenIndependence(await kernels(), dtype, rows, cols)).toEqual([]);
   });
-  it.each([['Q4_0', 32, 18], ['Q5_0', 32, 22], ['Q4_K', 256, 144]] as const)('%s with rows in fours: stored interleaved under relaxed SIMD, each row read back as the file stores it', async (dtype, block, blockBytes) => {
+  it.each([['Q4_0', 32, 18], ['Q5_0', 32, 22], ['Q4_K', 256, 144], ['Q6_K', 256, 210]] as const)('%s with rows in fours: stored interleaved under relaxed SIMD, each row read back as the file stores it', async (dtype, block, blockBytes) => {
     const k = await kernels();
     const cols = 3 * block;
     const bytes = randomBlocks(dtype, 12 * cols, 3);

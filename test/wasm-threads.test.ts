@@ -25,8 +25,7 @@ async function time(threads: number): Promise<{ ms: number; out: Float32Array }>
   const k = await Kernels.create({ threads });
   try {
     const bytes = randomBlocks('Q4_0', ROWS * COLS, 7);
-    const w = k.mem.alloc(bytes.length, 'w');
-    k.mem.u8(w, bytes.length).set(bytes);
+    const m = k.store('w', 'Q4_0', ROWS, COLS, bytes);
     const xp = k.mem.alloc(COLS * 4, 'x');
     k.mem.f32(xp, COLS).set(randoms(COLS, 3));
     const out = k.mem.alloc(ROWS * 4, 'out');
@@ -35,7 +34,7 @@ async function time(threads: number): Promise<{ ms: number; out: Float32Array }>
     const runs: number[] = [];
     for (let r = 0; r < 7; r++) {
       const start = performance.now();
-      for (let i = 0; i < 100; i++) k.matmul('Q4_0', w, ROWS, input, out);
+      for (let i = 0; i < 100; i++) k.matmul('Q4_0', m.ptr, ROWS, input, out, m.layout);
       runs.push(performance.now() - start);
     }
     runs.sort((a, b) => a - b);

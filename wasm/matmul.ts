@@ -1320,6 +1320,664 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
   }
 }
 
+// ---- Q6_K with its rows in fours (relaxed SIMD) ---------------------------------------------------
+// Kernels.store lays each super-block of four Q6_K rows out in their 840 bytes as: the four d,
+// the 16 scales of each row by sub-block (byte 8 + 4u + r: row r's scale of weights 16u ..),
+// then per block of 32 weights c the low four bits of its codes as Q4_0's nibbles (72 + 64c),
+// then their high two bits (584 + 32c: bits 2k, 2k+1 of byte 16h + 4r + i belong to code 16h +
+// 4k + i of row r), each where its code vector needs it. A 16-bit lane then sums four products (at
+// most 63 · 127 · 4 < 2^15) before the 32-bit widening, which multiplies by the row's scale in
+// the same instruction (i32x4.dot_i16x8_s with the scale in both 16-bit halves of the row's
+// lane); the codes' offset of 32 times each row's scales and the token's sums per 16 is one more
+// such dot. Written out (generated, hence the repetition): binaryen does not unroll.
+
+/** The high two bits of code vector k (0..3, a constant) of h as 16s and 32s (16-bit shifts: what crosses a byte is masked off). */
+// @ts-ignore: decorator
+@inline function highPair(h: v128, k: i32): v128 {
+  const v = k == 0 ? i16x8.shl(h, 4) : k == 1 ? i16x8.shl(h, 2) : k == 2 ? h : i16x8.shr_u(h, 2);
+  return v128.and(v, i8x16.splat(0x30));
+}
+
+/**
+ * acc + a block's four row sums (ints: Σ code · input · scale over its two sub-blocks) less 32
+ * times each row's scales (scAB: sub-block A's and B's scale of each row, 16-bit pairs) times
+ * the token's sums of their inputs (at xs), times the rows' d and the token's scale at xd.
+ */
+// @ts-ignore: decorator
+@inline function finishQ6K(ints: v128, scAB: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
+  const sums = v128.load64_splat(xs);
+  const offset = i32x4.dot_i16x8_s(scAB, i16x8.narrow_i32x4_s(sums, sums));
+  return fmaV(acc, i32x4.sub(ints, i32x4.shl(offset, 5)), f32x4.mul(d, v128.load32_splat(xd)));
+}
+
+// @ts-ignore: decorator
+@inline function packedQ6_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 8;
+  const groupBytes = <usize>nb * 840;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const T4 = T & ~3;
+  for (let r = r0; r < r1; r += 4) {
+    const p0 = w + <usize>(r >> 2) * groupBytes;
+    // four tokens at a time: each block's codes decoded once for all four
+    for (let t = 0; t < T4; t += 4) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const dd = scales4(p);
+        let h0: v128, h1: v128, sc: v128, scA: v128, scB: v128, scAB: v128, c0: v128, c1: v128, q: v128, i0: v128, i1: v128, i2: v128, i3: v128;
+        // block 0: sub-blocks 0 (codes 0..15) and 1 (16..31)
+        h0 = v128.load(p, 584), h1 = v128.load(p, 600);
+        sc = v128.load64_zero(p + 8);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 72)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 88)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 0 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 0 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 0 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 0 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 0 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 0 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 104)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 120)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 0 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 0 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 0 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 0 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 0 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 0 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 72)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 88)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 16 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 16 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 16 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 16 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 16 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 16 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 104)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 120)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 16 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 16 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 16 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 16 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 16 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 16 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 0, d + 0, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 0, d + dStride + 0, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 0, d + 2 * dStride + 0, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 0, d + 3 * dStride + 0, dd, a3);
+        // block 1: sub-blocks 2 (codes 0..15) and 3 (16..31)
+        h0 = v128.load(p, 616), h1 = v128.load(p, 632);
+        sc = v128.load64_zero(p + 16);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 136)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 152)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 32 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 32 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 32 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 32 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 32 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 32 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 168)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 184)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 32 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 32 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 32 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 32 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 32 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 32 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 136)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 152)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 48 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 48 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 48 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 48 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 48 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 48 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 168)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 184)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 48 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 48 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 48 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 48 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 48 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 48 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 8, d + 4, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 8, d + dStride + 4, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 8, d + 2 * dStride + 4, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 8, d + 3 * dStride + 4, dd, a3);
+        // block 2: sub-blocks 4 (codes 0..15) and 5 (16..31)
+        h0 = v128.load(p, 648), h1 = v128.load(p, 664);
+        sc = v128.load64_zero(p + 24);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 200)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 216)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 64 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 64 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 64 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 64 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 64 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 64 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 232)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 248)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 64 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 64 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 64 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 64 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 64 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 64 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 200)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 216)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 80 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 80 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 80 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 80 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 80 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 80 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 232)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 248)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 80 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 80 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 80 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 80 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 80 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 80 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 16, d + 8, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 16, d + dStride + 8, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 16, d + 2 * dStride + 8, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 16, d + 3 * dStride + 8, dd, a3);
+        // block 3: sub-blocks 6 (codes 0..15) and 7 (16..31)
+        h0 = v128.load(p, 680), h1 = v128.load(p, 696);
+        sc = v128.load64_zero(p + 32);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 264)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 280)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 96 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 96 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 96 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 96 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 96 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 96 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 296)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 312)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 96 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 96 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 96 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 96 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 96 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 96 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 264)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 280)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 112 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 112 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 112 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 112 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 112 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 112 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 296)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 312)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 112 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 112 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 112 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 112 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 112 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 112 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 24, d + 12, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 24, d + dStride + 12, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 24, d + 2 * dStride + 12, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 24, d + 3 * dStride + 12, dd, a3);
+        // block 4: sub-blocks 8 (codes 0..15) and 9 (16..31)
+        h0 = v128.load(p, 712), h1 = v128.load(p, 728);
+        sc = v128.load64_zero(p + 40);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 328)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 344)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 128 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 128 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 128 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 128 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 128 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 128 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 360)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 376)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 128 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 128 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 128 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 128 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 128 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 128 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 328)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 344)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 144 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 144 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 144 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 144 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 144 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 144 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 360)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 376)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 144 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 144 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 144 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 144 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 144 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 144 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 32, d + 16, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 32, d + dStride + 16, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 32, d + 2 * dStride + 16, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 32, d + 3 * dStride + 16, dd, a3);
+        // block 5: sub-blocks 10 (codes 0..15) and 11 (16..31)
+        h0 = v128.load(p, 744), h1 = v128.load(p, 760);
+        sc = v128.load64_zero(p + 48);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 392)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 408)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 160 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 160 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 160 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 160 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 160 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 160 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 424)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 440)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 160 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 160 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 160 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 160 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 160 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 160 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 392)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 408)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 176 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 176 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 176 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 176 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 176 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 176 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 424)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 440)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 176 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 176 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 176 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 176 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 176 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 176 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 40, d + 20, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 40, d + dStride + 20, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 40, d + 2 * dStride + 20, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 40, d + 3 * dStride + 20, dd, a3);
+        // block 6: sub-blocks 12 (codes 0..15) and 13 (16..31)
+        h0 = v128.load(p, 776), h1 = v128.load(p, 792);
+        sc = v128.load64_zero(p + 56);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 456)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 472)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 192 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 192 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 192 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 192 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 192 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 192 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 488)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 504)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 192 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 192 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 192 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 192 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 192 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 192 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 456)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 472)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 208 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 208 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 208 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 208 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 208 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 208 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 488)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 504)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 208 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 208 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 208 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 208 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 208 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 208 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 48, d + 24, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 48, d + dStride + 24, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 48, d + 2 * dStride + 24, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 48, d + 3 * dStride + 24, dd, a3);
+        // block 7: sub-blocks 14 (codes 0..15) and 15 (16..31)
+        h0 = v128.load(p, 808), h1 = v128.load(p, 824);
+        sc = v128.load64_zero(p + 64);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 520)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 536)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 224 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 224 + 4), c1));
+        i1 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 224 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 224 + 4), c1));
+        i2 = i32x4.dot_i16x8_s(q, scA);
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 224 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 224 + 4), c1));
+        i3 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 552)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 568)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 224 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 224 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 224 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 224 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scA));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 224 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 224 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 520)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 536)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 240 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 240 + 4), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 240 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 240 + 4), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 240 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 240 + 4), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 552)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 568)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 240 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + xStride + 240 + 12), c1));
+        i1 = i32x4.add(i1, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 240 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 2 * xStride + 240 + 12), c1));
+        i2 = i32x4.add(i2, i32x4.dot_i16x8_s(q, scB));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 240 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 3 * xStride + 240 + 12), c1));
+        i3 = i32x4.add(i3, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 56, d + 28, dd, a0);
+        a1 = finishQ6K(i1, scAB, s + sStride + 56, d + dStride + 28, dd, a1);
+        a2 = finishQ6K(i2, scAB, s + 2 * sStride + 56, d + 2 * dStride + 28, dd, a2);
+        a3 = finishQ6K(i3, scAB, s + 3 * sStride + 56, d + 3 * dStride + 28, dd, a3);
+        p += 840;
+        x += 256;
+        d += 32;
+        s += 64;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+      v128.store(at(out, rows, t + 1, r), a1);
+      v128.store(at(out, rows, t + 2, r), a2);
+      v128.store(at(out, rows, t + 3, r), a3);
+    }
+    // the rest (every decode step): one token at a time, the same operations
+    for (let t = T4; t < T; t++) {
+      let a0 = f32x4.splat(0);
+      let p = p0;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      for (let b = 0; b < nb; b++) {
+        const dd = scales4(p);
+        let h0: v128, h1: v128, sc: v128, scA: v128, scB: v128, scAB: v128, c0: v128, c1: v128, q: v128, i0: v128;
+        // block 0: sub-blocks 0 (codes 0..15) and 1 (16..31)
+        h0 = v128.load(p, 584), h1 = v128.load(p, 600);
+        sc = v128.load64_zero(p + 8);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 72)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 88)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 104)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 120)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 0 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 72)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 88)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 104)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 120)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 16 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 0, d + 0, dd, a0);
+        // block 1: sub-blocks 2 (codes 0..15) and 3 (16..31)
+        h0 = v128.load(p, 616), h1 = v128.load(p, 632);
+        sc = v128.load64_zero(p + 16);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 136)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 152)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 168)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 184)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 32 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 136)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 152)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 168)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 184)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 48 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 8, d + 4, dd, a0);
+        // block 2: sub-blocks 4 (codes 0..15) and 5 (16..31)
+        h0 = v128.load(p, 648), h1 = v128.load(p, 664);
+        sc = v128.load64_zero(p + 24);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 200)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 216)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 232)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 248)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 64 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 200)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 216)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 232)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 248)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 80 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 16, d + 8, dd, a0);
+        // block 3: sub-blocks 6 (codes 0..15) and 7 (16..31)
+        h0 = v128.load(p, 680), h1 = v128.load(p, 696);
+        sc = v128.load64_zero(p + 32);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 264)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 280)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 296)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 312)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 96 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 264)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 280)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 296)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 312)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 112 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 24, d + 12, dd, a0);
+        // block 4: sub-blocks 8 (codes 0..15) and 9 (16..31)
+        h0 = v128.load(p, 712), h1 = v128.load(p, 728);
+        sc = v128.load64_zero(p + 40);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 328)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 344)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 360)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 376)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 128 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 328)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 344)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 360)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 376)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 144 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 32, d + 16, dd, a0);
+        // block 5: sub-blocks 10 (codes 0..15) and 11 (16..31)
+        h0 = v128.load(p, 744), h1 = v128.load(p, 760);
+        sc = v128.load64_zero(p + 48);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 392)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 408)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 424)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 440)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 160 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 392)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 408)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 424)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 440)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 176 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 40, d + 20, dd, a0);
+        // block 6: sub-blocks 12 (codes 0..15) and 13 (16..31)
+        h0 = v128.load(p, 776), h1 = v128.load(p, 792);
+        sc = v128.load64_zero(p + 56);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 456)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 472)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 488)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 504)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 192 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 456)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 472)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 488)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 504)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 208 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 48, d + 24, dd, a0);
+        // block 7: sub-blocks 14 (codes 0..15) and 15 (16..31)
+        h0 = v128.load(p, 808), h1 = v128.load(p, 824);
+        sc = v128.load64_zero(p + 64);
+        scA = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+        scB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        c0 = v128.or(lowNibbles(v128.load(p, 520)), highPair(h0, 0));
+        c1 = v128.or(lowNibbles(v128.load(p, 536)), highPair(h0, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 4), c1));
+        i0 = i32x4.dot_i16x8_s(q, scA);
+        c0 = v128.or(lowNibbles(v128.load(p, 552)), highPair(h0, 2));
+        c1 = v128.or(lowNibbles(v128.load(p, 568)), highPair(h0, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 224 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scA));
+        c0 = v128.or(highNibbles(v128.load(p, 520)), highPair(h1, 0));
+        c1 = v128.or(highNibbles(v128.load(p, 536)), highPair(h1, 1));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 0), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 4), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        c0 = v128.or(highNibbles(v128.load(p, 552)), highPair(h1, 2));
+        c1 = v128.or(highNibbles(v128.load(p, 568)), highPair(h1, 3));
+        q = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 8), c0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + 240 + 12), c1));
+        i0 = i32x4.add(i0, i32x4.dot_i16x8_s(q, scB));
+        scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc, sc, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        a0 = finishQ6K(i0, scAB, s + 56, d + 28, dd, a0);
+        p += 840;
+        x += 256;
+        d += 32;
+        s += 64;
+      }
+      v128.store(at(out, rows, t + 0, r), a0);
+    }
+  }
+}
+
 // ---- Q4_K with its rows in fours (relaxed SIMD) ---------------------------------------------------
 // The same idea for Q4_K (Kernels.store): each super-block of four rows is 576 bytes, the rows'
 // four d (float16), four dmin, their 12 bytes of 6-bit scales and mins one row after another, then
@@ -1747,6 +2405,12 @@ export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
   const T4 = T & ~3;
   if (T4 > 0) tilesScaled<TileQ6K>(w, cols, xq, xd, xs, T4, out, rows, r0, r1);
   rowsOf<Q6_K>(w, cols, xq, xd, xs, T4, T, out, rows, r0, r1);
+}
+/** Q6_K as Kernels.store packs it for relaxed SIMD (rows in fours; r0 and rows multiples of 4). */
+export function matmul_q6_kx4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ6_K(w, cols, xq, xd, xs, T, out, rows, r0, r1);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;

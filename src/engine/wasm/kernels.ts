@@ -34,7 +34,7 @@ export function takesIntInputs(dtype: DType): boolean {
 
 /**
  * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
- * its rows in fours, interleaved block by block (Q4_0, Q5_0 and Q4_K under relaxed SIMD: wasm/matmul.ts).
+ * its rows in fours, interleaved block by block (Q4_0, Q5_0, Q4_K and Q6_K under relaxed SIMD: wasm/matmul.ts).
  */
 export type Layout = 'rows' | 'x4';
 
@@ -50,58 +50,127 @@ export interface StoredMatrix {
 }
 
 /**
- * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0 and Q4_K): each
- * block of four rows is a fixed reordering of the four rows' blocks, the same size. `moves(emit)`
- * lists its bytes as runs (offset in the packed group block, row 0..3, offset in that row's block,
- * length); `bits`, where there is one, moves single bits the same way (Q5_0's high bits).
+ * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0, Q4_K and Q6_K):
+ * each block of four rows is a fixed reordering of the four rows' blocks, in the same bytes.
+ * `pack` writes a group's block from its four rows' blocks; `unpack` gives one row's block back.
  */
 interface Packing {
   kernel: string;
   blockBytes: number;
   blockElems: number;
-  moves: (emit: (to: number, row: number, from: number, length: number) => void) => void;
-  bits?: (emit: (toByte: number, toBit: number, row: number, fromByte: number, fromBit: number) => void) => void;
+  pack(rows: Uint8Array[], to: Uint8Array): void;
+  unpack(group: Uint8Array, lane: number, to: Uint8Array): void;
 }
 
-const PACKINGS: Partial<Record<DType, Packing>> = {
-  // four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3
-  Q4_0: {
-    kernel: 'matmul_q4_0x4',
-    blockBytes: 18,
-    blockElems: 32,
-    moves(emit) {
-      for (let r = 0; r < 4; r++) {
-        emit(2 * r, r, 0, 2);
-        for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
-      }
+/**
+ * A packing that moves runs of bytes (offset in the group's block, row 0..3, offset in that
+ * row's block, length) and, where there are some, single bits (Q5_0's high bits).
+ */
+function byMoves(
+  kernel: string,
+  blockBytes: number,
+  blockElems: number,
+  moves: (emit: (to: number, row: number, from: number, length: number) => void) => void,
+  bits?: (emit: (toByte: number, toBit: number, row: number, fromByte: number, fromBit: number) => void) => void,
+): Packing {
+  return {
+    kernel,
+    blockBytes,
+    blockElems,
+    pack(rows, to) {
+      to.fill(0);
+      moves((at, r, from, n) => to.set(rows[r]!.subarray(from, from + n), at));
+      bits?.((at, bit, r, from, fromBit) => (to[at]! |= ((rows[r]![from]! >> fromBit) & 1) << bit));
     },
-  },
+    unpack(group, lane, to) {
+      to.fill(0);
+      moves((at, r, from, n) => r === lane && to.set(group.subarray(at, at + n), from));
+      bits?.((at, bit, r, from, fromBit) => r === lane && (to[from]! |= ((group[at]! >> bit) & 1) << fromBit));
+    },
+  };
+}
+
+/**
+ * Q6_K: the four d; each row's 16 scales by sub-block (byte 8 + 4u + r); per block of 32
+ * weights c the codes' low four bits as Q4_0's nibbles (72 + 64c: byte 16k + 4r + i holds codes
+ * 4k + i and 16 + 4k + i of row r) and their high two bits (584 + 32c: bits 2k, 2k+1 of byte
+ * 16h + 4r + i, code 16h + 4k + i). In the file (ggml's dequantize_row_q6_K), weight 128n + 32g
+ * + l takes the low (g < 2) or high nibble of ql[64n + 32(g & 1) + l] and bits 2g, 2g+1 of
+ * qh[32n + l]; the scales are at 192, d at 208.
+ */
+function q6kPlaces(w: number): { ql: number; qlShift: number; qh: number; qhShift: number; nib: number; nibShift: number; high: number; highShift: number } {
+  const n = w >> 7, g = (w >> 5) & 3, l = w & 31;
+  const c = w >> 5, j = w & 31, h = j >> 4, k = (j & 15) >> 2, i = j & 3;
+  return {
+    ql: 64 * n + 32 * (g & 1) + l,
+    qlShift: 4 * (g >> 1),
+    qh: 128 + 32 * n + l,
+    qhShift: 2 * g,
+    nib: 72 + 64 * c + 16 * k + i, // + 4r
+    nibShift: 4 * h,
+    high: 584 + 32 * c + 16 * h + i, // + 4r
+    highShift: 2 * k,
+  };
+}
+const Q6K_PLACES = Array.from({ length: 256 }, (_, w) => q6kPlaces(w));
+
+const PACKINGS: Record<string, Packing> = {
+  // four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3
+  Q4_0: byMoves('matmul_q4_0x4', 18, 32, (emit) => {
+    for (let r = 0; r < 4; r++) {
+      emit(2 * r, r, 0, 2);
+      for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
+    }
+  }),
   // Q4_0's packing, then bit m of byte 72 + 4r + i: row r's high bit of weight 4m + i
-  Q5_0: {
-    kernel: 'matmul_q5_0x4',
-    blockBytes: 22,
-    blockElems: 32,
-    moves(emit) {
+  Q5_0: byMoves(
+    'matmul_q5_0x4',
+    22,
+    32,
+    (emit) => {
       for (let r = 0; r < 4; r++) {
         emit(2 * r, r, 0, 2);
         for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 6 + 4 * k, 4);
       }
     },
-    bits(emit) {
+    (emit) => {
       for (let r = 0; r < 4; r++) for (let i = 0; i < 4; i++) for (let m = 0; m < 8; m++) emit(72 + 4 * r + i, m, r, 2 + ((4 * m + i) >> 3), (4 * m + i) & 7);
     },
-  },
+  ),
   // four d, four dmin, four rows' 12 scale bytes, then per pair j of sub-blocks and k = 0..7 each row's nibble bytes 32j + 4k .. +3
-  Q4_K: {
-    kernel: 'matmul_q4_kx4',
-    blockBytes: 144,
+  Q4_K: byMoves('matmul_q4_kx4', 144, 256, (emit) => {
+    for (let r = 0; r < 4; r++) {
+      emit(2 * r, r, 0, 2);
+      emit(8 + 2 * r, r, 2, 2);
+      emit(16 + 12 * r, r, 4, 12);
+      for (let j = 0; j < 4; j++) for (let k = 0; k < 8; k++) emit(64 + 128 * j + 16 * k + 4 * r, r, 16 + 32 * j + 4 * k, 4);
+    }
+  }),
+  Q6_K: {
+    kernel: 'matmul_q6_kx4',
+    blockBytes: 210,
     blockElems: 256,
-    moves(emit) {
+    pack(rows, to) {
+      to.fill(0);
       for (let r = 0; r < 4; r++) {
-        emit(2 * r, r, 0, 2);
-        emit(8 + 2 * r, r, 2, 2);
-        emit(16 + 12 * r, r, 4, 12);
-        for (let j = 0; j < 4; j++) for (let k = 0; k < 8; k++) emit(64 + 128 * j + 16 * k + 4 * r, r, 16 + 32 * j + 4 * k, 4);
+        const b = rows[r]!;
+        to[2 * r] = b[208]!;
+        to[2 * r + 1] = b[209]!;
+        for (let u = 0; u < 16; u++) to[8 + 4 * u + r] = b[192 + u]!;
+        for (const q of Q6K_PLACES) {
+          to[q.nib + 4 * r]! |= ((b[q.ql]! >> q.qlShift) & 15) << q.nibShift;
+          to[q.high + 4 * r]! |= ((b[q.qh]! >> q.qhShift) & 3) << q.highShift;
+        }
+      }
+    },
+    unpack(group, r, to) {
+      to.fill(0);
+      to[208] = group[2 * r]!;
+      to[209] = group[2 * r + 1]!;
+      for (let u = 0; u < 16; u++) to[192 + u] = group[8 + 4 * u + r]!;
+      for (const q of Q6K_PLACES) {
+        to[q.ql]! |= ((group[q.nib + 4 * r]! >> q.nibShift) & 15) << q.qlShift;
+        to[q.qh]! |= ((group[q.high + 4 * r]! >> q.highShift) & 3) << q.qhShift;
       }
     },
   },
@@ -116,17 +185,12 @@ function pack(p: Packing, from: Uint8Array, to: Uint8Array, rows: number, cols: 
   const nb = cols / p.blockElems;
   const rowBytes = nb * p.blockBytes;
   const group = 4 * p.blockBytes;
+  const blocks: Uint8Array[] = [];
   for (let g = 0; g < rows; g += 4)
     for (let b = 0; b < nb; b++) {
+      for (let r = 0; r < 4; r++) blocks[r] = from.subarray((g + r) * rowBytes + b * p.blockBytes, (g + r) * rowBytes + (b + 1) * p.blockBytes);
       const o = (g / 4) * nb * group + b * group;
-      p.moves((at, r, src, n) => {
-        const i = (g + r) * rowBytes + b * p.blockBytes + src;
-        to.set(from.subarray(i, i + n), o + at);
-      });
-      p.bits?.((at, bit, r, src, srcBit) => {
-        const byte = from[(g + r) * rowBytes + b * p.blockBytes + src]!;
-        to[o + at] = (to[o + at]! & ~(1 << bit)) | (((byte >> srcBit) & 1) << bit);
-      });
+      p.pack(blocks, to.subarray(o, o + group));
     }
 }
 
@@ -137,14 +201,7 @@ function unpackRow(p: Packing, packed: Uint8Array, r: number, cols: number): Uin
   const group = 4 * p.blockBytes;
   for (let b = 0; b < nb; b++) {
     const o = (r >> 2) * nb * group + b * group;
-    p.moves((at, lane, src, n) => {
-      if (lane === (r & 3)) row.set(packed.subarray(o + at, o + at + n), b * p.blockBytes + src);
-    });
-    p.bits?.((at, bit, lane, src, srcBit) => {
-      if (lane !== (r & 3)) return;
-      const i = b * p.blockBytes + src;
-      row[i] = (row[i]! & ~(1 << srcBit)) | (((packed[o + at]! >> bit) & 1) << srcBit);
-    });
+    p.unpack(packed.subarray(o, o + group), r & 3, row.subarray(b * p.blockBytes, (b + 1) * p.blockBytes));
   }
   return row;
 }
@@ -322,7 +379,7 @@ export class Kernels {
 
   /**
    * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
-   * Q4_0, Q5_0 and Q4_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
+   * Q4_0, Q5_0, Q4_K and Q6_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
    * decode matvec 1.7-2.0x the stored layout's: ARCHITECTURE.md), every other type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
