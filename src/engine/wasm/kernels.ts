@@ -51,118 +51,75 @@ export interface StoredMatrix {
 
 /**
  * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0, Q4_K and Q6_K):
- * each block of four rows is a fixed reordering of the four rows' blocks, in the same bytes.
- * `pack` writes a group's block from its four rows' blocks; `unpack` gives one row's block back.
+ * each block of four rows is a fixed reordering of the four rows' blocks, in the same bytes,
+ * written by the module's `pack` export (wasm/pack.ts); `unpack` gives one row's block back from
+ * its group's (an embedding lookup).
  */
 interface Packing {
-  kernel: string;
+  kernel: `matmul_${string}`;
+  pack: `pack_${string}`;
   blockBytes: number;
   blockElems: number;
-  pack(rows: Uint8Array[], to: Uint8Array): void;
   unpack(group: Uint8Array, lane: number, to: Uint8Array): void;
 }
 
-/**
- * A packing that moves runs of bytes (offset in the group's block, row 0..3, offset in that
- * row's block, length) and, where there are some, single bits (Q5_0's high bits).
- */
-function byMoves(
-  kernel: string,
-  blockBytes: number,
-  blockElems: number,
-  moves: (emit: (to: number, row: number, from: number, length: number) => void) => void,
-  bits?: (emit: (toByte: number, toBit: number, row: number, fromByte: number, fromBit: number) => void) => void,
-): Packing {
-  return {
-    kernel,
-    blockBytes,
-    blockElems,
-    pack(rows, to) {
-      to.fill(0);
-      moves((at, r, from, n) => to.set(rows[r]!.subarray(from, from + n), at));
-      bits?.((at, bit, r, from, fromBit) => (to[at]! |= ((rows[r]![from]! >> fromBit) & 1) << bit));
-    },
-    unpack(group, lane, to) {
-      to.fill(0);
-      moves((at, r, from, n) => r === lane && to.set(group.subarray(at, at + n), from));
-      bits?.((at, bit, r, from, fromBit) => r === lane && (to[from]! |= ((group[at]! >> bit) & 1) << fromBit));
-    },
-  };
+/** An unpack that moves runs of bytes (offset in the group's block, row 0..3, offset in that row's block, length). */
+function byMoves(moves: (emit: (at: number, row: number, from: number, length: number) => void) => void) {
+  return (group: Uint8Array, lane: number, to: Uint8Array): void => moves((at, r, from, n) => r === lane && to.set(group.subarray(at, at + n), from));
 }
 
-/**
- * Q6_K: the four d; each row's 16 scales by sub-block (byte 8 + 4u + r); per block of 32
- * weights c the codes' low four bits as Q4_0's nibbles (72 + 64c: byte 16k + 4r + i holds codes
- * 4k + i and 16 + 4k + i of row r) and their high two bits (584 + 32c: bits 2k, 2k+1 of byte
- * 16h + 4r + i, code 16h + 4k + i). In the file (ggml's dequantize_row_q6_K), weight 128n + 32g
- * + l takes the low (g < 2) or high nibble of ql[64n + 32(g & 1) + l] and bits 2g, 2g+1 of
- * qh[32n + l]; the scales are at 192, d at 208.
- */
-function q6kPlaces(w: number): { ql: number; qlShift: number; qh: number; qhShift: number; nib: number; nibShift: number; high: number; highShift: number } {
+/** Q4_0 and Q5_0's scales and nibbles (Q5_0's nibbles at 6, after its high bits). */
+function blocks32(nibbles: number) {
+  return byMoves((emit) => {
+    for (let r = 0; r < 4; r++) {
+      emit(2 * r, r, 0, 2);
+      for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, nibbles + 4 * k, 4);
+    }
+  });
+}
+
+/** Where Q6_K weight w's bits are in the file's block and in the packed one (wasm/pack.ts). */
+function q6kPlaces(w: number) {
   const n = w >> 7, g = (w >> 5) & 3, l = w & 31;
-  const c = w >> 5, j = w & 31, h = j >> 4, k = (j & 15) >> 2, i = j & 3;
-  return {
-    ql: 64 * n + 32 * (g & 1) + l,
-    qlShift: 4 * (g >> 1),
-    qh: 128 + 32 * n + l,
-    qhShift: 2 * g,
-    nib: 72 + 64 * c + 16 * k + i, // + 4r
-    nibShift: 4 * h,
-    high: 584 + 32 * c + 16 * h + i, // + 4r
-    highShift: 2 * k,
-  };
+  const c = w >> 5, h = l >> 4, k = (l & 15) >> 2, i = l & 3;
+  return { ql: 64 * n + 32 * (g & 1) + l, qlShift: 4 * (g >> 1), qh: 128 + 32 * n + l, qhShift: 2 * g, nib: 72 + 64 * c + 16 * k + i, nibShift: 4 * h, high: 584 + 32 * c + 16 * h + i, highShift: 2 * k };
 }
 const Q6K_PLACES = Array.from({ length: 256 }, (_, w) => q6kPlaces(w));
 
-const PACKINGS: Record<string, Packing> = {
-  // four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3
-  Q4_0: byMoves('matmul_q4_0x4', 18, 32, (emit) => {
-    for (let r = 0; r < 4; r++) {
-      emit(2 * r, r, 0, 2);
-      for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
-    }
-  }),
-  // Q4_0's packing, then bit m of byte 72 + 4r + i: row r's high bit of weight 4m + i
-  Q5_0: byMoves(
-    'matmul_q5_0x4',
-    22,
-    32,
-    (emit) => {
+const PACKINGS: Partial<Record<DType, Packing>> = {
+  Q4_0: { kernel: 'matmul_q4_0x4', pack: 'pack_q4_0', blockBytes: 18, blockElems: 32, unpack: blocks32(2) },
+  Q5_0: {
+    kernel: 'matmul_q5_0x4',
+    pack: 'pack_q5_0',
+    blockBytes: 22,
+    blockElems: 32,
+    unpack(group, lane, to) {
+      blocks32(6)(group, lane, to);
+      // bit m of byte 72 + 4 lane + i: the high bit of weight 4m + i
+      let qh = 0;
+      for (let i = 0; i < 4; i++) for (let m = 0; m < 8; m++) qh |= ((group[72 + 4 * lane + i]! >> m) & 1) << (4 * m + i);
+      new DataView(to.buffer, to.byteOffset + 2, 4).setUint32(0, qh >>> 0, true);
+    },
+  },
+  Q4_K: {
+    kernel: 'matmul_q4_kx4',
+    pack: 'pack_q4_k',
+    blockBytes: 144,
+    blockElems: 256,
+    unpack: byMoves((emit) => {
       for (let r = 0; r < 4; r++) {
         emit(2 * r, r, 0, 2);
-        for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, 6 + 4 * k, 4);
+        emit(8 + 2 * r, r, 2, 2);
+        emit(16 + 12 * r, r, 4, 12);
+        for (let j = 0; j < 4; j++) for (let k = 0; k < 8; k++) emit(64 + 128 * j + 16 * k + 4 * r, r, 16 + 32 * j + 4 * k, 4);
       }
-    },
-    (emit) => {
-      for (let r = 0; r < 4; r++) for (let i = 0; i < 4; i++) for (let m = 0; m < 8; m++) emit(72 + 4 * r + i, m, r, 2 + ((4 * m + i) >> 3), (4 * m + i) & 7);
-    },
-  ),
-  // four d, four dmin, four rows' 12 scale bytes, then per pair j of sub-blocks and k = 0..7 each row's nibble bytes 32j + 4k .. +3
-  Q4_K: byMoves('matmul_q4_kx4', 144, 256, (emit) => {
-    for (let r = 0; r < 4; r++) {
-      emit(2 * r, r, 0, 2);
-      emit(8 + 2 * r, r, 2, 2);
-      emit(16 + 12 * r, r, 4, 12);
-      for (let j = 0; j < 4; j++) for (let k = 0; k < 8; k++) emit(64 + 128 * j + 16 * k + 4 * r, r, 16 + 32 * j + 4 * k, 4);
-    }
-  }),
+    }),
+  },
   Q6_K: {
     kernel: 'matmul_q6_kx4',
+    pack: 'pack_q6_k',
     blockBytes: 210,
     blockElems: 256,
-    pack(rows, to) {
-      to.fill(0);
-      for (let r = 0; r < 4; r++) {
-        const b = rows[r]!;
-        to[2 * r] = b[208]!;
-        to[2 * r + 1] = b[209]!;
-        for (let u = 0; u < 16; u++) to[8 + 4 * u + r] = b[192 + u]!;
-        for (const q of Q6K_PLACES) {
-          to[q.nib + 4 * r]! |= ((b[q.ql]! >> q.qlShift) & 15) << q.nibShift;
-          to[q.high + 4 * r]! |= ((b[q.qh]! >> q.qhShift) & 3) << q.highShift;
-        }
-      }
-    },
     unpack(group, r, to) {
       to.fill(0);
       to[208] = group[2 * r]!;
@@ -177,22 +134,8 @@ const PACKINGS: Record<string, Packing> = {
 };
 
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).map((p) => p.kernel), 'attention'];
+const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).map((p) => p!.kernel), 'attention'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
-
-/** Rows [rows × cols] (rows a multiple of 4) written at `to` with their rows in fours. */
-function pack(p: Packing, from: Uint8Array, to: Uint8Array, rows: number, cols: number): void {
-  const nb = cols / p.blockElems;
-  const rowBytes = nb * p.blockBytes;
-  const group = 4 * p.blockBytes;
-  const blocks: Uint8Array[] = [];
-  for (let g = 0; g < rows; g += 4)
-    for (let b = 0; b < nb; b++) {
-      for (let r = 0; r < 4; r++) blocks[r] = from.subarray((g + r) * rowBytes + b * p.blockBytes, (g + r) * rowBytes + (b + 1) * p.blockBytes);
-      const o = (g / 4) * nb * group + b * group;
-      p.pack(blocks, to.subarray(o, o + group));
-    }
-}
 
 /** Row r's blocks as the file stores them, read back from the packed layout. */
 function unpackRow(p: Packing, packed: Uint8Array, r: number, cols: number): Uint8Array {
@@ -273,6 +216,8 @@ export class Kernels {
   private xd = 0;
   private xs = 0;
   private inputCapacity = 0;
+  private packScratch = 0;
+  private packRoom = 0;
   private job = 0;
   private scratch = 0;
   private jobRows = 0;
@@ -386,12 +331,18 @@ export class Kernels {
     const size = byteSize(dtype, rows * cols);
     if (bytes.length < size) throw new Error(`${name}: ${bytes.length} bytes for a ${rows} × ${cols} ${dtype} matrix of ${size}`);
     const ptr = this.mem.alloc(size, name);
-    const to = this.mem.u8(ptr, size);
+    this.mem.u8(ptr, size).set(bytes.subarray(0, size));
     const packing = this.simd === 'relaxed' && rows % 4 === 0 ? PACKINGS[dtype] : undefined;
-    if (packing) pack(packing, bytes, to, rows, cols);
-    else to.set(bytes.subarray(0, size));
-    const layout: Layout = packing ? 'x4' : 'rows';
-    return { ptr, dtype, rows, cols, bytes: size, layout };
+    if (packing) {
+      // room for four rows, kept for the next matrix (the bump allocator frees nothing)
+      const four = (4 * size) / rows;
+      if (four > this.packRoom) {
+        this.packScratch = this.mem.alloc(four, 'room to pack matrices');
+        this.packRoom = four;
+      }
+      this.k[packing.pack]!(ptr, rows, cols, this.packScratch);
+    }
+    return { ptr, dtype, rows, cols, bytes: size, layout: packing ? 'x4' : 'rows' };
   }
 
   /** Row r of a stored matrix as the file stores it (an embedding lookup). */

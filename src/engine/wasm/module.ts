@@ -18,6 +18,8 @@ export interface KernelExports {
   attention(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, units: number, u0: number, u1: number): void;
   storeKv(src: number, dst: number, n: number, half: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
+  /** Rows in fours, in place, group by group through `scratch` (room for four rows): wasm/pack.ts. */
+  [pack: `pack_${string}`]: (w: number, rows: number, cols: number, scratch: number) => void;
 }
 export type MatmulFn = (w: number, cols: number, xq: number, xd: number, xs: number, xf: number, T: number, out: number, rows: number, r0: number, r1: number) => void;
 
