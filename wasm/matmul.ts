@@ -1234,7 +1234,7 @@ let sink: u32 = 0;
   return fmaV(acc, biased, f32x4.mul(d, v128.load32_splat(xd)));
 }
 
-// Written out (generated, hence the repetition): binaryen does not unroll.
+// Written out, block by block and vector by vector (the repetition is deliberate): binaryen does not unroll.
 // @ts-ignore: decorator
 @inline function packedQ5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
@@ -1351,7 +1351,7 @@ let sink: u32 = 0;
 // most 63 · 127 · 4 < 2^15) before the 32-bit widening, which multiplies by the row's scale in
 // the same instruction (i32x4.dot_i16x8_s with the scale in both 16-bit halves of the row's
 // lane); the codes' offset of 32 times each row's scales and the token's sums per 16 is one more
-// such dot. Written out (generated, hence the repetition): binaryen does not unroll.
+// such dot. Written out, block by block and vector by vector (the repetition is deliberate): binaryen does not unroll.
 
 /** The high two bits of code vector k (0..3, a constant) of h as 16s and 32s (16-bit shifts: what crosses a byte is masked off). */
 // @ts-ignore: decorator
@@ -2085,7 +2085,7 @@ let sink: u32 = 0;
   return fmaV(acc, i32x4.dot_i16x8_s(s, i16x8.splat(1)), f32x4.mul(dsc, v128.load32_splat(xd)));
 }
 
-// Written out where it measured faster (generated, hence the repetition; binaryen does not
+// Written out where it measured faster (the repetition is deliberate; binaryen does not
 // unroll): the one-token loop entirely (as loops, with a shift of 0 or 4 choosing the nibble half,
 // it ran 0.7x), the tile within each pair of sub-blocks (its pairs unrolled too ran 0.9x). A tile
 // reads each pair's bytes twice, once per nibble half, so that four tokens' sums fit in
