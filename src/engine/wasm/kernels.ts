@@ -34,7 +34,8 @@ export function takesIntInputs(dtype: DType): boolean {
 
 /**
  * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
- * its rows in fours, interleaved block by block (Q4_0, Q5_0, Q4_K and Q6_K under relaxed SIMD: wasm/matmul.ts).
+ * its rows in fours, interleaved block by block (Q4_0, Q5_0, Q4_K and Q6_K under relaxed SIMD:
+ * wasm/matmul.ts).
  */
 export type Layout = 'rows' | 'x4';
 
@@ -324,8 +325,9 @@ export class Kernels {
 
   /**
    * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
-   * Q4_0, Q5_0, Q4_K and Q6_K with their rows in fours under relaxed SIMD (Q4_0's prompt tile 1.13x, its
-   * decode matvec 1.7-2.0x the stored layout's: ARCHITECTURE.md), every other type as stored.
+   * Q4_0, Q5_0, Q4_K and Q6_K with their rows in fours under relaxed SIMD (prompt tiles 1.1-1.9x,
+   * decode matvecs 1.3-2.0x the stored layout's: ARCHITECTURE.md, "Rows in fours"), every other
+   * type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
     const size = byteSize(dtype, rows * cols);
