@@ -9,7 +9,7 @@
  * left are float32 vs float64 sums.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { quantizeInput8 } from '../src/engine/cpu/forward.js';
+import { gelu as geluRef, quantizeInput8 } from '../src/engine/cpu/forward.js';
 import { f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
@@ -90,6 +90,37 @@ describe.each(builds)('$name', (build) => {
     expect(checkAttentionRows(await kernels(), 9, 3, 64, half)).toEqual([]);
   });
 
+  it.each([['SiLU', 0], ['GELU', 1]] as const)('gatedAct %s: within a few float32 ulps of the float64 reference, any length, the same bits wherever an element sits', async (_, gelu) => {
+    const k = await kernels();
+    const special = [0, -0, 1e-30, -1e-30, 0.5, -0.5, 3, -3, 20, -20, 87, -87, 88, -88, 100, -100, 1e4, -1e4, Infinity, -Infinity, NaN];
+    const g = Float32Array.from([...special, ...randoms(4003, 11).map((v, i) => v * 2 ** ((i % 24) - 10))]);
+    const u = Float32Array.from(g, (_, i) => (i % 7 === 3 ? -1 : 1) * (1 + (i % 5) / 4));
+    const n = g.length;
+    const gp = k.mem.alloc(n * 4, 'g'), up = k.mem.alloc(n * 4, 'u');
+    const run = (from: number, count: number) => {
+      k.mem.f32(gp, n).set(g);
+      k.mem.f32(up, n).set(u);
+      k.k.gatedAct(gp + from * 4, up + from * 4, count, gelu);
+      return k.mem.f32(gp, n).slice(from, from + count);
+    };
+    const got = run(0, n);
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      // GELU as x σ(2z), the tanh form's value without its cancellation in 1 + tanh(z) for z ≪ 0
+      const want = (gelu ? x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x ** 3))) : x / (1 + Math.exp(-x))) * u[i]!;
+      if (gelu && Number.isFinite(x) && x > -3) expect(Math.abs(want - geluRef(x) * u[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(want) + 1e-300);
+      const ulp = Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(Math.abs(want) || 2 ** -149)) - 23));
+      // GELU's σ argument t = 2√(2/π)(x + 0.044715x³) is rounded to float32 first, and e^t carries
+      // that rounding times |t|; below 2^-100 (x ≤ -87 for SiLU: e^-87 is where the exp flushes to 0) nothing is asked
+      const t = gelu ? Math.abs(1.5957691216057308 * (x + 0.044715 * x ** 3)) : 0;
+      const bound = 4 * ulp + Math.abs(want) * t * 2 ** -23 + 2 ** -100;
+      if (Number.isNaN(want)) expect(got[i], `${x}`).toBeNaN();
+      else if (!Number.isFinite(want)) expect(got[i], `${x}`).toBe(want);
+      else expect(Math.abs(got[i]! - want), `${x}`).toBeLessThanOrEqual(bound);
+    }
+    // a tail element (past the last whole vector) gets the bits it gets inside one
+    for (const [from, count] of [[1, 9], [5, 3], [2, 4001]]) expect(run(from!, count!)).toEqual(got.slice(from, from! + count!));
+  });
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {
     const k = await kernels();
     const special = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 2 ** -14, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26, 2 ** -26, 1e-10, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 5.960464477539063e-8];

@@ -15,7 +15,7 @@
 //
 // The cache of a layer is rows of kvDim elements, float32 or float16 (`half`); a sequence's
 // position p lives in row table[p / 16] × 16 + p % 16 (16: KV_BLOCK_SIZE, src/engine/backend.ts).
-import { f16, f16x4, hsum } from './simd';
+import { expNeg, f16, f16x4, hsum } from './simd';
 
 // @ts-ignore: decorator
 @inline const BLOCK_SHIFT = 4;
@@ -54,32 +54,6 @@ export const JOB_WORDS = 16;
 @inline function madd(a: v128, b: v128, acc: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
-}
-
-/**
- * e^x for x ≤ 0, four lanes (Cephes' expf: x = n ln2 + r, a degree-6 polynomial in r, 2^n put
- * into the exponent); exactly 0 below -87, where 2^n would leave the normal range, and for -∞.
- */
-// @ts-ignore: decorator
-@inline function expNeg(x: v128): v128 {
-  const live = f32x4.gt(x, f32x4.splat(-87));
-  const c = f32x4.max(x, f32x4.splat(-87));
-  // n = round(c / ln2) to the nearest even, by adding 1.5 · 2^23 (its bits then hold n in the low
-  // mantissa): what f32x4.nearest gives, without a float → int conversion (several instructions in V8)
-  const t = f32x4.add(f32x4.mul(c, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912));
-  const n = f32x4.sub(t, f32x4.splat(12582912));
-  let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  // 2^n: n + 127 into the exponent field (t's bits are 0x4B400000 + n; the shift drops the rest)
-  const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
-  return v128.and(f32x4.mul(p, pow2), live);
 }
 
 /** softcap · tanh(s / softcap), lane by lane (Gemma 2 only: float64 as the CPU reference). */
@@ -329,17 +303,4 @@ export function storeKv(src: usize, dst: usize, n: i32, half: i32): void {
     return;
   }
   for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>toHalf(load<f32>(src + (<usize>i << 2))));
-}
-
-/**
- * g[i] = act(g[i]) × u[i] for the gated feed-forward, act SiLU (gelu = 0) or GELU with the tanh
- * approximation; in float64 as the CPU reference computes it, rounded once to float32.
- */
-export function gatedAct(g: usize, u: usize, n: i32, gelu: i32): void {
-  for (let i = 0; i < n; i++) {
-    const p = g + (<usize>i << 2);
-    const x = <f64>load<f32>(p);
-    const a = gelu ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) : x / (1 + Math.exp(-x));
-    store<f32>(p, <f32>(a * <f64>load<f32>(u + (<usize>i << 2))));
-  }
 }

@@ -5,7 +5,8 @@ export { setF16Table } from './simd';
 export { quantize } from './quantize';
 export * from './matmul';
 export { pack_q4_0, pack_q4_k, pack_q5_0, pack_q6_k } from './pack';
-export { attention, gatedAct, setKvTile, storeKv } from './attention';
+export { attention, setKvTile, storeKv } from './attention';
+export { gatedAct } from './activation';
 
 /** The first byte after the module's own data (AssemblyScript's math tables): the host allocates from here. */
 export function heapBase(): usize {
