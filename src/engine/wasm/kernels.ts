@@ -376,9 +376,10 @@ export class Kernels {
     if (!this.pool || rows < 2 * this.pool.count || rows * input.n * input.T < 1 << 16) return alone();
     // Timed per shape and type, not per matrix: a 1B model's 112 matrices are five shapes, and
     // each key's warm-up (calls alternating pool and alone) then costs a few calls, not the first
-    // prompts' chunks or the first tokens at two threads. Prompt chunks and single tokens apart:
-    // they split differently.
-    const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} ${input.T === 1 ? 'token' : 'chunk'}`;
+    // prompts' chunks or the first tokens at two threads. Tokens by powers of two: a step of 8
+    // decode rows takes a quarter of a 32-row prompt chunk's time, and timed under one key the
+    // two made each other's pooled and lone times incomparable.
+    const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} T${2 ** Math.ceil(Math.log2(input.T))}`;
     const pooled = this.chooser.pool(key);
     const start = performance.now();
     if (pooled) this.pool.run(INDEX.get(name)!, args, rows);

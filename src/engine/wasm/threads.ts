@@ -184,36 +184,45 @@ export class ThreadPool {
 }
 
 /**
- * Picks, per kind of work (a matrix shape and type, a prompt chunk or a token), the pool or the
- * caller alone, from the times it measures: on a machine other processes keep busy the other
- * threads may get no core, and then one thread is faster. The first
- * 2 × WARM calls alternate, each side keeping its fastest time: one slow first call (threads
- * asleep after a long pause, pages touched for the first time) used to settle a 1B model's output
- * matrix on one thread for good, 12-14 ms a token where the pool takes 6-8. Then mostly the faster of
- * the two (an average of recent times), and one call in EXPLORE the other, so a change in load is
- * noticed within a few dozen tokens. Both give the same numbers (whole 4-row groups).
+ * Picks, per kind of work (a matrix shape and type with its tokens in powers of two, a size of
+ * attention), the pool or the caller alone, from the times it measures: on a machine other
+ * processes keep busy the other threads may get no core, and then one thread is faster. The first
+ * 2 × WARM calls alternate; then mostly the side whose recent times (the last KEPT of each) are
+ * lower by their second fastest, and one call in EXPLORE the other, so a change in load is
+ * noticed within a few dozen calls. The second fastest, because a pooled call's times are two
+ * populations: most find the threads spinning, some must wake them from Atomics.wait (~50-100 µs)
+ * or find a core taken by V8's own background work. A running average (tried first) let such
+ * calls tip 20-50 µs matrices to one thread until the next exploration, and a shape run alone
+ * lets the threads fall asleep, so the explorations paid the wake-up and confirmed it: an
+ * 8-stream decode ran 15-40 % of its pooled calls alone, at 1.5-2x their pooled time. Both sides
+ * give the same numbers (whole 4-row groups).
  */
 export class ThreadChooser {
-  private readonly seen = new Map<string, { pool: number; alone: number; calls: number }>();
+  private readonly seen = new Map<string, { pool: number[]; alone: number[]; calls: number }>();
 
-  /** True: run the work `key` names (a shape of matrix, a size of attention) on the pool this time. */
+  /** True: run the work `key` names on the pool this time. */
   pool(key: string): boolean {
     let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { pool: NaN, alone: NaN, calls: 0 }));
+    if (!s) this.seen.set(key, (s = { pool: [], alone: [], calls: 0 }));
     s.calls++;
     if (s.calls <= 2 * WARM) return s.calls % 2 === 1;
-    const better = s.pool <= s.alone;
+    const better = secondFastest(s.pool) <= secondFastest(s.alone);
     return s.calls % EXPLORE === 0 ? !better : better;
   }
 
   record(key: string, pooled: boolean, ms: number): void {
     const s = this.seen.get(key)!;
-    const was = pooled ? s.pool : s.alone;
-    const avg = Number.isNaN(was) ? ms : s.calls <= 2 * WARM ? Math.min(was, ms) : was + (ms - was) * 0.25;
-    if (pooled) s.pool = avg;
-    else s.alone = avg;
+    const times = pooled ? s.pool : s.alone;
+    times.push(ms);
+    if (times.length > KEPT) times.shift();
   }
+}
+
+function secondFastest(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.min(1, sorted.length - 1)] ?? Infinity;
 }
 
 const WARM = 3;
 const EXPLORE = 32;
+const KEPT = 5;
