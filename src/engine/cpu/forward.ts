@@ -86,17 +86,29 @@ export function softmax(x: Float32Array, size: number): void {
 }
 
 /**
- * Rotates every head of `vec` (nHeads × headDim) by position `pos`: the first r.dim dimensions of
- * each head, in the config's pair layout; the rest pass through.
+ * The cos and sin (times the attention factor) of each pair's angle at position `pos`, into
+ * out[at ..]: cos i at 2i, sin i at 2i + 1. Every head of every layer that shares `r` rotates by
+ * these, so a step computes them once per row (the wasm backend) or per call (rope).
  */
-export function rope(vec: Float32Array, nHeads: number, pos: number, c: Pick<ModelConfig, 'headDim' | 'ropeLayout'>, r: LayerRope): void {
+export function ropeAngles(pos: number, r: LayerRope, out: Float64Array = new Float64Array(r.dim), at = 0): Float64Array {
+  for (let i = 0; i < r.dim / 2; i++) {
+    const angle = pos * r.freqs[i]!;
+    out[at + 2 * i] = Math.cos(angle) * r.attnFactor;
+    out[at + 2 * i + 1] = Math.sin(angle) * r.attnFactor;
+  }
+  return out;
+}
+
+/**
+ * Rotates every head of `vec` (nHeads × headDim) by the angles at angles[at ..] (ropeAngles): the
+ * first r.dim dimensions of each head, in the config's pair layout; the rest pass through.
+ */
+export function rotate(vec: Float32Array, nHeads: number, c: Pick<ModelConfig, 'headDim' | 'ropeLayout'>, r: LayerRope, angles: Float64Array, at = 0): void {
   const half = r.dim / 2;
   const interleaved = c.ropeLayout === 'interleaved';
-  // pairs outside, heads inside: an angle's cos and sin (most of the work) once for every head
   for (let i = 0; i < half; i++) {
-    const angle = pos * r.freqs[i]!;
-    const cos = Math.cos(angle) * r.attnFactor;
-    const sin = Math.sin(angle) * r.attnFactor;
+    const cos = angles[at + 2 * i]!;
+    const sin = angles[at + 2 * i + 1]!;
     for (let h = 0; h < nHeads; h++) {
       // interleaved: pairs (2i, 2i+1); neox: pairs (i, i + dim/2)
       const a = interleaved ? h * c.headDim + 2 * i : h * c.headDim + i;
@@ -107,6 +119,11 @@ export function rope(vec: Float32Array, nHeads: number, pos: number, c: Pick<Mod
       vec[b] = v0 * sin + v1 * cos;
     }
   }
+}
+
+/** Rotates every head of `vec` (nHeads × headDim) by position `pos` (rotate by ropeAngles). */
+export function rope(vec: Float32Array, nHeads: number, pos: number, c: Pick<ModelConfig, 'headDim' | 'ropeLayout'>, r: LayerRope): void {
+  rotate(vec, nHeads, c, r, ropeAngles(pos, r));
 }
 
 /** GELU with the tanh approximation (Gemma's gelu_pytorch_tanh, ggml_gelu). */

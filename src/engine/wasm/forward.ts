@@ -13,7 +13,7 @@
 import { toFloat32 } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
 import type { KvCacheInfo, SeqResult, SeqStep } from '../backend.js';
-import { rmsnorm, rope, softcap } from '../cpu/forward.js';
+import { rmsnorm, ropeAngles, rotate, softcap } from '../cpu/forward.js';
 import { takesIntInputs, type Input, type Kernels, type StoredMatrix } from './kernels.js';
 
 /** A matrix in the kernels' memory (Kernels.store), with its bias if it has one. */
@@ -104,7 +104,14 @@ export class WasmTransformer {
       logits: view(this.p.logits, CHUNK * c.vocabSize),
     };
     this.tables = new Int32Array(mem.memory.buffer, this.p.tables, CHUNK * this.maxBlocks);
-    this.ropes = Array.from({ length: c.nLayers }, (_, l) => layerRope(c, l, maxSeqLen));
+    // one object per distinct RoPE (most models: one for all layers), so a step's angles are computed once for each
+    const distinct = new Map<string, LayerRope>();
+    this.ropes = Array.from({ length: c.nLayers }, (_, l) => {
+      const r = layerRope(c, l, maxSeqLen);
+      const key = `${r.dim} ${r.attnFactor} ${r.freqs.join(' ')}`;
+      if (!distinct.has(key)) distinct.set(key, r);
+      return distinct.get(key)!;
+    });
     for (const [name, m] of matrices) m.bias = small.get(name.replace(/\.weight$/, '.bias'));
   }
 
@@ -223,6 +230,17 @@ export class WasmTransformer {
       }
     });
     const rows = (a: Float32Array, width: number, t: number) => a.subarray(t * width, (t + 1) * width);
+    // each row's RoPE angles, once per distinct RoPE (Math.cos and Math.sin per pair cost more than the rotation)
+    const angles = new Map<LayerRope, Float64Array>();
+    const anglesOf = (r: LayerRope) => {
+      let a = angles.get(r);
+      if (!a) {
+        a = new Float64Array(T * r.dim);
+        for (let t = 0; t < T; t++) ropeAngles(positions[t]!, r, a, t * r.dim);
+        angles.set(r, a);
+      }
+      return a;
+    };
     const residual = (from: Float32Array) => {
       for (let i = 0; i < T * c.dim; i++) v.x[i] = v.x[i]! + from[i]!;
     };
@@ -244,8 +262,9 @@ export class WasmTransformer {
           for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(pre + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
           for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(pre + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
         }
-        rope(q, c.nHeads, positions[t]!, c, this.ropes[l]!);
-        rope(k, c.nKvHeads, positions[t]!, c, this.ropes[l]!);
+        const r = this.ropes[l]!;
+        rotate(q, c.nHeads, c, r, anglesOf(r), t * r.dim);
+        rotate(k, c.nKvHeads, c, r, anglesOf(r), t * r.dim);
         this.k.k.storeKv(p.k + t * kvDim * F32, kc + slots[t]! * this.rowBytes, kvDim, this.half);
         this.k.k.storeKv(p.v + t * kvDim * F32, vc + slots[t]! * this.rowBytes, kvDim, this.half);
       }
