@@ -65,11 +65,27 @@ export const JOB_WORDS = 16;
   return f32x4.replace_lane(s, 3, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 3) / cap)));
 }
 
-/** q · the four consecutive cache rows from r (rowBytes apart), n elements: four scores in one vector. */
+/**
+ * q · the four consecutive cache rows from r (rowBytes apart), n elements: four scores in one
+ * vector. Eight sums, two per row (alternate groups of four elements), so eight multiply-adds are
+ * in flight: with four, each waited on the one before (8 rows at 96 positions 121 -> 107 µs).
+ */
 // @ts-ignore: decorator
 @inline function dot4(q: usize, r: usize, rowBytes: usize, n: i32, half: bool): v128 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   let d = 0;
+  for (; d + 8 <= n; d += 8) {
+    const qv = v128.load(q + (<usize>d << 2)), qw = v128.load(q + (<usize>d << 2), 16);
+    a0 = madd(qv, load4(r, d, half), a0);
+    a1 = madd(qv, load4(r + rowBytes, d, half), a1);
+    a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
+    a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
+    b0 = madd(qw, load4(r, d + 4, half), b0);
+    b1 = madd(qw, load4(r + rowBytes, d + 4, half), b1);
+    b2 = madd(qw, load4(r + 2 * rowBytes, d + 4, half), b2);
+    b3 = madd(qw, load4(r + 3 * rowBytes, d + 4, half), b3);
+  }
   for (; d + 4 <= n; d += 4) {
     const qv = v128.load(q + (<usize>d << 2));
     a0 = madd(qv, load4(r, d, half), a0);
@@ -77,6 +93,10 @@ export const JOB_WORDS = 16;
     a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
     a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
   }
+  a0 = f32x4.add(a0, b0);
+  a1 = f32x4.add(a1, b1);
+  a2 = f32x4.add(a2, b2);
+  a3 = f32x4.add(a3, b3);
   // [a0, a1, a2, a3] lane sums by a 4 × 4 transpose
   const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
   const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
