@@ -21,7 +21,14 @@ const relaxed = await hasRelaxedSimd();
 const builds = [
   { name: 'SIMD128, 1 thread', simd: 'simd' as const, threads: 1 },
   { name: 'SIMD128, 2 threads', simd: 'simd' as const, threads: 2 },
-  ...(relaxed ? [{ name: 'relaxed SIMD, 1 thread', simd: 'relaxed' as const, threads: 1 }, { name: 'relaxed SIMD, 2 threads', simd: 'relaxed' as const, threads: 2 }] : []),
+  ...(relaxed
+    ? [
+        { name: 'relaxed SIMD, 1 thread', simd: 'relaxed' as const, threads: 1, fourWay: false },
+        { name: 'relaxed SIMD, 2 threads', simd: 'relaxed' as const, threads: 2, fourWay: false },
+        // the four-way dot kernels, whether or not this CPU would pick them (Kernels.create times both)
+        { name: 'relaxed SIMD with four-way dots, 2 threads', simd: 'relaxed' as const, threads: 2, fourWay: true },
+      ]
+    : []),
 ];
 
 const all: Kernels[] = [];
@@ -31,7 +38,7 @@ describe.each(builds)('$name', (build) => {
   let k: Kernels;
   const kernels = async () => {
     if (!k) {
-      k = await Kernels.create({ simd: build.simd, threads: build.threads });
+      k = await Kernels.create({ simd: build.simd, threads: build.threads, fourWay: 'fourWay' in build ? build.fourWay : undefined });
       all.push(k);
       k.reserveInputs(INPUT_ELEMENTS);
     }
@@ -41,6 +48,7 @@ describe.each(builds)('$name', (build) => {
   it('runs the build it was asked for', async () => {
     const k = await kernels();
     expect(k.simd).toBe(build.simd);
+    if ('fourWay' in build) expect(k.fourWay).toBe(build.fourWay);
     expect(k.threads).toBe(build.threads);
   });
 

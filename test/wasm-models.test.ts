@@ -93,7 +93,7 @@ it('stories260K: the same greedy tokens, and the published text through the API'
   const f = createFetch({ model: STORIES_GGUF, backend: 'wasm', maxModelLen: 512 });
   const info = await f.ready;
   expect(info.backend).toBe('wasm');
-  expect(info.description).toMatch(/WebAssembly (relaxed SIMD|SIMD128), \d+ threads?/);
+  expect(info.description).toMatch(/WebAssembly (relaxed SIMD( \(four-way dots\))?|SIMD128), \d+ threads?/);
   const res = await f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: '', max_tokens: 256, temperature: 0 }) });
   expect((await res.json()).choices[0].text).toBe(storiesReference());
   await f.dispose();

@@ -1149,8 +1149,37 @@ let sink: u32 = 0;
   return fmaV(acc, ints, f32x4.mul(d, v128.load32_splat(xd)));
 }
 
+// Where the CPU has a four-way int8 dot product (x86's AVX-VNNI vpdpbusd, Arm's sdot), relaxed
+// SIMD's i32x4 dot-add is one instruction that sums four codes of a row straight into its 32-bit
+// lane, so the 16-bit partial sums and their widening go; elsewhere it is three (pmaddubsw,
+// pmaddwd, paddd) against the 16-bit dot's one plus an add. matmul_q4_0x4d is the kernel with it;
+// Kernels.create times both and keeps the faster (the sums are the same integers).
+
+/** quad with four-way dots: s (four 32-bit row sums) + codes lo and hi times the token's inputs. */
 // @ts-ignore: decorator
-@inline function packedQ4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function quadD(lo: v128, hi: v128, x: usize, k: usize, s: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + 16 + (k << 2)), hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + (k << 2)), lo, s));
+}
+
+/** finish4 for quadD's 32-bit sums. */
+// @ts-ignore: decorator
+@inline function finishD(s: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
+  return fmaV(acc, i32x4.add(s, i32x4.splat(-8 * (load<i32>(xs) + load<i32>(xs, 4)))), f32x4.mul(d, v128.load32_splat(xd)));
+}
+
+/** quad or quadD (four-way: a constant). */
+// @ts-ignore: decorator
+@inline function quadQ4(lo: v128, hi: v128, x: usize, k: usize, s: v128, fourWay: bool): v128 {
+  return fourWay ? quadD(lo, hi, x, k, s) : quad(lo, hi, x, k, s);
+}
+
+// @ts-ignore: decorator
+@inline function finishQ4(s: v128, xs: usize, xd: usize, d: v128, acc: v128, fourWay: bool): v128 {
+  return fourWay ? finishD(s, xs, xd, d, acc) : finish4(s, xs, xd, d, acc);
+}
+
+// @ts-ignore: decorator
+@inline function packedQ4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const nb = cols >> 5;
   const groupBytes = <usize>nb * 72;
   const last = w + <usize>(rows >> 2) * groupBytes - 4;
@@ -1167,19 +1196,19 @@ let sink: u32 = 0;
       for (let b = 0; b < nb; b++) {
         // written out for k = 0 .. 3: binaryen does not unroll, and a loop here cost ~10 %
         let q = v128.load(p + 8), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        let s0 = quad(lo, hi, x, 0, i16x8.splat(0)), s1 = quad(lo, hi, x + xStride, 0, i16x8.splat(0));
-        let s2 = quad(lo, hi, x + 2 * xStride, 0, i16x8.splat(0)), s3 = quad(lo, hi, x + 3 * xStride, 0, i16x8.splat(0));
+        let s0 = quadQ4(lo, hi, x, 0, i16x8.splat(0), fourWay), s1 = quadQ4(lo, hi, x + xStride, 0, i16x8.splat(0), fourWay);
+        let s2 = quadQ4(lo, hi, x + 2 * xStride, 0, i16x8.splat(0), fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 0, i16x8.splat(0), fourWay);
         q = v128.load(p + 24), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quad(lo, hi, x, 1, s0), s1 = quad(lo, hi, x + xStride, 1, s1), s2 = quad(lo, hi, x + 2 * xStride, 1, s2), s3 = quad(lo, hi, x + 3 * xStride, 1, s3);
+        s0 = quadQ4(lo, hi, x, 1, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 1, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 1, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 1, s3, fourWay);
         q = v128.load(p + 40), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quad(lo, hi, x, 2, s0), s1 = quad(lo, hi, x + xStride, 2, s1), s2 = quad(lo, hi, x + 2 * xStride, 2, s2), s3 = quad(lo, hi, x + 3 * xStride, 2, s3);
+        s0 = quadQ4(lo, hi, x, 2, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 2, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 2, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 2, s3, fourWay);
         q = v128.load(p + 56), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quad(lo, hi, x, 3, s0), s1 = quad(lo, hi, x + xStride, 3, s1), s2 = quad(lo, hi, x + 2 * xStride, 3, s2), s3 = quad(lo, hi, x + 3 * xStride, 3, s3);
+        s0 = quadQ4(lo, hi, x, 3, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 3, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 3, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 3, s3, fourWay);
         const ds = scales4(p);
-        a0 = finish4(s0, s, d, ds, a0);
-        a1 = finish4(s1, s + sStride, d + dStride, ds, a1);
-        a2 = finish4(s2, s + 2 * sStride, d + 2 * dStride, ds, a2);
-        a3 = finish4(s3, s + 3 * sStride, d + 3 * dStride, ds, a3);
+        a0 = finishQ4(s0, s, d, ds, a0, fourWay);
+        a1 = finishQ4(s1, s + sStride, d + dStride, ds, a1, fourWay);
+        a2 = finishQ4(s2, s + 2 * sStride, d + 2 * dStride, ds, a2, fourWay);
+        a3 = finishQ4(s3, s + 3 * sStride, d + 3 * dStride, ds, a3, fourWay);
         p += 72;
         x += 32;
         d += 4;
@@ -1197,9 +1226,9 @@ let sink: u32 = 0;
       let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         const q0 = v128.load(p + 8), q1 = v128.load(p + 24), q2 = v128.load(p + 40), q3 = v128.load(p + 56);
-        const s01 = quad(lowNibbles(q0), highNibblesBeside(q0), x, 0, quad(lowNibbles(q1), highNibblesBeside(q1), x, 1, i16x8.splat(0)));
-        const s23 = quad(lowNibbles(q2), highNibblesBeside(q2), x, 2, quad(lowNibbles(q3), highNibblesBeside(q3), x, 3, i16x8.splat(0)));
-        a = finish4(i16x8.add(s01, s23), s, d, scales4(p), a);
+        const s01 = quadQ4(lowNibbles(q0), highNibblesBeside(q0), x, 0, quadQ4(lowNibbles(q1), highNibblesBeside(q1), x, 1, i16x8.splat(0), fourWay), fourWay);
+        const s23 = quadQ4(lowNibbles(q2), highNibblesBeside(q2), x, 2, quadQ4(lowNibbles(q3), highNibblesBeside(q3), x, 3, i16x8.splat(0), fourWay), fourWay);
+        a = finishQ4(fourWay ? i32x4.add(s01, s23) : i16x8.add(s01, s23), s, d, scales4(p), a, fourWay);
         touched ^= touch(p, last);
         p += 72;
         x += 32;
@@ -2374,7 +2403,12 @@ export function matmul_q4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 export function matmul_q4_0x4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
-  else packedQ4_0(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  else packedQ4_0(w, cols, xq, xd, xs, T, out, rows, r0, r1, false);
+}
+/** matmul_q4_0x4 with four-way dots (see quadD). */
+export function matmul_q4_0x4d(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ4_0(w, cols, xq, xd, xs, T, out, rows, r0, r1, true);
 }
 export function matmul_q4_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q4_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

@@ -43,7 +43,7 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
     const maxBatch = options.maxBatch ?? 8;
     const kv = planKvCache(model.config, maxSeqLen, maxBatch, options.kvDtype === 'f16' ? 2 : 4, options.kvCacheBytes);
     const transformer = new WasmTransformer(model.config, kernels, matrices, small, maxSeqLen, kv);
-    const notes = [`WebAssembly ${kernels.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}`, `${kernels.threads} thread${kernels.threads === 1 ? '' : 's'}`];
+    const notes = [`WebAssembly ${kernels.simd === 'relaxed' ? `relaxed SIMD${kernels.fourWay ? ' (four-way dots)' : ''}` : 'SIMD128'}`, `${kernels.threads} thread${kernels.threads === 1 ? '' : 's'}`];
     if (kernels.threadNote) notes.push(kernels.threadNote);
     notes.push(`KV cache ${mib(kv.bytes)} MiB ${kv.dtype} for ${kv.numBlocks * kv.blockSize} positions`);
     notes.push(`${mib(kernels.mem.bytes)} MiB of memory`);

@@ -58,6 +58,8 @@ export interface StoredMatrix {
  */
 interface Packing {
   kernel: `matmul_${string}`;
+  /** The kernel with four-way int8 dots, where there is one (wasm/matmul.ts's quadD): used when Kernels.create measures it faster. */
+  fourWay?: `matmul_${string}`;
   pack: `pack_${string}`;
   blockBytes: number;
   blockElems: number;
@@ -88,7 +90,7 @@ function q6kPlaces(w: number) {
 const Q6K_PLACES = Array.from({ length: 256 }, (_, w) => q6kPlaces(w));
 
 const PACKINGS: Partial<Record<DType, Packing>> = {
-  Q4_0: { kernel: 'matmul_q4_0x4', pack: 'pack_q4_0', blockBytes: 18, blockElems: 32, unpack: blocks32(2) },
+  Q4_0: { kernel: 'matmul_q4_0x4', fourWay: 'matmul_q4_0x4d', pack: 'pack_q4_0', blockBytes: 18, blockElems: 32, unpack: blocks32(2) },
   Q5_0: {
     kernel: 'matmul_q5_0x4',
     pack: 'pack_q5_0',
@@ -135,7 +137,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
 };
 
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).map((p) => p!.kernel), 'attention'];
+const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).flatMap((p) => (p!.fourWay ? [p!.kernel, p!.fourWay] : [p!.kernel])), 'attention'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 
 /** Row r's blocks as the file stores them, read back from the packed layout. */
@@ -155,6 +157,44 @@ export interface KernelOptions {
   threads?: number;
   /** 'simd' forces plain SIMD128 where relaxed SIMD is there too (tests keep both paths honest). */
   simd?: SimdLevel;
+  /** Forces the four-way dot kernels on (true) or off under relaxed SIMD; by default they are timed against the others at load. */
+  fourWay?: boolean;
+}
+
+/**
+ * Whether the four-way dot kernel (matmul_q4_0x4d) beats the 16-bit one here: both timed on a
+ * 64 × 2048 Q4_0 matrix, four tokens and one, alternating, fastest of five each (~2 ms at load).
+ * It wins where the CPU multiplies four int8 pairs into a 32-bit lane in one instruction (AVX-VNNI,
+ * Arm's dot product: 1.05-1.16x on a Xeon with AVX-VNNI) and loses where V8 spells it in three.
+ * False if the two disagree: a relaxed SIMD that computes it differently is not used.
+ */
+function fourWayIsFaster(mem: KernelMemory, k: KernelExports): boolean {
+  const rows = 64, cols = 2048, T = 4;
+  const w = mem.alloc(rows * (cols / 32) * 18, 'the dot kernels timed at load');
+  const bytes = mem.u8(w, rows * (cols / 32) * 18);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 18 === 1 ? 0x2c : (i * 73 + 11) & 0xff; // scales ~0.06
+  const x = mem.alloc(T * cols * 4, 'the dot kernels timed at load');
+  mem.f32(x, T * cols).set(Array.from({ length: T * cols }, (_, i) => Math.sin(i * 0.7)));
+  const xq = mem.alloc(T * cols, 'the dot kernels timed at load'), xd = mem.alloc((T * cols) / 8, 'the dot kernels timed at load'), xs = mem.alloc((T * cols) / 4, 'the dot kernels timed at load');
+  const outs = [mem.alloc(T * rows * 4, 'the dot kernels timed at load'), mem.alloc(T * rows * 4, 'the dot kernels timed at load')];
+  const scratch = mem.alloc(4 * (cols / 32) * 18, 'the dot kernels timed at load');
+  k.pack_q4_0!(w, rows, cols, scratch);
+  k.quantize(x, cols, T, xq, xd, xs);
+  const kernels = [k.matmul_q4_0x4!, k.matmul_q4_0x4d!];
+  const best = [Infinity, Infinity];
+  for (let round = 0; round < 5; round++) {
+    kernels.forEach((f, i) => {
+      const start = performance.now();
+      for (let r = 0; r < 4; r++) {
+        f(w, cols, xq, xd, xs, x, T, outs[i]!, rows, 0, rows);
+        f(w, cols, xq, xd, xs, x, 1, outs[i]!, rows, 0, rows);
+      }
+      best[i] = Math.min(best[i]!, performance.now() - start);
+    });
+  }
+  const [a, b] = outs.map((o) => mem.f32(o, T * rows));
+  if (a!.some((v, i) => !Object.is(v, b![i]))) return false;
+  return best[1]! < best[0]! * 0.97;
 }
 
 /** Words of an attention job's header before its rows (wasm/attention.ts's JOB_WORDS). */
@@ -229,6 +269,8 @@ export class Kernels {
     readonly mem: KernelMemory,
     readonly k: KernelExports,
     readonly simd: SimdLevel,
+    /** The four-way dot kernels are used (relaxed SIMD, where measured faster). */
+    readonly fourWay: boolean,
     private readonly pool: ThreadPool | undefined,
     /** Why fewer threads run than were asked for, if they do. */
     readonly threadNote: string | undefined,
@@ -254,13 +296,14 @@ export class Kernels {
     const control = mem.alloc(CONTROL_BYTES, 'the thread control block');
     const f16Table = writeF16Table(mem);
     k.setF16Table(f16Table);
+    const fourWay = simd === 'relaxed' && (options.fourWay ?? fourWayIsFaster(mem, k));
     // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
     const threads = shared ? wanted : 1;
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
     k.setKvTile(tiles);
     const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setKvTile', tiles + i * KV_TILE_BYTES]];
     const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
-    return new Kernels(mem, k, simd, pool, threadNote);
+    return new Kernels(mem, k, simd, fourWay, pool, threadNote);
   }
 
   get threads(): number {
@@ -368,7 +411,7 @@ export class Kernels {
   matmul(dtype: DType, w: number, rows: number, input: Input, out: number, layout: Layout = 'rows'): void {
     const packing = layout === 'x4' ? PACKINGS[dtype] : undefined;
     if (layout === 'x4' && (!packing || rows % 4 !== 0)) throw new Error(`no kernel for ${dtype} with ${rows} rows in fours`);
-    const name = packing ? packing.kernel : MATMULS[dtype];
+    const name = packing ? (this.fourWay && packing.fourWay) || packing.kernel : MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
     const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
