@@ -21,14 +21,16 @@ describe('cross-origin isolated page', () => {
   });
 
   it.each([
-    ['simd', 1],
-    ['simd', 2],
-    ['relaxed', 1],
-    ['relaxed', 2],
-  ] as const)('every kernel case, %s build, %i threads', async (simd, threads) => {
-    const r = await api('kernels', simd, threads);
+    ['simd', 1, undefined],
+    ['simd', 2, undefined],
+    ['relaxed', 1, false],
+    ['relaxed', 2, false],
+    ['relaxed', 2, true],
+  ] as const)('every kernel case, %s build, %i threads, four-way dots %s', async (simd, threads, fourWay) => {
+    const r = await api('kernels', simd, threads, fourWay);
     expect(r.simd).toBe(simd);
     expect(r.threads).toBe(threads);
+    expect(r.fourWay).toBe(fourWay ?? false);
     expect(r.cases).toBeGreaterThan(40);
     expect(r.failures).toEqual([]);
   }, 120_000);
@@ -36,7 +38,7 @@ describe('cross-origin isolated page', () => {
   it('the engine in its worker, two threads: the stories260K reference text', async () => {
     const r = await api('greedy', { backend: 'wasm', threads: 2 }, 256);
     expect(r.info.backend).toBe('wasm');
-    expect(r.info.description).toMatch(/relaxed SIMD, 2 threads/);
+    expect(r.info.description).toMatch(/relaxed SIMD( \(four-way dots\))?, 2 threads/);
     expect(r.text).toBe(storiesReference());
   }, 120_000);
 

@@ -11,8 +11,8 @@ import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkAttentionRows, check
   isolated: () => crossOriginIsolated,
   hasRelaxed: () => hasRelaxedSimd(),
   /** Every kernel case in one build; returns the build that ran and the cases over tolerance. */
-  async kernels(simd: 'simd' | 'relaxed', threads: number) {
-    const k = await Kernels.create({ simd, threads });
+  async kernels(simd: 'simd' | 'relaxed', threads: number, fourWay?: boolean) {
+    const k = await Kernels.create({ simd, threads, fourWay });
     try {
       k.reserveInputs(INPUT_ELEMENTS);
       const failures: string[] = [];
@@ -26,7 +26,7 @@ import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkAttentionRows, check
         if (!(e < TOL.attentionNMSE)) failures.push(`attention ${c}: NMSE ${e}`);
       }
       for (const half of [0, 1]) for (const r of checkAttentionRows(k, 9, 3, 64, half)) failures.push(`attention row ${r} (float16 ${half}): batched differs from alone`);
-      return { simd: k.simd, threads: k.threads, note: k.threadNote, cases: MATMUL_CASES.length + BATCH_CASES.length + ATTENTION_CASES.length + 2, failures };
+      return { simd: k.simd, threads: k.threads, fourWay: k.fourWay, note: k.threadNote, cases: MATMUL_CASES.length + BATCH_CASES.length + ATTENTION_CASES.length + 2, failures };
     } finally {
       k.dispose();
     }
