@@ -169,15 +169,16 @@ export interface KernelOptions {
  * False if the two disagree: a relaxed SIMD that computes it differently is not used.
  */
 function fourWayIsFaster(mem: KernelMemory, k: KernelExports): boolean {
-  const rows = 64, cols = 2048, T = 4;
-  const w = mem.alloc(rows * (cols / 32) * 18, 'the dot kernels timed at load');
-  const bytes = mem.u8(w, rows * (cols / 32) * 18);
+  const rows = 64, cols = 2048, T = 4, bytesPerRow = (cols / 32) * 18;
+  const room = (bytes: number) => mem.alloc(bytes, 'the dot kernels timed at load');
+  const w = room(rows * bytesPerRow);
+  const bytes = mem.u8(w, rows * bytesPerRow);
   for (let i = 0; i < bytes.length; i++) bytes[i] = i % 18 === 1 ? 0x2c : (i * 73 + 11) & 0xff; // scales ~0.06
-  const x = mem.alloc(T * cols * 4, 'the dot kernels timed at load');
+  const x = room(T * cols * 4);
   mem.f32(x, T * cols).set(Array.from({ length: T * cols }, (_, i) => Math.sin(i * 0.7)));
-  const xq = mem.alloc(T * cols, 'the dot kernels timed at load'), xd = mem.alloc((T * cols) / 8, 'the dot kernels timed at load'), xs = mem.alloc((T * cols) / 4, 'the dot kernels timed at load');
-  const outs = [mem.alloc(T * rows * 4, 'the dot kernels timed at load'), mem.alloc(T * rows * 4, 'the dot kernels timed at load')];
-  const scratch = mem.alloc(4 * (cols / 32) * 18, 'the dot kernels timed at load');
+  const xq = room(T * cols), xd = room((T * cols) / 8), xs = room((T * cols) / 4);
+  const outs = [room(T * rows * 4), room(T * rows * 4)];
+  const scratch = room(4 * bytesPerRow);
   k.pack_q4_0!(w, rows, cols, scratch);
   k.quantize(x, cols, T, xq, xd, xs);
   const kernels = [k.matmul_q4_0x4!, k.matmul_q4_0x4d!];
