@@ -198,15 +198,16 @@ export class ThreadPool {
  * give the same numbers (whole 4-row groups).
  */
 export class ThreadChooser {
-  private readonly seen = new Map<string, { pool: number[]; alone: number[]; calls: number }>();
+  /** Per key: each side's last KEPT times and their second fastest (kept up to date by record, read by every call). */
+  private readonly seen = new Map<string, { pool: number[]; alone: number[]; poolTime: number; aloneTime: number; calls: number }>();
 
   /** True: run the work `key` names on the pool this time. */
   pool(key: string): boolean {
     let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { pool: [], alone: [], calls: 0 }));
+    if (!s) this.seen.set(key, (s = { pool: [], alone: [], poolTime: Infinity, aloneTime: Infinity, calls: 0 }));
     s.calls++;
     if (s.calls <= 2 * WARM) return s.calls % 2 === 1;
-    const better = secondFastest(s.pool) <= secondFastest(s.alone);
+    const better = s.poolTime <= s.aloneTime;
     return s.calls % EXPLORE === 0 ? !better : better;
   }
 
@@ -215,6 +216,8 @@ export class ThreadChooser {
     const times = pooled ? s.pool : s.alone;
     times.push(ms);
     if (times.length > KEPT) times.shift();
+    if (pooled) s.poolTime = secondFastest(times);
+    else s.aloneTime = secondFastest(times);
   }
 }
 
