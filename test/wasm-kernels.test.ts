@@ -69,7 +69,7 @@ describe.each(builds)('$name', (build) => {
     for (let r = 0; r < 12; r++) expect(k.row(m, r), `row ${r}`).toEqual(bytes.subarray(r * rowBytes, (r + 1) * rowBytes));
     expect(k.store('odd', dtype, 7, cols, randomBlocks(dtype, 7 * cols, 4)).layout).toBe('rows');
   });
-  it('quantize: the reference integers, their scales and sums per 16; zero and tiny blocks give zeros', async () => {
+  it('quantize: the reference integers, their scales and sums per 16 and 32; zero and tiny blocks give zeros', async () => {
     const k = await kernels();
     const n = 128;
     const x = randoms(n * 2, 5);
@@ -87,6 +87,9 @@ describe.each(builds)('$name', (build) => {
     for (let t = 0; t < 2; t++) quantizeInput8(want.subarray(t * n), x.subarray(t * n, (t + 1) * n), n);
     for (let i = 0; i < 2 * n; i++) expect(Math.fround(q[i]! * d[i >> 5]!), `element ${i}`).toBe(want[i]!);
     for (let g = 0; g < (2 * n) / 16; g++) expect(s[g]).toBe(Array.from(q.subarray(g * 16, g * 16 + 16)).reduce((a, b) => a + b, 0));
+    // then the sums per 32, where the packed Q4_0/Q5_0 kernels read them (wasm/simd.ts, sums32)
+    const s32 = new Int32Array(k.mem.memory.buffer, xs + ((2 * n) / 16) * 4, (2 * n) / 32);
+    for (let b = 0; b < (2 * n) / 32; b++) expect(s32[b], `block ${b}`).toBe(s[2 * b]! + s[2 * b + 1]!);
     expect(Array.from(q.subarray(32, 96)).every((v) => v === 0)).toBe(true);
   });
 

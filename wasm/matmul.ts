@@ -19,10 +19,11 @@
 //   w     the matrix's first row         cols  inputs per row (a multiple of the block size)
 //   xq    rounded inputs [T × cols]      xd    f32 scale per 32 inputs [T × cols/32]
 //         (int8 with relaxed SIMD, int16 without: simd.ts)
-//   xs    i32 sum per 16 inputs          xf    float inputs [T × cols] (float weights)
+//   xs    i32 sum per 16 inputs [T × cols/16], then per 32 [T × cols/32] (sums32)
+//                                        xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, highNibblesBeside, hsum, inputA, inputB, lowNibbles, spreadBits } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, highNibblesBeside, hsum, inputA, inputB, lowNibbles, spreadBits, sums32 } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -1158,10 +1159,10 @@ let sink: u32 = 0;
   return i16x8.add(s, i16x8.add(a, b));
 }
 
-/** acc + the block's four row sums (16-bit partial sums s) less 8 Σ inputs, times the rows' scales d and the token's scale at xd. */
+/** acc + the block's four row sums (16-bit partial sums s) less 8 Σ inputs (their sum at xs: sums32), times the rows' scales d and the token's scale at xd. */
 // @ts-ignore: decorator
 @inline function finish4(s: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
-  const ints = i32x4.add(i32x4.dot_i16x8_s(s, i16x8.splat(1)), i32x4.splat(-8 * (load<i32>(xs) + load<i32>(xs, 4))));
+  const ints = i32x4.sub(i32x4.dot_i16x8_s(s, i16x8.splat(1)), i32x4.shl(v128.load32_splat(xs), 3));
   return fmaV(acc, ints, f32x4.mul(d, v128.load32_splat(xd)));
 }
 
@@ -1180,7 +1181,7 @@ let sink: u32 = 0;
 /** finish4 for quadD's 32-bit sums. */
 // @ts-ignore: decorator
 @inline function finishD(s: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
-  return fmaV(acc, i32x4.add(s, i32x4.splat(-8 * (load<i32>(xs) + load<i32>(xs, 4)))), f32x4.mul(d, v128.load32_splat(xd)));
+  return fmaV(acc, i32x4.sub(s, i32x4.shl(v128.load32_splat(xs), 3)), f32x4.mul(d, v128.load32_splat(xd)));
 }
 
 /** quad or quadD (four-way: a constant). */
@@ -1203,13 +1204,69 @@ let sink: u32 = 0;
   return finishQ4(fourWay ? i32x4.add(s01, s23) : i16x8.add(s01, s23), s, d, scales4(p), acc, fourWay);
 }
 
+/** dotD's four-way dot-add: s + codes c (4k .. 4k+3 of each of four rows) times the token's inputs at x + 4k. */
+// @ts-ignore: decorator
+@inline function dotD(c: v128, x: usize, k: usize, s: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + (k << 2)), c, s);
+}
+
+/**
+ * packedQ4_0's four-token tiles with four-way dots (rows r .. r+3, their blocks from p0). The
+ * dot-add carries its sum through the instruction, so one chain per token waits ~5 cycles per
+ * dot: each token keeps two sums (low and high codes), eight chains in flight, added per block
+ * (the same integers, so the same bits as quadD's single chain).
+ */
+// @ts-ignore: decorator
+@inline function tilesQ4_0D(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32): void {
+  const cols = nb << 5;
+  const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
+  const z = i32x4.splat(0);
+  // the nibble mask made at run time: V8 rebuilds a constant vector at every use (three instructions)
+  const m = i8x16.splat(<i8>(0x0f | (nb >> 31)));
+  for (let t = 0; t < T4; t += 4) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = p0;
+    let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
+      // written out for k = 0 .. 3: binaryen does not unroll
+      let q = v128.load(p + 8), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      let l0 = dotD(lo, x0, 0, z), h0 = dotD(hi, x0 + 16, 0, z), l1 = dotD(lo, x1, 0, z), h1 = dotD(hi, x1 + 16, 0, z);
+      let l2 = dotD(lo, x2, 0, z), h2 = dotD(hi, x2 + 16, 0, z), l3 = dotD(lo, x3, 0, z), h3 = dotD(hi, x3 + 16, 0, z);
+      q = v128.load(p + 24), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      l0 = dotD(lo, x0, 1, l0), h0 = dotD(hi, x0 + 16, 1, h0), l1 = dotD(lo, x1, 1, l1), h1 = dotD(hi, x1 + 16, 1, h1);
+      l2 = dotD(lo, x2, 1, l2), h2 = dotD(hi, x2 + 16, 1, h2), l3 = dotD(lo, x3, 1, l3), h3 = dotD(hi, x3 + 16, 1, h3);
+      q = v128.load(p + 40), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      l0 = dotD(lo, x0, 2, l0), h0 = dotD(hi, x0 + 16, 2, h0), l1 = dotD(lo, x1, 2, l1), h1 = dotD(hi, x1 + 16, 2, h1);
+      l2 = dotD(lo, x2, 2, l2), h2 = dotD(hi, x2 + 16, 2, h2), l3 = dotD(lo, x3, 2, l3), h3 = dotD(hi, x3 + 16, 2, h3);
+      q = v128.load(p + 56), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      l0 = dotD(lo, x0, 3, l0), h0 = dotD(hi, x0 + 16, 3, h0), l1 = dotD(lo, x1, 3, l1), h1 = dotD(hi, x1 + 16, 3, h1);
+      l2 = dotD(lo, x2, 3, l2), h2 = dotD(hi, x2 + 16, 3, h2), l3 = dotD(lo, x3, 3, l3), h3 = dotD(hi, x3 + 16, 3, h3);
+      const ds = scales4(p);
+      a0 = finishD(i32x4.add(l0, h0), s, d, ds, a0);
+      a1 = finishD(i32x4.add(l1, h1), s + sStride, d + dStride, ds, a1);
+      a2 = finishD(i32x4.add(l2, h2), s + 2 * sStride, d + 2 * dStride, ds, a2);
+      a3 = finishD(i32x4.add(l3, h3), s + 3 * sStride, d + 3 * dStride, ds, a3);
+      p += 72;
+      x0 += 32;
+      d += 4;
+      s += 4;
+    }
+    v128.store(at(out, rows, t, r), a0);
+    v128.store(at(out, rows, t + 1, r), a1);
+    v128.store(at(out, rows, t + 2, r), a2);
+    v128.store(at(out, rows, t + 3, r), a3);
+  }
+}
+
 // @ts-ignore: decorator
 @inline function packedQ4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const nb = cols >> 5;
   const groupBytes = <usize>nb * 72;
   const last = w + <usize>(rows >> 2) * groupBytes - 4;
   let touched: u32 = 0;
-  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
+  const xb = sums32(xs, T, cols);
   const T4 = T & ~3;
   if (T == 1) {
     // A decode step: two groups at a time, half the chunk apart, so memory is read as two
@@ -1221,7 +1278,7 @@ let sink: u32 = 0;
       const ra = r0 + (g << 2), rb = ra + (half << 2);
       let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
       let a = f32x4.splat(0), c = f32x4.splat(0);
-      let x = xq, d = xd, s = xs;
+      let x = xq, d = xd, s = xb;
       for (let b = 0; b < nb; b++) {
         a = tokenBlockQ4(pa, x, d, s, a, fourWay);
         c = tokenBlockQ4(pb, x, d, s, c, fourWay);
@@ -1230,7 +1287,7 @@ let sink: u32 = 0;
         pb += 72;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, 0, ra), a);
       v128.store(at(out, rows, 0, rb), c);
@@ -1244,10 +1301,12 @@ let sink: u32 = 0;
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
     // four tokens at a time: each block's codes decoded once for all four
-    for (let t = 0; t < T4; t += 4) {
+    if (fourWay) {
+      tilesQ4_0D(p0, nb, xq, xd, xb, T4, out, rows, r);
+    } else for (let t = 0; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         // written out for k = 0 .. 3: binaryen does not unroll, and a loop here cost ~10 %
         let q = v128.load(p + 8), lo = lowNibbles(q), hi = highNibblesBeside(q);
@@ -1267,7 +1326,7 @@ let sink: u32 = 0;
         p += 72;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, t, r), a0);
       v128.store(at(out, rows, t + 1, r), a1);
@@ -1278,14 +1337,14 @@ let sink: u32 = 0;
     for (let t = T4; t < T; t++) {
       let a = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         a = tokenBlockQ4(p, x, d, s, a, fourWay);
         touched ^= touch(p, last);
         p += 72;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, t, r), a);
     }
@@ -1311,7 +1370,7 @@ let sink: u32 = 0;
 /** acc + a block's four row sums less 16 Σ inputs, times the rows' scales d and the token's scale at xd. */
 // @ts-ignore: decorator
 @inline function finishQ5_0(ints: v128, xs: usize, xd: usize, d: v128, acc: v128): v128 {
-  const biased = i32x4.add(ints, i32x4.splat(-16 * (load<i32>(xs) + load<i32>(xs, 4))));
+  const biased = i32x4.sub(ints, i32x4.shl(v128.load32_splat(xs), 4));
   return fmaV(acc, biased, f32x4.mul(d, v128.load32_splat(xd)));
 }
 
@@ -1350,7 +1409,8 @@ let sink: u32 = 0;
 @inline function packedQ5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
   const groupBytes = <usize>nb * 88;
-  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
+  const xb = sums32(xs, T, cols);
   const T4 = T & ~3;
   if (T == 1) {
     // a decode step: two groups at a time, half the chunk apart (two streams: packedQ4_0)
@@ -1359,7 +1419,7 @@ let sink: u32 = 0;
       const ra = r0 + (g << 2), rb = ra + (half << 2);
       let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
       let a = f32x4.splat(0), c = f32x4.splat(0);
-      let x = xq, d = xd, s = xs;
+      let x = xq, d = xd, s = xb;
       for (let b = 0; b < nb; b++) {
         a = tokenBlockQ5(pa, x, d, s, a);
         c = tokenBlockQ5(pb, x, d, s, c);
@@ -1367,7 +1427,7 @@ let sink: u32 = 0;
         pb += 88;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, 0, ra), a);
       v128.store(at(out, rows, 0, rb), c);
@@ -1380,7 +1440,7 @@ let sink: u32 = 0;
     for (let t = 0; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         const h = v128.load(p, 72);
         let q: v128, lo: v128, hi: v128;
@@ -1429,7 +1489,7 @@ let sink: u32 = 0;
         p += 88;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, t + 0, r), a0);
       v128.store(at(out, rows, t + 1, r), a1);
@@ -1440,13 +1500,13 @@ let sink: u32 = 0;
     for (let t = T4; t < T; t++) {
       let a0 = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         a0 = tokenBlockQ5(p, x, d, s, a0);
         p += 88;
         x += 32;
         d += 4;
-        s += 8;
+        s += 4;
       }
       v128.store(at(out, rows, t + 0, r), a0);
     }
@@ -2347,13 +2407,111 @@ let sink: u32 = 0;
   return a0;
 }
 
+/**
+ * packedQ4_K's four-token tiles with four-way dots (rows r .. r+3, their super-blocks from p0).
+ * Each token keeps two chains of dot-adds per sub-block (even and odd code vectors: one chain
+ * waits ~5 cycles per dot, tilesQ4_0D), the same integers as dot16's 16-bit sums, so the same bits.
+ * Kernels alone: 1.09-1.13x the 16-bit tile, 1.07-1.16x more with the mask made at run time. Each
+ * load feeding both sub-blocks of its pair (chains per sub-block instead) measured 0.92-0.97x:
+ * V8 then keeps more codes live and spills them.
+ */
+// @ts-ignore: decorator
+@inline function tilesK4D(p0: usize, nb: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r: i32): void {
+  const cols = nb << 8;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const z = i32x4.splat(0);
+  // the nibble mask made at run time: V8 rebuilds a constant vector at every use (three instructions)
+  const m = i8x16.splat(<i8>(0x0f | (nb >> 31)));
+  for (let t = 0; t < T4; t += 4) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = p0;
+    let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
+      {
+        const dmin = scales4(p + 8);
+        const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
+        const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
+        a0 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d, s, a0);
+        a1 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + dStride, s + sStride, a1);
+        a2 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 2 * dStride, s + 2 * sStride, a2);
+        a3 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 3 * dStride, s + 3 * sStride, a3);
+      }
+      const dd = scales4(p);
+      const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
+      for (let j = 0; j < 4; j++) {
+        const pj = p + 64 + (<usize>j << 7), xj = x + (<usize>j << 6), dj = d + (<usize>j << 3);
+        const x1 = xj + xStride, x2 = xj + 2 * xStride, x3 = xj + 3 * xStride;
+        const sc = j < 2 ? sc03 : sc47;
+        let c: v128;
+        {
+          // sub-block 2j + 0: the low nibbles
+          c = v128.and(m, v128.load(pj, 0));
+          let e0 = dotD(c, xj + 0, 0, z); let e1 = dotD(c, x1 + 0, 0, z); let e2 = dotD(c, x2 + 0, 0, z); let e3 = dotD(c, x3 + 0, 0, z);
+          c = v128.and(m, v128.load(pj, 16));
+          let o0 = dotD(c, xj + 4, 0, z); let o1 = dotD(c, x1 + 4, 0, z); let o2 = dotD(c, x2 + 4, 0, z); let o3 = dotD(c, x3 + 4, 0, z);
+          c = v128.and(m, v128.load(pj, 32));
+          e0 = dotD(c, xj + 8, 0, e0); e1 = dotD(c, x1 + 8, 0, e1); e2 = dotD(c, x2 + 8, 0, e2); e3 = dotD(c, x3 + 8, 0, e3);
+          c = v128.and(m, v128.load(pj, 48));
+          o0 = dotD(c, xj + 12, 0, o0); o1 = dotD(c, x1 + 12, 0, o1); o2 = dotD(c, x2 + 12, 0, o2); o3 = dotD(c, x3 + 12, 0, o3);
+          c = v128.and(m, v128.load(pj, 64));
+          e0 = dotD(c, xj + 16, 0, e0); e1 = dotD(c, x1 + 16, 0, e1); e2 = dotD(c, x2 + 16, 0, e2); e3 = dotD(c, x3 + 16, 0, e3);
+          c = v128.and(m, v128.load(pj, 80));
+          o0 = dotD(c, xj + 20, 0, o0); o1 = dotD(c, x1 + 20, 0, o1); o2 = dotD(c, x2 + 20, 0, o2); o3 = dotD(c, x3 + 20, 0, o3);
+          c = v128.and(m, v128.load(pj, 96));
+          e0 = dotD(c, xj + 24, 0, e0); e1 = dotD(c, x1 + 24, 0, e1); e2 = dotD(c, x2 + 24, 0, e2); e3 = dotD(c, x3 + 24, 0, e3);
+          c = v128.and(m, v128.load(pj, 112));
+          o0 = dotD(c, xj + 28, 0, o0); o1 = dotD(c, x1 + 28, 0, o1); o2 = dotD(c, x2 + 28, 0, o2); o3 = dotD(c, x3 + 28, 0, o3);
+          const dsc = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
+          a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 0)));
+          a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 0)));
+          a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0)));
+          a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0)));
+        }
+        {
+          // sub-block 2j + 1: the high nibbles
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 0), 4));
+          let e0 = dotD(c, xj + 32, 0, z); let e1 = dotD(c, x1 + 32, 0, z); let e2 = dotD(c, x2 + 32, 0, z); let e3 = dotD(c, x3 + 32, 0, z);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 16), 4));
+          let o0 = dotD(c, xj + 36, 0, z); let o1 = dotD(c, x1 + 36, 0, z); let o2 = dotD(c, x2 + 36, 0, z); let o3 = dotD(c, x3 + 36, 0, z);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 32), 4));
+          e0 = dotD(c, xj + 40, 0, e0); e1 = dotD(c, x1 + 40, 0, e1); e2 = dotD(c, x2 + 40, 0, e2); e3 = dotD(c, x3 + 40, 0, e3);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 48), 4));
+          o0 = dotD(c, xj + 44, 0, o0); o1 = dotD(c, x1 + 44, 0, o1); o2 = dotD(c, x2 + 44, 0, o2); o3 = dotD(c, x3 + 44, 0, o3);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 64), 4));
+          e0 = dotD(c, xj + 48, 0, e0); e1 = dotD(c, x1 + 48, 0, e1); e2 = dotD(c, x2 + 48, 0, e2); e3 = dotD(c, x3 + 48, 0, e3);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 80), 4));
+          o0 = dotD(c, xj + 52, 0, o0); o1 = dotD(c, x1 + 52, 0, o1); o2 = dotD(c, x2 + 52, 0, o2); o3 = dotD(c, x3 + 52, 0, o3);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 96), 4));
+          e0 = dotD(c, xj + 56, 0, e0); e1 = dotD(c, x1 + 56, 0, e1); e2 = dotD(c, x2 + 56, 0, e2); e3 = dotD(c, x3 + 56, 0, e3);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 112), 4));
+          o0 = dotD(c, xj + 60, 0, o0); o1 = dotD(c, x1 + 60, 0, o1); o2 = dotD(c, x2 + 60, 0, o2); o3 = dotD(c, x3 + 60, 0, o3);
+          const dsc = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
+          a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 4)));
+          a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 4)));
+          a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4)));
+          a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4)));
+        }
+      }
+      p += 576;
+      x += 256;
+      d += 32;
+      s += 64;
+    }
+    v128.store(at(out, rows, t + 0, r), a0);
+    v128.store(at(out, rows, t + 1, r), a1);
+    v128.store(at(out, rows, t + 2, r), a2);
+    v128.store(at(out, rows, t + 3, r), a3);
+  }
+}
+
 // Written out where it measured faster (the repetition is deliberate; binaryen does not
 // unroll): the one-token loop entirely (as loops, with a shift of 0 or 4 choosing the nibble half,
 // it ran 0.7x), the tile within each pair of sub-blocks (its pairs unrolled too ran 0.9x). A tile
 // reads each pair's bytes twice, once per nibble half, so that four tokens' sums fit in
 // registers; one token takes both halves from one load.
 // @ts-ignore: decorator
-@inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const nb = cols >> 8;
   const groupBytes = <usize>nb * 576;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
@@ -2383,7 +2541,8 @@ let sink: u32 = 0;
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
     // four tokens at a time, each super-block's scales and codes decoded once for the four
-    for (let t = 0; t < T4; t += 4) {
+    if (fourWay) tilesK4D(p0, nb, xq, xd, xs, T4, out, rows, r);
+    else for (let t = 0; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
       let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
@@ -2592,7 +2751,13 @@ export function matmul_q4_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 export function matmul_q4_kx4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
-  else packedQ4_K(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  else packedQ4_K(w, cols, xq, xd, xs, T, out, rows, r0, r1, false);
+}
+/** matmul_q4_kx4 with four-way dots (tilesK4D). */
+export function matmul_q4_kx4d(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ4_K(w, cols, xq, xd, xs, T, out, rows, r0, r1, true);
 }
 export function matmul_q5_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;

@@ -1,13 +1,17 @@
 // Inputs rounded for the integer dot products (matmul.ts), as llama.cpp's quantize_row_q8_0:
 // per block of 32, q = round(x × 127 / m) with m the block's largest |x|, kept with the scale
-// m / 127 and the sums of each 16 q's (the weights' offsets multiply those). Rounding is to the
+// m / 127 and the sums of each 16 q's and of each 32 (sums32, after them; the weights' offsets
+// multiply those). Rounding is to the
 // nearest, ties to even, in float32: the CPU reference's quantizeInput8 rounds to the same
 // integers (src/engine/cpu/forward.ts), which is what lets the tests compare tokens exactly.
 // Blocks whose m is below 2^-100 (or NaN) become zeros.
 
-/** x [T × n] floats → xq [T × n] int8 (relaxed SIMD) or int16 (plain), xd [T × n/32] f32 scales, xs [T × n/16] i32 sums. */
+import { sums32 } from './simd';
+
+/** x [T × n] floats → xq [T × n] int8 (relaxed SIMD) or int16 (plain), xd [T × n/32] f32 scales, xs [T × n/16] i32 sums then [T × n/32] more (sums32). */
 export function quantize(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usize): void {
   const blocks = <usize>(T * (n >> 5));
+  const xb = sums32(xs, T, n);
   for (let b: usize = 0; b < blocks; b++) {
     const p = x + (b << 7);
     const v0 = v128.load(p), v1 = v128.load(p + 16), v2 = v128.load(p + 32), v3 = v128.load(p + 48);
@@ -25,6 +29,7 @@ export function quantize(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usi
       store<f32>(xd + (b << 2), 0);
       store<i32>(xs + (b << 3), 0);
       store<i32>(xs + (b << 3) + 4, 0);
+      store<i32>(xb + (b << 2), 0);
       continue;
     }
     const inv = f32x4.splat(<f32>127 / m);
@@ -48,7 +53,10 @@ export function quantize(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usi
     store<f32>(xd + (b << 2), m / <f32>127);
     const s0 = i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3));
     const s1 = i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7));
-    store<i32>(xs + (b << 3), i32x4.extract_lane(s0, 0) + i32x4.extract_lane(s0, 1) + i32x4.extract_lane(s0, 2) + i32x4.extract_lane(s0, 3));
-    store<i32>(xs + (b << 3) + 4, i32x4.extract_lane(s1, 0) + i32x4.extract_lane(s1, 1) + i32x4.extract_lane(s1, 2) + i32x4.extract_lane(s1, 3));
+    const lo = i32x4.extract_lane(s0, 0) + i32x4.extract_lane(s0, 1) + i32x4.extract_lane(s0, 2) + i32x4.extract_lane(s0, 3);
+    const hi = i32x4.extract_lane(s1, 0) + i32x4.extract_lane(s1, 1) + i32x4.extract_lane(s1, 2) + i32x4.extract_lane(s1, 3);
+    store<i32>(xs + (b << 3), lo);
+    store<i32>(xs + (b << 3) + 4, hi);
+    store<i32>(xb + (b << 2), lo + hi);
   }
 }

@@ -4,7 +4,7 @@
  * reused by every matrix that reads them (q, k and v; gate and up).
  */
 import { byteSize, type DType } from '../../formats/dtypes.js';
-import { canShareMemory, compileKernels, hasRelaxedSimd, hasSimd, KernelMemory, writeF16Table, type KernelExports, type SimdLevel } from './module.js';
+import { canShareMemory, compileKernels, hasRelaxedSimd, hasSimd, inputSumBytes, KernelMemory, writeF16Table, type KernelExports, type SimdLevel } from './module.js';
 import { CONTROL_BYTES, ThreadChooser, ThreadPool } from './threads.js';
 
 /** The matmul export of every weight type, in a fixed order (the threads call them by index). */
@@ -106,6 +106,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
   },
   Q4_K: {
     kernel: 'matmul_q4_kx4',
+    fourWay: 'matmul_q4_kx4d',
     pack: 'pack_q4_k',
     blockBytes: 144,
     blockElems: 256,
@@ -163,7 +164,7 @@ export interface KernelOptions {
 
 /**
  * Whether the four-way dot kernel (matmul_q4_0x4d) beats the 16-bit one here: both timed on a
- * 64 × 2048 Q4_0 matrix, four tokens and one, alternating, fastest of five each (~2 ms at load).
+ * 64 × 2048 Q4_0 matrix, four tokens and one, alternating, the fastest of each (~40 ms at load).
  * It wins where the CPU multiplies four int8 pairs into a 32-bit lane in one instruction (AVX-VNNI,
  * Arm's dot product: 1.05-1.16x on a Xeon with AVX-VNNI) and loses where V8 spells it in three.
  * False if the two disagree: a relaxed SIMD that computes it differently is not used.
@@ -176,14 +177,18 @@ function fourWayIsFaster(mem: KernelMemory, k: KernelExports): boolean {
   for (let i = 0; i < bytes.length; i++) bytes[i] = i % 18 === 1 ? 0x2c : (i * 73 + 11) & 0xff; // scales ~0.06
   const x = room(T * cols * 4);
   mem.f32(x, T * cols).set(Array.from({ length: T * cols }, (_, i) => Math.sin(i * 0.7)));
-  const xq = room(T * cols), xd = room((T * cols) / 8), xs = room((T * cols) / 4);
+  const xq = room(T * cols), xd = room((T * cols) / 8), xs = room(inputSumBytes(T * cols));
   const outs = [room(T * rows * 4), room(T * rows * 4)];
   const scratch = room(4 * bytesPerRow);
   k.pack_q4_0!(w, rows, cols, scratch);
   k.quantize(x, cols, T, xq, xd, xs);
   const kernels = [k.matmul_q4_0x4!, k.matmul_q4_0x4d!];
   const best = [Infinity, Infinity];
-  for (let round = 0; round < 5; round++) {
+  // A fresh module's functions run in V8's baseline compiler until the optimising one has finished
+  // them in the background, and which of the two tiers up first decided the choice (it flipped from
+  // one process to the next): alternate for ~40 ms, keeping each one's fastest.
+  const until = performance.now() + 40;
+  for (let round = 0; round < 5 || performance.now() < until; round++) {
     kernels.forEach((f, i) => {
       const start = performance.now();
       for (let r = 0; r < 4; r++) {
@@ -317,7 +322,7 @@ export class Kernels {
     this.inputCapacity = elements;
     this.xq = this.mem.alloc(elements * 2, 'the rounded inputs'); // int8, or int16 for plain SIMD (wasm/simd.ts)
     this.xd = this.mem.alloc((elements / 32) * 4, 'the input scales');
-    this.xs = this.mem.alloc((elements / 16) * 4, 'the input sums');
+    this.xs = this.mem.alloc(inputSumBytes(elements), 'the input sums');
   }
 
   /** Room for attention jobs of up to `rows` query rows of `nHeads` heads; at load, like reserveInputs. */

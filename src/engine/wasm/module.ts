@@ -23,6 +23,11 @@ export interface KernelExports {
 }
 export type MatmulFn = (w: number, cols: number, xq: number, xd: number, xs: number, xf: number, T: number, out: number, rows: number, r0: number, r1: number) => void;
 
+/** Bytes of the input sums quantize writes for `elements` inputs: an i32 per 16, then one per 32 (wasm/simd.ts, sums32). */
+export function inputSumBytes(elements: number): number {
+  return (elements / 16 + elements / 32) * 4;
+}
+
 const bytesCache = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
 
 type BuildName = 'kernels-simd' | 'kernels-relaxed' | 'kernels-simd-shared' | 'kernels-relaxed-shared';
@@ -91,7 +96,7 @@ export function hasRelaxedSimd(): Promise<boolean> {
     const table = new Float32Array(memory.buffer, base, 65536);
     table[0x3c00] = 1; // the block's scale: float16 1.0
     k.setF16Table(base);
-    const w = base + 65536 * 4, x = w + 64, xq = x + 128, xd = xq + 32, xs = xd + 4, out = xs + 8;
+    const w = base + 65536 * 4, x = w + 64, xq = x + 128, xd = xq + 32, xs = xd + 4, out = xs + inputSumBytes(32);
     const bytesView = new Uint8Array(memory.buffer);
     new DataView(memory.buffer).setUint16(w, 0x3c00, true);
     const inputs = new Float32Array(memory.buffer, x, 32);
