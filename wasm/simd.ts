@@ -136,6 +136,28 @@ export function setF16Table(table: usize): void {
   return v128.and(q, i8x16.splat(0x0f));
 }
 
+/**
+ * i8x16.splat(byte) as a value computed at run time (n: any number ≥ 0 the caller has, such as
+ * its columns): V8 materialises a constant vector afresh at every use (a load and two shuffles,
+ * ~600 of them in the Q6_K kernel), a value once per call.
+ */
+// @ts-ignore: decorator
+@inline export function splatAtRunTime(byte: i32, n: i32): v128 {
+  return i8x16.splat(<i8>(byte | (n >> 31)));
+}
+
+/** lowNibbles with its mask m (splatAtRunTime(0x0f)). */
+// @ts-ignore: decorator
+@inline export function nibblesLo(m: v128, q: v128): v128 {
+  return v128.and(q, m);
+}
+
+/** highNibbles with its mask m (splatAtRunTime(0x0f)). */
+// @ts-ignore: decorator
+@inline export function nibblesHi(m: v128, q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), m);
+}
+
 /** The high nibble of every byte. */
 // @ts-ignore: decorator
 @inline export function highNibbles(q: v128): v128 {
