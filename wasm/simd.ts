@@ -187,26 +187,54 @@ export function setF16Table(table: usize): void {
 }
 
 /**
+ * expNeg's constants, each in four lanes, in the module's data: a load per use (which V8 may fold
+ * into the arithmetic), where a constant vector in the code is rebuilt at every use (a load and
+ * two shuffles: ~14 per exp).
+ */
+const EXP_K: usize = memory.data<f32>([
+  -87, -87, -87, -87,
+  1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341,
+  12582912, 12582912, 12582912, 12582912,
+  0.693359375, 0.693359375, 0.693359375, 0.693359375,
+  -2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4,
+  1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
+  1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
+  8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
+  4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
+  1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
+  5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
+  1, 1, 1, 1,
+], 16);
+
+/** EXP_K's i-th constant. */
+// @ts-ignore: decorator
+@inline function k(i: i32): v128 {
+  return v128.load(EXP_K + (<usize>i << 4));
+}
+
+/**
  * e^x for x ≤ 0, four lanes (Cephes' expf: x = n ln2 + r, a degree-6 polynomial in r, 2^n put
- * into the exponent); exactly 0 below -87, where 2^n would leave the normal range, and for -∞.
+ * into the exponent); exactly 0 below -87, where 2^n would leave the normal range, and for -∞
+ * and NaN. The clamp is pmax (one instruction; max is seven in V8, for NaN and -0 rules that do
+ * not matter here: a NaN lane is zeroed by `live`, and ±0 are kept either way).
  */
 // @ts-ignore: decorator
 @inline export function expNeg(x: v128): v128 {
-  const live = f32x4.gt(x, f32x4.splat(-87));
-  const c = f32x4.max(x, f32x4.splat(-87));
+  const live = f32x4.gt(x, k(0));
+  const c = f32x4.pmax(x, k(0));
   // n = round(c / ln2) to the nearest even, by adding 1.5 · 2^23 (its bits then hold n in the low
   // mantissa): what f32x4.nearest gives, without a float → int conversion (several instructions in V8)
-  const t = f32x4.add(f32x4.mul(c, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912));
-  const n = f32x4.sub(t, f32x4.splat(12582912));
-  let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  const t = f32x4.add(f32x4.mul(c, k(1)), k(2));
+  const n = f32x4.sub(t, k(2));
+  let r = f32x4.sub(c, f32x4.mul(n, k(3)));
+  r = f32x4.sub(r, f32x4.mul(n, k(4)));
+  let p = k(5);
+  p = f32x4.add(f32x4.mul(p, r), k(6));
+  p = f32x4.add(f32x4.mul(p, r), k(7));
+  p = f32x4.add(f32x4.mul(p, r), k(8));
+  p = f32x4.add(f32x4.mul(p, r), k(9));
+  p = f32x4.add(f32x4.mul(p, r), k(10));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), k(11));
   // 2^n: n + 127 into the exponent field (t's bits are 0x4B400000 + n; the shift drops the rest)
   const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return v128.and(f32x4.mul(p, pow2), live);
