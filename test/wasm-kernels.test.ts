@@ -91,6 +91,18 @@ describe.each(builds)('$name', (build) => {
     const s32 = new Int32Array(k.mem.memory.buffer, xs + ((2 * n) / 16) * 4, (2 * n) / 32);
     for (let b = 0; b < (2 * n) / 32; b++) expect(s32[b], `block ${b}`).toBe(s[2 * b]! + s[2 * b + 1]!);
     expect(Array.from(q.subarray(32, 96)).every((v) => v === 0)).toBe(true);
+    // a larger input, rounded on the pool or by the caller alone (the chooser alternates at first): the same bytes
+    const T = 8, wide = 2048; // 2^14 values: the least the pool takes (within INPUT_ELEMENTS)
+    const big = k.mem.alloc(T * wide * 4, 'x');
+    k.mem.f32(big, T * wide).set(randoms(T * wide, 6));
+    const bytes = (elements: number) => [xq, xd, xs].map((p, i) => k.mem.u8(p, [elements * 2, elements / 8, elements / 4 + elements / 8][i]!).slice());
+    let first: Uint8Array[] | undefined;
+    for (let call = 0; call < 6; call++) {
+      k.input(big, wide, T, true);
+      const now = bytes(T * wide);
+      first ??= now;
+      expect(now, `call ${call}`).toEqual(first);
+    }
   });
 
   it.each(ATTENTION_CASES)('attention: %i heads / %i kv, dim %i, %i tokens at %i, window %i, softcap %i, float16 cache %i', async (nHeads, nKv, headDim, T, pos, window, cap, half) => {
@@ -131,6 +143,16 @@ describe.each(builds)('$name', (build) => {
     }
     // a tail element (past the last whole vector) gets the bits it gets inside one
     for (const [from, count] of [[1, 9], [5, 3], [2, 4001]]) expect(run(from!, count!)).toEqual(got.slice(from, from! + count!));
+    // by rows through Kernels.gatedAct: on the pool or the caller alone (the chooser alternates at first), the same bits
+    const T = 8, gr = k.mem.alloc(T * n * 4, 'g rows'), ur = k.mem.alloc(T * n * 4, 'u rows');
+    for (let call = 0; call < 6; call++) {
+      for (let t = 0; t < T; t++) {
+        k.mem.f32(gr + t * n * 4, n).set(g);
+        k.mem.f32(ur + t * n * 4, n).set(u);
+      }
+      k.gatedAct(gr, ur, n, T, gelu === 1);
+      for (let t = 0; t < T; t++) expect(k.mem.f32(gr + t * n * 4, n).slice(), `call ${call}, row ${t}`).toEqual(got);
+    }
   });
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {
     const k = await kernels();

@@ -39,3 +39,9 @@ export function gatedAct(g: usize, u: usize, n: i32, gelu: i32): void {
   if (gelu) gated(g, u, n, true);
   else gated(g, u, n, false);
 }
+
+/** gatedAct on rows r0 .. r1 - 1 of g, u [rows × n], with the thread pool's kernel signature. */
+export function gatedActRows(g: usize, u: usize, n: i32, gelu: i32, _4: i32, _5: i32, _6: i32, _7: i32, rows: i32, r0: i32, r1: i32): void {
+  const at = (<usize>r0 * <usize>n) << 2;
+  gatedAct(g + at, u + at, (r1 - r0) * n, gelu);
+}

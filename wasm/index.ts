@@ -2,11 +2,11 @@
 // scripts/build-wasm.ts (plain SIMD128, and with relaxed SIMD), each with a private or a shared
 // memory. The host owns the memory layout: every pointer is an offset it allocated.
 export { setF16Table } from './simd';
-export { quantize } from './quantize';
+export { quantize, quantizeRows } from './quantize';
 export * from './matmul';
 export { pack_q4_0, pack_q4_k, pack_q5_0, pack_q6_k } from './pack';
 export { attention, setKvTile, storeKv } from './attention';
-export { gatedAct } from './activation';
+export { gatedAct, gatedActRows } from './activation';
 
 /** The first byte after the module's own data (AssemblyScript's math tables): the host allocates from here. */
 export function heapBase(): usize {

@@ -1,8 +1,7 @@
 // Inputs rounded for the integer dot products (matmul.ts), as llama.cpp's quantize_row_q8_0:
 // per block of 32, q = round(x × 127 / m) with m the block's largest |x|, kept with the scale
 // m / 127 and the sums of each 16 q's and of each 32 (sums32, after them; the weights' offsets
-// multiply those). Rounding is to the
-// nearest, ties to even, in float32: the CPU reference's quantizeInput8 rounds to the same
+// multiply those). Rounding is to the nearest, ties to even, in float32: the CPU reference's quantizeInput8 rounds to the same
 // integers (src/engine/cpu/forward.ts), which is what lets the tests compare tokens exactly.
 // Blocks whose m is below 2^-100 (or NaN) become zeros.
 
@@ -10,13 +9,27 @@ import { sums32 } from './simd';
 
 /** x [T × n] floats → xq [T × n] int8 (relaxed SIMD) or int16 (plain), xd [T × n/32] f32 scales, xs [T × n/16] i32 sums then [T × n/32] more (sums32). */
 export function quantize(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usize): void {
-  const blocks = <usize>(T * (n >> 5));
+  quantizeBlocks(x, n, T, xq, xd, xs, 0, T * (n >> 5));
+}
+
+/** quantize for tokens r0 .. r1 - 1 of the T (`rows`), with the thread pool's kernel signature. */
+export function quantizeRows(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usize, _6: i32, _7: i32, rows: i32, r0: i32, r1: i32): void {
+  quantizeBlocks(x, n, T, xq, xd, xs, r0 * (n >> 5), r1 * (n >> 5));
+}
+
+/**
+ * Blocks b0 .. b1 - 1 of the T × n/32. The largest |x| is an integer max of the |x| bits: for
+ * values ≥ 0 their order is the floats' order, and a NaN's bits are above every number's, so it
+ * gives what f32x4.max gives (NaN if any is) in one instruction where V8 spends seven.
+ */
+// @ts-ignore: decorator
+@inline function quantizeBlocks(x: usize, n: i32, T: i32, xq: usize, xd: usize, xs: usize, b0: i32, b1: i32): void {
   const xb = sums32(xs, T, n);
-  for (let b: usize = 0; b < blocks; b++) {
+  for (let b = <usize>b0; b < <usize>b1; b++) {
     const p = x + (b << 7);
     const v0 = v128.load(p), v1 = v128.load(p + 16), v2 = v128.load(p + 32), v3 = v128.load(p + 48);
     const v4 = v128.load(p + 64), v5 = v128.load(p + 80), v6 = v128.load(p + 96), v7 = v128.load(p + 112);
-    const a = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))), f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+    const a = i32x4.max_s(i32x4.max_s(i32x4.max_s(f32x4.abs(v0), f32x4.abs(v1)), i32x4.max_s(f32x4.abs(v2), f32x4.abs(v3))), i32x4.max_s(i32x4.max_s(f32x4.abs(v4), f32x4.abs(v5)), i32x4.max_s(f32x4.abs(v6), f32x4.abs(v7))));
     const m = max(max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
     const out = xq + (b << (ASC_FEATURE_RELAXED_SIMD ? 5 : 6));
     if (!(m >= reinterpret<f32>(0x0d800000))) { // 2^-100; false for NaN too

@@ -283,7 +283,7 @@ export class WasmTransformer {
       const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
       this.matmul(p.hb, fin, pre + 'ffn_gate.weight');
       this.matmul(p.hb2, fin, pre + 'ffn_up.weight');
-      this.k.k.gatedAct(p.hb, p.hb2, T * c.hiddenDim, c.ffnAct === 'gelu' ? 1 : 0);
+      this.k.gatedAct(p.hb, p.hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
       this.matmul(p.xb2, this.input(p.hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
       if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_ffw_norm.weight'), c.dim, c.normEps);
       residual(v.xb2);

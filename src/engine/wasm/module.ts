@@ -13,7 +13,11 @@ export interface KernelExports {
   setKvTile(tile: number): void;
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
+  /** quantize for tokens r0 .. r1 - 1, with the pool's kernel signature (rows: T). */
+  quantizeRows(x: number, n: number, T: number, xq: number, xd: number, xs: number, _6: number, _7: number, rows: number, r0: number, r1: number): void;
   gatedAct(g: number, u: number, n: number, gelu: number): void;
+  /** gatedAct on rows r0 .. r1 - 1 of g, u [rows × n], with the pool's kernel signature. */
+  gatedActRows(g: number, u: number, n: number, gelu: number, _4: number, _5: number, _6: number, _7: number, rows: number, r0: number, r1: number): void;
   /** Units u0 .. u1 - 1 of the attention job at `job` (wasm/attention.ts); the other parameters are unused. */
   attention(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, units: number, u0: number, u1: number): void;
   storeKv(src: number, dst: number, n: number, half: number): void;
