@@ -3,7 +3,8 @@
  *
  * Many conversations at once through the OpenAI API (createFetch), per backend, in one run:
  * - decode: one greedy stream alone, then `streams` concurrent greedy streams (different prompts),
- *   total tokens per second and each stream's own speed, as ratios to the solo stream;
+ *   total tokens per second and each stream's own speed, as ratios to the solo stream (the
+ *   fastest of ROUNDS alternating runs of each);
  * - the prefix cache: time to first token of a chat turn that carries a ~1,000-token conversation,
  *   cold, then again after another conversation ran in between (cached_tokens from usage).
  * Models: stories260K (decode rows only: its context is 512) and SmolLM2-135M's shape in Q4_0.
@@ -79,6 +80,9 @@ export interface PrefixRow {
   cachedTokens: number;
 }
 
+/** Solo and concurrent runs, alternating; each side's fastest is reported. */
+const ROUNDS = 3;
+
 const PROMPTS = [
   'Once upon a time, there was a little girl named Lily.',
   'The old man walked to the market with his dog.',
@@ -99,13 +103,18 @@ async function decodeRows(f: ReturnType<typeof createFetch>, backend: string, mo
   const rate = (t: StreamTiming) => (t.tokens - 1) / ((t.end - t.first) / 1000);
   // Warm-up: compiles pipelines and brings the wasm code to its optimised tier.
   await timedStream(await post(PROMPTS[0]!), performance.now());
-  const solo = await timedStream(await post(PROMPTS[1]!), performance.now());
-  const soloRate = rate(solo);
-  const start = performance.now();
-  const all = await Promise.all(Array.from({ length: streams }, (_, i) => post(PROMPTS[i % PROMPTS.length]! + ' '.repeat(Math.floor(i / PROMPTS.length))).then((r) => timedStream(r, start))));
-  const firstTok = Math.min(...all.map((t) => t.first));
-  const lastTok = Math.max(...all.map((t) => t.end));
-  const total = all.reduce((a, t) => a + t.tokens - 1, 0) / ((lastTok - firstTok) / 1000);
+  // One stream alone and all of them at once, alternating ROUNDS times, each side's fastest: a
+  // single short run of each swung the ratio between 2.2x and 3.9x on this noisy machine.
+  let soloRate = 0, total = 0, slowest = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    soloRate = Math.max(soloRate, rate(await timedStream(await post(PROMPTS[1]!), performance.now())));
+    const start = performance.now();
+    const all = await Promise.all(Array.from({ length: streams }, (_, i) => post(PROMPTS[i % PROMPTS.length]! + ' '.repeat(Math.floor(i / PROMPTS.length))).then((r) => timedStream(r, start))));
+    const firstTok = Math.min(...all.map((t) => t.first));
+    const lastTok = Math.max(...all.map((t) => t.end));
+    const t = all.reduce((a, t) => a + t.tokens - 1, 0) / ((lastTok - firstTok) / 1000);
+    if (t > total) [total, slowest] = [t, Math.min(...all.map(rate))];
+  }
   const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
   return {
     backend,
@@ -114,7 +123,7 @@ async function decodeRows(f: ReturnType<typeof createFetch>, backend: string, mo
     soloTokPerS: round(soloRate),
     totalTokPerS: round(total),
     speedup: round(total / soloRate, 2),
-    minStreamRatio: round(Math.min(...all.map(rate)) / soloRate, 2),
+    minStreamRatio: round(slowest / soloRate, 2),
   };
 }
 
@@ -160,7 +169,7 @@ export async function concurrencyCli(argv: string[], root: string, resultsDir: s
   const streams = Number(argv.find((a) => a.startsWith('--streams='))?.slice(10)) || 8;
   const quick = argv.includes('--quick');
   const models: { name: string; path: string; maxTokens: number; prefix: boolean }[] = [{ name: 'stories260K (F32)', path: join(root, 'models', 'stories260K.gguf'), maxTokens: 64, prefix: false }];
-  if (!quick) models.push({ name: 'SmolLM2-135M config (Q4_0)', path: ensureBenchModels()[0]!, maxTokens: 24, prefix: true });
+  if (!quick) models.push({ name: 'SmolLM2-135M config (Q4_0)', path: ensureBenchModels()[0]!, maxTokens: 64, prefix: true });
   const decode: ConcurrencyRow[] = [];
   const prefix: PrefixRow[] = [];
   for (const m of models)
