@@ -2258,14 +2258,13 @@ let sink: u32 = 0;
 
 /**
  * acc less one token's mins of a packed Q4_K super-block: per row, its mins (rowMinsK4: ra
- * sub-blocks 0..3, rb 4..7) against the inputs' scale times their sum per sub-block, the four
+ * sub-blocks 0..3, rb 4..7) against the inputs' scale times their sum per sub-block (at xb: sums32), the four
  * rows' sums then times their dmin.
  */
 // @ts-ignore: decorator
-@inline function minsPackedK4(r0a: v128, r0b: v128, r1a: v128, r1b: v128, r2a: v128, r2b: v128, r3a: v128, r3b: v128, dmin: v128, xd: usize, xs: usize, acc: v128): v128 {
-  const a = v128.load(xs), b = v128.load(xs + 16), c = v128.load(xs + 32), e = v128.load(xs + 48);
-  const x03 = f32x4.mul(v128.load(xd), f32x4.convert_i32x4_s(i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7))));
-  const x47 = f32x4.mul(v128.load(xd + 16), f32x4.convert_i32x4_s(i32x4.add(i32x4.shuffle(c, e, 0, 2, 4, 6), i32x4.shuffle(c, e, 1, 3, 5, 7))));
+@inline function minsPackedK4(r0a: v128, r0b: v128, r1a: v128, r1b: v128, r2a: v128, r2b: v128, r3a: v128, r3b: v128, dmin: v128, xd: usize, xb: usize, acc: v128): v128 {
+  const x03 = f32x4.mul(v128.load(xd), f32x4.convert_i32x4_s(v128.load(xb)));
+  const x47 = f32x4.mul(v128.load(xd + 16), f32x4.convert_i32x4_s(v128.load(xb + 16)));
   const m = sums4(
     f32x4.relaxed_madd(r0b, x47, f32x4.mul(r0a, x03)),
     f32x4.relaxed_madd(r1b, x47, f32x4.mul(r1a, x03)),
@@ -2417,15 +2416,15 @@ let sink: u32 = 0;
  * V8 then keeps more codes live and spills them.
  */
 // @ts-ignore: decorator
-@inline function tilesK4D(p0: usize, nb: i32, xq: usize, xd: usize, xs: usize, T4: i32, out: usize, rows: i32, r: i32): void {
+@inline function tilesK4D(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32): void {
   const cols = nb << 8;
-  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
   for (let t = 0; t < T4; t += 4) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let p = p0;
-    let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+    let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
       const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
       {
@@ -2496,7 +2495,7 @@ let sink: u32 = 0;
       p += 576;
       x += 256;
       d += 32;
-      s += 64;
+      s += 32;
     }
     v128.store(at(out, rows, t + 0, r), a0);
     v128.store(at(out, rows, t + 1, r), a1);
@@ -2513,9 +2512,10 @@ let sink: u32 = 0;
 // @ts-ignore: decorator
 @inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const m = splatAtRunTime(0x0f, cols);
+  const xb = sums32(xs, T, cols);
   const nb = cols >> 8;
   const groupBytes = <usize>nb * 576;
-  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
   const T4 = T & ~3;
   if (T == 1) {
     // a decode step: two groups at a time, half the chunk apart (two streams: packedQ4_0)
@@ -2524,7 +2524,7 @@ let sink: u32 = 0;
       const ra = r0 + (g << 2), rb = ra + (half << 2);
       let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
       let a = f32x4.splat(0), c = f32x4.splat(0);
-      let x = xq, d = xd, s = xs;
+      let x = xq, d = xd, s = xb;
       for (let b = 0; b < nb; b++) {
         a = tokenSuperK4(pa, x, d, s, a);
         c = tokenSuperK4(pb, x, d, s, c);
@@ -2532,7 +2532,7 @@ let sink: u32 = 0;
         pb += 576;
         x += 256;
         d += 32;
-        s += 64;
+        s += 32;
       }
       v128.store(at(out, rows, 0, ra), a);
       v128.store(at(out, rows, 0, rb), c);
@@ -2542,11 +2542,11 @@ let sink: u32 = 0;
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
     // four tokens at a time, each super-block's scales and codes decoded once for the four
-    if (fourWay) tilesK4D(p0, nb, xq, xd, xs, T4, out, rows, r);
+    if (fourWay) tilesK4D(p0, nb, xq, xd, xb, T4, out, rows, r);
     else for (let t = 0; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
         {
@@ -2658,7 +2658,7 @@ let sink: u32 = 0;
         p += 576;
         x += 256;
         d += 32;
-        s += 64;
+        s += 32;
       }
       v128.store(at(out, rows, t + 0, r), a0);
       v128.store(at(out, rows, t + 1, r), a1);
@@ -2669,13 +2669,13 @@ let sink: u32 = 0;
     for (let t = T4; t < T; t++) {
       let a0 = f32x4.splat(0);
       let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
       for (let b = 0; b < nb; b++) {
         a0 = tokenSuperK4(p, x, d, s, a0);
         p += 576;
         x += 256;
         d += 32;
-        s += 64;
+        s += 32;
       }
       v128.store(at(out, rows, t + 0, r), a0);
     }
