@@ -2408,15 +2408,16 @@ let sink: u32 = 0;
 }
 
 /**
- * packedQ4_K's four-token tiles with four-way dots (rows r .. r+3, their super-blocks from p0).
- * Each token keeps two chains of dot-adds per sub-block (even and odd code vectors: one chain
- * waits ~5 cycles per dot, tilesQ4_0D), the same integers as dot16's 16-bit sums, so the same bits.
+ * packedQ4_K's four-token tiles (rows r .. r+3, their super-blocks from p0, the inputs' sums of
+ * 32 at xb), with 16-bit dots (dot16) or four-way ones. With four-way dots each token keeps two
+ * chains of dot-adds per sub-block (even and odd code vectors: one chain waits ~5 cycles per dot,
+ * tilesQ4_0D), the same integers as dot16's 16-bit sums, so the same bits.
  * Kernels alone: 1.09-1.13x the 16-bit tile, 1.07-1.16x more with the mask made at run time. Each
  * load feeding both sub-blocks of its pair (chains per sub-block instead) measured 0.92-0.97x:
  * V8 then keeps more codes live and spills them.
  */
 // @ts-ignore: decorator
-@inline function tilesK4D(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32): void {
+@inline function tilesK4(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
   const cols = nb << 8;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
   const z = i32x4.splat(0);
@@ -2438,128 +2439,62 @@ let sink: u32 = 0;
       }
       const dd = scales4(p);
       const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
-      for (let j = 0; j < 4; j++) {
-        const pj = p + 64 + (<usize>j << 7), xj = x + (<usize>j << 6), dj = d + (<usize>j << 3);
-        const x1 = xj + xStride, x2 = xj + 2 * xStride, x3 = xj + 3 * xStride;
-        const sc = j < 2 ? sc03 : sc47;
-        let c: v128;
-        {
-          // sub-block 2j + 0: the low nibbles
-          c = v128.and(m, v128.load(pj, 0));
-          let e0 = dotD(c, xj + 0, 0, z); let e1 = dotD(c, x1 + 0, 0, z); let e2 = dotD(c, x2 + 0, 0, z); let e3 = dotD(c, x3 + 0, 0, z);
-          c = v128.and(m, v128.load(pj, 16));
-          let o0 = dotD(c, xj + 4, 0, z); let o1 = dotD(c, x1 + 4, 0, z); let o2 = dotD(c, x2 + 4, 0, z); let o3 = dotD(c, x3 + 4, 0, z);
-          c = v128.and(m, v128.load(pj, 32));
-          e0 = dotD(c, xj + 8, 0, e0); e1 = dotD(c, x1 + 8, 0, e1); e2 = dotD(c, x2 + 8, 0, e2); e3 = dotD(c, x3 + 8, 0, e3);
-          c = v128.and(m, v128.load(pj, 48));
-          o0 = dotD(c, xj + 12, 0, o0); o1 = dotD(c, x1 + 12, 0, o1); o2 = dotD(c, x2 + 12, 0, o2); o3 = dotD(c, x3 + 12, 0, o3);
-          c = v128.and(m, v128.load(pj, 64));
-          e0 = dotD(c, xj + 16, 0, e0); e1 = dotD(c, x1 + 16, 0, e1); e2 = dotD(c, x2 + 16, 0, e2); e3 = dotD(c, x3 + 16, 0, e3);
-          c = v128.and(m, v128.load(pj, 80));
-          o0 = dotD(c, xj + 20, 0, o0); o1 = dotD(c, x1 + 20, 0, o1); o2 = dotD(c, x2 + 20, 0, o2); o3 = dotD(c, x3 + 20, 0, o3);
-          c = v128.and(m, v128.load(pj, 96));
-          e0 = dotD(c, xj + 24, 0, e0); e1 = dotD(c, x1 + 24, 0, e1); e2 = dotD(c, x2 + 24, 0, e2); e3 = dotD(c, x3 + 24, 0, e3);
-          c = v128.and(m, v128.load(pj, 112));
-          o0 = dotD(c, xj + 28, 0, o0); o1 = dotD(c, x1 + 28, 0, o1); o2 = dotD(c, x2 + 28, 0, o2); o3 = dotD(c, x3 + 28, 0, o3);
-          const dsc = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
-          a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 0)));
-          a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 0)));
-          a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0)));
-          a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0)));
+      if (fourWay) {
+        for (let j = 0; j < 4; j++) {
+          const pj = p + 64 + (<usize>j << 7), xj = x + (<usize>j << 6), dj = d + (<usize>j << 3);
+          const x1 = xj + xStride, x2 = xj + 2 * xStride, x3 = xj + 3 * xStride;
+          const sc = j < 2 ? sc03 : sc47;
+          let c: v128;
+          {
+            // sub-block 2j + 0: the low nibbles
+            c = v128.and(m, v128.load(pj, 0));
+            let e0 = dotD(c, xj + 0, 0, z); let e1 = dotD(c, x1 + 0, 0, z); let e2 = dotD(c, x2 + 0, 0, z); let e3 = dotD(c, x3 + 0, 0, z);
+            c = v128.and(m, v128.load(pj, 16));
+            let o0 = dotD(c, xj + 4, 0, z); let o1 = dotD(c, x1 + 4, 0, z); let o2 = dotD(c, x2 + 4, 0, z); let o3 = dotD(c, x3 + 4, 0, z);
+            c = v128.and(m, v128.load(pj, 32));
+            e0 = dotD(c, xj + 8, 0, e0); e1 = dotD(c, x1 + 8, 0, e1); e2 = dotD(c, x2 + 8, 0, e2); e3 = dotD(c, x3 + 8, 0, e3);
+            c = v128.and(m, v128.load(pj, 48));
+            o0 = dotD(c, xj + 12, 0, o0); o1 = dotD(c, x1 + 12, 0, o1); o2 = dotD(c, x2 + 12, 0, o2); o3 = dotD(c, x3 + 12, 0, o3);
+            c = v128.and(m, v128.load(pj, 64));
+            e0 = dotD(c, xj + 16, 0, e0); e1 = dotD(c, x1 + 16, 0, e1); e2 = dotD(c, x2 + 16, 0, e2); e3 = dotD(c, x3 + 16, 0, e3);
+            c = v128.and(m, v128.load(pj, 80));
+            o0 = dotD(c, xj + 20, 0, o0); o1 = dotD(c, x1 + 20, 0, o1); o2 = dotD(c, x2 + 20, 0, o2); o3 = dotD(c, x3 + 20, 0, o3);
+            c = v128.and(m, v128.load(pj, 96));
+            e0 = dotD(c, xj + 24, 0, e0); e1 = dotD(c, x1 + 24, 0, e1); e2 = dotD(c, x2 + 24, 0, e2); e3 = dotD(c, x3 + 24, 0, e3);
+            c = v128.and(m, v128.load(pj, 112));
+            o0 = dotD(c, xj + 28, 0, o0); o1 = dotD(c, x1 + 28, 0, o1); o2 = dotD(c, x2 + 28, 0, o2); o3 = dotD(c, x3 + 28, 0, o3);
+            const dsc = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
+            a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 0)));
+            a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 0)));
+            a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0)));
+            a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0)));
+          }
+          {
+            // sub-block 2j + 1: the high nibbles
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 0), 4));
+            let e0 = dotD(c, xj + 32, 0, z); let e1 = dotD(c, x1 + 32, 0, z); let e2 = dotD(c, x2 + 32, 0, z); let e3 = dotD(c, x3 + 32, 0, z);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 16), 4));
+            let o0 = dotD(c, xj + 36, 0, z); let o1 = dotD(c, x1 + 36, 0, z); let o2 = dotD(c, x2 + 36, 0, z); let o3 = dotD(c, x3 + 36, 0, z);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 32), 4));
+            e0 = dotD(c, xj + 40, 0, e0); e1 = dotD(c, x1 + 40, 0, e1); e2 = dotD(c, x2 + 40, 0, e2); e3 = dotD(c, x3 + 40, 0, e3);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 48), 4));
+            o0 = dotD(c, xj + 44, 0, o0); o1 = dotD(c, x1 + 44, 0, o1); o2 = dotD(c, x2 + 44, 0, o2); o3 = dotD(c, x3 + 44, 0, o3);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 64), 4));
+            e0 = dotD(c, xj + 48, 0, e0); e1 = dotD(c, x1 + 48, 0, e1); e2 = dotD(c, x2 + 48, 0, e2); e3 = dotD(c, x3 + 48, 0, e3);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 80), 4));
+            o0 = dotD(c, xj + 52, 0, o0); o1 = dotD(c, x1 + 52, 0, o1); o2 = dotD(c, x2 + 52, 0, o2); o3 = dotD(c, x3 + 52, 0, o3);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 96), 4));
+            e0 = dotD(c, xj + 56, 0, e0); e1 = dotD(c, x1 + 56, 0, e1); e2 = dotD(c, x2 + 56, 0, e2); e3 = dotD(c, x3 + 56, 0, e3);
+            c = v128.and(m, i16x8.shr_u(v128.load(pj, 112), 4));
+            o0 = dotD(c, xj + 60, 0, o0); o1 = dotD(c, x1 + 60, 0, o1); o2 = dotD(c, x2 + 60, 0, o2); o3 = dotD(c, x3 + 60, 0, o3);
+            const dsc = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
+            a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 4)));
+            a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 4)));
+            a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4)));
+            a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4)));
+          }
         }
-        {
-          // sub-block 2j + 1: the high nibbles
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 0), 4));
-          let e0 = dotD(c, xj + 32, 0, z); let e1 = dotD(c, x1 + 32, 0, z); let e2 = dotD(c, x2 + 32, 0, z); let e3 = dotD(c, x3 + 32, 0, z);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 16), 4));
-          let o0 = dotD(c, xj + 36, 0, z); let o1 = dotD(c, x1 + 36, 0, z); let o2 = dotD(c, x2 + 36, 0, z); let o3 = dotD(c, x3 + 36, 0, z);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 32), 4));
-          e0 = dotD(c, xj + 40, 0, e0); e1 = dotD(c, x1 + 40, 0, e1); e2 = dotD(c, x2 + 40, 0, e2); e3 = dotD(c, x3 + 40, 0, e3);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 48), 4));
-          o0 = dotD(c, xj + 44, 0, o0); o1 = dotD(c, x1 + 44, 0, o1); o2 = dotD(c, x2 + 44, 0, o2); o3 = dotD(c, x3 + 44, 0, o3);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 64), 4));
-          e0 = dotD(c, xj + 48, 0, e0); e1 = dotD(c, x1 + 48, 0, e1); e2 = dotD(c, x2 + 48, 0, e2); e3 = dotD(c, x3 + 48, 0, e3);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 80), 4));
-          o0 = dotD(c, xj + 52, 0, o0); o1 = dotD(c, x1 + 52, 0, o1); o2 = dotD(c, x2 + 52, 0, o2); o3 = dotD(c, x3 + 52, 0, o3);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 96), 4));
-          e0 = dotD(c, xj + 56, 0, e0); e1 = dotD(c, x1 + 56, 0, e1); e2 = dotD(c, x2 + 56, 0, e2); e3 = dotD(c, x3 + 56, 0, e3);
-          c = v128.and(m, i16x8.shr_u(v128.load(pj, 112), 4));
-          o0 = dotD(c, xj + 60, 0, o0); o1 = dotD(c, x1 + 60, 0, o1); o2 = dotD(c, x2 + 60, 0, o2); o3 = dotD(c, x3 + 60, 0, o3);
-          const dsc = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
-          a0 = fmaV(a0, i32x4.add(e0, o0), f32x4.mul(dsc, v128.load32_splat(dj + 4)));
-          a1 = fmaV(a1, i32x4.add(e1, o1), f32x4.mul(dsc, v128.load32_splat(dj + dStride + 4)));
-          a2 = fmaV(a2, i32x4.add(e2, o2), f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4)));
-          a3 = fmaV(a3, i32x4.add(e3, o3), f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4)));
-        }
-      }
-      p += 576;
-      x += 256;
-      d += 32;
-      s += 32;
-    }
-    v128.store(at(out, rows, t + 0, r), a0);
-    v128.store(at(out, rows, t + 1, r), a1);
-    v128.store(at(out, rows, t + 2, r), a2);
-    v128.store(at(out, rows, t + 3, r), a3);
-  }
-}
-
-// Written out where it measured faster (the repetition is deliberate; binaryen does not
-// unroll): the one-token loop entirely (as loops, with a shift of 0 or 4 choosing the nibble half,
-// it ran 0.7x), the tile within each pair of sub-blocks (its pairs unrolled too ran 0.9x). A tile
-// reads each pair's bytes twice, once per nibble half, so that four tokens' sums fit in
-// registers; one token takes both halves from one load.
-// @ts-ignore: decorator
-@inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
-  const m = splatAtRunTime(0x0f, cols);
-  const xb = sums32(xs, T, cols);
-  const nb = cols >> 8;
-  const groupBytes = <usize>nb * 576;
-  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
-  const T4 = T & ~3;
-  if (T == 1) {
-    // a decode step: two groups at a time, half the chunk apart (two streams: packedQ4_0)
-    const groups = (r1 - r0) >> 2, half = groups >> 1;
-    for (let g = 0; g < half; g++) {
-      const ra = r0 + (g << 2), rb = ra + (half << 2);
-      let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
-      let a = f32x4.splat(0), c = f32x4.splat(0);
-      let x = xq, d = xd, s = xb;
-      for (let b = 0; b < nb; b++) {
-        a = tokenSuperK4(pa, x, d, s, a);
-        c = tokenSuperK4(pb, x, d, s, c);
-        pa += 576;
-        pb += 576;
-        x += 256;
-        d += 32;
-        s += 32;
-      }
-      v128.store(at(out, rows, 0, ra), a);
-      v128.store(at(out, rows, 0, rb), c);
-    }
-    r0 += half << 3;
-  }
-  for (let r = r0; r < r1; r += 4) {
-    const p0 = w + <usize>(r >> 2) * groupBytes;
-    // four tokens at a time, each super-block's scales and codes decoded once for the four
-    if (fourWay) tilesK4D(p0, nb, xq, xd, xb, T4, out, rows, r);
-    else for (let t = 0; t < T4; t += 4) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
-      for (let b = 0; b < nb; b++) {
-        const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
-        {
-          const dmin = scales4(p + 8);
-          const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
-          const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
-          a0 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d, s, a0);
-          a1 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + dStride, s + sStride, a1);
-          a2 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 2 * dStride, s + 2 * sStride, a2);
-          a3 = minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + 3 * dStride, s + 3 * sStride, a3);
-        }
-        const dd = scales4(p);
-        const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
+      } else {
         for (let j = 0; j < 4; j++) {
           const pj = p + 64 + (<usize>j << 7), xj = x + (<usize>j << 6), dj = d + (<usize>j << 3);
           const sc = j < 2 ? sc03 : sc47;
@@ -2655,16 +2590,57 @@ let sink: u32 = 0;
           a2 = subPackedK4(s2, dsc1, dj + 2 * dStride + 4, a2);
           a3 = subPackedK4(s3, dsc1, dj + 3 * dStride + 4, a3);
         }
-        p += 576;
+      }
+      p += 576;
+      x += 256;
+      d += 32;
+      s += 32;
+    }
+    v128.store(at(out, rows, t + 0, r), a0);
+    v128.store(at(out, rows, t + 1, r), a1);
+    v128.store(at(out, rows, t + 2, r), a2);
+    v128.store(at(out, rows, t + 3, r), a3);
+  }
+}
+
+// Written out where it measured faster (the repetition is deliberate; binaryen does not
+// unroll): the one-token loop entirely (as loops, with a shift of 0 or 4 choosing the nibble half,
+// it ran 0.7x), the tile within each pair of sub-blocks (its pairs unrolled too ran 0.9x). A tile
+// reads each pair's bytes twice, once per nibble half, so that four tokens' sums fit in
+// registers; one token takes both halves from one load.
+// @ts-ignore: decorator
+@inline function packedQ4_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
+  const xb = sums32(xs, T, cols);
+  const nb = cols >> 8;
+  const groupBytes = <usize>nb * 576;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
+  const T4 = T & ~3;
+  if (T == 1) {
+    // a decode step: two groups at a time, half the chunk apart (two streams: packedQ4_0)
+    const groups = (r1 - r0) >> 2, half = groups >> 1;
+    for (let g = 0; g < half; g++) {
+      const ra = r0 + (g << 2), rb = ra + (half << 2);
+      let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
+      let a = f32x4.splat(0), c = f32x4.splat(0);
+      let x = xq, d = xd, s = xb;
+      for (let b = 0; b < nb; b++) {
+        a = tokenSuperK4(pa, x, d, s, a);
+        c = tokenSuperK4(pb, x, d, s, c);
+        pa += 576;
+        pb += 576;
         x += 256;
         d += 32;
         s += 32;
       }
-      v128.store(at(out, rows, t + 0, r), a0);
-      v128.store(at(out, rows, t + 1, r), a1);
-      v128.store(at(out, rows, t + 2, r), a2);
-      v128.store(at(out, rows, t + 3, r), a3);
+      v128.store(at(out, rows, 0, ra), a);
+      v128.store(at(out, rows, 0, rb), c);
     }
+    r0 += half << 3;
+  }
+  for (let r = r0; r < r1; r += 4) {
+    const p0 = w + <usize>(r >> 2) * groupBytes;
+    // four tokens at a time, each super-block's scales and codes decoded once for the four
+    tilesK4(p0, nb, xq, xd, xb, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
     for (let t = T4; t < T; t++) {
       let a0 = f32x4.splat(0);
@@ -2754,7 +2730,7 @@ export function matmul_q4_kx4(w: usize, cols: i32, xq: usize, xd: usize, xs: usi
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
   else packedQ4_K(w, cols, xq, xd, xs, T, out, rows, r0, r1, false);
 }
-/** matmul_q4_kx4 with four-way dots (tilesK4D). */
+/** matmul_q4_kx4 with four-way dots in its prompt tiles (tilesK4). */
 export function matmul_q4_kx4d(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
