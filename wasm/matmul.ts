@@ -1211,13 +1211,13 @@ let sink: u32 = 0;
 }
 
 /**
- * packedQ4_0's four-token tiles with four-way dots (rows r .. r+3, their blocks from p0). The
- * dot-add carries its sum through the instruction, so one chain per token waits ~5 cycles per
- * dot: each token keeps two sums (low and high codes), eight chains in flight, added per block
- * (the same integers, so the same bits as quadD's single chain).
+ * packedQ4_0's four-token tiles (rows r .. r+3, their blocks from p0), with 16-bit dots (quad)
+ * or four-way ones. The dot-add carries its sum through the instruction, so one chain per token
+ * waited ~5 cycles per dot: each token keeps two sums (low and high codes), eight chains in
+ * flight, added per block (the same integers, so the same bits as quadD's single chain).
  */
 // @ts-ignore: decorator
-@inline function tilesQ4_0D(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32): void {
+@inline function tilesQ4_0(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
   const cols = nb << 5;
   const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
   const z = i32x4.splat(0);
@@ -1228,24 +1228,41 @@ let sink: u32 = 0;
     let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
       const x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
-      // written out for k = 0 .. 3: binaryen does not unroll
-      let q = v128.load(p + 8), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
-      let l0 = dotD(lo, x0, 0, z), h0 = dotD(hi, x0 + 16, 0, z), l1 = dotD(lo, x1, 0, z), h1 = dotD(hi, x1 + 16, 0, z);
-      let l2 = dotD(lo, x2, 0, z), h2 = dotD(hi, x2 + 16, 0, z), l3 = dotD(lo, x3, 0, z), h3 = dotD(hi, x3 + 16, 0, z);
-      q = v128.load(p + 24), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
-      l0 = dotD(lo, x0, 1, l0), h0 = dotD(hi, x0 + 16, 1, h0), l1 = dotD(lo, x1, 1, l1), h1 = dotD(hi, x1 + 16, 1, h1);
-      l2 = dotD(lo, x2, 1, l2), h2 = dotD(hi, x2 + 16, 1, h2), l3 = dotD(lo, x3, 1, l3), h3 = dotD(hi, x3 + 16, 1, h3);
-      q = v128.load(p + 40), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
-      l0 = dotD(lo, x0, 2, l0), h0 = dotD(hi, x0 + 16, 2, h0), l1 = dotD(lo, x1, 2, l1), h1 = dotD(hi, x1 + 16, 2, h1);
-      l2 = dotD(lo, x2, 2, l2), h2 = dotD(hi, x2 + 16, 2, h2), l3 = dotD(lo, x3, 2, l3), h3 = dotD(hi, x3 + 16, 2, h3);
-      q = v128.load(p + 56), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
-      l0 = dotD(lo, x0, 3, l0), h0 = dotD(hi, x0 + 16, 3, h0), l1 = dotD(lo, x1, 3, l1), h1 = dotD(hi, x1 + 16, 3, h1);
-      l2 = dotD(lo, x2, 3, l2), h2 = dotD(hi, x2 + 16, 3, h2), l3 = dotD(lo, x3, 3, l3), h3 = dotD(hi, x3 + 16, 3, h3);
-      const ds = scales4(p);
-      a0 = finishD(i32x4.add(l0, h0), s, d, ds, a0);
-      a1 = finishD(i32x4.add(l1, h1), s + sStride, d + dStride, ds, a1);
-      a2 = finishD(i32x4.add(l2, h2), s + 2 * sStride, d + 2 * dStride, ds, a2);
-      a3 = finishD(i32x4.add(l3, h3), s + 3 * sStride, d + 3 * dStride, ds, a3);
+      if (fourWay) {
+        // written out for k = 0 .. 3: binaryen does not unroll
+        let q = v128.load(p + 8), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+        let l0 = dotD(lo, x0, 0, z), h0 = dotD(hi, x0 + 16, 0, z), l1 = dotD(lo, x1, 0, z), h1 = dotD(hi, x1 + 16, 0, z);
+        let l2 = dotD(lo, x2, 0, z), h2 = dotD(hi, x2 + 16, 0, z), l3 = dotD(lo, x3, 0, z), h3 = dotD(hi, x3 + 16, 0, z);
+        q = v128.load(p + 24), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+        l0 = dotD(lo, x0, 1, l0), h0 = dotD(hi, x0 + 16, 1, h0), l1 = dotD(lo, x1, 1, l1), h1 = dotD(hi, x1 + 16, 1, h1);
+        l2 = dotD(lo, x2, 1, l2), h2 = dotD(hi, x2 + 16, 1, h2), l3 = dotD(lo, x3, 1, l3), h3 = dotD(hi, x3 + 16, 1, h3);
+        q = v128.load(p + 40), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+        l0 = dotD(lo, x0, 2, l0), h0 = dotD(hi, x0 + 16, 2, h0), l1 = dotD(lo, x1, 2, l1), h1 = dotD(hi, x1 + 16, 2, h1);
+        l2 = dotD(lo, x2, 2, l2), h2 = dotD(hi, x2 + 16, 2, h2), l3 = dotD(lo, x3, 2, l3), h3 = dotD(hi, x3 + 16, 2, h3);
+        q = v128.load(p + 56), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+        l0 = dotD(lo, x0, 3, l0), h0 = dotD(hi, x0 + 16, 3, h0), l1 = dotD(lo, x1, 3, l1), h1 = dotD(hi, x1 + 16, 3, h1);
+        l2 = dotD(lo, x2, 3, l2), h2 = dotD(hi, x2 + 16, 3, h2), l3 = dotD(lo, x3, 3, l3), h3 = dotD(hi, x3 + 16, 3, h3);
+        const ds = scales4(p);
+        a0 = finishD(i32x4.add(l0, h0), s, d, ds, a0);
+        a1 = finishD(i32x4.add(l1, h1), s + sStride, d + dStride, ds, a1);
+        a2 = finishD(i32x4.add(l2, h2), s + 2 * sStride, d + 2 * dStride, ds, a2);
+        a3 = finishD(i32x4.add(l3, h3), s + 3 * sStride, d + 3 * dStride, ds, a3);
+      } else {
+        // written out for k = 0 .. 3: binaryen does not unroll, and a loop here cost ~10 %
+        let q = v128.load(p + 8), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        let s0 = quad(lo, hi, x0, 0, z), s1 = quad(lo, hi, x1, 0, z), s2 = quad(lo, hi, x2, 0, z), s3 = quad(lo, hi, x3, 0, z);
+        q = v128.load(p + 24), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x0, 1, s0), s1 = quad(lo, hi, x1, 1, s1), s2 = quad(lo, hi, x2, 1, s2), s3 = quad(lo, hi, x3, 1, s3);
+        q = v128.load(p + 40), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x0, 2, s0), s1 = quad(lo, hi, x1, 2, s1), s2 = quad(lo, hi, x2, 2, s2), s3 = quad(lo, hi, x3, 2, s3);
+        q = v128.load(p + 56), lo = lowNibbles(q), hi = highNibblesBeside(q);
+        s0 = quad(lo, hi, x0, 3, s0), s1 = quad(lo, hi, x1, 3, s1), s2 = quad(lo, hi, x2, 3, s2), s3 = quad(lo, hi, x3, 3, s3);
+        const ds = scales4(p);
+        a0 = finish4(s0, s, d, ds, a0);
+        a1 = finish4(s1, s + sStride, d + dStride, ds, a1);
+        a2 = finish4(s2, s + 2 * sStride, d + 2 * dStride, ds, a2);
+        a3 = finish4(s3, s + 3 * sStride, d + 3 * dStride, ds, a3);
+      }
       p += 72;
       x0 += 32;
       d += 4;
@@ -1300,38 +1317,7 @@ let sink: u32 = 0;
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
     // four tokens at a time: each block's codes decoded once for all four
-    if (fourWay) {
-      tilesQ4_0D(p0, nb, xq, xd, xb, T4, out, rows, r);
-    } else for (let t = 0; t < T4; t += 4) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let p = p0;
-      let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
-      for (let b = 0; b < nb; b++) {
-        // written out for k = 0 .. 3: binaryen does not unroll, and a loop here cost ~10 %
-        let q = v128.load(p + 8), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        let s0 = quadQ4(lo, hi, x, 0, i16x8.splat(0), fourWay), s1 = quadQ4(lo, hi, x + xStride, 0, i16x8.splat(0), fourWay);
-        let s2 = quadQ4(lo, hi, x + 2 * xStride, 0, i16x8.splat(0), fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 0, i16x8.splat(0), fourWay);
-        q = v128.load(p + 24), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quadQ4(lo, hi, x, 1, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 1, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 1, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 1, s3, fourWay);
-        q = v128.load(p + 40), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quadQ4(lo, hi, x, 2, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 2, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 2, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 2, s3, fourWay);
-        q = v128.load(p + 56), lo = lowNibbles(q), hi = highNibblesBeside(q);
-        s0 = quadQ4(lo, hi, x, 3, s0, fourWay), s1 = quadQ4(lo, hi, x + xStride, 3, s1, fourWay), s2 = quadQ4(lo, hi, x + 2 * xStride, 3, s2, fourWay), s3 = quadQ4(lo, hi, x + 3 * xStride, 3, s3, fourWay);
-        const ds = scales4(p);
-        a0 = finishQ4(s0, s, d, ds, a0, fourWay);
-        a1 = finishQ4(s1, s + sStride, d + dStride, ds, a1, fourWay);
-        a2 = finishQ4(s2, s + 2 * sStride, d + 2 * dStride, ds, a2, fourWay);
-        a3 = finishQ4(s3, s + 3 * sStride, d + 3 * dStride, ds, a3, fourWay);
-        p += 72;
-        x += 32;
-        d += 4;
-        s += 4;
-      }
-      v128.store(at(out, rows, t, r), a0);
-      v128.store(at(out, rows, t + 1, r), a1);
-      v128.store(at(out, rows, t + 2, r), a2);
-      v128.store(at(out, rows, t + 3, r), a3);
-    }
+    tilesQ4_0(p0, nb, xq, xd, xb, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
     for (let t = T4; t < T; t++) {
       let a = f32x4.splat(0);
@@ -2411,7 +2397,7 @@ let sink: u32 = 0;
  * packedQ4_K's four-token tiles (rows r .. r+3, their super-blocks from p0, the inputs' sums of
  * 32 at xb), with 16-bit dots (dot16) or four-way ones. With four-way dots each token keeps two
  * chains of dot-adds per sub-block (even and odd code vectors: one chain waits ~5 cycles per dot,
- * tilesQ4_0D), the same integers as dot16's 16-bit sums, so the same bits.
+ * tilesQ4_0), the same integers as dot16's 16-bit sums, so the same bits.
  * Kernels alone: 1.09-1.13x the 16-bit tile, 1.07-1.16x more with the mask made at run time. Each
  * load feeding both sub-blocks of its pair (chains per sub-block instead) measured 0.92-0.97x:
  * V8 then keeps more codes live and spills them.

@@ -1,8 +1,9 @@
 // Inputs rounded for the integer dot products (matmul.ts), as llama.cpp's quantize_row_q8_0:
 // per block of 32, q = round(x × 127 / m) with m the block's largest |x|, kept with the scale
 // m / 127 and the sums of each 16 q's and of each 32 (sums32, after them; the weights' offsets
-// multiply those). Rounding is to the nearest, ties to even, in float32: the CPU reference's quantizeInput8 rounds to the same
-// integers (src/engine/cpu/forward.ts), which is what lets the tests compare tokens exactly.
+// multiply those). Rounding is to the nearest, ties to even, in float32: the CPU reference's
+// quantizeInput8 rounds to the same integers (src/engine/cpu/forward.ts), which is what lets the
+// tests compare tokens exactly.
 // Blocks whose m is below 2^-100 (or NaN) become zeros.
 
 import { sums32 } from './simd';

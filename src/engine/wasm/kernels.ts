@@ -365,11 +365,7 @@ export class Kernels {
     while (span > 1 && heads / span < 2 * this.pool.count) span = largestDivisorBelow(group, span);
     // Timed apart by the size of the work (positions × heads × dims, in powers of two): a decode
     // step's attention at a short context is not worth waking threads for, a prompt's is.
-    const key = `attention 2^${Math.round(Math.log2(work))}`;
-    const pooled = this.chooser.pool(key);
-    const start = performance.now();
-    go(pooled ? span : group, pooled);
-    this.chooser.record(key, pooled, performance.now() - start);
+    this.chosen(`attention 2^${Math.round(Math.log2(work))}`, () => go(span, true), () => go(group, false));
   }
 
   /**
@@ -427,12 +423,16 @@ export class Kernels {
    */
   private rows(fn: string, what: string, args: number[], T: number, n: number, alone: () => void): void {
     if (!this.pool || T < 2 * this.pool.count || T * n < 1 << 14) return alone();
-    const key = `${what} T${2 ** Math.ceil(Math.log2(T))}`;
-    const pooled = this.chooser.pool(key);
+    this.chosen(`${what} T${2 ** Math.ceil(Math.log2(T))}`, () => this.pool!.run(INDEX.get(fn)!, args, T), alone);
+  }
+
+  /** Runs the work `key` names on the pool or on the caller alone, as the chooser picks, and tells it the time taken. */
+  private chosen(key: string, pooled: () => void, alone: () => void): void {
+    const onPool = this.chooser.pool(key);
     const start = performance.now();
-    if (pooled) this.pool.run(INDEX.get(fn)!, args, T);
+    if (onPool) pooled();
     else alone();
-    this.chooser.record(key, pooled, performance.now() - start);
+    this.chooser.record(key, onPool, performance.now() - start);
   }
 
   /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w in `layout`. */
@@ -451,11 +451,7 @@ export class Kernels {
     // decode rows takes a quarter of a 32-row prompt chunk's time, and timed under one key the
     // two made each other's pooled and lone times incomparable.
     const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} T${2 ** Math.ceil(Math.log2(input.T))}`;
-    const pooled = this.chooser.pool(key);
-    const start = performance.now();
-    if (pooled) this.pool.run(INDEX.get(name)!, args, rows);
-    else alone();
-    this.chooser.record(key, pooled, performance.now() - start);
+    this.chosen(key, () => this.pool!.run(INDEX.get(name)!, args, rows), alone);
   }
 
   dispose(): void {
