@@ -130,6 +130,26 @@ export function setF16Table(table: usize): void {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), s));
 }
 
+/** This instance's own word that keepOrder writes (one cache line per thread: Kernels.create). */
+let ORDER_WORD: usize = 0;
+
+export function setOrderWord(p: usize): void {
+  ORDER_WORD = p;
+}
+
+/**
+ * Keeps loads from moving across this point: binaryen moves no load past a store. Without it,
+ * binaryen's simplify-locals folds each chain of dot-adds (s = dot(x, c, s), step after step)
+ * into one nested expression whose operands, every step's loads, wasm then evaluates first; V8
+ * keeps loads in the module's order, so a prompt tile loaded every code vector of a sub-block
+ * before its first dot and spilled them to the stack (the four-way Q4_K tile: 64 dot-adds, ~100
+ * spill moves). A store to a word of this thread's own costs next to nothing.
+ */
+// @ts-ignore: decorator
+@inline export function keepOrder(): void {
+  store<u32>(ORDER_WORD, 0);
+}
+
 /** The low nibble of every byte. */
 // @ts-ignore: decorator
 @inline export function lowNibbles(q: v128): v128 {

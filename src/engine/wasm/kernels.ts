@@ -302,12 +302,15 @@ export class Kernels {
     const control = mem.alloc(CONTROL_BYTES, 'the thread control block');
     const f16Table = writeF16Table(mem);
     k.setF16Table(f16Table);
+    const threads = shared ? wanted : 1;
+    // each thread's own cache line for keepOrder's writes (wasm/simd.ts)
+    const orderWords = mem.alloc(threads * 64, "the threads' order words");
+    k.setOrderWord(orderWords);
     const fourWay = simd === 'relaxed' && (options.fourWay ?? fourWayIsFaster(mem, k));
     // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
-    const threads = shared ? wanted : 1;
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
     k.setKvTile(tiles);
-    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setKvTile', tiles + i * KV_TILE_BYTES]];
+    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setOrderWord', orderWords + i * 64], ['setKvTile', tiles + i * KV_TILE_BYTES]];
     const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
     return new Kernels(mem, k, simd, fourWay, pool, threadNote);
   }
