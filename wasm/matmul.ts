@@ -2435,6 +2435,135 @@ let sink: u32 = 0;
 }
 
 /**
+ * packedQ4_K's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8):
+ * each code vector decoded once for eight tokens, one chain of dot-adds per token (eight in
+ * flight, as tilesK4's two per token for four), the tokens' float sums kept in `out` (eight more
+ * registers than x64 has). Each (row, token) runs tilesK4's float operations in its order, so
+ * the same bits.
+ */
+// @ts-ignore: decorator
+@inline function tilesK4x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32): void {
+  const cols = nb << 8;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
+  const oStride = <usize>rows << 2;
+  const z = i32x4.splat(0);
+  const m = splatAtRunTime(0x0f, nb);
+  for (let t = t0; t < t0 + T8; t += 8) {
+    const o = at(out, rows, t, r);
+    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    let p = p0;
+    let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const sm0 = scalesMinsK4(p + 16), sm1 = scalesMinsK4(p + 28), sm2 = scalesMinsK4(p + 40), sm3 = scalesMinsK4(p + 52);
+      {
+        const dmin = scales4(p + 8);
+        const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
+        const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
+        for (let i: usize = 0; i < 8; i++) {
+          const oi = o + i * oStride;
+          v128.store(oi, minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + i * dStride, s + i * sStride, v128.load(oi)));
+        }
+      }
+      const dd = scales4(p);
+      const sc03 = rowsOfK4(sm0, sm1, sm2, sm3, 0), sc47 = rowsOfK4(sm0, sm1, sm2, sm3, 1);
+      for (let j = 0; j < 4; j++) {
+        const pj = p + 64 + (<usize>j << 7), dj = d + (<usize>j << 3);
+        const x0 = x + (<usize>j << 6), x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
+        const x4 = x0 + 4 * xStride, x5 = x0 + 5 * xStride, x6 = x0 + 6 * xStride, x7 = x0 + 7 * xStride;
+        const sc = j < 2 ? sc03 : sc47;
+        let c: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128;
+        {
+          // sub-block 2j + 0: the low nibbles
+          c = v128.and(m, v128.load(pj, 0));
+          e0 = dotV(c, v128.load32_splat(x0, 0), z); e1 = dotV(c, v128.load32_splat(x1, 0), z); e2 = dotV(c, v128.load32_splat(x2, 0), z); e3 = dotV(c, v128.load32_splat(x3, 0), z);
+          e4 = dotV(c, v128.load32_splat(x4, 0), z); e5 = dotV(c, v128.load32_splat(x5, 0), z); e6 = dotV(c, v128.load32_splat(x6, 0), z); e7 = dotV(c, v128.load32_splat(x7, 0), z);
+          c = v128.and(m, v128.load(pj, 16));
+          e0 = dotV(c, v128.load32_splat(x0, 4), e0); e1 = dotV(c, v128.load32_splat(x1, 4), e1); e2 = dotV(c, v128.load32_splat(x2, 4), e2); e3 = dotV(c, v128.load32_splat(x3, 4), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 4), e4); e5 = dotV(c, v128.load32_splat(x5, 4), e5); e6 = dotV(c, v128.load32_splat(x6, 4), e6); e7 = dotV(c, v128.load32_splat(x7, 4), e7);
+          keepOrder();
+          c = v128.and(m, v128.load(pj, 32));
+          e0 = dotV(c, v128.load32_splat(x0, 8), e0); e1 = dotV(c, v128.load32_splat(x1, 8), e1); e2 = dotV(c, v128.load32_splat(x2, 8), e2); e3 = dotV(c, v128.load32_splat(x3, 8), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 8), e4); e5 = dotV(c, v128.load32_splat(x5, 8), e5); e6 = dotV(c, v128.load32_splat(x6, 8), e6); e7 = dotV(c, v128.load32_splat(x7, 8), e7);
+          c = v128.and(m, v128.load(pj, 48));
+          e0 = dotV(c, v128.load32_splat(x0, 12), e0); e1 = dotV(c, v128.load32_splat(x1, 12), e1); e2 = dotV(c, v128.load32_splat(x2, 12), e2); e3 = dotV(c, v128.load32_splat(x3, 12), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 12), e4); e5 = dotV(c, v128.load32_splat(x5, 12), e5); e6 = dotV(c, v128.load32_splat(x6, 12), e6); e7 = dotV(c, v128.load32_splat(x7, 12), e7);
+          keepOrder();
+          c = v128.and(m, v128.load(pj, 64));
+          e0 = dotV(c, v128.load32_splat(x0, 16), e0); e1 = dotV(c, v128.load32_splat(x1, 16), e1); e2 = dotV(c, v128.load32_splat(x2, 16), e2); e3 = dotV(c, v128.load32_splat(x3, 16), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 16), e4); e5 = dotV(c, v128.load32_splat(x5, 16), e5); e6 = dotV(c, v128.load32_splat(x6, 16), e6); e7 = dotV(c, v128.load32_splat(x7, 16), e7);
+          c = v128.and(m, v128.load(pj, 80));
+          e0 = dotV(c, v128.load32_splat(x0, 20), e0); e1 = dotV(c, v128.load32_splat(x1, 20), e1); e2 = dotV(c, v128.load32_splat(x2, 20), e2); e3 = dotV(c, v128.load32_splat(x3, 20), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 20), e4); e5 = dotV(c, v128.load32_splat(x5, 20), e5); e6 = dotV(c, v128.load32_splat(x6, 20), e6); e7 = dotV(c, v128.load32_splat(x7, 20), e7);
+          keepOrder();
+          c = v128.and(m, v128.load(pj, 96));
+          e0 = dotV(c, v128.load32_splat(x0, 24), e0); e1 = dotV(c, v128.load32_splat(x1, 24), e1); e2 = dotV(c, v128.load32_splat(x2, 24), e2); e3 = dotV(c, v128.load32_splat(x3, 24), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 24), e4); e5 = dotV(c, v128.load32_splat(x5, 24), e5); e6 = dotV(c, v128.load32_splat(x6, 24), e6); e7 = dotV(c, v128.load32_splat(x7, 24), e7);
+          c = v128.and(m, v128.load(pj, 112));
+          e0 = dotV(c, v128.load32_splat(x0, 28), e0); e1 = dotV(c, v128.load32_splat(x1, 28), e1); e2 = dotV(c, v128.load32_splat(x2, 28), e2); e3 = dotV(c, v128.load32_splat(x3, 28), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 28), e4); e5 = dotV(c, v128.load32_splat(x5, 28), e5); e6 = dotV(c, v128.load32_splat(x6, 28), e6); e7 = dotV(c, v128.load32_splat(x7, 28), e7);
+          keepOrder();
+          const dsc = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
+          let oi = o;
+          v128.store(oi, fmaV(v128.load(oi), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 0)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 0))));
+        }
+        {
+          // sub-block 2j + 1: the high nibbles
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 0), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 32), z); e1 = dotV(c, v128.load32_splat(x1, 32), z); e2 = dotV(c, v128.load32_splat(x2, 32), z); e3 = dotV(c, v128.load32_splat(x3, 32), z);
+          e4 = dotV(c, v128.load32_splat(x4, 32), z); e5 = dotV(c, v128.load32_splat(x5, 32), z); e6 = dotV(c, v128.load32_splat(x6, 32), z); e7 = dotV(c, v128.load32_splat(x7, 32), z);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 16), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 36), e0); e1 = dotV(c, v128.load32_splat(x1, 36), e1); e2 = dotV(c, v128.load32_splat(x2, 36), e2); e3 = dotV(c, v128.load32_splat(x3, 36), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 36), e4); e5 = dotV(c, v128.load32_splat(x5, 36), e5); e6 = dotV(c, v128.load32_splat(x6, 36), e6); e7 = dotV(c, v128.load32_splat(x7, 36), e7);
+          keepOrder();
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 32), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 40), e0); e1 = dotV(c, v128.load32_splat(x1, 40), e1); e2 = dotV(c, v128.load32_splat(x2, 40), e2); e3 = dotV(c, v128.load32_splat(x3, 40), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 40), e4); e5 = dotV(c, v128.load32_splat(x5, 40), e5); e6 = dotV(c, v128.load32_splat(x6, 40), e6); e7 = dotV(c, v128.load32_splat(x7, 40), e7);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 48), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 44), e0); e1 = dotV(c, v128.load32_splat(x1, 44), e1); e2 = dotV(c, v128.load32_splat(x2, 44), e2); e3 = dotV(c, v128.load32_splat(x3, 44), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 44), e4); e5 = dotV(c, v128.load32_splat(x5, 44), e5); e6 = dotV(c, v128.load32_splat(x6, 44), e6); e7 = dotV(c, v128.load32_splat(x7, 44), e7);
+          keepOrder();
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 64), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 48), e0); e1 = dotV(c, v128.load32_splat(x1, 48), e1); e2 = dotV(c, v128.load32_splat(x2, 48), e2); e3 = dotV(c, v128.load32_splat(x3, 48), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 48), e4); e5 = dotV(c, v128.load32_splat(x5, 48), e5); e6 = dotV(c, v128.load32_splat(x6, 48), e6); e7 = dotV(c, v128.load32_splat(x7, 48), e7);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 80), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 52), e0); e1 = dotV(c, v128.load32_splat(x1, 52), e1); e2 = dotV(c, v128.load32_splat(x2, 52), e2); e3 = dotV(c, v128.load32_splat(x3, 52), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 52), e4); e5 = dotV(c, v128.load32_splat(x5, 52), e5); e6 = dotV(c, v128.load32_splat(x6, 52), e6); e7 = dotV(c, v128.load32_splat(x7, 52), e7);
+          keepOrder();
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 96), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 56), e0); e1 = dotV(c, v128.load32_splat(x1, 56), e1); e2 = dotV(c, v128.load32_splat(x2, 56), e2); e3 = dotV(c, v128.load32_splat(x3, 56), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 56), e4); e5 = dotV(c, v128.load32_splat(x5, 56), e5); e6 = dotV(c, v128.load32_splat(x6, 56), e6); e7 = dotV(c, v128.load32_splat(x7, 56), e7);
+          c = v128.and(m, i16x8.shr_u(v128.load(pj, 112), 4));
+          e0 = dotV(c, v128.load32_splat(x0, 60), e0); e1 = dotV(c, v128.load32_splat(x1, 60), e1); e2 = dotV(c, v128.load32_splat(x2, 60), e2); e3 = dotV(c, v128.load32_splat(x3, 60), e3);
+          e4 = dotV(c, v128.load32_splat(x4, 60), e4); e5 = dotV(c, v128.load32_splat(x5, 60), e5); e6 = dotV(c, v128.load32_splat(x6, 60), e6); e7 = dotV(c, v128.load32_splat(x7, 60), e7);
+          keepOrder();
+          const dsc = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
+          let oi = o;
+          v128.store(oi, fmaV(v128.load(oi), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 4)))); oi += oStride;
+          v128.store(oi, fmaV(v128.load(oi), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 4))));
+        }
+      }
+      p += 576;
+      x += 256;
+      d += 32;
+      s += 32;
+    }
+  }
+}
+
+/**
  * packedQ4_K's four-token tiles (rows r .. r+3, their super-blocks from p0, the inputs' sums of
  * 32 at xb), with 16-bit dots (dot16) or four-way ones. With four-way dots each token keeps two
  * chains of dot-adds per sub-block (even and odd code vectors: one chain waits ~5 cycles per dot,
@@ -2447,12 +2576,12 @@ let sink: u32 = 0;
  * V8 then keeps more codes live and spills them.
  */
 // @ts-ignore: decorator
-@inline function tilesK4(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
+@inline function tilesK4(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
   const cols = nb << 8;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
-  for (let t = 0; t < T4; t += 4) {
+  for (let t = t0; t < T4; t += 4) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let p = p0;
     let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
@@ -2677,8 +2806,10 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // four tokens at a time, each super-block's scales and codes decoded once for the four
-    tilesK4(p0, nb, xq, xd, xb, T4, out, rows, r, fourWay);
+    // eight tokens at a time with four-way dots, then four: each super-block's scales and codes decoded once for them
+    const T8 = fourWay ? T & ~7 : 0;
+    if (T8 > 0) tilesK4x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r);
+    tilesK4(p0, nb, xq, xd, xb, T8, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
     for (let t = T4; t < T; t++) {
       let a0 = f32x4.splat(0);
