@@ -1223,12 +1223,12 @@ let sink: u32 = 0;
  * flight, added per block (the same integers, so the same bits as quadD's single chain).
  */
 // @ts-ignore: decorator
-@inline function tilesQ4_0(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
+@inline function tilesQ4_0(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T4: i32, out: usize, rows: i32, r: i32, fourWay: bool): void {
   const cols = nb << 5;
   const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
-  for (let t = 0; t < T4; t += 4) {
+  for (let t = t0; t < T4; t += 4) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let p = p0;
     let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
@@ -1281,6 +1281,69 @@ let sink: u32 = 0;
   }
 }
 
+/**
+ * packedQ4_0's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8):
+ * as tilesK4x8, one chain per token and the float sums in `out`; each (row, token) runs
+ * tilesQ4_0's float operations, so the same bits.
+ */
+// @ts-ignore: decorator
+@inline function tilesQ4_0x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32): void {
+  const cols = nb << 5;
+  const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
+  const oStride = <usize>rows << 2;
+  const z = i32x4.splat(0);
+  const m = splatAtRunTime(0x0f, nb);
+  for (let t = t0; t < t0 + T8; t += 8) {
+    const o = at(out, rows, t, r);
+    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    let p = p0;
+    let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
+      const x4 = x0 + 4 * xStride, x5 = x0 + 5 * xStride, x6 = x0 + 6 * xStride, x7 = x0 + 7 * xStride;
+      let q: v128, lo: v128, hi: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128;
+      q = v128.load(p, 8), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      e0 = dotV(lo, v128.load32_splat(x0, 0), z); e1 = dotV(lo, v128.load32_splat(x1, 0), z); e2 = dotV(lo, v128.load32_splat(x2, 0), z); e3 = dotV(lo, v128.load32_splat(x3, 0), z);
+      e4 = dotV(lo, v128.load32_splat(x4, 0), z); e5 = dotV(lo, v128.load32_splat(x5, 0), z); e6 = dotV(lo, v128.load32_splat(x6, 0), z); e7 = dotV(lo, v128.load32_splat(x7, 0), z);
+      e0 = dotV(hi, v128.load32_splat(x0, 16), e0); e1 = dotV(hi, v128.load32_splat(x1, 16), e1); e2 = dotV(hi, v128.load32_splat(x2, 16), e2); e3 = dotV(hi, v128.load32_splat(x3, 16), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 16), e4); e5 = dotV(hi, v128.load32_splat(x5, 16), e5); e6 = dotV(hi, v128.load32_splat(x6, 16), e6); e7 = dotV(hi, v128.load32_splat(x7, 16), e7);
+      keepOrder();
+      q = v128.load(p, 24), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      e0 = dotV(lo, v128.load32_splat(x0, 4), e0); e1 = dotV(lo, v128.load32_splat(x1, 4), e1); e2 = dotV(lo, v128.load32_splat(x2, 4), e2); e3 = dotV(lo, v128.load32_splat(x3, 4), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 4), e4); e5 = dotV(lo, v128.load32_splat(x5, 4), e5); e6 = dotV(lo, v128.load32_splat(x6, 4), e6); e7 = dotV(lo, v128.load32_splat(x7, 4), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 20), e0); e1 = dotV(hi, v128.load32_splat(x1, 20), e1); e2 = dotV(hi, v128.load32_splat(x2, 20), e2); e3 = dotV(hi, v128.load32_splat(x3, 20), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 20), e4); e5 = dotV(hi, v128.load32_splat(x5, 20), e5); e6 = dotV(hi, v128.load32_splat(x6, 20), e6); e7 = dotV(hi, v128.load32_splat(x7, 20), e7);
+      keepOrder();
+      q = v128.load(p, 40), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      e0 = dotV(lo, v128.load32_splat(x0, 8), e0); e1 = dotV(lo, v128.load32_splat(x1, 8), e1); e2 = dotV(lo, v128.load32_splat(x2, 8), e2); e3 = dotV(lo, v128.load32_splat(x3, 8), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 8), e4); e5 = dotV(lo, v128.load32_splat(x5, 8), e5); e6 = dotV(lo, v128.load32_splat(x6, 8), e6); e7 = dotV(lo, v128.load32_splat(x7, 8), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 24), e0); e1 = dotV(hi, v128.load32_splat(x1, 24), e1); e2 = dotV(hi, v128.load32_splat(x2, 24), e2); e3 = dotV(hi, v128.load32_splat(x3, 24), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 24), e4); e5 = dotV(hi, v128.load32_splat(x5, 24), e5); e6 = dotV(hi, v128.load32_splat(x6, 24), e6); e7 = dotV(hi, v128.load32_splat(x7, 24), e7);
+      keepOrder();
+      q = v128.load(p, 56), lo = v128.and(m, q), hi = i16x8.shr_u(v128.xor(q, lo), 4);
+      e0 = dotV(lo, v128.load32_splat(x0, 12), e0); e1 = dotV(lo, v128.load32_splat(x1, 12), e1); e2 = dotV(lo, v128.load32_splat(x2, 12), e2); e3 = dotV(lo, v128.load32_splat(x3, 12), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 12), e4); e5 = dotV(lo, v128.load32_splat(x5, 12), e5); e6 = dotV(lo, v128.load32_splat(x6, 12), e6); e7 = dotV(lo, v128.load32_splat(x7, 12), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 28), e0); e1 = dotV(hi, v128.load32_splat(x1, 28), e1); e2 = dotV(hi, v128.load32_splat(x2, 28), e2); e3 = dotV(hi, v128.load32_splat(x3, 28), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 28), e4); e5 = dotV(hi, v128.load32_splat(x5, 28), e5); e6 = dotV(hi, v128.load32_splat(x6, 28), e6); e7 = dotV(hi, v128.load32_splat(x7, 28), e7);
+      keepOrder();
+      const ds = scales4(p);
+      let oi = o;
+      v128.store(oi, finishD(e0, s + 0 * sStride, d + 0 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e1, s + 1 * sStride, d + 1 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e2, s + 2 * sStride, d + 2 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e3, s + 3 * sStride, d + 3 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e4, s + 4 * sStride, d + 4 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e5, s + 5 * sStride, d + 5 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e6, s + 6 * sStride, d + 6 * dStride, ds, v128.load(oi))); oi += oStride;
+      v128.store(oi, finishD(e7, s + 7 * sStride, d + 7 * dStride, ds, v128.load(oi)));
+      p += 72;
+      x0 += 32;
+      d += 4;
+      s += 4;
+    }
+  }
+}
+
 // @ts-ignore: decorator
 @inline function packedQ4_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const nb = cols >> 5;
@@ -1322,8 +1385,10 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // four tokens at a time: each block's codes decoded once for all four
-    tilesQ4_0(p0, nb, xq, xd, xb, T4, out, rows, r, fourWay);
+    // eight tokens at a time with four-way dots, then four: each block's codes decoded once for them
+    const T8 = fourWay ? T & ~7 : 0;
+    if (T8 > 0) tilesQ4_0x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r);
+    tilesQ4_0(p0, nb, xq, xd, xb, T8, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
     for (let t = T4; t < T; t++) {
       let a = f32x4.splat(0);
