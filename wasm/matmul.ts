@@ -1795,8 +1795,99 @@ let sink: u32 = 0;
   return a0;
 }
 
+/**
+ * packedQ6_K's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8),
+ * block of 32 by block (a loop: its pointers step, the inputs' offsets stay immediates): each
+ * sub-block's code vectors decoded once for eight tokens, one chain of dot-adds per token, the
+ * 32-bit sums times the rows' scales (i32x4.mul), the float sums in `out` (tilesK4x8). The
+ * integers are those of the 16-bit tile's dot_i16x8_s (exact either way), so the same bits.
+ */
 // @ts-ignore: decorator
-@inline function packedQ6_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function tilesQ6Kx8(p0: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32, m: v128, m30: v128): void {
+  const cols = nb << 8;
+  const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
+  const oStride = <usize>rows << 2;
+  const z = i32x4.splat(0);
+  for (let t = t0; t < t0 + T8; t += 8) {
+    const o = at(out, rows, t, r);
+    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    let p = p0;
+    let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const dd = scales4(p);
+      let pc = p, x0 = x, dc = d, sc = s;
+      for (let c = 0; c < 8; c++) {
+        const x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
+        const x4 = x0 + 4 * xStride, x5 = x0 + 5 * xStride, x6 = x0 + 6 * xStride, x7 = x0 + 7 * xStride;
+        // this block's scales: sub-block A's of rows 0..3 in bytes 0..3, B's in 4..7
+        const sc8 = v128.load64_zero(p + 8 + (<usize>c << 3));
+        const sc16 = i16x8.extend_low_i8x16_s(sc8);
+        const scA = i32x4.extend_low_i16x8_s(sc16), scB = i32x4.extend_high_i16x8_s(sc16);
+        let q: v128, h: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128;
+        let i0: v128, i1: v128, i2: v128, i3: v128, i4: v128, i5: v128, i6: v128, i7: v128;
+        // sub-block A: codes 0..15 (low nibbles)
+        h = v128.load(p + (<usize>c << 5), 584);
+        q = v128.or(nibblesLo(m, v128.load(pc, 72)), highPair(m30, h, 0));
+        e0 = dotV(q, v128.load32_splat(x0, 0), z); e1 = dotV(q, v128.load32_splat(x1, 0), z); e2 = dotV(q, v128.load32_splat(x2, 0), z); e3 = dotV(q, v128.load32_splat(x3, 0), z);
+        e4 = dotV(q, v128.load32_splat(x4, 0), z); e5 = dotV(q, v128.load32_splat(x5, 0), z); e6 = dotV(q, v128.load32_splat(x6, 0), z); e7 = dotV(q, v128.load32_splat(x7, 0), z);
+        keepOrder();
+        q = v128.or(nibblesLo(m, v128.load(pc, 88)), highPair(m30, h, 1));
+        e0 = dotV(q, v128.load32_splat(x0, 4), e0); e1 = dotV(q, v128.load32_splat(x1, 4), e1); e2 = dotV(q, v128.load32_splat(x2, 4), e2); e3 = dotV(q, v128.load32_splat(x3, 4), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 4), e4); e5 = dotV(q, v128.load32_splat(x5, 4), e5); e6 = dotV(q, v128.load32_splat(x6, 4), e6); e7 = dotV(q, v128.load32_splat(x7, 4), e7);
+        keepOrder();
+        q = v128.or(nibblesLo(m, v128.load(pc, 104)), highPair(m30, h, 2));
+        e0 = dotV(q, v128.load32_splat(x0, 8), e0); e1 = dotV(q, v128.load32_splat(x1, 8), e1); e2 = dotV(q, v128.load32_splat(x2, 8), e2); e3 = dotV(q, v128.load32_splat(x3, 8), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 8), e4); e5 = dotV(q, v128.load32_splat(x5, 8), e5); e6 = dotV(q, v128.load32_splat(x6, 8), e6); e7 = dotV(q, v128.load32_splat(x7, 8), e7);
+        keepOrder();
+        q = v128.or(nibblesLo(m, v128.load(pc, 120)), highPair(m30, h, 3));
+        e0 = dotV(q, v128.load32_splat(x0, 12), e0); e1 = dotV(q, v128.load32_splat(x1, 12), e1); e2 = dotV(q, v128.load32_splat(x2, 12), e2); e3 = dotV(q, v128.load32_splat(x3, 12), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 12), e4); e5 = dotV(q, v128.load32_splat(x5, 12), e5); e6 = dotV(q, v128.load32_splat(x6, 12), e6); e7 = dotV(q, v128.load32_splat(x7, 12), e7);
+        keepOrder();
+        i0 = i32x4.mul(e0, scA); i1 = i32x4.mul(e1, scA); i2 = i32x4.mul(e2, scA); i3 = i32x4.mul(e3, scA); i4 = i32x4.mul(e4, scA); i5 = i32x4.mul(e5, scA); i6 = i32x4.mul(e6, scA); i7 = i32x4.mul(e7, scA);
+        // sub-block B: codes 16..31 (high nibbles)
+        h = v128.load(p + (<usize>c << 5), 600);
+        q = v128.or(nibblesHi(m, v128.load(pc, 72)), highPair(m30, h, 0));
+        e0 = dotV(q, v128.load32_splat(x0, 16), z); e1 = dotV(q, v128.load32_splat(x1, 16), z); e2 = dotV(q, v128.load32_splat(x2, 16), z); e3 = dotV(q, v128.load32_splat(x3, 16), z);
+        e4 = dotV(q, v128.load32_splat(x4, 16), z); e5 = dotV(q, v128.load32_splat(x5, 16), z); e6 = dotV(q, v128.load32_splat(x6, 16), z); e7 = dotV(q, v128.load32_splat(x7, 16), z);
+        keepOrder();
+        q = v128.or(nibblesHi(m, v128.load(pc, 88)), highPair(m30, h, 1));
+        e0 = dotV(q, v128.load32_splat(x0, 20), e0); e1 = dotV(q, v128.load32_splat(x1, 20), e1); e2 = dotV(q, v128.load32_splat(x2, 20), e2); e3 = dotV(q, v128.load32_splat(x3, 20), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 20), e4); e5 = dotV(q, v128.load32_splat(x5, 20), e5); e6 = dotV(q, v128.load32_splat(x6, 20), e6); e7 = dotV(q, v128.load32_splat(x7, 20), e7);
+        keepOrder();
+        q = v128.or(nibblesHi(m, v128.load(pc, 104)), highPair(m30, h, 2));
+        e0 = dotV(q, v128.load32_splat(x0, 24), e0); e1 = dotV(q, v128.load32_splat(x1, 24), e1); e2 = dotV(q, v128.load32_splat(x2, 24), e2); e3 = dotV(q, v128.load32_splat(x3, 24), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 24), e4); e5 = dotV(q, v128.load32_splat(x5, 24), e5); e6 = dotV(q, v128.load32_splat(x6, 24), e6); e7 = dotV(q, v128.load32_splat(x7, 24), e7);
+        keepOrder();
+        q = v128.or(nibblesHi(m, v128.load(pc, 120)), highPair(m30, h, 3));
+        e0 = dotV(q, v128.load32_splat(x0, 28), e0); e1 = dotV(q, v128.load32_splat(x1, 28), e1); e2 = dotV(q, v128.load32_splat(x2, 28), e2); e3 = dotV(q, v128.load32_splat(x3, 28), e3);
+        e4 = dotV(q, v128.load32_splat(x4, 28), e4); e5 = dotV(q, v128.load32_splat(x5, 28), e5); e6 = dotV(q, v128.load32_splat(x6, 28), e6); e7 = dotV(q, v128.load32_splat(x7, 28), e7);
+        keepOrder();
+        i0 = i32x4.add(i0, i32x4.mul(e0, scB)); i1 = i32x4.add(i1, i32x4.mul(e1, scB)); i2 = i32x4.add(i2, i32x4.mul(e2, scB)); i3 = i32x4.add(i3, i32x4.mul(e3, scB)); i4 = i32x4.add(i4, i32x4.mul(e4, scB)); i5 = i32x4.add(i5, i32x4.mul(e5, scB)); i6 = i32x4.add(i6, i32x4.mul(e6, scB)); i7 = i32x4.add(i7, i32x4.mul(e7, scB));
+        const scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc8, sc8, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+        let oi = o;
+        v128.store(oi, finishQ6K(i0, scAB, sc + 0 * sStride, dc + 0 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i1, scAB, sc + 1 * sStride, dc + 1 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i2, scAB, sc + 2 * sStride, dc + 2 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i3, scAB, sc + 3 * sStride, dc + 3 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i4, scAB, sc + 4 * sStride, dc + 4 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i5, scAB, sc + 5 * sStride, dc + 5 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i6, scAB, sc + 6 * sStride, dc + 6 * dStride, dd, v128.load(oi))); oi += oStride;
+        v128.store(oi, finishQ6K(i7, scAB, sc + 7 * sStride, dc + 7 * dStride, dd, v128.load(oi)));
+        pc += 64;
+        x0 += 32;
+        dc += 4;
+        sc += 8;
+      }
+      p += 840;
+      x += 256;
+      d += 32;
+      s += 64;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function packedQ6_K(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const m = splatAtRunTime(0x0f, cols), m30 = splatAtRunTime(0x30, cols);
   const nb = cols >> 8;
   const groupBytes = <usize>nb * 840;
@@ -1826,8 +1917,10 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // four tokens at a time: each block's codes decoded once for all four
-    for (let t = 0; t < T4; t += 4) {
+    // eight tokens at a time with four-way dots, then four: each block's codes decoded once for them
+    const T8 = fourWay ? T & ~7 : 0;
+    if (T8 > 0) tilesQ6Kx8(p0, nb, xq, xd, xs, 0, T8, out, rows, r, m, m30);
+    for (let t = T8; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
       let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
@@ -2984,7 +3077,12 @@ export function matmul_q6_k(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 export function matmul_q6_kx4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
-  else packedQ6_K(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  else packedQ6_K(w, cols, xq, xd, xs, T, out, rows, r0, r1, false);
+}
+/** matmul_q6_kx4 with four-way dots in its eight-token tiles (tilesQ6Kx8). */
+export function matmul_q6_kx4d(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ6_K(w, cols, xq, xd, xs, T, out, rows, r0, r1, true);
 }
 export function matmul_iq4_xs(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   const T4 = T & ~3;

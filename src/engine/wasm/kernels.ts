@@ -121,6 +121,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
   },
   Q6_K: {
     kernel: 'matmul_q6_kx4',
+    fourWay: 'matmul_q6_kx4d',
     pack: 'pack_q6_k',
     blockBytes: 210,
     blockElems: 256,
