@@ -1385,8 +1385,12 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // eight tokens at a time with four-way dots, then four: each block's codes decoded once for them
-    const T8 = fourWay ? T & ~7 : 0;
+    // eight tokens at a time with four-way dots (prompt chunks), then four: each block's codes
+    // decoded once for them. Not below 16 tokens: in the 135M model's 8-row decode step the
+    // eight-token tile took 1.34x the time per call of two four-token passes (267 vs 199 µs a
+    // 1536 x 576 matrix; the step 42 -> 51 ms), though alone, matrices cold or warm, it is 1.1x
+    // faster; unexplained so far. Q4_K's and Q6_K's are faster in that step too (1B: 308 -> 248 ms).
+    const T8 = fourWay && T >= 16 ? T & ~7 : 0;
     if (T8 > 0) tilesQ4_0x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r);
     tilesQ4_0(p0, nb, xq, xd, xb, T8, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
