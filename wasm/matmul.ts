@@ -23,7 +23,7 @@
 //                                        xf    float inputs [T × cols] (float weights)
 //   T     tokens                         out   f32 [T × rows]
 //   rows  the matrix's rows (out's stride)      r0, r1  the rows to compute
-import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, highNibblesBeside, hsum, inputA, inputB, lowNibbles, nibblesHi, nibblesLo, keepOrder, splatAtRunTime, spreadBits, sums32 } from './simd';
+import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibbles, highNibblesBeside, hsum, inputA, inputB, lowNibbles, nibblesHi, nibblesLo, keepOrder, splatAtRunTime, tileSums, spreadBits, sums32 } from './simd';
 
 /** The pair of sums of 16 inputs that cover inputs 32b .. 32b+31. */
 // @ts-ignore: decorator
@@ -1283,19 +1283,22 @@ let sink: u32 = 0;
 
 /**
  * packedQ4_0's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8):
- * as tilesK4x8, one chain per token and the float sums in `out`; each (row, token) runs
- * tilesQ4_0's float operations, so the same bits.
+ * as tilesK4x8, one chain per token and the float sums in the thread's scratch; each (row,
+ * token) runs tilesQ4_0's float operations, so the same bits. It loads a word PREFETCH bytes
+ * ahead per block as the one-token loop does: without, with its matrices coming from memory (a
+ * decode step of 8 rows), it ran 1.55x slower than two four-token passes (300 vs 193 µs a
+ * 1536 × 576 matrix, 160 matrices cycling), with, 1.13x faster (171); the step 42.6 -> 37-38 ms.
  */
 // @ts-ignore: decorator
-@inline function tilesQ4_0x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32): void {
+@inline function tilesQ4_0x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32, last: usize): void {
   const cols = nb << 5;
   const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
-  const oStride = <usize>rows << 2;
+  const sums = tileSums();
+  let touched: u32 = 0;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
   for (let t = t0; t < t0 + T8; t += 8) {
-    const o = at(out, rows, t, r);
-    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
     let p = p0;
     let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -1327,21 +1330,23 @@ let sink: u32 = 0;
       e4 = dotV(hi, v128.load32_splat(x4, 28), e4); e5 = dotV(hi, v128.load32_splat(x5, 28), e5); e6 = dotV(hi, v128.load32_splat(x6, 28), e6); e7 = dotV(hi, v128.load32_splat(x7, 28), e7);
       keepOrder();
       const ds = scales4(p);
-      let oi = o;
-      v128.store(oi, finishD(e0, s + 0 * sStride, d + 0 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e1, s + 1 * sStride, d + 1 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e2, s + 2 * sStride, d + 2 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e3, s + 3 * sStride, d + 3 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e4, s + 4 * sStride, d + 4 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e5, s + 5 * sStride, d + 5 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e6, s + 6 * sStride, d + 6 * dStride, ds, v128.load(oi))); oi += oStride;
-      v128.store(oi, finishD(e7, s + 7 * sStride, d + 7 * dStride, ds, v128.load(oi)));
+      v128.store(sums, finishD(e0, s + 0 * sStride, d + 0 * dStride, ds, v128.load(sums, 0)), 0);
+      v128.store(sums, finishD(e1, s + 1 * sStride, d + 1 * dStride, ds, v128.load(sums, 16)), 16);
+      v128.store(sums, finishD(e2, s + 2 * sStride, d + 2 * dStride, ds, v128.load(sums, 32)), 32);
+      v128.store(sums, finishD(e3, s + 3 * sStride, d + 3 * dStride, ds, v128.load(sums, 48)), 48);
+      v128.store(sums, finishD(e4, s + 4 * sStride, d + 4 * dStride, ds, v128.load(sums, 64)), 64);
+      v128.store(sums, finishD(e5, s + 5 * sStride, d + 5 * dStride, ds, v128.load(sums, 80)), 80);
+      v128.store(sums, finishD(e6, s + 6 * sStride, d + 6 * dStride, ds, v128.load(sums, 96)), 96);
+      v128.store(sums, finishD(e7, s + 7 * sStride, d + 7 * dStride, ds, v128.load(sums, 112)), 112);
+      touched ^= touch(p, last);
       p += 72;
       x0 += 32;
       d += 4;
       s += 4;
     }
+    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
   }
+  sink ^= touched;
 }
 
 // @ts-ignore: decorator
@@ -1385,13 +1390,9 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // eight tokens at a time with four-way dots (prompt chunks), then four: each block's codes
-    // decoded once for them. Not below 16 tokens: in the 135M model's 8-row decode step the
-    // eight-token tile took 1.34x the time per call of two four-token passes (267 vs 199 µs a
-    // 1536 x 576 matrix; the step 42 -> 51 ms), though alone, matrices cold or warm, it is 1.1x
-    // faster; unexplained so far. Q4_K's and Q6_K's are faster in that step too (1B: 308 -> 248 ms).
-    const T8 = fourWay && T >= 16 ? T & ~7 : 0;
-    if (T8 > 0) tilesQ4_0x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r);
+    // eight tokens at a time with four-way dots, then four: each block's codes decoded once for them
+    const T8 = fourWay ? T & ~7 : 0;
+    if (T8 > 0) tilesQ4_0x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r, last);
     tilesQ4_0(p0, nb, xq, xd, xb, T8, T4, out, rows, r, fourWay);
     // the rest (every decode step): one token at a time, the same operations
     for (let t = T4; t < T; t++) {
@@ -1803,18 +1804,17 @@ let sink: u32 = 0;
  * packedQ6_K's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8),
  * block of 32 by block (a loop: its pointers step, the inputs' offsets stay immediates): each
  * sub-block's code vectors decoded once for eight tokens, one chain of dot-adds per token, the
- * 32-bit sums times the rows' scales (i32x4.mul), the float sums in `out` (tilesK4x8). The
+ * 32-bit sums times the rows' scales (i32x4.mul), the float sums in the thread's scratch. The
  * integers are those of the 16-bit tile's dot_i16x8_s (exact either way), so the same bits.
  */
 // @ts-ignore: decorator
 @inline function tilesQ6Kx8(p0: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32, m: v128, m30: v128): void {
   const cols = nb << 8;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = <usize>(cols >> 4) * 4;
-  const oStride = <usize>rows << 2;
+  const sums = tileSums();
   const z = i32x4.splat(0);
   for (let t = t0; t < t0 + T8; t += 8) {
-    const o = at(out, rows, t, r);
-    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
     let p = p0;
     let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -1868,15 +1868,14 @@ let sink: u32 = 0;
         keepOrder();
         i0 = i32x4.add(i0, i32x4.mul(e0, scB)); i1 = i32x4.add(i1, i32x4.mul(e1, scB)); i2 = i32x4.add(i2, i32x4.mul(e2, scB)); i3 = i32x4.add(i3, i32x4.mul(e3, scB)); i4 = i32x4.add(i4, i32x4.mul(e4, scB)); i5 = i32x4.add(i5, i32x4.mul(e5, scB)); i6 = i32x4.add(i6, i32x4.mul(e6, scB)); i7 = i32x4.add(i7, i32x4.mul(e7, scB));
         const scAB = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc8, sc8, 0, 4, 1, 5, 2, 6, 3, 7, 0, 0, 0, 0, 0, 0, 0, 0));
-        let oi = o;
-        v128.store(oi, finishQ6K(i0, scAB, sc + 0 * sStride, dc + 0 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i1, scAB, sc + 1 * sStride, dc + 1 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i2, scAB, sc + 2 * sStride, dc + 2 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i3, scAB, sc + 3 * sStride, dc + 3 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i4, scAB, sc + 4 * sStride, dc + 4 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i5, scAB, sc + 5 * sStride, dc + 5 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i6, scAB, sc + 6 * sStride, dc + 6 * dStride, dd, v128.load(oi))); oi += oStride;
-        v128.store(oi, finishQ6K(i7, scAB, sc + 7 * sStride, dc + 7 * dStride, dd, v128.load(oi)));
+        v128.store(sums, finishQ6K(i0, scAB, sc + 0 * sStride, dc + 0 * dStride, dd, v128.load(sums, 0)), 0);
+        v128.store(sums, finishQ6K(i1, scAB, sc + 1 * sStride, dc + 1 * dStride, dd, v128.load(sums, 16)), 16);
+        v128.store(sums, finishQ6K(i2, scAB, sc + 2 * sStride, dc + 2 * dStride, dd, v128.load(sums, 32)), 32);
+        v128.store(sums, finishQ6K(i3, scAB, sc + 3 * sStride, dc + 3 * dStride, dd, v128.load(sums, 48)), 48);
+        v128.store(sums, finishQ6K(i4, scAB, sc + 4 * sStride, dc + 4 * dStride, dd, v128.load(sums, 64)), 64);
+        v128.store(sums, finishQ6K(i5, scAB, sc + 5 * sStride, dc + 5 * dStride, dd, v128.load(sums, 80)), 80);
+        v128.store(sums, finishQ6K(i6, scAB, sc + 6 * sStride, dc + 6 * dStride, dd, v128.load(sums, 96)), 96);
+        v128.store(sums, finishQ6K(i7, scAB, sc + 7 * sStride, dc + 7 * dStride, dd, v128.load(sums, 112)), 112);
         pc += 64;
         x0 += 32;
         dc += 4;
@@ -1887,6 +1886,7 @@ let sink: u32 = 0;
       d += 32;
       s += 64;
     }
+    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
   }
 }
 
@@ -2599,20 +2599,21 @@ let sink: u32 = 0;
 /**
  * packedQ4_K's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8):
  * each code vector decoded once for eight tokens, one chain of dot-adds per token (eight in
- * flight, as tilesK4's two per token for four), the tokens' float sums kept in `out` (eight more
- * registers than x64 has). Each (row, token) runs tilesK4's float operations in its order, so
- * the same bits.
+ * flight, as tilesK4's two per token for four), the tokens' float sums in the thread's scratch
+ * (eight more registers than x64 has; contiguous, where rows of `out` can be a multiple of 4 KB
+ * apart: 1.0-1.1x). Each (row, token) runs tilesK4's float operations in its order, so the
+ * same bits. No load ahead (tilesQ4_0x8's): the K-quants' tiles spend more time per byte, and
+ * measured no faster with it.
  */
 // @ts-ignore: decorator
 @inline function tilesK4x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32): void {
   const cols = nb << 8;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
-  const oStride = <usize>rows << 2;
+  const sums = tileSums();
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
   for (let t = t0; t < t0 + T8; t += 8) {
-    const o = at(out, rows, t, r);
-    for (let i: usize = 0; i < 8; i++) v128.store(o + i * oStride, f32x4.splat(0));
+    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
     let p = p0;
     let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -2622,8 +2623,8 @@ let sink: u32 = 0;
         const r0a = rowMinsK4(sm0, 0), r0b = rowMinsK4(sm0, 1), r1a = rowMinsK4(sm1, 0), r1b = rowMinsK4(sm1, 1);
         const r2a = rowMinsK4(sm2, 0), r2b = rowMinsK4(sm2, 1), r3a = rowMinsK4(sm3, 0), r3b = rowMinsK4(sm3, 1);
         for (let i: usize = 0; i < 8; i++) {
-          const oi = o + i * oStride;
-          v128.store(oi, minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + i * dStride, s + i * sStride, v128.load(oi)));
+          const si = sums + (i << 4);
+          v128.store(si, minsPackedK4(r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b, dmin, d + i * dStride, s + i * sStride, v128.load(si)));
         }
       }
       const dd = scales4(p);
@@ -2665,15 +2666,14 @@ let sink: u32 = 0;
           e4 = dotV(c, v128.load32_splat(x4, 28), e4); e5 = dotV(c, v128.load32_splat(x5, 28), e5); e6 = dotV(c, v128.load32_splat(x6, 28), e6); e7 = dotV(c, v128.load32_splat(x7, 28), e7);
           keepOrder();
           const dsc = laneVarK4(sc, ((<i32>j << 1) + 0) & 3, dd);
-          let oi = o;
-          v128.store(oi, fmaV(v128.load(oi), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 0)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 0))));
+          v128.store(sums, fmaV(v128.load(sums, 0), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 0))), 0);
+          v128.store(sums, fmaV(v128.load(sums, 16), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 0))), 16);
+          v128.store(sums, fmaV(v128.load(sums, 32), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 0))), 32);
+          v128.store(sums, fmaV(v128.load(sums, 48), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 0))), 48);
+          v128.store(sums, fmaV(v128.load(sums, 64), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 0))), 64);
+          v128.store(sums, fmaV(v128.load(sums, 80), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 0))), 80);
+          v128.store(sums, fmaV(v128.load(sums, 96), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 0))), 96);
+          v128.store(sums, fmaV(v128.load(sums, 112), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 0))), 112);
         }
         {
           // sub-block 2j + 1: the high nibbles
@@ -2706,15 +2706,14 @@ let sink: u32 = 0;
           e4 = dotV(c, v128.load32_splat(x4, 60), e4); e5 = dotV(c, v128.load32_splat(x5, 60), e5); e6 = dotV(c, v128.load32_splat(x6, 60), e6); e7 = dotV(c, v128.load32_splat(x7, 60), e7);
           keepOrder();
           const dsc = laneVarK4(sc, ((<i32>j << 1) + 1) & 3, dd);
-          let oi = o;
-          v128.store(oi, fmaV(v128.load(oi), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 4)))); oi += oStride;
-          v128.store(oi, fmaV(v128.load(oi), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 4))));
+          v128.store(sums, fmaV(v128.load(sums, 0), e0, f32x4.mul(dsc, v128.load32_splat(dj + 0 * dStride + 4))), 0);
+          v128.store(sums, fmaV(v128.load(sums, 16), e1, f32x4.mul(dsc, v128.load32_splat(dj + 1 * dStride + 4))), 16);
+          v128.store(sums, fmaV(v128.load(sums, 32), e2, f32x4.mul(dsc, v128.load32_splat(dj + 2 * dStride + 4))), 32);
+          v128.store(sums, fmaV(v128.load(sums, 48), e3, f32x4.mul(dsc, v128.load32_splat(dj + 3 * dStride + 4))), 48);
+          v128.store(sums, fmaV(v128.load(sums, 64), e4, f32x4.mul(dsc, v128.load32_splat(dj + 4 * dStride + 4))), 64);
+          v128.store(sums, fmaV(v128.load(sums, 80), e5, f32x4.mul(dsc, v128.load32_splat(dj + 5 * dStride + 4))), 80);
+          v128.store(sums, fmaV(v128.load(sums, 96), e6, f32x4.mul(dsc, v128.load32_splat(dj + 6 * dStride + 4))), 96);
+          v128.store(sums, fmaV(v128.load(sums, 112), e7, f32x4.mul(dsc, v128.load32_splat(dj + 7 * dStride + 4))), 112);
         }
       }
       p += 576;
@@ -2722,6 +2721,7 @@ let sink: u32 = 0;
       d += 32;
       s += 32;
     }
+    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
   }
 }
 

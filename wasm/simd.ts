@@ -130,11 +130,20 @@ export function setF16Table(table: usize): void {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i), s));
 }
 
-/** This instance's own word that keepOrder writes (one cache line per thread: Kernels.create). */
-let ORDER_WORD: usize = 0;
+/**
+ * This instance's own scratch, THREAD_SCRATCH bytes (Kernels.create gives each thread its own):
+ * keepOrder's word in the first cache line, then the eight-token tiles' float sums (tileSums).
+ */
+let SCRATCH: usize = 0;
 
-export function setOrderWord(p: usize): void {
-  ORDER_WORD = p;
+export function setThreadScratch(p: usize): void {
+  SCRATCH = p;
+}
+
+/** Room for eight vectors of this thread's own, contiguous (two cache lines). */
+// @ts-ignore: decorator
+@inline export function tileSums(): usize {
+  return SCRATCH + 64;
 }
 
 /**
@@ -147,7 +156,7 @@ export function setOrderWord(p: usize): void {
  */
 // @ts-ignore: decorator
 @inline export function keepOrder(): void {
-  store<u32>(ORDER_WORD, 0);
+  store<u32>(SCRATCH, 0);
 }
 
 /** The low nibble of every byte. */

@@ -154,6 +154,9 @@ function unpackRow(p: Packing, packed: Uint8Array, r: number, cols: number): Uin
   return row;
 }
 
+/** Bytes of each thread's own scratch (wasm/simd.ts: setThreadScratch). */
+const THREAD_SCRATCH = 256;
+
 export interface KernelOptions {
   /** Threads in all, the caller's included (default and most: every core; 1 where memory cannot be shared). */
   threads?: number;
@@ -304,14 +307,14 @@ export class Kernels {
     const f16Table = writeF16Table(mem);
     k.setF16Table(f16Table);
     const threads = shared ? wanted : 1;
-    // each thread's own cache line for keepOrder's writes (wasm/simd.ts)
-    const orderWords = mem.alloc(threads * 64, "the threads' order words");
-    k.setOrderWord(orderWords);
+    // each thread's own scratch: keepOrder's word and the eight-token tiles' sums (wasm/simd.ts)
+    const scratch = mem.alloc(threads * THREAD_SCRATCH, "the threads' scratch");
+    k.setThreadScratch(scratch);
     const fourWay = simd === 'relaxed' && (options.fourWay ?? fourWayIsFaster(mem, k));
     // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
     k.setKvTile(tiles);
-    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setOrderWord', orderWords + i * 64], ['setKvTile', tiles + i * KV_TILE_BYTES]];
+    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setThreadScratch', scratch + i * THREAD_SCRATCH], ['setKvTile', tiles + i * KV_TILE_BYTES]];
     const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
     return new Kernels(mem, k, simd, fourWay, pool, threadNote);
   }

@@ -11,7 +11,7 @@ export type SimdLevel = 'relaxed' | 'simd';
 export interface KernelExports {
   setF16Table(table: number): void;
   setKvTile(tile: number): void;
-  setOrderWord(word: number): void;
+  setThreadScratch(scratch: number): void;
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
   /** quantize for tokens r0 .. r1 - 1, with the pool's kernel signature (rows: T). */
