@@ -2603,7 +2603,8 @@ let sink: u32 = 0;
  * (eight more registers than x64 has; contiguous, where rows of `out` can be a multiple of 4 KB
  * apart: 1.0-1.1x). Each (row, token) runs tilesK4's float operations in its order, so the
  * same bits. No load ahead (tilesQ4_0x8's): the K-quants' tiles spend more time per byte, and
- * measured no faster with it.
+ * measured no faster with it. Written out, both halves (the repetition is deliberate): the
+ * inputs' offsets must be literals to be the loads' immediates.
  */
 // @ts-ignore: decorator
 @inline function tilesK4x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32): void {
