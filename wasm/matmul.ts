@@ -1466,11 +1466,82 @@ let sink: u32 = 0;
   return a0;
 }
 
+/**
+ * packedQ5_0's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8),
+ * as tilesQ4_0x8 (its load ahead included): the codes topped with their fifth bit, one chain per
+ * token (32-bit sums: no widening every two vectors), the same integers as the 16-bit tile's, so
+ * the same bits.
+ */
 // @ts-ignore: decorator
-@inline function packedQ5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+@inline function tilesQ5_0x8(p0: usize, nb: i32, xq: usize, xd: usize, xb: usize, t0: i32, T8: i32, out: usize, rows: i32, r: i32, m: v128, m10: v128, last: usize): void {
+  const cols = nb << 5;
+  const xStride = <usize>cols, dStride = <usize>nb * 4, sStride = dStride;
+  const sums = tileSums();
+  let touched: u32 = 0;
+  const z = i32x4.splat(0);
+  for (let t = t0; t < t0 + T8; t += 8) {
+    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+    let p = p0;
+    let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
+    for (let b = 0; b < nb; b++) {
+      const x1 = x0 + xStride, x2 = x0 + 2 * xStride, x3 = x0 + 3 * xStride;
+      const x4 = x0 + 4 * xStride, x5 = x0 + 5 * xStride, x6 = x0 + 6 * xStride, x7 = x0 + 7 * xStride;
+      const h = v128.load(p, 72);
+      let q: v128, nib: v128, lo: v128, hi: v128, e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, e6: v128, e7: v128;
+      q = v128.load(p, 8), nib = nibblesLo(m, q);
+      lo = v128.or(nib, fifthBit(m10, h, 0)), hi = v128.or(i16x8.shr_u(v128.xor(q, nib), 4), fifthBit(m10, h, 4));
+      e0 = dotV(lo, v128.load32_splat(x0, 0), z); e1 = dotV(lo, v128.load32_splat(x1, 0), z); e2 = dotV(lo, v128.load32_splat(x2, 0), z); e3 = dotV(lo, v128.load32_splat(x3, 0), z);
+      e4 = dotV(lo, v128.load32_splat(x4, 0), z); e5 = dotV(lo, v128.load32_splat(x5, 0), z); e6 = dotV(lo, v128.load32_splat(x6, 0), z); e7 = dotV(lo, v128.load32_splat(x7, 0), z);
+      e0 = dotV(hi, v128.load32_splat(x0, 16), e0); e1 = dotV(hi, v128.load32_splat(x1, 16), e1); e2 = dotV(hi, v128.load32_splat(x2, 16), e2); e3 = dotV(hi, v128.load32_splat(x3, 16), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 16), e4); e5 = dotV(hi, v128.load32_splat(x5, 16), e5); e6 = dotV(hi, v128.load32_splat(x6, 16), e6); e7 = dotV(hi, v128.load32_splat(x7, 16), e7);
+      keepOrder();
+      q = v128.load(p, 24), nib = nibblesLo(m, q);
+      lo = v128.or(nib, fifthBit(m10, h, 1)), hi = v128.or(i16x8.shr_u(v128.xor(q, nib), 4), fifthBit(m10, h, 5));
+      e0 = dotV(lo, v128.load32_splat(x0, 4), e0); e1 = dotV(lo, v128.load32_splat(x1, 4), e1); e2 = dotV(lo, v128.load32_splat(x2, 4), e2); e3 = dotV(lo, v128.load32_splat(x3, 4), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 4), e4); e5 = dotV(lo, v128.load32_splat(x5, 4), e5); e6 = dotV(lo, v128.load32_splat(x6, 4), e6); e7 = dotV(lo, v128.load32_splat(x7, 4), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 20), e0); e1 = dotV(hi, v128.load32_splat(x1, 20), e1); e2 = dotV(hi, v128.load32_splat(x2, 20), e2); e3 = dotV(hi, v128.load32_splat(x3, 20), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 20), e4); e5 = dotV(hi, v128.load32_splat(x5, 20), e5); e6 = dotV(hi, v128.load32_splat(x6, 20), e6); e7 = dotV(hi, v128.load32_splat(x7, 20), e7);
+      keepOrder();
+      q = v128.load(p, 40), nib = nibblesLo(m, q);
+      lo = v128.or(nib, fifthBit(m10, h, 2)), hi = v128.or(i16x8.shr_u(v128.xor(q, nib), 4), fifthBit(m10, h, 6));
+      e0 = dotV(lo, v128.load32_splat(x0, 8), e0); e1 = dotV(lo, v128.load32_splat(x1, 8), e1); e2 = dotV(lo, v128.load32_splat(x2, 8), e2); e3 = dotV(lo, v128.load32_splat(x3, 8), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 8), e4); e5 = dotV(lo, v128.load32_splat(x5, 8), e5); e6 = dotV(lo, v128.load32_splat(x6, 8), e6); e7 = dotV(lo, v128.load32_splat(x7, 8), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 24), e0); e1 = dotV(hi, v128.load32_splat(x1, 24), e1); e2 = dotV(hi, v128.load32_splat(x2, 24), e2); e3 = dotV(hi, v128.load32_splat(x3, 24), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 24), e4); e5 = dotV(hi, v128.load32_splat(x5, 24), e5); e6 = dotV(hi, v128.load32_splat(x6, 24), e6); e7 = dotV(hi, v128.load32_splat(x7, 24), e7);
+      keepOrder();
+      q = v128.load(p, 56), nib = nibblesLo(m, q);
+      lo = v128.or(nib, fifthBit(m10, h, 3)), hi = v128.or(i16x8.shr_u(v128.xor(q, nib), 4), fifthBit(m10, h, 7));
+      e0 = dotV(lo, v128.load32_splat(x0, 12), e0); e1 = dotV(lo, v128.load32_splat(x1, 12), e1); e2 = dotV(lo, v128.load32_splat(x2, 12), e2); e3 = dotV(lo, v128.load32_splat(x3, 12), e3);
+      e4 = dotV(lo, v128.load32_splat(x4, 12), e4); e5 = dotV(lo, v128.load32_splat(x5, 12), e5); e6 = dotV(lo, v128.load32_splat(x6, 12), e6); e7 = dotV(lo, v128.load32_splat(x7, 12), e7);
+      e0 = dotV(hi, v128.load32_splat(x0, 28), e0); e1 = dotV(hi, v128.load32_splat(x1, 28), e1); e2 = dotV(hi, v128.load32_splat(x2, 28), e2); e3 = dotV(hi, v128.load32_splat(x3, 28), e3);
+      e4 = dotV(hi, v128.load32_splat(x4, 28), e4); e5 = dotV(hi, v128.load32_splat(x5, 28), e5); e6 = dotV(hi, v128.load32_splat(x6, 28), e6); e7 = dotV(hi, v128.load32_splat(x7, 28), e7);
+      keepOrder();
+      const ds = scales4(p);
+      v128.store(sums, finishQ5_0(e0, s + 0 * sStride, d + 0 * dStride, ds, v128.load(sums, 0)), 0);
+      v128.store(sums, finishQ5_0(e1, s + 1 * sStride, d + 1 * dStride, ds, v128.load(sums, 16)), 16);
+      v128.store(sums, finishQ5_0(e2, s + 2 * sStride, d + 2 * dStride, ds, v128.load(sums, 32)), 32);
+      v128.store(sums, finishQ5_0(e3, s + 3 * sStride, d + 3 * dStride, ds, v128.load(sums, 48)), 48);
+      v128.store(sums, finishQ5_0(e4, s + 4 * sStride, d + 4 * dStride, ds, v128.load(sums, 64)), 64);
+      v128.store(sums, finishQ5_0(e5, s + 5 * sStride, d + 5 * dStride, ds, v128.load(sums, 80)), 80);
+      v128.store(sums, finishQ5_0(e6, s + 6 * sStride, d + 6 * dStride, ds, v128.load(sums, 96)), 96);
+      v128.store(sums, finishQ5_0(e7, s + 7 * sStride, d + 7 * dStride, ds, v128.load(sums, 112)), 112);
+      touched ^= touch(p, last);
+      p += 88;
+      x0 += 32;
+      d += 4;
+      s += 4;
+    }
+    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+  }
+  sink ^= touched;
+}
+
+// @ts-ignore: decorator
+@inline function packedQ5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32, fourWay: bool): void {
   const m = splatAtRunTime(0x0f, cols), m10 = splatAtRunTime(0x10, cols);
   const nb = cols >> 5;
   const groupBytes = <usize>nb * 88;
+  const last = w + <usize>(rows >> 2) * groupBytes - 4;
   const xStride = <usize>cols, dStride = <usize>(cols >> 5) * 4, sStride = dStride;
   const xb = sums32(xs, T, cols);
   const T4 = T & ~3;
@@ -1498,8 +1569,10 @@ let sink: u32 = 0;
   }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
-    // four tokens at a time: each block's codes decoded once for all four
-    for (let t = 0; t < T4; t += 4) {
+    // eight tokens at a time with four-way dots, then four: each block's codes decoded once for them
+    const T8 = fourWay ? T & ~7 : 0;
+    if (T8 > 0) tilesQ5_0x8(p0, nb, xq, xd, xb, 0, T8, out, rows, r, m, m10, last);
+    for (let t = T8; t < T4; t += 4) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let p = p0;
       let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
@@ -3030,7 +3103,12 @@ export function matmul_q5_0(w: usize, cols: i32, xq: usize, xd: usize, xs: usize
 export function matmul_q5_0x4(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   // Plain SIMD's inputs are int16 and Kernels.store never packs for it: reaching here is a host bug.
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
-  else packedQ5_0(w, cols, xq, xd, xs, T, out, rows, r0, r1);
+  else packedQ5_0(w, cols, xq, xd, xs, T, out, rows, r0, r1, false);
+}
+/** matmul_q5_0x4 with four-way dots in its eight-token tiles (tilesQ5_0x8). */
+export function matmul_q5_0x4d(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else packedQ5_0(w, cols, xq, xd, xs, T, out, rows, r0, r1, true);
 }
 export function matmul_q5_1(w: usize, cols: i32, xq: usize, xd: usize, xs: usize, xf: usize, T: i32, out: usize, rows: i32, r0: i32, r1: i32): void {
   rows32<Q5_1>(w, cols, xq, xd, xs, T, out, rows, r0, r1);

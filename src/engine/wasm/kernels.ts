@@ -93,6 +93,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
   Q4_0: { kernel: 'matmul_q4_0x4', fourWay: 'matmul_q4_0x4d', pack: 'pack_q4_0', blockBytes: 18, blockElems: 32, unpack: blocks32(2) },
   Q5_0: {
     kernel: 'matmul_q5_0x4',
+    fourWay: 'matmul_q5_0x4d',
     pack: 'pack_q5_0',
     blockBytes: 22,
     blockElems: 32,
