@@ -1281,10 +1281,23 @@ let sink: u32 = 0;
   }
 }
 
+/** Zeroes an eight-token tile's float sums (eight vectors at sums: tileSums). */
+// @ts-ignore: decorator
+@inline function clearSums8(sums: usize): void {
+  for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+}
+
+/** An eight-token tile's float sums (rows r .. r+3) as tokens t .. t+7 of out. */
+// @ts-ignore: decorator
+@inline function storeSums8(sums: usize, out: usize, rows: i32, t: i32, r: i32): void {
+  for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+}
+
 /**
  * packedQ4_0's eight-token tiles with four-way dots (tokens t0 .. t0 + T8 - 1, a multiple of 8):
  * as tilesK4x8, one chain per token and the float sums in the thread's scratch; each (row,
- * token) runs tilesQ4_0's float operations, so the same bits. It loads a word PREFETCH bytes
+ * token) runs tilesQ4_0's float operations, so the same bits; written out, as tilesK4x8, for the
+ * loads' immediates (tilesQ5_0x8 repeats it with the fifth bit). It loads a word PREFETCH bytes
  * ahead per block as the one-token loop does: without, with its matrices coming from memory (a
  * decode step of 8 rows), it ran 1.55x slower than two four-token passes (300 vs 193 µs a
  * 1536 × 576 matrix, 160 matrices cycling), with, 1.13x faster (171); the step 42.6 -> 37-38 ms.
@@ -1298,7 +1311,7 @@ let sink: u32 = 0;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
   for (let t = t0; t < t0 + T8; t += 8) {
-    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+    clearSums8(sums);
     let p = p0;
     let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -1344,7 +1357,7 @@ let sink: u32 = 0;
       d += 4;
       s += 4;
     }
-    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+    storeSums8(sums, out, rows, t, r);
   }
   sink ^= touched;
 }
@@ -1479,7 +1492,7 @@ let sink: u32 = 0;
   const sums = tileSums();
   const z = i32x4.splat(0);
   for (let t = t0; t < t0 + T8; t += 8) {
-    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+    clearSums8(sums);
     let p = p0;
     let x0 = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -1529,7 +1542,7 @@ let sink: u32 = 0;
       d += 4;
       s += 4;
     }
-    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+    storeSums8(sums, out, rows, t, r);
   }
 }
 
@@ -1883,7 +1896,7 @@ let sink: u32 = 0;
   const sums = tileSums();
   const z = i32x4.splat(0);
   for (let t = t0; t < t0 + T8; t += 8) {
-    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+    clearSums8(sums);
     let p = p0;
     let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xs + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -1955,7 +1968,7 @@ let sink: u32 = 0;
       d += 32;
       s += 64;
     }
-    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+    storeSums8(sums, out, rows, t, r);
   }
 }
 
@@ -2683,7 +2696,7 @@ let sink: u32 = 0;
   const z = i32x4.splat(0);
   const m = splatAtRunTime(0x0f, nb);
   for (let t = t0; t < t0 + T8; t += 8) {
-    for (let i: usize = 0; i < 8; i++) v128.store(sums + (i << 4), f32x4.splat(0));
+    clearSums8(sums);
     let p = p0;
     let x = xq + <usize>t * xStride, d = xd + <usize>t * dStride, s = xb + <usize>t * sStride;
     for (let b = 0; b < nb; b++) {
@@ -2791,7 +2804,7 @@ let sink: u32 = 0;
       d += 32;
       s += 32;
     }
-    for (let i = 0; i < 8; i++) v128.store(at(out, rows, t + i, r), v128.load(sums + (<usize>i << 4)));
+    storeSums8(sums, out, rows, t, r);
   }
 }
 
