@@ -10,12 +10,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { gelu as geluRef, quantizeInput8 } from '../src/engine/cpu/forward.js';
-import { f32ToF16 } from '../src/formats/dtypes.js';
+import { f16ToF32, f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
 import { randomBlocks } from './helpers/blocks.js';
 import { randoms } from './helpers/gpu.js';
-import { ATTENTION_CASES, BATCH_CASES, checkAttention, checkAttentionRows, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
+import { ATTENTION_CASES, attentionOutput, BATCH_CASES, checkAttention, checkAttentionRows, checkMatmul, checkTokenIndependence, INPUT_ELEMENTS, MATMUL_CASES, TOL } from './helpers/wasm-cases.js';
 
 const relaxed = await hasRelaxedSimd();
 const builds = [
@@ -112,6 +112,18 @@ describe.each(builds)('$name', (build) => {
   it.each([0, 1])('attention: rows of two sequences in one call give the bits each gives alone (float16 cache %i)', async (half) => {
     expect(checkAttentionRows(await kernels(), 9, 3, 64, half)).toEqual([]);
   });
+  it.each([
+    [8, 2, 64, 0],
+    [9, 3, 64, 1],
+    [8, 2, 18, 0], // head dim not a multiple of 16 or 32: the kernels' tails
+  ])('attention: a head gives the same bits computed with the others of its kv head two at a time or alone (%i heads / %i kv, dim %i, float16 cache %i)', async (nHeads, nKv, headDim, half) => {
+    const group = nHeads / nKv;
+    const spans = Array.from({ length: group }, (_, i) => i + 1).filter((s) => group % s === 0);
+    const k = await kernels();
+    const outs = spans.map((span) => new Uint32Array(attentionOutput(k, nHeads, nKv, headDim, 5, 40, 0, 0, half, span).got.buffer));
+    expect(outs.length).toBeGreaterThan(1);
+    for (const o of outs.slice(1)) expect(o).toEqual(outs[0]);
+  });
 
   it.each([['SiLU', 0], ['GELU', 1]] as const)('gatedAct %s: within a few float32 ulps of the float64 reference, any length, the same bits wherever an element sits', async (_, gelu) => {
     const k = await kernels();
@@ -161,10 +173,23 @@ describe.each(builds)('$name', (build) => {
     const n = values.length;
     const src = k.mem.alloc(n * 4, 'src'), dst = k.mem.alloc(n * 4, 'dst');
     k.mem.f32(src, n).set(values);
-    k.k.storeKv(src, dst, n, 1);
+    // one head of n elements, row 0 of its block
+    k.k.storeKv(src, dst, 0, 1, n, 1);
     const got = new Uint16Array(k.mem.memory.buffer, dst, n);
     for (let i = 0; i < n; i++) expect(got[i], `${values[i]}`).toBe(f32ToF16(values[i]!));
-    k.k.storeKv(src, dst, n, 0);
+    k.k.storeKv(src, dst, 0, 1, n, 0);
     expect(new Uint32Array(k.mem.memory.buffer, dst, n)).toEqual(new Uint32Array(values.buffer));
+  });
+  it.each([0, 1])('storeKv: a position of 3 heads × 5 goes to row 7 of each head\'s 16 rows in the block (float16 %i)', async (half) => {
+    const k = await kernels();
+    const heads = 3, dim = 5, row = 7, values = Float32Array.from({ length: heads * dim }, (_, i) => i + 1);
+    const src = k.mem.alloc(values.length * 4, 'src'), block = k.mem.alloc(heads * 16 * dim * 4, 'block');
+    k.mem.f32(src, values.length).set(values);
+    k.mem.u8(block, heads * 16 * dim * 4).fill(0);
+    k.k.storeKv(src, block, row, heads, dim, half);
+    const cache = half ? Float32Array.from(new Uint16Array(k.mem.memory.buffer, block, heads * 16 * dim), f16ToF32) : k.mem.f32(block, heads * 16 * dim).slice();
+    const want = new Float32Array(heads * 16 * dim);
+    for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) want[(h * 16 + row) * dim + d] = values[h * dim + d]!;
+    expect(cache).toEqual(want);
   });
 });

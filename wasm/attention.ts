@@ -13,8 +13,12 @@
 // weighted sum rescaled when the maximum grows. So no score array as long as the context, and exp
 // is a four-lane polynomial instead of a float64 call per score.
 //
-// The cache of a layer is rows of kvDim elements, float32 or float16 (`half`); a sequence's
-// position p lives in row table[p / 16] × 16 + p % 16 (16: KV_BLOCK_SIZE, src/engine/backend.ts).
+// The cache of a layer is blocks of 16 positions (KV_BLOCK_SIZE, src/engine/backend.ts), float32
+// or float16 (`half`); a sequence's position p lives in block table[p / 16] at row p % 16. A block
+// holds each kv head's 16 rows of headDim elements together, head after head: a unit then reads
+// one contiguous run per block. With whole positions as rows (kvDim apart), a 1B model's rows sat
+// 2 KB apart and a block's keys and values of one head fell into the same few L1 sets (attention
+// at 1,024 positions 9.0 GMAC/s, against 13.6 with each head's rows together).
 import { expNeg, f16, f16x4, hsum } from './simd';
 
 // @ts-ignore: decorator
@@ -65,42 +69,17 @@ export const JOB_WORDS = 16;
   return f32x4.replace_lane(s, 3, cap * <f32>Math.tanh(<f64>(f32x4.extract_lane(s, 3) / cap)));
 }
 
-/**
- * q · the four consecutive cache rows from r (rowBytes apart), n elements: four scores in one
- * vector. Eight sums, two per row (alternate groups of four elements), so eight multiply-adds are
- * in flight: with four, each waited on the one before (8 rows at 96 positions 121 -> 107 µs).
- */
+/** Each vector's lane sum, (v.0 + v.2) + (v.1 + v.3), four vectors in one by a 4 × 4 transpose. */
 // @ts-ignore: decorator
-@inline function dot4(q: usize, r: usize, rowBytes: usize, n: i32, half: bool): v128 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-  let d = 0;
-  for (; d + 8 <= n; d += 8) {
-    const qv = v128.load(q + (<usize>d << 2)), qw = v128.load(q + (<usize>d << 2), 16);
-    a0 = madd(qv, load4(r, d, half), a0);
-    a1 = madd(qv, load4(r + rowBytes, d, half), a1);
-    a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
-    a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
-    b0 = madd(qw, load4(r, d + 4, half), b0);
-    b1 = madd(qw, load4(r + rowBytes, d + 4, half), b1);
-    b2 = madd(qw, load4(r + 2 * rowBytes, d + 4, half), b2);
-    b3 = madd(qw, load4(r + 3 * rowBytes, d + 4, half), b3);
-  }
-  for (; d + 4 <= n; d += 4) {
-    const qv = v128.load(q + (<usize>d << 2));
-    a0 = madd(qv, load4(r, d, half), a0);
-    a1 = madd(qv, load4(r + rowBytes, d, half), a1);
-    a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
-    a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
-  }
-  a0 = f32x4.add(a0, b0);
-  a1 = f32x4.add(a1, b1);
-  a2 = f32x4.add(a2, b2);
-  a3 = f32x4.add(a3, b3);
-  // [a0, a1, a2, a3] lane sums by a 4 × 4 transpose
+@inline function sums4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
   const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
-  let s = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+}
+
+/** s + the products of q's and the four rows' elements past the last whole vector, one by one. */
+// @ts-ignore: decorator
+@inline function tail4(s: v128, q: usize, r: usize, rowBytes: usize, d: i32, n: i32, half: bool): v128 {
   for (; d < n; d++) {
     const qd = load<f32>(q + (<usize>d << 2));
     s = f32x4.replace_lane(s, 0, f32x4.extract_lane(s, 0) + qd * load1(r, d, half));
@@ -111,26 +90,136 @@ export const JOB_WORDS = 16;
   return s;
 }
 
+// A score is always q · k computed one way, whichever kernel below computes it: one four-lane sum
+// per (query, key) over the whole vectors in order, lane-summed by sums4, then the elements past
+// them one by one. The kernels differ only in how many such sums they keep in flight: eight keys
+// of one query, or four keys of two queries that share them (two heads of one kv head), loading
+// each key once for both. So a head gets the same bits whichever head it is paired with, or none.
+// Likewise a weighted sum's element is always o × alpha, then + weight × value position by
+// position. The fast kernels read float32 rows through pointers moved along (constant offsets
+// fold into the loads: the index arithmetic cost more instructions than the multiply-adds).
+
+/** q · the eight float32 rows from r (rowBytes apart), n elements: raw scores to e, e + 16. */
+// @ts-ignore: decorator
+@inline function scores8(q: usize, r: usize, rowBytes: usize, n: i32, e: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  let k0 = r, k1 = r + rowBytes, k2 = r + 2 * rowBytes, k3 = r + 3 * rowBytes;
+  let k4 = r + 4 * rowBytes, k5 = r + 5 * rowBytes, k6 = r + 6 * rowBytes, k7 = r + 7 * rowBytes;
+  let x = q;
+  const end = q + (<usize>(n >> 2) << 4);
+  for (; x < end; x += 16) {
+    const qv = v128.load(x);
+    a0 = madd(qv, v128.load(k0), a0);
+    a1 = madd(qv, v128.load(k1), a1);
+    a2 = madd(qv, v128.load(k2), a2);
+    a3 = madd(qv, v128.load(k3), a3);
+    a4 = madd(qv, v128.load(k4), a4);
+    a5 = madd(qv, v128.load(k5), a5);
+    a6 = madd(qv, v128.load(k6), a6);
+    a7 = madd(qv, v128.load(k7), a7);
+    k0 += 16;
+    k1 += 16;
+    k2 += 16;
+    k3 += 16;
+    k4 += 16;
+    k5 += 16;
+    k6 += 16;
+    k7 += 16;
+  }
+  const d = n & ~3;
+  v128.store(e, tail4(sums4(a0, a1, a2, a3), q, r, rowBytes, d, n, false));
+  v128.store(e, tail4(sums4(a4, a5, a6, a7), q, r + 4 * rowBytes, rowBytes, d, n, false), 16);
+}
+
+/** q0 · and q1 · the four float32 rows from r: raw scores to e0 and e1. */
+// @ts-ignore: decorator
+@inline function scores4x2(q0: usize, q1: usize, r: usize, rowBytes: usize, n: i32, e0: usize, e1: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  let k0 = r, k1 = r + rowBytes, k2 = r + 2 * rowBytes, k3 = r + 3 * rowBytes;
+  let x = q0, y = q1;
+  let qa: v128, qb: v128, k: v128;
+  // sixteen elements a pass, written out so that the offsets are the loads' own, then four
+  const end16 = q0 + (<usize>(n >> 4) << 6), end = q0 + (<usize>(n >> 2) << 4);
+  for (; x < end16; x += 64) {
+    qa = v128.load(x), qb = v128.load(y);
+    k = v128.load(k0), a0 = madd(qa, k, a0), b0 = madd(qb, k, b0);
+    k = v128.load(k1), a1 = madd(qa, k, a1), b1 = madd(qb, k, b1);
+    k = v128.load(k2), a2 = madd(qa, k, a2), b2 = madd(qb, k, b2);
+    k = v128.load(k3), a3 = madd(qa, k, a3), b3 = madd(qb, k, b3);
+    qa = v128.load(x, 16), qb = v128.load(y, 16);
+    k = v128.load(k0, 16), a0 = madd(qa, k, a0), b0 = madd(qb, k, b0);
+    k = v128.load(k1, 16), a1 = madd(qa, k, a1), b1 = madd(qb, k, b1);
+    k = v128.load(k2, 16), a2 = madd(qa, k, a2), b2 = madd(qb, k, b2);
+    k = v128.load(k3, 16), a3 = madd(qa, k, a3), b3 = madd(qb, k, b3);
+    qa = v128.load(x, 32), qb = v128.load(y, 32);
+    k = v128.load(k0, 32), a0 = madd(qa, k, a0), b0 = madd(qb, k, b0);
+    k = v128.load(k1, 32), a1 = madd(qa, k, a1), b1 = madd(qb, k, b1);
+    k = v128.load(k2, 32), a2 = madd(qa, k, a2), b2 = madd(qb, k, b2);
+    k = v128.load(k3, 32), a3 = madd(qa, k, a3), b3 = madd(qb, k, b3);
+    qa = v128.load(x, 48), qb = v128.load(y, 48);
+    k = v128.load(k0, 48), a0 = madd(qa, k, a0), b0 = madd(qb, k, b0);
+    k = v128.load(k1, 48), a1 = madd(qa, k, a1), b1 = madd(qb, k, b1);
+    k = v128.load(k2, 48), a2 = madd(qa, k, a2), b2 = madd(qb, k, b2);
+    k = v128.load(k3, 48), a3 = madd(qa, k, a3), b3 = madd(qb, k, b3);
+    y += 64;
+    k0 += 64;
+    k1 += 64;
+    k2 += 64;
+    k3 += 64;
+  }
+  for (; x < end; x += 16) {
+    qa = v128.load(x), qb = v128.load(y);
+    k = v128.load(k0), a0 = madd(qa, k, a0), b0 = madd(qb, k, b0);
+    k = v128.load(k1), a1 = madd(qa, k, a1), b1 = madd(qb, k, b1);
+    k = v128.load(k2), a2 = madd(qa, k, a2), b2 = madd(qb, k, b2);
+    k = v128.load(k3), a3 = madd(qa, k, a3), b3 = madd(qb, k, b3);
+    y += 16;
+    k0 += 16;
+    k1 += 16;
+    k2 += 16;
+    k3 += 16;
+  }
+  const d = n & ~3;
+  v128.store(e0, tail4(sums4(a0, a1, a2, a3), q0, r, rowBytes, d, n, false));
+  v128.store(e1, tail4(sums4(b0, b1, b2, b3), q1, r, rowBytes, d, n, false));
+}
+
+/** q · the four rows from r, float32 or float16 (half): raw scores to e. Any row layout; not fast. */
+// @ts-ignore: decorator
+@inline function scores4(q: usize, r: usize, rowBytes: usize, n: i32, half: bool, e: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 4 <= n; d += 4) {
+    const qv = v128.load(q + (<usize>d << 2));
+    a0 = madd(qv, load4(r, d, half), a0);
+    a1 = madd(qv, load4(r + rowBytes, d, half), a1);
+    a2 = madd(qv, load4(r + 2 * rowBytes, d, half), a2);
+    a3 = madd(qv, load4(r + 3 * rowBytes, d, half), a3);
+  }
+  v128.store(e, tail4(sums4(a0, a1, a2, a3), q, r, rowBytes, d, n, half));
+}
+
 // @ts-ignore: decorator
 @inline function hmax(v: v128): f32 {
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
 /**
- * One KV block (positions lo .. hi of the block whose keys start at kb, values at vb) for one
- * query q: its scores, then the running maximum and sum (ml: m, l) and the weighted sum o (headDim
- * floats) moved on past the block. e: 16 floats of scratch (the block's weights).
+ * The block's raw scores at e (16 floats, positions lo .. hi live) become the softmax weights of
+ * its live positions (0 elsewhere), scaled, soft-capped and against the running maximum, whose
+ * sum they join (ml: m, l). Returns alpha, what the earlier weighted sum is to be multiplied by.
  */
 // @ts-ignore: decorator
-@inline function attendBlock(q: usize, kb: usize, vb: usize, o: usize, e: usize, ml: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32, half: bool): void {
+@inline function weigh(e: usize, ml: usize, lo: i32, hi: i32, scale: f32, softcap: f32): f32 {
   const lanes = i32x4(0, 1, 2, 3);
   const m = load<f32>(ml);
-  // the scores of every group of four holding a live position; the others, and dead lanes, -∞
   let mx = f32x4.splat(-Infinity);
   for (let g = 0; g < 16; g += 4) {
     let s = f32x4.splat(-Infinity);
     if (g <= hi && g + 3 >= lo) {
-      s = f32x4.mul(dot4(q, kb + <usize>g * rowBytes, rowBytes, headDim, half), f32x4.splat(scale));
+      s = f32x4.mul(v128.load(e + (<usize>g << 2)), f32x4.splat(scale));
       if (softcap > 0) s = capped(s, softcap);
       const at = i32x4.add(lanes, i32x4.splat(g));
       s = v128.bitselect(s, f32x4.splat(-Infinity), v128.and(i32x4.ge_s(at, i32x4.splat(lo)), i32x4.le_s(at, i32x4.splat(hi))));
@@ -148,24 +237,31 @@ export const JOB_WORDS = 16;
   }
   store<f32>(ml + 4, load<f32>(ml + 4) * alpha + hsum(sum));
   store<f32>(ml, mNew);
-  // o = o × alpha + Σ weight × value, 32 elements (eight vectors) at a time, then 4, then 1
+  return alpha;
+}
+
+/** o (headDim floats) = o × alpha + Σ weight × value over positions lo .. hi of the float32 values at vb. */
+// @ts-ignore: decorator
+@inline function accumulate(o: usize, e: usize, alpha: f32, vb: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize): void {
   const a = f32x4.splat(alpha);
+  const wEnd = e + (<usize>(hi + 1) << 2);
   let d = 0;
   for (; d + 32 <= headDim; d += 32) {
     const od = o + (<usize>d << 2);
     let o0 = f32x4.mul(v128.load(od), a), o1 = f32x4.mul(v128.load(od, 16), a), o2 = f32x4.mul(v128.load(od, 32), a), o3 = f32x4.mul(v128.load(od, 48), a);
     let o4 = f32x4.mul(v128.load(od, 64), a), o5 = f32x4.mul(v128.load(od, 80), a), o6 = f32x4.mul(v128.load(od, 96), a), o7 = f32x4.mul(v128.load(od, 112), a);
-    for (let i = lo; i <= hi; i++) {
-      const w = f32x4.splat(load<f32>(e + (<usize>i << 2)));
-      const r = vb + <usize>i * rowBytes;
-      o0 = madd(w, load4(r, d, half), o0);
-      o1 = madd(w, load4(r, d + 4, half), o1);
-      o2 = madd(w, load4(r, d + 8, half), o2);
-      o3 = madd(w, load4(r, d + 12, half), o3);
-      o4 = madd(w, load4(r, d + 16, half), o4);
-      o5 = madd(w, load4(r, d + 20, half), o5);
-      o6 = madd(w, load4(r, d + 24, half), o6);
-      o7 = madd(w, load4(r, d + 28, half), o7);
+    let r = vb + <usize>lo * rowBytes + (<usize>d << 2);
+    for (let w = e + (<usize>lo << 2); w < wEnd; w += 4) {
+      const wv = v128.load32_splat(w);
+      o0 = madd(wv, v128.load(r), o0);
+      o1 = madd(wv, v128.load(r, 16), o1);
+      o2 = madd(wv, v128.load(r, 32), o2);
+      o3 = madd(wv, v128.load(r, 48), o3);
+      o4 = madd(wv, v128.load(r, 64), o4);
+      o5 = madd(wv, v128.load(r, 80), o5);
+      o6 = madd(wv, v128.load(r, 96), o6);
+      o7 = madd(wv, v128.load(r, 112), o7);
+      r += rowBytes;
     }
     v128.store(od, o0);
     v128.store(od, o1, 16);
@@ -176,10 +272,16 @@ export const JOB_WORDS = 16;
     v128.store(od, o6, 96);
     v128.store(od, o7, 112);
   }
+  accumulateRest(o, e, alpha, vb, lo, hi, d, headDim, rowBytes, false);
+}
+
+/** accumulate's elements d .. headDim - 1 (float32 or float16 values), four at a time, then one by one. */
+// @ts-ignore: decorator
+@inline function accumulateRest(o: usize, e: usize, alpha: f32, vb: usize, lo: i32, hi: i32, d: i32, headDim: i32, rowBytes: usize, half: bool): void {
   for (; d + 4 <= headDim; d += 4) {
     const od = o + (<usize>d << 2);
-    let acc = f32x4.mul(v128.load(od), a);
-    for (let i = lo; i <= hi; i++) acc = madd(f32x4.splat(load<f32>(e + (<usize>i << 2))), load4(vb + <usize>i * rowBytes, d, half), acc);
+    let acc = f32x4.mul(v128.load(od), f32x4.splat(alpha));
+    for (let i = lo; i <= hi; i++) acc = madd(v128.load32_splat(e + (<usize>i << 2)), load4(vb + <usize>i * rowBytes, d, half), acc);
     v128.store(od, acc);
   }
   for (; d < headDim; d++) {
@@ -188,6 +290,83 @@ export const JOB_WORDS = 16;
     for (let i = lo; i <= hi; i++) acc += load<f32>(e + (<usize>i << 2)) * load1(vb + <usize>i * rowBytes, d, half);
     store<f32>(od, acc);
   }
+}
+
+/**
+ * accumulate for two queries' weights (e, and e + 64 for the second) and sums (o0, o1) over the
+ * same values, each value loaded once for both.
+ */
+// @ts-ignore: decorator
+@inline function accumulate2(o0: usize, o1: usize, e: usize, alpha0: f32, alpha1: f32, vb: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize): void {
+  const a = f32x4.splat(alpha0), b = f32x4.splat(alpha1);
+  const wEnd = e + (<usize>(hi + 1) << 2);
+  let d = 0;
+  for (; d + 16 <= headDim; d += 16) {
+    const od = o0 + (<usize>d << 2), pd = o1 + (<usize>d << 2);
+    let x0 = f32x4.mul(v128.load(od), a), x1 = f32x4.mul(v128.load(od, 16), a), x2 = f32x4.mul(v128.load(od, 32), a), x3 = f32x4.mul(v128.load(od, 48), a);
+    let y0 = f32x4.mul(v128.load(pd), b), y1 = f32x4.mul(v128.load(pd, 16), b), y2 = f32x4.mul(v128.load(pd, 32), b), y3 = f32x4.mul(v128.load(pd, 48), b);
+    let r = vb + <usize>lo * rowBytes + (<usize>d << 2);
+    let w = e + 64 + (<usize>lo << 2);
+    for (let u = e + (<usize>lo << 2); u < wEnd; u += 4) {
+      const uv = v128.load32_splat(u), wv = v128.load32_splat(w);
+      let v = v128.load(r);
+      x0 = madd(uv, v, x0);
+      y0 = madd(wv, v, y0);
+      v = v128.load(r, 16);
+      x1 = madd(uv, v, x1);
+      y1 = madd(wv, v, y1);
+      v = v128.load(r, 32);
+      x2 = madd(uv, v, x2);
+      y2 = madd(wv, v, y2);
+      v = v128.load(r, 48);
+      x3 = madd(uv, v, x3);
+      y3 = madd(wv, v, y3);
+      r += rowBytes;
+      w += 4;
+    }
+    v128.store(od, x0);
+    v128.store(od, x1, 16);
+    v128.store(od, x2, 32);
+    v128.store(od, x3, 48);
+    v128.store(pd, y0);
+    v128.store(pd, y1, 16);
+    v128.store(pd, y2, 32);
+    v128.store(pd, y3, 48);
+  }
+  accumulateRest(o0, e, alpha0, vb, lo, hi, d, headDim, rowBytes, false);
+  accumulateRest(o1, e + 64, alpha1, vb, lo, hi, d, headDim, rowBytes, false);
+}
+
+/**
+ * One KV block (positions lo .. hi of the block whose keys start at kb, values at vb, float32
+ * rows) for one query q: its scores, then the running maximum and sum (ml: m, l) and the weighted
+ * sum o (headDim floats) moved on past the block. e: 16 floats of scratch (the block's weights).
+ */
+// @ts-ignore: decorator
+@inline function attendBlock(q: usize, kb: usize, vb: usize, o: usize, e: usize, ml: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32): void {
+  for (let g = 0; g < 16; g += 8) if (g <= hi && g + 7 >= lo) scores8(q, kb + <usize>g * rowBytes, rowBytes, headDim, e + (<usize>g << 2));
+  accumulate(o, e, weigh(e, ml, lo, hi, scale, softcap), vb, lo, hi, headDim, rowBytes);
+}
+
+/**
+ * attendBlock for two queries of one kv head (q0, q1; their o and ml; their weights at e and
+ * e + 64), each key and value loaded once for both.
+ */
+// @ts-ignore: decorator
+@inline function attendBlock2(q0: usize, q1: usize, kb: usize, vb: usize, o0: usize, o1: usize, e: usize, ml0: usize, ml1: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32): void {
+  for (let g = 0; g < 16; g += 4) {
+    if (g <= hi && g + 3 >= lo) scores4x2(q0, q1, kb + <usize>g * rowBytes, rowBytes, headDim, e + (<usize>g << 2), e + 64 + (<usize>g << 2));
+  }
+  const alpha0 = weigh(e, ml0, lo, hi, scale, softcap);
+  const alpha1 = weigh(e + 64, ml1, lo, hi, scale, softcap);
+  accumulate2(o0, o1, e, alpha0, alpha1, vb, lo, hi, headDim, rowBytes);
+}
+
+/** attendBlock for float16 rows read in place (heads wider than a thread's tile): the same numbers, slowly. */
+// @ts-ignore: decorator
+@inline function attendBlockHalf(q: usize, kb: usize, vb: usize, o: usize, e: usize, ml: usize, lo: i32, hi: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32): void {
+  for (let g = 0; g < 16; g += 4) if (g <= hi && g + 3 >= lo) scores4(q, kb + <usize>g * rowBytes, rowBytes, headDim, true, e + (<usize>g << 2));
+  accumulateRest(o, e, weigh(e, ml, lo, hi, scale, softcap), vb, lo, hi, 0, headDim, rowBytes, true);
 }
 
 /** The 16 float16 rows of headDim elements at src (rowBytes apart) as float32 rows at dst, headDim·4 bytes apart. */
@@ -201,15 +380,31 @@ export const JOB_WORDS = 16;
   }
 }
 
+/** One block for the unit's heads (attendHeads), two at a time; float32 rows. */
+// @ts-ignore: decorator
+@inline function blockHeads(q: usize, kb: usize, vb: usize, o: usize, s: usize, ml: usize, span: i32, lo: i32, hi: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32): void {
+  const headBytes = <usize>headDim << 2;
+  let j = 0;
+  for (; j + 2 <= span; j += 2) {
+    const q0 = q + <usize>j * headBytes, o0 = o + <usize>j * headBytes;
+    const e0 = s + (<usize>j << 6), m0 = ml + (<usize>j << 3);
+    attendBlock2(q0, q0 + headBytes, kb, vb, o0, o0 + headBytes, e0, m0, m0 + 8, lo, hi, headDim, rowBytes, scale, softcap);
+  }
+  if (j < span) attendBlock(q + <usize>j * headBytes, kb, vb, o + <usize>j * headBytes, s + (<usize>j << 6), ml + (<usize>j << 3), lo, hi, headDim, rowBytes, scale, softcap);
+}
+
 /**
  * o = attention over positions first..p for `span` query heads that share one kv head (q and o:
- * the first head's, heads headDim floats apart). The heads walk the blocks together, so a
- * block's keys and values are read from memory once and stay in L1 for the others, while each
- * head's arithmetic is exactly what it would be alone (its m, l in ml, two floats per head).
+ * the first head's, heads headDim floats apart), two heads at a time. The heads walk the blocks
+ * together, so a block's keys and values are read from memory once and stay in L1 for the others,
+ * while each head's arithmetic is exactly what it would be alone. s: the unit's scratch, 72 bytes
+ * per head: head j's block weights at s + 64j, its m and l at s + 64·span + 8j.
  */
 // @ts-ignore: decorator
-@inline function attendHeads(q: usize, kc: usize, vc: usize, table: usize, o: usize, e: usize, ml: usize, span: i32, p: i32, first: i32, headDim: i32, rowBytes: usize, scale: f32, softcap: f32, half: bool): void {
+@inline function attendHeads(q: usize, kc: usize, vc: usize, table: usize, o: usize, s: usize, span: i32, p: i32, first: i32, headDim: i32, blockBytes: usize, scale: f32, softcap: f32, half: bool): void {
+  const rowBytes = <usize>headDim << (half ? 1 : 2);
   const headBytes = <usize>headDim << 2;
+  const ml = s + (<usize>span << 6);
   for (let j = 0; j < span; j++) {
     const oj = o + <usize>j * headBytes;
     for (let d = 0; d < headDim; d++) store<f32>(oj + (<usize>d << 2), 0);
@@ -220,17 +415,18 @@ export const JOB_WORDS = 16;
     const base = b << BLOCK_SHIFT;
     const lo = max(first, base) - base;
     const hi = min(p, base + 15) - base;
-    const row = (<usize>load<i32>(table + (<usize>b << 2))) << BLOCK_SHIFT;
-    const kb = kc + row * rowBytes;
-    const vb = vc + row * rowBytes;
+    const block = <usize>load<i32>(table + (<usize>b << 2)) * blockBytes;
+    const kb = kc + block, vb = vc + block;
     if (half && headDim <= TILE_DIM) {
       // float16 widened once per block for all the unit's heads (exactly: the same floats as widening each load)
       const vt = TILE + (<usize>headBytes << BLOCK_SHIFT);
       widenBlock(kb, TILE, headDim, rowBytes);
       widenBlock(vb, vt, headDim, rowBytes);
-      for (let j = 0; j < span; j++) attendBlock(q + <usize>j * headBytes, TILE, vt, o + <usize>j * headBytes, e, ml + (<usize>j << 3), lo, hi, headDim, headBytes, scale, softcap, false);
+      blockHeads(q, TILE, vt, o, s, ml, span, lo, hi, headDim, headBytes, scale, softcap);
+    } else if (half) {
+      for (let j = 0; j < span; j++) attendBlockHalf(q + <usize>j * headBytes, kb, vb, o + <usize>j * headBytes, s + (<usize>j << 6), ml + (<usize>j << 3), lo, hi, headDim, rowBytes, scale, softcap);
     } else {
-      for (let j = 0; j < span; j++) attendBlock(q + <usize>j * headBytes, kb, vb, o + <usize>j * headBytes, e, ml + (<usize>j << 3), lo, hi, headDim, rowBytes, scale, softcap, half);
+      blockHeads(q, kb, vb, o, s, ml, span, lo, hi, headDim, rowBytes, scale, softcap);
     }
   }
   for (let j = 0; j < span; j++) {
@@ -244,7 +440,7 @@ export const JOB_WORDS = 16;
 }
 
 // @ts-ignore: decorator
-@inline function attendUnits(job: usize, u0: i32, u1: i32, half: bool): void {
+@inline function attendUnits(job: usize, units: i32, u0: i32, u1: i32, half: bool): void {
   const q = <usize>load<i32>(job + (Q << 2));
   const kc = <usize>load<i32>(job + (KC << 2));
   const vc = <usize>load<i32>(job + (VC << 2));
@@ -260,18 +456,20 @@ export const JOB_WORDS = 16;
   const qDim = nHeads * headDim;
   const group = nHeads / nKvHeads;
   const perRow = nHeads / span;
+  const nRows = units / perRow;
   const es: usize = half ? 1 : 2; // log2 of the element size
-  const rowBytes = <usize>(nKvHeads * headDim) << es;
+  const blockBytes = <usize>(nKvHeads * headDim) << (es + BLOCK_SHIFT);
   const rows = job + (JOB_WORDS << 2);
   for (let u = u0; u < u1; u++) {
-    const r = u / perRow;
-    const h = (u % perRow) * span;
+    // head-major: a thread's consecutive units read one kv head's keys and values, which then
+    // stay in L2 (a 1B model's layer holds 4 MB of them at 1,024 positions)
+    const r = u % nRows;
+    const h = (u / nRows) * span;
     const p = load<i32>(rows + (<usize>r << 3));
     const table = <usize>load<i32>(rows + (<usize>r << 3) + 4);
-    const kvo = <usize>((h / group) * headDim) << es;
+    const kvo = <usize>((h / group) * headDim) << (es + BLOCK_SHIFT);
     const at = <usize>(r * qDim + h * headDim) << 2;
-    const e = scratch + (<usize>(r * nHeads + h) << 7);
-    attendHeads(q + at, kc + kvo, vc + kvo, table, out + at, e, e + 64, span, p, max(0, p - window + 1), headDim, rowBytes, scale, softcap, half);
+    attendHeads(q + at, kc + kvo, vc + kvo, table, out + at, scratch + (<usize>(r * nHeads + h) << 7), span, p, max(0, p - window + 1), headDim, blockBytes, scale, softcap, half);
   }
 }
 
@@ -285,9 +483,9 @@ export const JOB_WORDS = 16;
  * its sequence's block table (i32s covering 0 .. p, written). The unused parameters give the
  * thread pool's kernel signature (eight arguments, rows, r0, r1).
  */
-export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i32, _6: i32, _7: i32, _units: i32, u0: i32, u1: i32): void {
-  if (load<i32>(job + (HALF << 2))) attendUnits(job, u0, u1, true);
-  else attendUnits(job, u0, u1, false);
+export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i32, _6: i32, _7: i32, units: i32, u0: i32, u1: i32): void {
+  if (load<i32>(job + (HALF << 2))) attendUnits(job, units, u0, u1, true);
+  else attendUnits(job, units, u0, u1, false);
 }
 
 /** float32 → float16 bits, rounded to the nearest, ties to even (as src/formats/dtypes.ts's f32ToF16). */
@@ -316,11 +514,16 @@ export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i3
   return sign | h;
 }
 
-/** Stores n float32 values from src as the cache's elements at dst: copied, or as float16 (`half`). */
-export function storeKv(src: usize, dst: usize, n: i32, half: i32): void {
-  if (!half) {
-    memory.copy(dst, src, <usize>n << 2);
-    return;
+/**
+ * Stores one position's keys or values (nKvHeads × headDim float32 at src) as row i of the cache
+ * block at block: each head's headDim elements in its part of the block, copied, or as float16 (`half`).
+ */
+export function storeKv(src: usize, block: usize, i: i32, nKvHeads: i32, headDim: i32, half: i32): void {
+  const es = half ? 1 : 2;
+  for (let h = 0; h < nKvHeads; h++) {
+    const from = src + (<usize>(h * headDim) << 2);
+    const to = block + (<usize>(((h << BLOCK_SHIFT) + i) * headDim) << es);
+    if (!half) memory.copy(to, from, <usize>headDim << 2);
+    else for (let d = 0; d < headDim; d++) store<u16>(to + (<usize>d << 1), <u16>toHalf(load<f32>(from + (<usize>d << 2))));
   }
-  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>toHalf(load<f32>(src + (<usize>i << 2))));
 }

@@ -117,11 +117,12 @@ export const ATTENTION_CASES: [number, number, number, number, number, number, n
 ];
 
 /**
- * The kernel's output against the reference on a paged cache: the sequence's positions in
- * blocks of 16 scattered backwards over a larger cache, unused blocks filled with
- * garbage it must not read. With a float16 cache the reference reads the same rounded values.
+ * The kernel's output for T rows at positions pos .. pos + T - 1 on a paged cache: the sequence's
+ * positions in blocks of 16 scattered backwards over a larger cache, unused blocks filled with
+ * garbage it must not read; with the queries and the cache's values as float32 (rounded through
+ * float16 for a float16 cache). span: heads per unit (Kernels.attention's choice by default).
  */
-export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number, half = 0): number {
+export function attentionOutput(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number, half = 0, span?: number) {
   const BLOCK = 16;
   const kvDim = nKv * headDim, qDim = nHeads * headDim, positions = pos + T;
   const q = randoms(T * qDim, 3), kc = randoms(positions * kvDim, 4), vc = randoms(positions * kvDim, 5);
@@ -129,12 +130,15 @@ export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim:
   const [kr, vr] = [round(kc), round(vc)];
   const used = Math.ceil(positions / BLOCK), numBlocks = 2 * used + 1;
   const table = Int32Array.from({ length: used }, (_, i) => 2 * (used - i)); // backwards, every other block
-  // the cache as the kernel stores it: rows of kvDim float32 or float16 bits
+  // the cache as the kernel stores it (wasm/attention.ts): blocks of each kv head's 16 rows of
+  // headDim float32 or float16 bits, head after head
   const cacheOf = (a: Float32Array) => {
     const cache = half ? new Uint16Array(numBlocks * BLOCK * kvDim).fill(0x7e00) : new Float32Array(numBlocks * BLOCK * kvDim).fill(NaN);
     for (let p = 0; p < positions; p++) {
-      const row = (table[Math.floor(p / BLOCK)]! * BLOCK + (p % BLOCK)) * kvDim;
-      for (let i = 0; i < kvDim; i++) cache[row + i] = half ? f32ToF16(a[p * kvDim + i]!) : a[p * kvDim + i]!;
+      for (let h = 0; h < nKv; h++) {
+        const row = table[Math.floor(p / BLOCK)]! * BLOCK * kvDim + (h * BLOCK + (p % BLOCK)) * headDim;
+        for (let i = 0; i < headDim; i++) cache[row + i] = half ? f32ToF16(a[p * kvDim + h * headDim + i]!) : a[p * kvDim + h * headDim + i]!;
+      }
     }
     return new Uint8Array(cache.buffer);
   };
@@ -148,8 +152,14 @@ export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim:
   const out = k.mem.alloc(T * qDim * 4, 'out');
   k.reserveAttention(T, nHeads);
   const rowPositions = Array.from({ length: T }, (_, t) => pos + t);
-  k.attention({ q: qp, out, kc: kp, vc: vp, nHeads, nKvHeads: nKv, headDim, window: window || 0x7fffffff, scale: 1 / Math.sqrt(headDim), softcap: cap, half: !!half, positions: rowPositions, tables: rowPositions.map(() => tp), rows: T });
-  const got = k.mem.f32(out, T * qDim).slice();
+  k.attention({ q: qp, out, kc: kp, vc: vp, nHeads, nKvHeads: nKv, headDim, window: window || 0x7fffffff, scale: 1 / Math.sqrt(headDim), softcap: cap, half: !!half, positions: rowPositions, tables: rowPositions.map(() => tp), rows: T, span });
+  return { got: k.mem.f32(out, T * qDim).slice(), q, kr, vr };
+}
+
+/** attentionOutput's NMSE against a float64 reference (which reads the same rounded values from a float16 cache). */
+export function checkAttention(k: Kernels, nHeads: number, nKv: number, headDim: number, T: number, pos: number, window: number, cap: number, half = 0): number {
+  const { got, q, kr, vr } = attentionOutput(k, nHeads, nKv, headDim, T, pos, window, cap, half);
+  const kvDim = nKv * headDim, qDim = nHeads * headDim;
   const want = new Float32Array(T * qDim);
   for (let t = 0; t < T; t++) {
     const p = pos + t, first = window ? Math.max(0, p - window + 1) : 0;

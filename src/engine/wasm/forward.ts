@@ -265,8 +265,10 @@ export class WasmTransformer {
         const r = this.ropes[l]!;
         rotate(q, c.nHeads, c, r, anglesOf(r), t * r.dim);
         rotate(k, c.nKvHeads, c, r, anglesOf(r), t * r.dim);
-        this.k.k.storeKv(p.k + t * kvDim * F32, kc + slots[t]! * this.rowBytes, kvDim, this.half);
-        this.k.k.storeKv(p.v + t * kvDim * F32, vc + slots[t]! * this.rowBytes, kvDim, this.half);
+        // the block's address and the row in it (wasm/attention.ts: each kv head's rows together)
+        const block = Math.floor(slots[t]! / kv.blockSize) * kv.blockSize * this.rowBytes, row = slots[t]! % kv.blockSize;
+        this.k.k.storeKv(p.k + t * kvDim * F32, kc + block, row, c.nKvHeads, c.headDim, this.half);
+        this.k.k.storeKv(p.v + t * kvDim * F32, vc + block, row, c.nKvHeads, c.headDim, this.half);
       }
       const window = attentionWindow(c, l);
       this.k.attention({

@@ -237,6 +237,8 @@ export interface AttentionJob {
   positions: ArrayLike<number>;
   tables: ArrayLike<number>;
   rows: number;
+  /** Query heads per unit of work, a divisor of nHeads / nKvHeads (default: chosen for the threads); each head's numbers are the same whatever it is. */
+  span?: number;
 }
 
 /** An input [T × n] ready for matmuls: floats at `x`, and when rounded, int8 at xq with scales and sums. */
@@ -368,6 +370,10 @@ export class Kernels {
       else this.k.attention(this.job, 0, 0, 0, 0, 0, 0, 0, units, 0, units);
     };
     work *= j.nHeads * j.headDim;
+    if (j.span !== undefined) {
+      if (!(j.span >= 1 && group % j.span === 0)) throw new Error(`attention: span ${j.span} does not divide ${group} heads per kv head`);
+      return go(j.span, !!this.pool && heads / j.span >= this.pool.count);
+    }
     if (!this.pool || heads < 2 * this.pool.count || work < 1 << 16) return go(group, false);
     let span = group;
     while (span > 1 && heads / span < 2 * this.pool.count) span = largestDivisorBelow(group, span);
