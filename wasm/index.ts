@@ -4,7 +4,7 @@
 export { setF16Table, setThreadScratch } from './simd';
 export { quantize, quantizeRows } from './quantize';
 export * from './matmul';
-export { pack_q4_0, pack_q4_k, pack_q5_0, pack_q6_k } from './pack';
+export { pack_q4_0, pack_q4_k, pack_q5_0, pack_q6_k, pack_q8_0 } from './pack';
 export { attention, setKvTile, storeKv } from './attention';
 export { gatedAct, gatedActRows } from './activation';
 

@@ -21,6 +21,23 @@ export function pack_q4_0(w: usize, rows: i32, cols: i32, scratch: usize): void 
   }
 }
 
+/** Q8_0 (34-byte blocks): per block of four rows, the four scales, then for k = 0..7 each row's code bytes 4k .. 4k + 3. */
+export function pack_q8_0(w: usize, rows: i32, cols: i32, scratch: usize): void {
+  const nb = <usize>(cols >> 5), rowBytes = nb * 34;
+  for (let g = 0; g < rows; g += 4) {
+    const base = w + <usize>g * rowBytes;
+    memory.copy(scratch, base, 4 * rowBytes);
+    let o = base;
+    for (let b: usize = 0; b < nb; b++, o += 136) {
+      for (let r: usize = 0; r < 4; r++) {
+        const src = scratch + r * rowBytes + b * 34;
+        store<u16>(o + 2 * r, load<u16>(src));
+        for (let k: usize = 0; k < 8; k++) store<u32>(o + 8 + 16 * k + 4 * r, load<u32>(src + 2 + 4 * k));
+      }
+    }
+  }
+}
+
 /** Q5_0 (22-byte blocks): Q4_0's packing, then 16 bytes in which bit m of byte 4r + i is row r's high bit of weight 4m + i. */
 export function pack_q5_0(w: usize, rows: i32, cols: i32, scratch: usize): void {
   const nb = <usize>(cols >> 5), rowBytes = nb * 22;

@@ -24,7 +24,10 @@ export const MATMUL_CASES: [DType, number, number, number][] = DTYPES.flatMap((d
   const cases = widths.map((cols, i) => [dtype, [1, 7, 33][i % 3]!, cols, [1, 3, 5][i % 3]!] as [DType, number, number, number]);
   return [...cases, [dtype, 13, widths.at(-1)!, 9] as [DType, number, number, number]];
 }).concat([
-  // rows in fours: Q4_0, Q5_0, Q4_K and Q6_K are stored with their rows interleaved by four under relaxed SIMD (Kernels.store)
+  // rows in fours: Q4_0, Q5_0, Q4_K and Q6_K are stored with their rows interleaved by four under relaxed SIMD (Kernels.store), Q8_0 under four-way dots
+  ['Q8_0', 4, 32, 1],
+  ['Q8_0', 12, 96, 4],
+  ['Q8_0', 36, 608, 9],
   ['Q4_0', 4, 32, 1],
   ['Q4_0', 12, 96, 4],
   ['Q4_0', 36, 608, 9],
@@ -72,7 +75,7 @@ export function checkMatmul(k: Kernels, dtype: DType, rows: number, cols: number
  * tokens is compared bit for bit with each token alone.
  */
 export const BATCH_TOKENS = [1, 2, 3, 4, 5, 8, 31, 32];
-export const BATCH_CASES: [DType, number, number][] = [...DTYPES.map((d): [DType, number, number] => [d, 7, blockElements(d) === 256 ? 512 : 96]), ['Q4_0', 8, 96], ['Q5_0', 8, 96], ['Q4_K', 8, 512], ['Q6_K', 8, 512]];
+export const BATCH_CASES: [DType, number, number][] = [...DTYPES.map((d): [DType, number, number] => [d, 7, blockElements(d) === 256 ? 512 : 96]), ['Q4_0', 8, 96], ['Q5_0', 8, 96], ['Q8_0', 8, 96], ['Q4_K', 8, 512], ['Q6_K', 8, 512]];
 
 /** The tokens (of BATCH_TOKENS chunks) whose outputs differ in any bit from the same token's alone. */
 export function checkTokenIndependence(k: Kernels, dtype: DType, rows: number, cols: number): string[] {

@@ -34,8 +34,8 @@ export function takesIntInputs(dtype: DType): boolean {
 
 /**
  * How a matrix's blocks lie in memory: 'rows' as stored in the file (row after row), 'x4' with
- * its rows in fours, interleaved block by block (Q4_0, Q5_0, Q4_K and Q6_K under relaxed SIMD:
- * wasm/matmul.ts).
+ * its rows in fours, interleaved block by block (Q4_0, Q5_0, Q4_K and Q6_K under relaxed SIMD,
+ * Q8_0 with four-way dots: wasm/matmul.ts).
  */
 export type Layout = 'rows' | 'x4';
 
@@ -51,13 +51,14 @@ export interface StoredMatrix {
 }
 
 /**
- * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0, Q4_K and Q6_K):
+ * Matrices stored with their rows in fours (wasm/matmul.ts's packed Q4_0, Q5_0, Q4_K, Q6_K and Q8_0):
  * each block of four rows is a fixed reordering of the four rows' blocks, in the same bytes,
  * written by the module's `pack` export (wasm/pack.ts); `unpack` gives one row's block back from
  * its group's (an embedding lookup).
  */
 interface Packing {
-  kernel: `matmul_${string}`;
+  /** The kernel without four-way dots (none: the matrix stays as stored unless four-way dots are used). */
+  kernel?: `matmul_${string}`;
   /** The kernel with four-way int8 dots, where there is one (wasm/matmul.ts's quadD): used when Kernels.create measures it faster. */
   fourWay?: `matmul_${string}`;
   pack: `pack_${string}`;
@@ -91,6 +92,18 @@ const Q6K_PLACES = Array.from({ length: 256 }, (_, w) => q6kPlaces(w));
 
 const PACKINGS: Partial<Record<DType, Packing>> = {
   Q4_0: { kernel: 'matmul_q4_0x4', fourWay: 'matmul_q4_0x4d', pack: 'pack_q4_0', blockBytes: 18, blockElems: 32, unpack: blocks32(2) },
+  Q8_0: {
+    fourWay: 'matmul_q8_0x4d',
+    pack: 'pack_q8_0',
+    blockBytes: 34,
+    blockElems: 32,
+    unpack: byMoves((emit) => {
+      for (let r = 0; r < 4; r++) {
+        emit(2 * r, r, 0, 2);
+        for (let k = 0; k < 8; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
+      }
+    }),
+  },
   Q5_0: {
     kernel: 'matmul_q5_0x4',
     fourWay: 'matmul_q5_0x4d',
@@ -140,7 +153,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
 };
 
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).flatMap((p) => (p!.fourWay ? [p!.kernel, p!.fourWay] : [p!.kernel])), 'attention', 'quantizeRows', 'gatedActRows'];
+const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).flatMap((p) => [p!.kernel, p!.fourWay].filter((n) => n !== undefined)), 'attention', 'quantizeRows', 'gatedActRows'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 
 /** Row r's blocks as the file stores them, read back from the packed layout. */
@@ -385,15 +398,15 @@ export class Kernels {
   /**
    * Copies a matrix's stored blocks into the kernels' memory, in the layout its kernel reads best:
    * Q4_0, Q5_0, Q4_K and Q6_K with their rows in fours under relaxed SIMD (prompt tiles 1.1-1.9x,
-   * decode matvecs 1.3-2.0x the stored layout's: ARCHITECTURE.md, "Rows in fours"), every other
-   * type as stored.
+   * decode matvecs 1.3-2.0x the stored layout's: ARCHITECTURE.md, "Rows in fours"), Q8_0 too
+   * where four-way dots are used (1.28x), every other type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
     const size = byteSize(dtype, rows * cols);
     if (bytes.length < size) throw new Error(`${name}: ${bytes.length} bytes for a ${rows} × ${cols} ${dtype} matrix of ${size}`);
     const ptr = this.mem.alloc(size, name);
     this.mem.u8(ptr, size).set(bytes.subarray(0, size));
-    const packing = this.simd === 'relaxed' && rows % 4 === 0 ? PACKINGS[dtype] : undefined;
+    const packing = this.simd === 'relaxed' && rows % 4 === 0 ? this.packing(dtype) : undefined;
     if (packing) {
       // room for four rows, kept for the next matrix (the bump allocator frees nothing)
       const four = (4 * size) / rows;
@@ -404,6 +417,12 @@ export class Kernels {
       this.k[packing.pack]!(ptr, rows, cols, this.packScratch);
     }
     return { ptr, dtype, rows, cols, bytes: size, layout: packing ? 'x4' : 'rows' };
+  }
+
+  /** How a matrix of `dtype` is laid out with its rows in fours here, if it is: a layout with a kernel for this build. */
+  private packing(dtype: DType): Packing | undefined {
+    const p = PACKINGS[dtype];
+    return p && (p.kernel || (this.fourWay && p.fourWay)) ? p : undefined;
   }
 
   /** Row r of a stored matrix as the file stores it (an embedding lookup). */
@@ -451,9 +470,9 @@ export class Kernels {
 
   /** out [T × rows] = input · W^T for W [rows × n] of `dtype` stored at w in `layout`. */
   matmul(dtype: DType, w: number, rows: number, input: Input, out: number, layout: Layout = 'rows'): void {
-    const packing = layout === 'x4' ? PACKINGS[dtype] : undefined;
+    const packing = layout === 'x4' ? this.packing(dtype) : undefined;
     if (layout === 'x4' && (!packing || rows % 4 !== 0)) throw new Error(`no kernel for ${dtype} with ${rows} rows in fours`);
-    const name = packing ? (this.fourWay && packing.fourWay) || packing.kernel : MATMULS[dtype];
+    const name = packing ? ((this.fourWay && packing.fourWay) || packing.kernel)! : MATMULS[dtype];
     if (takesIntInputs(dtype) && !input.rounded) throw new Error(`${dtype} matmul given an unrounded input`);
     const args = [w, input.n, this.xq, this.xd, this.xs, input.x, input.T, out];
     const alone = () => (this.k[name as `matmul_${string}`] as (...a: number[]) => void)(...args, rows, 0, rows);
