@@ -25,19 +25,26 @@ import { expNeg, f16, f16x4, hsum } from './simd';
 @inline const BLOCK_SHIFT = 4;
 
 /**
- * This instance's tile: room for one KV block's keys and values of one kv head widened to float32
- * (16 rows of up to TILE_DIM each), set by the host. Globals are per instance, and each thread has
- * its own instance, so each thread has its own tile.
+ * This instance's tiles (TILE_BYTES from TILE, set by the host): a float16 cache's blocks of one
+ * kv head widened to float32, keys then values (16 rows of up to TILE_DIM each), block b of a
+ * sequence in tile b. Globals are per instance, and each thread has its own instance, so each
+ * thread has its own tiles. A unit reading the blocks the thread's unit before read (a prompt's
+ * next row: units run head-major) finds the first WIDENED of them widened already, so a block is
+ * widened once per thread and call instead of once per row; blocks past the tiles, and any block
+ * under a sliding window's start, go through the last tile each time.
  */
 let TILE: usize = 0;
+let TILE_BYTES: usize = 0;
+let WIDENED: i32 = 0;
 // @ts-ignore: decorator
 @inline const TILE_DIM = 512;
 
 /** What the look-ahead loads read (attendHeads), kept so that they are not dropped. */
 let touched: u32 = 0;
 
-export function setKvTile(tile: usize): void {
+export function setKvTile(tile: usize, bytes: usize): void {
   TILE = tile;
+  TILE_BYTES = bytes;
 }
 
 /** The job header's words (i32 or f32), written by the host; the rows' (position, table) pairs follow. */
@@ -401,14 +408,16 @@ export const JOB_WORDS = 16;
  * the first head's, heads headDim floats apart), two heads at a time. The heads walk the blocks
  * together, so a block's keys and values are read from memory once and stay in L1 for the others,
  * while each head's arithmetic is exactly what it would be alone. s: the unit's scratch, 72 bytes
- * per head: head j's block weights at s + 64j, its m and l at s + 64·span + 8j. cold: the blocks
- * are not in the caches (the unit before read others), so each block's successor is loaded ahead.
+ * per head: head j's block weights at s + 64j, its m and l at s + 64·span + 8j. cold: the unit
+ * before read other blocks, so they are not in the caches (each block's successor is loaded
+ * ahead) nor widened in the tiles.
  */
 // @ts-ignore: decorator
 @inline function attendHeads(q: usize, kc: usize, vc: usize, table: usize, o: usize, s: usize, span: i32, p: i32, first: i32, headDim: i32, blockBytes: usize, scale: f32, softcap: f32, half: bool, cold: bool): void {
   const rowBytes = <usize>headDim << (half ? 1 : 2);
   const headBytes = <usize>headDim << 2;
   const ml = s + (<usize>span << 6);
+  if (cold) WIDENED = 0;
   for (let j = 0; j < span; j++) {
     const oj = o + <usize>j * headBytes;
     for (let d = 0; d < headDim; d++) store<f32>(oj + (<usize>d << 2), 0);
@@ -432,11 +441,17 @@ export const JOB_WORDS = 16;
       touched ^= t;
     }
     if (half && headDim <= TILE_DIM) {
-      // float16 widened once per block for all the unit's heads (exactly: the same floats as widening each load)
-      const vt = TILE + (<usize>headBytes << BLOCK_SHIFT);
-      widenBlock(kb, TILE, headDim, rowBytes);
-      widenBlock(vb, vt, headDim, rowBytes);
-      blockHeads(q, TILE, vt, o, s, ml, span, lo, hi, headDim, headBytes, scale, softcap);
+      // float16 widened once per block for all the unit's heads (exactly: the same floats as
+      // widening each load), and kept for the thread's next unit if it reads the same blocks
+      const tileBytes = <usize>headBytes << (BLOCK_SHIFT + 1);
+      const tiles = <i32>(TILE_BYTES / tileBytes) - 1;
+      const kt = TILE + <usize>min(b, tiles) * tileBytes, vt = kt + (<usize>headBytes << BLOCK_SHIFT);
+      if (b >= WIDENED || b >= tiles) {
+        widenBlock(kb, kt, headDim, rowBytes);
+        widenBlock(vb, vt, headDim, rowBytes);
+        if (b == WIDENED && b < tiles) WIDENED++;
+      }
+      blockHeads(q, kt, vt, o, s, ml, span, lo, hi, headDim, headBytes, scale, softcap);
     } else if (half) {
       for (let j = 0; j < span; j++) attendBlockHalf(q + <usize>j * headBytes, kb, vb, o + <usize>j * headBytes, s + (<usize>j << 6), ml + (<usize>j << 3), lo, hi, headDim, rowBytes, scale, softcap);
     } else {

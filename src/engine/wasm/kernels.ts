@@ -225,8 +225,12 @@ function fourWayIsFaster(mem: KernelMemory, k: KernelExports): boolean {
 const JOB_WORDS = 16;
 /** The header word holding the heads per unit (wasm/attention.ts's SPAN). */
 const SPAN_WORD = 12;
-/** Bytes of a thread's attention tile: a KV block's 16 keys and 16 values of up to 512 float32 (wasm/attention.ts's TILE_DIM). */
-const KV_TILE_BYTES = 2 * 16 * 512 * 4;
+/**
+ * Bytes of a thread's attention tiles: float16 KV blocks of one kv head widened to float32, 16 keys
+ * and 16 values of up to 512 (wasm/attention.ts's TILE_DIM), kept for the thread's next row of a
+ * prompt: 128 blocks (2,048 positions) of a 64-wide head, 64 of a 128-wide one.
+ */
+const KV_TILE_BYTES = 1 << 20;
 
 /** One attention call over rows of one or several sequences (wasm/attention.ts). */
 export interface AttentionJob {
@@ -329,8 +333,8 @@ export class Kernels {
     const fourWay = simd === 'relaxed' && (options.fourWay ?? fourWayIsFaster(mem, k));
     // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
-    k.setKvTile(tiles);
-    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setThreadScratch', scratch + i * THREAD_SCRATCH], ['setKvTile', tiles + i * KV_TILE_BYTES]];
+    k.setKvTile(tiles, KV_TILE_BYTES);
+    const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setThreadScratch', scratch + i * THREAD_SCRATCH], ['setKvTile', tiles + i * KV_TILE_BYTES, KV_TILE_BYTES]];
     const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
     return new Kernels(mem, k, simd, fourWay, pool, threadNote);
   }

@@ -10,7 +10,7 @@ export type SimdLevel = 'relaxed' | 'simd';
 /** The exports of wasm/index.ts. Pointers are byte offsets into the memory. */
 export interface KernelExports {
   setF16Table(table: number): void;
-  setKvTile(tile: number): void;
+  setKvTile(tile: number, bytes: number): void;
   setThreadScratch(scratch: number): void;
   heapBase(): number;
   quantize(x: number, n: number, T: number, xq: number, xd: number, xs: number): void;
