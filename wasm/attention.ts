@@ -8,9 +8,9 @@
 //
 // A unit walks its positions one KV block (16 positions) at a time, as flash attention does, its
 // heads taking each block in turn while the block is in L1 (a long context's keys and values do
-// not fit the caches, and a unit of one head read them once per head): the block's 16 scores
-// (four keys per pass, reduced by a transpose), a running maximum and sum, and the values'
-// weighted sum rescaled when the maximum grows. So no score array as long as the context, and exp
+// not fit the caches, and a unit of one head read them once per head), two heads at a time: the
+// block's 16 scores (reduced by a transpose), a running maximum and sum, and the values' weighted
+// sum rescaled when the maximum grows. So no score array as long as the context, and exp
 // is a four-lane polynomial instead of a float64 call per score.
 //
 // The cache of a layer is blocks of 16 positions (KV_BLOCK_SIZE, src/engine/backend.ts), float32
