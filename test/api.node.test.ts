@@ -17,6 +17,15 @@ beforeAll(async () => {
 });
 afterAll(() => fetchFn.dispose());
 
+it('answers a path alone, as a page\'s relative fetch is answered', async () => {
+  const res = await fetchFn('/v1/models');
+  expect(res.status).toBe(200);
+  expect((await res.json()).data[0].id).toBe(MODEL);
+  const bad = await fetchFn('/v1/nope');
+  expect(bad.status).toBe(404);
+  expect((await bad.json()).error.type).toBe('invalid_request_error');
+});
+
 describe('completions', () => {
   it('reproduces the published greedy output from BOS, token for token', async () => {
     const res = await client(fetchFn).completions.create({ model: MODEL, prompt: '', max_tokens: 256, temperature: 0 });

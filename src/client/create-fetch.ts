@@ -132,6 +132,15 @@ function ignoreClosed(fn: () => void): void {
 
 const abortError = () => new DOMException('The operation was aborted.', 'AbortError');
 
+/**
+ * A path alone ('/v1/models') names a route here as it does in a page, where it is relative to the
+ * page; Node's Request has no base to resolve it against and would reject it.
+ */
+function withOrigin(input: RequestInfo | URL): RequestInfo | URL {
+  if (typeof input !== 'string' || typeof location !== 'undefined' || /^[a-z][a-z\d+.-]*:/i.test(input)) return input;
+  return new URL(input, 'http://localhost/');
+}
+
 export function createFetch(options: CreateFetchOptions): WebinferFetch {
   const useWorker = options.worker ?? inBrowser;
   const { host, failed, terminate } = startHost(useWorker);
@@ -148,7 +157,7 @@ export function createFetch(options: CreateFetchOptions): WebinferFetch {
   ready.catch(() => {}); // failures are reported per request (503) and through `ready`
 
   const localFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const request = new Request(input, init);
+    const request = new Request(withOrigin(input), init);
     if (request.signal.aborted) throw abortError();
     const wire: WireRequest = {
       url: request.url,
