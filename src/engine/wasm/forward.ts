@@ -250,7 +250,9 @@ export class WasmTransformer {
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
       // ---- attention: each row's k and v go into its sequence's cache slot, then each segment attends ----
-      for (let t = 0; t < T; t++) rmsnorm(rows(v.xb, c.dim, t), rows(v.x, c.dim, t), this.weight(pre + 'attn_norm.weight'), c.dim, c.normEps);
+      // per row, each at its offset (a view per row and call was most of what a step allocated)
+      const attnNorm = this.weight(pre + 'attn_norm.weight');
+      for (let t = 0; t < T; t++) rmsnorm(v.xb, v.x, attnNorm, c.dim, c.normEps, t * c.dim);
       const xin = this.input(p.xb, c.dim, T, pre + 'attn_q.weight', pre + 'attn_k.weight', pre + 'attn_v.weight');
       this.matmul(p.q, xin, pre + 'attn_q.weight');
       this.matmul(p.k, xin, pre + 'attn_k.weight');
@@ -259,8 +261,9 @@ export class WasmTransformer {
         const q = rows(v.q, qDim, t);
         const k = rows(v.k, kvDim, t);
         if (c.qkNorm) {
-          for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, this.weight(pre + 'attn_q_norm.weight'), c.headDim, c.normEps, h * c.headDim);
-          for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, this.weight(pre + 'attn_k_norm.weight'), c.headDim, c.normEps, h * c.headDim);
+          const qNorm = this.weight(pre + 'attn_q_norm.weight'), kNorm = this.weight(pre + 'attn_k_norm.weight');
+          for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, qNorm, c.headDim, c.normEps, h * c.headDim);
+          for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, kNorm, c.headDim, c.normEps, h * c.headDim);
         }
         const r = this.ropes[l]!;
         rotate(q, c.nHeads, c, r, anglesOf(r), t * r.dim);
@@ -277,17 +280,24 @@ export class WasmTransformer {
         half: this.half === 1, positions, tables, rows: T,
       });
       this.matmul(p.xb2, this.input(p.att, qDim, T, pre + 'attn_output.weight'), pre + 'attn_output.weight');
-      if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_attention_norm.weight'), c.dim, c.normEps);
+      if (c.postNorms) {
+        const w = this.weight(pre + 'post_attention_norm.weight');
+        for (let t = 0; t < T; t++) rmsnorm(v.xb2, v.xb2, w, c.dim, c.normEps, t * c.dim);
+      }
       residual(v.xb2);
 
       // ---- gated feed-forward: down(act(gate x) * up x), act SiLU or GELU ----
-      for (let t = 0; t < T; t++) rmsnorm(rows(v.xb, c.dim, t), rows(v.x, c.dim, t), this.weight(pre + 'ffn_norm.weight'), c.dim, c.normEps);
+      const ffnNorm = this.weight(pre + 'ffn_norm.weight');
+      for (let t = 0; t < T; t++) rmsnorm(v.xb, v.x, ffnNorm, c.dim, c.normEps, t * c.dim);
       const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
       this.matmul(p.hb, fin, pre + 'ffn_gate.weight');
       this.matmul(p.hb2, fin, pre + 'ffn_up.weight');
       this.k.gatedAct(p.hb, p.hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
       this.matmul(p.xb2, this.input(p.hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
-      if (c.postNorms) for (let t = 0; t < T; t++) rmsnorm(rows(v.xb2, c.dim, t), rows(v.xb2, c.dim, t), this.weight(pre + 'post_ffw_norm.weight'), c.dim, c.normEps);
+      if (c.postNorms) {
+        const w = this.weight(pre + 'post_ffw_norm.weight');
+        for (let t = 0; t < T; t++) rmsnorm(v.xb2, v.xb2, w, c.dim, c.normEps, t * c.dim);
+      }
       residual(v.xb2);
     }
 
