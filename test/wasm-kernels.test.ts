@@ -173,23 +173,33 @@ describe.each(builds)('$name', (build) => {
     const n = values.length;
     const src = k.mem.alloc(n * 4, 'src'), dst = k.mem.alloc(n * 4, 'dst');
     k.mem.f32(src, n).set(values);
-    // one head of n elements, row 0 of its block
-    k.k.storeKv(src, dst, 0, 1, n, 1);
+    // one position of one head of n elements, slot 0: row 0 of block 0
+    const slot = k.mem.alloc(4, 'slot');
+    new Int32Array(k.mem.memory.buffer, slot, 1)[0] = 0;
+    k.k.storeKv(src, 1, dst, slot, 1, n, 1);
     const got = new Uint16Array(k.mem.memory.buffer, dst, n);
     for (let i = 0; i < n; i++) expect(got[i], `${values[i]}`).toBe(f32ToF16(values[i]!));
-    k.k.storeKv(src, dst, 0, 1, n, 0);
+    k.k.storeKv(src, 1, dst, slot, 1, n, 0);
     expect(new Uint32Array(k.mem.memory.buffer, dst, n)).toEqual(new Uint32Array(values.buffer));
   });
-  it.each([0, 1])('storeKv: a position of 3 heads × 5 goes to row 7 of each head\'s 16 rows in the block (float16 %i)', async (half) => {
+  it.each([0, 1])('storeKv: positions of 3 heads × 5 go to their slots, each head\'s 16 rows of a block together (float16 %i)', async (half) => {
     const k = await kernels();
-    const heads = 3, dim = 5, row = 7, values = Float32Array.from({ length: heads * dim }, (_, i) => i + 1);
-    const src = k.mem.alloc(values.length * 4, 'src'), block = k.mem.alloc(heads * 16 * dim * 4, 'block');
+    const heads = 3, dim = 5, blocks = 3, width = heads * dim;
+    const slots = [7, 40, 16, 47]; // block 0 row 7, block 2 row 8, block 1 row 0, block 2 row 15
+    const values = Float32Array.from({ length: slots.length * width }, (_, i) => i + 1);
+    const src = k.mem.alloc(values.length * 4, 'src'), slotsAt = k.mem.alloc(slots.length * 4, 'slots');
+    const bytes = blocks * 16 * width * 4, cache = k.mem.alloc(bytes, 'cache');
     k.mem.f32(src, values.length).set(values);
-    k.mem.u8(block, heads * 16 * dim * 4).fill(0);
-    k.k.storeKv(src, block, row, heads, dim, half);
-    const cache = half ? Float32Array.from(new Uint16Array(k.mem.memory.buffer, block, heads * 16 * dim), f16ToF32) : k.mem.f32(block, heads * 16 * dim).slice();
-    const want = new Float32Array(heads * 16 * dim);
-    for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) want[(h * 16 + row) * dim + d] = values[h * dim + d]!;
-    expect(cache).toEqual(want);
+    new Int32Array(k.mem.memory.buffer, slotsAt, slots.length).set(slots);
+    k.mem.u8(cache, bytes).fill(0);
+    k.k.storeKv(src, slots.length, cache, slotsAt, heads, dim, half);
+    const n = blocks * 16 * width;
+    const got = half ? Float32Array.from(new Uint16Array(k.mem.memory.buffer, cache, n), f16ToF32) : k.mem.f32(cache, n).slice();
+    const want = new Float32Array(n);
+    slots.forEach((slot, t) => {
+      const b = Math.floor(slot / 16), row = slot % 16;
+      for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) want[b * 16 * width + (h * 16 + row) * dim + d] = values[t * width + h * dim + d]!;
+    });
+    expect(got).toEqual(want);
   });
 });

@@ -546,15 +546,22 @@ export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i3
 }
 
 /**
- * Stores one position's keys or values (nKvHeads × headDim float32 at src) as row i of the cache
- * block at block: each head's headDim elements in its part of the block, copied, or as float16 (`half`).
+ * Stores T positions' keys or values (rows of nKvHeads × headDim float32 from src) into the layer's
+ * cache at `cache`, row t at slot slots[t] (block × 16 + row in it): each head's headDim elements in
+ * its part of the block, copied, or as float16 (`half`).
  */
-export function storeKv(src: usize, block: usize, i: i32, nKvHeads: i32, headDim: i32, half: i32): void {
+export function storeKv(src: usize, T: i32, cache: usize, slots: usize, nKvHeads: i32, headDim: i32, half: i32): void {
   const es = half ? 1 : 2;
-  for (let h = 0; h < nKvHeads; h++) {
-    const from = src + (<usize>(h * headDim) << 2);
-    const to = block + (<usize>(((h << BLOCK_SHIFT) + i) * headDim) << es);
-    if (!half) memory.copy(to, from, <usize>headDim << 2);
-    else for (let d = 0; d < headDim; d++) store<u16>(to + (<usize>d << 1), <u16>toHalf(load<f32>(from + (<usize>d << 2))));
+  const blockBytes = <usize>(nKvHeads * headDim) << (es + BLOCK_SHIFT);
+  for (let t = 0; t < T; t++) {
+    const slot = load<i32>(slots + (<usize>t << 2));
+    const block = cache + <usize>(slot >> BLOCK_SHIFT) * blockBytes, i = slot & ((1 << BLOCK_SHIFT) - 1);
+    const row = src + (<usize>(t * nKvHeads * headDim) << 2);
+    for (let h = 0; h < nKvHeads; h++) {
+      const from = row + (<usize>(h * headDim) << 2);
+      const to = block + (<usize>(((h << BLOCK_SHIFT) + i) * headDim) << es);
+      if (!half) memory.copy(to, from, <usize>headDim << 2);
+      else for (let d = 0; d < headDim; d++) store<u16>(to + (<usize>d << 1), <u16>toHalf(load<f32>(from + (<usize>d << 2))));
+    }
   }
 }

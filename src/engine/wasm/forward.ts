@@ -41,7 +41,7 @@ export class WasmTransformer {
   private readonly kvDim: number;
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
-  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables', number>;
+  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables' | 'slots', number>;
   private readonly v: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'hb' | 'hb2' | 'logits', Float32Array>;
   /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
   private readonly keyCache: number[];
@@ -50,6 +50,8 @@ export class WasmTransformer {
   private readonly half: number;
   /** Block ids of each segment of a chunk (int32, CHUNK × maxBlocks). */
   private readonly tables: Int32Array;
+  /** Each row's cache slot (block × 16 + row in it) for the chunk being run, in the kernels' memory (storeKv reads it). */
+  private readonly slots: Int32Array;
   private readonly maxBlocks: number;
   private readonly ropes: LayerRope[];
 
@@ -82,6 +84,7 @@ export class WasmTransformer {
       hb2: a(CHUNK * c.hiddenDim, 'activations'),
       logits: a(CHUNK * c.vocabSize, 'the logits'),
       tables: a(CHUNK * this.maxBlocks, 'block tables'),
+      slots: a(CHUNK, 'cache slots'),
     };
     k.reserveInputs(CHUNK * wide);
     k.reserveAttention(CHUNK, c.nHeads);
@@ -104,6 +107,7 @@ export class WasmTransformer {
       logits: view(this.p.logits, CHUNK * c.vocabSize),
     };
     this.tables = new Int32Array(mem.memory.buffer, this.p.tables, CHUNK * this.maxBlocks);
+    this.slots = new Int32Array(mem.memory.buffer, this.p.slots, CHUNK);
     // one object per distinct RoPE (most models: one for all layers), so a step's angles are computed once for each
     const distinct = new Map<string, LayerRope>();
     this.ropes = Array.from({ length: c.nLayers }, (_, l) => {
@@ -212,7 +216,6 @@ export class WasmTransformer {
     const { kvDim, qDim, p, v, kv } = this;
     // Each row's position and cache row, and each segment's block table for the attention.
     const positions = new Int32Array(T);
-    const slots = new Int32Array(T);
     const tables = new Int32Array(T);
     let row = 0;
     segments.forEach((s, i) => {
@@ -223,7 +226,7 @@ export class WasmTransformer {
         const pos = seq.pos + s.from + t;
         positions[row] = pos;
         tables[row] = p.tables + i * this.maxBlocks * 4;
-        slots[row] = seq.blocks[Math.floor(pos / kv.blockSize)]! * kv.blockSize + (pos % kv.blockSize);
+        this.slots[row] = seq.blocks[Math.floor(pos / kv.blockSize)]! * kv.blockSize + (pos % kv.blockSize);
         const x = v.x.subarray(row * c.dim, (row + 1) * c.dim);
         this.embed(x, seq.tokens[s.from + t]!);
         if (c.embedScale) for (let j = 0; j < c.dim; j++) x[j] = x[j]! * c.embedScale;
@@ -268,11 +271,9 @@ export class WasmTransformer {
         const r = this.ropes[l]!;
         rotate(q, c.nHeads, c, r, anglesOf(r), t * r.dim);
         rotate(k, c.nKvHeads, c, r, anglesOf(r), t * r.dim);
-        // the block's address and the row in it (wasm/attention.ts: each kv head's rows together)
-        const block = Math.floor(slots[t]! / kv.blockSize) * kv.blockSize * this.rowBytes, row = slots[t]! % kv.blockSize;
-        this.k.k.storeKv(p.k + t * kvDim * F32, kc + block, row, c.nKvHeads, c.headDim, this.half);
-        this.k.k.storeKv(p.v + t * kvDim * F32, vc + block, row, c.nKvHeads, c.headDim, this.half);
       }
+      this.k.k.storeKv(p.k, T, kc, p.slots, c.nKvHeads, c.headDim, this.half);
+      this.k.k.storeKv(p.v, T, vc, p.slots, c.nKvHeads, c.headDim, this.half);
       const window = attentionWindow(c, l);
       this.k.attention({
         q: p.q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,

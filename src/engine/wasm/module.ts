@@ -21,8 +21,8 @@ export interface KernelExports {
   gatedActRows(g: number, u: number, n: number, gelu: number, _4: number, _5: number, _6: number, _7: number, rows: number, r0: number, r1: number): void;
   /** Units u0 .. u1 - 1 of the attention job at `job` (wasm/attention.ts); the other parameters are unused. */
   attention(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, units: number, u0: number, u1: number): void;
-  /** One position's keys or values (nKvHeads × headDim float32 at src) into row i of the cache block at `block`. */
-  storeKv(src: number, block: number, i: number, nKvHeads: number, headDim: number, half: number): void;
+  /** T positions' keys or values (rows of nKvHeads × headDim float32 at src) into the layer's cache at their slots (i32s at `slots`). */
+  storeKv(src: number, T: number, cache: number, slots: number, nKvHeads: number, headDim: number, half: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
   /** Rows in fours, in place, group by group through `scratch` (room for four rows): wasm/pack.ts. */
   [pack: `pack_${string}`]: (w: number, rows: number, cols: number, scratch: number) => void;
