@@ -4,38 +4,35 @@
 // a group is copied to `scratch` (room for four rows) and written back packed, in place. Here
 // rather than in JavaScript: a 1B model's matrices took ~10 s to pack there.
 
-/** Q4_0 (18-byte blocks): per block of four rows, the four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3. */
-export function pack_q4_0(w: usize, rows: i32, cols: i32, scratch: usize): void {
-  const nb = <usize>(cols >> 5), rowBytes = nb * 18;
+/**
+ * Blocks of 32 with a float16 scale first and codes from byte `codes` (Q4_0, Q8_0): per block of
+ * four rows, the four scales, then for k = 0 .. vectors - 1 each row's code bytes 4k .. 4k + 3.
+ */
+// @ts-ignore: decorator
+@inline function packBlocks32(w: usize, rows: i32, cols: i32, scratch: usize, bytes: usize, codes: usize, vectors: usize): void {
+  const nb = <usize>(cols >> 5), rowBytes = nb * bytes, group = 8 + 16 * vectors;
   for (let g = 0; g < rows; g += 4) {
     const base = w + <usize>g * rowBytes;
     memory.copy(scratch, base, 4 * rowBytes);
     let o = base;
-    for (let b: usize = 0; b < nb; b++, o += 72) {
+    for (let b: usize = 0; b < nb; b++, o += group) {
       for (let r: usize = 0; r < 4; r++) {
-        const src = scratch + r * rowBytes + b * 18;
+        const src = scratch + r * rowBytes + b * bytes;
         store<u16>(o + 2 * r, load<u16>(src));
-        for (let k: usize = 0; k < 4; k++) store<u32>(o + 8 + 16 * k + 4 * r, load<u32>(src + 2 + 4 * k));
+        for (let k: usize = 0; k < vectors; k++) store<u32>(o + 8 + 16 * k + 4 * r, load<u32>(src + codes + 4 * k));
       }
     }
   }
 }
 
-/** Q8_0 (34-byte blocks): per block of four rows, the four scales, then for k = 0..7 each row's code bytes 4k .. 4k + 3. */
+/** Q4_0 (18-byte blocks): the four scales, then for k = 0..3 each row's nibble bytes 4k .. 4k+3. */
+export function pack_q4_0(w: usize, rows: i32, cols: i32, scratch: usize): void {
+  packBlocks32(w, rows, cols, scratch, 18, 2, 4);
+}
+
+/** Q8_0 (34-byte blocks): the four scales, then for k = 0..7 each row's code bytes 4k .. 4k + 3. */
 export function pack_q8_0(w: usize, rows: i32, cols: i32, scratch: usize): void {
-  const nb = <usize>(cols >> 5), rowBytes = nb * 34;
-  for (let g = 0; g < rows; g += 4) {
-    const base = w + <usize>g * rowBytes;
-    memory.copy(scratch, base, 4 * rowBytes);
-    let o = base;
-    for (let b: usize = 0; b < nb; b++, o += 136) {
-      for (let r: usize = 0; r < 4; r++) {
-        const src = scratch + r * rowBytes + b * 34;
-        store<u16>(o + 2 * r, load<u16>(src));
-        for (let k: usize = 0; k < 8; k++) store<u32>(o + 8 + 16 * k + 4 * r, load<u32>(src + 2 + 4 * k));
-      }
-    }
-  }
+  packBlocks32(w, rows, cols, scratch, 34, 2, 8);
 }
 
 /** Q5_0 (22-byte blocks): Q4_0's packing, then 16 bytes in which bit m of byte 4r + i is row r's high bit of weight 4m + i. */

@@ -72,12 +72,12 @@ function byMoves(moves: (emit: (at: number, row: number, from: number, length: n
   return (group: Uint8Array, lane: number, to: Uint8Array): void => moves((at, r, from, n) => r === lane && to.set(group.subarray(at, at + n), from));
 }
 
-/** Q4_0 and Q5_0's scales and nibbles (Q5_0's nibbles at 6, after its high bits). */
-function blocks32(nibbles: number) {
+/** Q4_0, Q5_0 and Q8_0's scales and code vectors (Q5_0's nibbles at 6, after its high bits; Q8_0: eight vectors of bytes). */
+function blocks32(codes: number, vectors = 4) {
   return byMoves((emit) => {
     for (let r = 0; r < 4; r++) {
       emit(2 * r, r, 0, 2);
-      for (let k = 0; k < 4; k++) emit(8 + 16 * k + 4 * r, r, nibbles + 4 * k, 4);
+      for (let k = 0; k < vectors; k++) emit(8 + 16 * k + 4 * r, r, codes + 4 * k, 4);
     }
   });
 }
@@ -97,12 +97,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
     pack: 'pack_q8_0',
     blockBytes: 34,
     blockElems: 32,
-    unpack: byMoves((emit) => {
-      for (let r = 0; r < 4; r++) {
-        emit(2 * r, r, 0, 2);
-        for (let k = 0; k < 8; k++) emit(8 + 16 * k + 4 * r, r, 2 + 4 * k, 4);
-      }
-    }),
+    unpack: blocks32(2, 8),
   },
   Q5_0: {
     kernel: 'matmul_q5_0x4',
@@ -331,7 +326,7 @@ export class Kernels {
     const scratch = mem.alloc(threads * THREAD_SCRATCH, "the threads' scratch");
     k.setThreadScratch(scratch);
     const fourWay = simd === 'relaxed' && (options.fourWay ?? fourWayIsFaster(mem, k));
-    // each thread's own room for a float16 KV block widened to float32 (wasm/attention.ts)
+    // each thread's own tiles for float16 KV blocks widened to float32 (wasm/attention.ts)
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
     k.setKvTile(tiles, KV_TILE_BYTES);
     const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setThreadScratch', scratch + i * THREAD_SCRATCH], ['setKvTile', tiles + i * KV_TILE_BYTES, KV_TILE_BYTES]];
