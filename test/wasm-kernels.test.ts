@@ -9,7 +9,7 @@
  * left are float32 vs float64 sums.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { gelu as geluRef, quantizeInput8 } from '../src/engine/cpu/forward.js';
+import { gelu as geluRef, quantizeInput8, rmsnorm, ropeAngles, rotate } from '../src/engine/cpu/forward.js';
 import { f16ToF32, f32ToF16 } from '../src/formats/dtypes.js';
 import { Kernels } from '../src/engine/wasm/kernels.js';
 import { hasRelaxedSimd } from '../src/engine/wasm/module.js';
@@ -166,40 +166,111 @@ describe.each(builds)('$name', (build) => {
       for (let t = 0; t < T; t++) expect(k.mem.f32(gr + t * n * 4, n).slice(), `call ${call}, row ${t}`).toEqual(got);
     }
   });
+  // Enough rows for the pool (calls alternate pool and caller at first: both are checked), an odd width for the vector loop's tail.
+  it.each([[0, 1e-5], [1, 1e-6]])('rmsnorm (residual %i, eps %d): the CPU reference\'s bits, in place or not, pooled or alone', async (residual, eps) => {
+    const k = await kernels();
+    const T = 19, n = 871;
+    const x0 = Float32Array.from(randoms(T * n, 5), (v, i) => v * 2 ** ((i % 9) - 4)), add = Float32Array.from(randoms(T * n, 6));
+    const w = Float32Array.from(randoms(n, 7), (v) => 1 + v);
+    const xp = k.mem.alloc(T * n * 4, 'x'), ap = k.mem.alloc(T * n * 4, 'add'), wp = k.mem.alloc(n * 4, 'w'), op = k.mem.alloc(T * n * 4, 'out');
+    k.mem.f32(ap, T * n).set(add);
+    k.mem.f32(wp, n).set(w);
+    const xRef = x0.slice();
+    if (residual) for (let i = 0; i < T * n; i++) xRef[i] = xRef[i]! + add[i]!;
+    const want = new Float32Array(T * n);
+    for (let t = 0; t < T; t++) rmsnorm(want, xRef, w, n, eps, t * n);
+    for (let call = 0; call < 4; call++) {
+      k.mem.f32(xp, T * n).set(x0);
+      const inPlace = call % 2 === 1;
+      k.rmsnorm(xp, residual ? ap : 0, wp, inPlace ? xp : op, n, T, eps);
+      expect(k.mem.f32(inPlace ? xp : op, T * n).slice(), `call ${call}`).toEqual(want);
+      if (!inPlace) expect(k.mem.f32(xp, T * n).slice(), `call ${call}: x after the residual`).toEqual(xRef);
+    }
+  });
+  it.each([
+    ['neox', 40, false],
+    ['neox, partial', 24, true],
+    ['interleaved', 40, true],
+    ['interleaved, partial', 16, false],
+  ] as const)('rope (%s, q/k norms %s): the CPU reference\'s norms and rotation, bit for bit, pooled or alone', async (layout, ropeDim, norms) => {
+    const k = await kernels();
+    const T = 53, nHeads = 6, nKvHeads = 2, headDim = 40, eps = 1e-6;
+    const c = { headDim, ropeLayout: layout.startsWith('interleaved') ? ('interleaved' as const) : ('neox' as const) };
+    const r = { dim: ropeDim, attnFactor: 1.25, freqs: Float64Array.from({ length: ropeDim / 2 }, (_, i) => 10000 ** ((-2 * i) / ropeDim)) };
+    const positions = Array.from({ length: T }, (_, t) => (t * 37) % 3001);
+    const angles = new Float64Array(T * ropeDim);
+    positions.forEach((pos, t) => ropeAngles(pos, r, angles, t * ropeDim));
+    const q0 = Float32Array.from(randoms(T * nHeads * headDim, 8)), k0 = Float32Array.from(randoms(T * nKvHeads * headDim, 9));
+    const qn = Float32Array.from(randoms(headDim, 10), (v) => 1 + v), kn = Float32Array.from(randoms(headDim, 11), (v) => 1 + v);
+    const wantQ = q0.slice(), wantK = k0.slice();
+    for (let t = 0; t < T; t++) {
+      const q = wantQ.subarray(t * nHeads * headDim, (t + 1) * nHeads * headDim), kk = wantK.subarray(t * nKvHeads * headDim, (t + 1) * nKvHeads * headDim);
+      if (norms) {
+        for (let h = 0; h < nHeads; h++) rmsnorm(q, q, qn, headDim, eps, h * headDim);
+        for (let h = 0; h < nKvHeads; h++) rmsnorm(kk, kk, kn, headDim, eps, h * headDim);
+      }
+      rotate(q, nHeads, c, r, angles, t * ropeDim);
+      rotate(kk, nKvHeads, c, r, angles, t * ropeDim);
+    }
+    const qp = k.mem.alloc(q0.length * 4, 'q'), kp = k.mem.alloc(k0.length * 4, 'k'), ap = k.mem.alloc(angles.length * 8, 'angles');
+    const qnp = k.mem.alloc(headDim * 4, 'q norm'), knp = k.mem.alloc(headDim * 4, 'k norm');
+    new Float64Array(k.mem.memory.buffer, ap, angles.length).set(angles);
+    k.mem.f32(qnp, headDim).set(qn);
+    k.mem.f32(knp, headDim).set(kn);
+    for (let call = 0; call < 4; call++) {
+      k.mem.f32(qp, q0.length).set(q0);
+      k.mem.f32(kp, k0.length).set(k0);
+      k.rope({ q: qp, k: kp, angles: ap, qNorm: norms ? qnp : 0, kNorm: norms ? knp : 0, nHeads, nKvHeads, headDim, ropeDim, interleaved: c.ropeLayout === 'interleaved', eps, rows: T });
+      expect(k.mem.f32(qp, q0.length).slice(), `call ${call}: q`).toEqual(wantQ);
+      expect(k.mem.f32(kp, k0.length).slice(), `call ${call}: k`).toEqual(wantK);
+    }
+  });
   it('storeKv: float16 bits as f32ToF16 rounds them (ties to even, subnormals, overflow, NaN), float32 copied', async () => {
     const k = await kernels();
     const special = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 2 ** -14, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26, 2 ** -26, 1e-10, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 5.960464477539063e-8];
     const values = Float32Array.from([...special, ...special.map((v) => -v), ...randoms(4000, 9).map((v, i) => v * 2 ** ((i % 40) - 28))]);
     const n = values.length;
-    const src = k.mem.alloc(n * 4, 'src'), dst = k.mem.alloc(n * 4, 'dst');
+    const src = k.mem.alloc(n * 4, 'src'), dst = k.mem.alloc(n * 4, 'dst'), vdst = k.mem.alloc(n * 4, 'values');
     k.mem.f32(src, n).set(values);
-    // one position of one head of n elements, slot 0: row 0 of block 0
+    // one position of one head of n elements, slot 0: row 0 of block 0; the values are the keys reversed
+    const vsrc = k.mem.alloc(n * 4, 'vsrc');
+    k.mem.f32(vsrc, n).set(values.slice().reverse());
     const slot = k.mem.alloc(4, 'slot');
     new Int32Array(k.mem.memory.buffer, slot, 1)[0] = 0;
-    k.k.storeKv(src, 1, dst, slot, 1, n, 1);
-    const got = new Uint16Array(k.mem.memory.buffer, dst, n);
+    k.storeKv(src, vsrc, dst, vdst, slot, 1, 1, n, true);
+    const got = new Uint16Array(k.mem.memory.buffer, dst, n), gotV = new Uint16Array(k.mem.memory.buffer, vdst, n);
     for (let i = 0; i < n; i++) expect(got[i], `${values[i]}`).toBe(f32ToF16(values[i]!));
-    k.k.storeKv(src, 1, dst, slot, 1, n, 0);
+    for (let i = 0; i < n; i++) expect(gotV[n - 1 - i], `${values[i]}`).toBe(f32ToF16(values[i]!));
+    k.storeKv(src, vsrc, dst, vdst, slot, 1, 1, n, false);
     expect(new Uint32Array(k.mem.memory.buffer, dst, n)).toEqual(new Uint32Array(values.buffer));
+    expect(new Uint32Array(k.mem.memory.buffer, vdst, n)).toEqual(new Uint32Array(values.slice().reverse().buffer));
   });
   it.each([0, 1])('storeKv: positions of 3 heads × 5 go to their slots, each head\'s 16 rows of a block together (float16 %i)', async (half) => {
     const k = await kernels();
     const heads = 3, dim = 5, blocks = 3, width = heads * dim;
     const slots = [7, 40, 16, 47]; // block 0 row 7, block 2 row 8, block 1 row 0, block 2 row 15
     const values = Float32Array.from({ length: slots.length * width }, (_, i) => i + 1);
-    const src = k.mem.alloc(values.length * 4, 'src'), slotsAt = k.mem.alloc(slots.length * 4, 'slots');
-    const bytes = blocks * 16 * width * 4, cache = k.mem.alloc(bytes, 'cache');
+    const src = k.mem.alloc(values.length * 4, 'src'), vsrc = k.mem.alloc(values.length * 4, 'vsrc'), slotsAt = k.mem.alloc(slots.length * 4, 'slots');
+    const bytes = blocks * 16 * width * 4, cache = k.mem.alloc(bytes, 'cache'), vcache = k.mem.alloc(bytes, 'vcache');
     k.mem.f32(src, values.length).set(values);
+    k.mem.f32(vsrc, values.length).set(values.map((v) => -v));
     new Int32Array(k.mem.memory.buffer, slotsAt, slots.length).set(slots);
     k.mem.u8(cache, bytes).fill(0);
-    k.k.storeKv(src, slots.length, cache, slotsAt, heads, dim, half);
+    k.mem.u8(vcache, bytes).fill(0);
+    k.storeKv(src, vsrc, cache, vcache, slotsAt, slots.length, heads, dim, half === 1);
     const n = blocks * 16 * width;
-    const got = half ? Float32Array.from(new Uint16Array(k.mem.memory.buffer, cache, n), f16ToF32) : k.mem.f32(cache, n).slice();
-    const want = new Float32Array(n);
+    const read = (at: number) => (half ? Float32Array.from(new Uint16Array(k.mem.memory.buffer, at, n), f16ToF32) : k.mem.f32(at, n).slice());
+    const want = new Float32Array(n), wantV = new Float32Array(n);
     slots.forEach((slot, t) => {
       const b = Math.floor(slot / 16), row = slot % 16;
-      for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) want[b * 16 * width + (h * 16 + row) * dim + d] = values[t * width + h * dim + d]!;
+      for (let h = 0; h < heads; h++) {
+        for (let d = 0; d < dim; d++) {
+          want[b * 16 * width + (h * 16 + row) * dim + d] = values[t * width + h * dim + d]!;
+          wantV[b * 16 * width + (h * 16 + row) * dim + d] = -values[t * width + h * dim + d]!;
+        }
+      }
     });
-    expect(got).toEqual(want);
+    expect(read(cache)).toEqual(want);
+    expect(read(vcache)).toEqual(wantV);
   });
 });

@@ -546,22 +546,33 @@ export function attention(job: usize, _1: i32, _2: i32, _3: i32, _4: i32, _5: i3
 }
 
 /**
- * Stores T positions' keys or values (rows of nKvHeads × headDim float32 from src) into the layer's
- * cache at `cache`, row t at slot slots[t] (block × 16 + row in it): each head's headDim elements in
- * its part of the block, copied, or as float16 (`half`).
+ * Stores rows r0 .. r1 - 1 of a chunk's keys and values (rows of nKvHeads × headDim float32 at k
+ * and v) into the layer's caches kc and vc, row t at slot slots[t] (block × 16 + row in it): each
+ * head's headDim elements in its part of the block, copied, or as float16 (`half`). The copy is a
+ * vector loop: memory.copy per head (256 bytes) was a runtime call, 0.4 µs each, ~1.5 % of a
+ * 135M prompt.
  */
-export function storeKv(src: usize, T: i32, cache: usize, slots: usize, nKvHeads: i32, headDim: i32, half: i32): void {
+export function storeKvRows(k: usize, v: usize, kc: usize, vc: usize, slots: usize, nKvHeads: i32, headDim: i32, half: i32, rows: i32, r0: i32, r1: i32): void {
+  for (let t = r0; t < r1; t++) {
+    storeRow(k, t, kc, slots, nKvHeads, headDim, half);
+    storeRow(v, t, vc, slots, nKvHeads, headDim, half);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(src: usize, t: i32, cache: usize, slots: usize, nKvHeads: i32, headDim: i32, half: i32): void {
   const es = half ? 1 : 2;
   const blockBytes = <usize>(nKvHeads * headDim) << (es + BLOCK_SHIFT);
-  for (let t = 0; t < T; t++) {
-    const slot = load<i32>(slots + (<usize>t << 2));
-    const block = cache + <usize>(slot >> BLOCK_SHIFT) * blockBytes, i = slot & ((1 << BLOCK_SHIFT) - 1);
-    const row = src + (<usize>(t * nKvHeads * headDim) << 2);
-    for (let h = 0; h < nKvHeads; h++) {
-      const from = row + (<usize>(h * headDim) << 2);
-      const to = block + (<usize>(((h << BLOCK_SHIFT) + i) * headDim) << es);
-      if (!half) memory.copy(to, from, <usize>headDim << 2);
-      else for (let d = 0; d < headDim; d++) store<u16>(to + (<usize>d << 1), <u16>toHalf(load<f32>(from + (<usize>d << 2))));
-    }
+  const slot = load<i32>(slots + (<usize>t << 2));
+  const block = cache + <usize>(slot >> BLOCK_SHIFT) * blockBytes, i = slot & ((1 << BLOCK_SHIFT) - 1);
+  const row = src + (<usize>(t * nKvHeads * headDim) << 2);
+  for (let h = 0; h < nKvHeads; h++) {
+    const from = row + (<usize>(h * headDim) << 2);
+    const to = block + (<usize>(((h << BLOCK_SHIFT) + i) * headDim) << es);
+    if (!half) {
+      let d = 0;
+      for (; d + 4 <= headDim; d += 4) v128.store(to + (<usize>d << 2), v128.load(from + (<usize>d << 2)));
+      for (; d < headDim; d++) store<f32>(to + (<usize>d << 2), load<f32>(from + (<usize>d << 2)));
+    } else for (let d = 0; d < headDim; d++) store<u16>(to + (<usize>d << 1), <u16>toHalf(load<f32>(from + (<usize>d << 2))));
   }
 }

@@ -5,7 +5,8 @@ export { setF16Table, setThreadScratch } from './simd';
 export { quantize, quantizeRows } from './quantize';
 export * from './matmul';
 export { pack_q4_0, pack_q4_k, pack_q5_0, pack_q6_k, pack_q8_0 } from './pack';
-export { attention, setKvTile, storeKv } from './attention';
+export { attention, setKvTile, storeKvRows } from './attention';
+export { rmsnormRows, ropeRows } from './norm';
 export { gatedAct, gatedActRows } from './activation';
 
 /** The first byte after the module's own data (AssemblyScript's math tables): the host allocates from here. */

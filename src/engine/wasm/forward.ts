@@ -3,8 +3,8 @@
  * chunk of up to CHUNK rows at once, with matrices, attention and the gated activation in
  * WebAssembly. The rows of a chunk are tokens of one or several sequences (continuous batching),
  * each at its own position and with its own block table into the paged KV cache. Weights stay in
- * their stored type in the kernels' memory; norms and RoPE, a few thousand values per token, run
- * in TypeScript on views of that memory with the reference's own functions.
+ * their stored type in the kernels' memory; norms, residuals and RoPE run there too (wasm/norm.ts,
+ * the reference's arithmetic), rows shared by the threads like a matrix's.
  *
  * Every row's numbers are computed as if it ran alone: the matmuls' sums for a row do not depend
  * on the other rows (wasm/matmul.ts), inputs are rounded per row, attention runs per row and head
@@ -13,7 +13,7 @@
 import { toFloat32 } from '../../formats/dtypes.js';
 import { attentionWindow, layerRope, type LayerRope, type ModelConfig } from '../../model/config.js';
 import type { KvCacheInfo, SeqResult, SeqStep } from '../backend.js';
-import { rmsnorm, ropeAngles, rotate, softcap } from '../cpu/forward.js';
+import { rmsnorm, ropeAngles, softcap } from '../cpu/forward.js';
 import { takesIntInputs, type Input, type Kernels, type StoredMatrix } from './kernels.js';
 
 /** A matrix in the kernels' memory (Kernels.store), with its bias if it has one. */
@@ -42,7 +42,8 @@ export class WasmTransformer {
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
   private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables' | 'slots', number>;
-  private readonly v: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'hb' | 'hb2' | 'logits', Float32Array>;
+  /** Views of those the TypeScript reads and writes: the embeddings in, the head's input and logits out. */
+  private readonly v: Record<'x' | 'xb' | 'logits', Float32Array>;
   /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
   private readonly keyCache: number[];
   private readonly valueCache: number[];
@@ -54,6 +55,10 @@ export class WasmTransformer {
   private readonly slots: Int32Array;
   private readonly maxBlocks: number;
   private readonly ropes: LayerRope[];
+  /** Each distinct RoPE's angles for the chunk's rows (float64, CHUNK × its dim), in the kernels' memory. */
+  private readonly angles = new Map<LayerRope, { ptr: number; view: Float64Array }>();
+  /** The norms' weights (float32), copied into the kernels' memory. */
+  private readonly norms = new Map<string, number>();
 
   constructor(
     config: ModelConfig,
@@ -94,20 +99,6 @@ export class WasmTransformer {
     const region = kv.numBlocks * kv.blockSize * this.rowBytes;
     this.keyCache = Array.from({ length: c.nLayers }, () => mem.alloc(region, 'the KV cache'));
     this.valueCache = Array.from({ length: c.nLayers }, () => mem.alloc(region, 'the KV cache'));
-    // Every allocation is done: views made now stay valid.
-    const view = (ptr: number, n: number) => mem.f32(ptr, n);
-    this.v = {
-      x: view(this.p.x, CHUNK * c.dim),
-      xb: view(this.p.xb, CHUNK * Math.max(c.dim, this.qDim)),
-      xb2: view(this.p.xb2, CHUNK * c.dim),
-      q: view(this.p.q, CHUNK * this.qDim),
-      k: view(this.p.k, CHUNK * this.kvDim),
-      hb: view(this.p.hb, CHUNK * c.hiddenDim),
-      hb2: view(this.p.hb2, CHUNK * c.hiddenDim),
-      logits: view(this.p.logits, CHUNK * c.vocabSize),
-    };
-    this.tables = new Int32Array(mem.memory.buffer, this.p.tables, CHUNK * this.maxBlocks);
-    this.slots = new Int32Array(mem.memory.buffer, this.p.slots, CHUNK);
     // one object per distinct RoPE (most models: one for all layers), so a step's angles are computed once for each
     const distinct = new Map<string, LayerRope>();
     this.ropes = Array.from({ length: c.nLayers }, (_, l) => {
@@ -116,6 +107,22 @@ export class WasmTransformer {
       if (!distinct.has(key)) distinct.set(key, r);
       return distinct.get(key)!;
     });
+    const anglePtrs = [...distinct.values()].map((r) => [r, mem.alloc(CHUNK * r.dim * 8, 'RoPE angles')] as const);
+    const normPtrs = [...small].filter(([name]) => name.endsWith('norm.weight')).map(([name, w]) => [name, mem.alloc(w.length * F32, 'norm weights'), w] as const);
+    // Every allocation is done: views made now stay valid.
+    const view = (ptr: number, n: number) => mem.f32(ptr, n);
+    this.v = {
+      x: view(this.p.x, CHUNK * c.dim),
+      xb: view(this.p.xb, CHUNK * Math.max(c.dim, this.qDim)),
+      logits: view(this.p.logits, CHUNK * c.vocabSize),
+    };
+    this.tables = new Int32Array(mem.memory.buffer, this.p.tables, CHUNK * this.maxBlocks);
+    this.slots = new Int32Array(mem.memory.buffer, this.p.slots, CHUNK);
+    for (const [r, ptr] of anglePtrs) this.angles.set(r, { ptr, view: new Float64Array(mem.memory.buffer, ptr, CHUNK * r.dim) });
+    for (const [name, ptr, w] of normPtrs) {
+      mem.f32(ptr, w.length).set(w);
+      this.norms.set(name, ptr);
+    }
     for (const [name, m] of matrices) m.bias = small.get(name.replace(/\.weight$/, '.bias'));
   }
 
@@ -129,6 +136,13 @@ export class WasmTransformer {
     const t = this.small.get(name);
     if (!t) throw new Error(`missing weight ${name}`);
     return t;
+  }
+
+  /** A norm's weights in the kernels' memory. */
+  private norm(name: string): number {
+    const ptr = this.norms.get(name);
+    if (ptr === undefined) throw new Error(`missing weight ${name}`);
+    return ptr;
   }
 
   /** The input x [T × n] for the matrices `names` (rounded if any of them is quantised). */
@@ -213,7 +227,7 @@ export class WasmTransformer {
   /** One chunk of T rows: `segments` in order. */
   private run(segments: Segment[], T: number): void {
     const c = this.c;
-    const { kvDim, qDim, p, v, kv } = this;
+    const { qDim, p, v, kv } = this;
     // Each row's position and cache row, and each segment's block table for the attention.
     const positions = new Int32Array(T);
     const tables = new Int32Array(T);
@@ -234,46 +248,35 @@ export class WasmTransformer {
     });
     const rows = (a: Float32Array, width: number, t: number) => a.subarray(t * width, (t + 1) * width);
     // each row's RoPE angles, once per distinct RoPE (Math.cos and Math.sin per pair cost more than the rotation)
-    const angles = new Map<LayerRope, Float64Array>();
+    const done = new Set<LayerRope>();
     const anglesOf = (r: LayerRope) => {
-      let a = angles.get(r);
-      if (!a) {
-        a = new Float64Array(T * r.dim);
-        for (let t = 0; t < T; t++) ropeAngles(positions[t]!, r, a, t * r.dim);
-        angles.set(r, a);
+      const a = this.angles.get(r)!;
+      if (!done.has(r)) {
+        for (let t = 0; t < T; t++) ropeAngles(positions[t]!, r, a.view, t * r.dim);
+        done.add(r);
       }
-      return a;
+      return a.ptr;
     };
-    const residual = (from: Float32Array) => {
-      for (let i = 0; i < T * c.dim; i++) v.x[i] = v.x[i]! + from[i]!;
-    };
+    const eps = c.normEps;
+    // x += xb2 is left to the next norm, which adds it as it reads x (one pass over the rows, not two)
+    let pending = 0;
 
     for (let l = 0; l < c.nLayers; l++) {
       const pre = `blk.${l}.`;
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
       // ---- attention: each row's k and v go into its sequence's cache slot, then each segment attends ----
-      // per row, each at its offset (a view per row and call was most of what a step allocated)
-      const attnNorm = this.weight(pre + 'attn_norm.weight');
-      for (let t = 0; t < T; t++) rmsnorm(v.xb, v.x, attnNorm, c.dim, c.normEps, t * c.dim);
+      this.k.rmsnorm(p.x, pending, this.norm(pre + 'attn_norm.weight'), p.xb, c.dim, T, eps);
       const xin = this.input(p.xb, c.dim, T, pre + 'attn_q.weight', pre + 'attn_k.weight', pre + 'attn_v.weight');
       this.matmul(p.q, xin, pre + 'attn_q.weight');
       this.matmul(p.k, xin, pre + 'attn_k.weight');
       this.matmul(p.v, xin, pre + 'attn_v.weight');
-      for (let t = 0; t < T; t++) {
-        const q = rows(v.q, qDim, t);
-        const k = rows(v.k, kvDim, t);
-        if (c.qkNorm) {
-          const qNorm = this.weight(pre + 'attn_q_norm.weight'), kNorm = this.weight(pre + 'attn_k_norm.weight');
-          for (let h = 0; h < c.nHeads; h++) rmsnorm(q, q, qNorm, c.headDim, c.normEps, h * c.headDim);
-          for (let h = 0; h < c.nKvHeads; h++) rmsnorm(k, k, kNorm, c.headDim, c.normEps, h * c.headDim);
-        }
-        const r = this.ropes[l]!;
-        rotate(q, c.nHeads, c, r, anglesOf(r), t * r.dim);
-        rotate(k, c.nKvHeads, c, r, anglesOf(r), t * r.dim);
-      }
-      this.k.k.storeKv(p.k, T, kc, p.slots, c.nKvHeads, c.headDim, this.half);
-      this.k.k.storeKv(p.v, T, vc, p.slots, c.nKvHeads, c.headDim, this.half);
+      const r = this.ropes[l]!;
+      this.k.rope({
+        q: p.q, k: p.k, angles: anglesOf(r), qNorm: c.qkNorm ? this.norm(pre + 'attn_q_norm.weight') : 0, kNorm: c.qkNorm ? this.norm(pre + 'attn_k_norm.weight') : 0,
+        nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, ropeDim: r.dim, interleaved: c.ropeLayout === 'interleaved', eps, rows: T,
+      });
+      this.k.storeKv(p.k, p.v, kc, vc, p.slots, T, c.nKvHeads, c.headDim, this.half === 1);
       const window = attentionWindow(c, l);
       this.k.attention({
         q: p.q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
@@ -281,26 +284,19 @@ export class WasmTransformer {
         half: this.half === 1, positions, tables, rows: T,
       });
       this.matmul(p.xb2, this.input(p.att, qDim, T, pre + 'attn_output.weight'), pre + 'attn_output.weight');
-      if (c.postNorms) {
-        const w = this.weight(pre + 'post_attention_norm.weight');
-        for (let t = 0; t < T; t++) rmsnorm(v.xb2, v.xb2, w, c.dim, c.normEps, t * c.dim);
-      }
-      residual(v.xb2);
+      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, this.norm(pre + 'post_attention_norm.weight'), p.xb2, c.dim, T, eps);
 
       // ---- gated feed-forward: down(act(gate x) * up x), act SiLU or GELU ----
-      const ffnNorm = this.weight(pre + 'ffn_norm.weight');
-      for (let t = 0; t < T; t++) rmsnorm(v.xb, v.x, ffnNorm, c.dim, c.normEps, t * c.dim);
+      this.k.rmsnorm(p.x, p.xb2, this.norm(pre + 'ffn_norm.weight'), p.xb, c.dim, T, eps);
       const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
       this.matmul(p.hb, fin, pre + 'ffn_gate.weight');
       this.matmul(p.hb2, fin, pre + 'ffn_up.weight');
       this.k.gatedAct(p.hb, p.hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
       this.matmul(p.xb2, this.input(p.hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
-      if (c.postNorms) {
-        const w = this.weight(pre + 'post_ffw_norm.weight');
-        for (let t = 0; t < T; t++) rmsnorm(v.xb2, v.xb2, w, c.dim, c.normEps, t * c.dim);
-      }
-      residual(v.xb2);
+      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, this.norm(pre + 'post_ffw_norm.weight'), p.xb2, c.dim, T, eps);
+      pending = p.xb2;
     }
+    this.k.rmsnorm(p.x, pending, 0, 0, c.dim, T, eps);
 
     // Only the rows whose logits are wanted go through the head (a prompt chunk needs its last, or none).
     const wanted: { out: Float32Array; at: number }[] = [];

@@ -148,7 +148,7 @@ const PACKINGS: Partial<Record<DType, Packing>> = {
 };
 
 /** The kernels the threads run: every matmul, and attention (its job's units split like rows). */
-const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).flatMap((p) => [p!.kernel, p!.fourWay].filter((n) => n !== undefined)), 'attention', 'quantizeRows', 'gatedActRows'];
+const NAMES = [...Object.values(MATMULS), ...Object.values(PACKINGS).flatMap((p) => [p!.kernel, p!.fourWay].filter((n) => n !== undefined)), 'attention', 'quantizeRows', 'gatedActRows', 'rmsnormRows', 'ropeRows', 'storeKvRows'];
 const INDEX = new Map(NAMES.map((n, i) => [n, i]));
 
 /** Row r's blocks as the file stores them, read back from the packed layout. */
@@ -253,6 +253,36 @@ export interface AttentionJob {
   span?: number;
 }
 
+/** The q/k norms and RoPE of a chunk's rows (wasm/norm.ts's ropeRows). */
+export interface RopeJob {
+  /** Queries and keys, [rows × nHeads·headDim] and [rows × nKvHeads·headDim] float32, rotated in place. */
+  q: number;
+  k: number;
+  /** Each row's cos and sin (float64, ropeDim per row: the CPU reference's ropeAngles). */
+  angles: number;
+  /** The per-head q and k norms' weights (float32, headDim each), or 0 for none. */
+  qNorm: number;
+  kNorm: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ropeDim: number;
+  interleaved: boolean;
+  eps: number;
+  rows: number;
+}
+
+/** Words of a RoPE job (wasm/norm.ts). */
+const ROPE_WORDS = 12;
+
+const F64 = new Float64Array(1);
+const F64_WORDS = new Int32Array(F64.buffer);
+/** A float64's bits as two int32 (low, high): how a kernel's float64 parameter travels through the pool's int32 arguments. */
+function bitsOf(v: number): [number, number] {
+  F64[0] = v;
+  return [F64_WORDS[0]!, F64_WORDS[1]!];
+}
+
 /** An input [T × n] ready for matmuls: floats at `x`, and when rounded, int8 at xq with scales and sums. */
 export interface Input {
   x: number;
@@ -299,6 +329,7 @@ export class Kernels {
     private readonly pool: ThreadPool | undefined,
     /** Why fewer threads run than were asked for, if they do. */
     readonly threadNote: string | undefined,
+    private readonly ropeJob: number,
   ) {}
 
   static async create(options: KernelOptions = {}): Promise<Kernels> {
@@ -330,8 +361,9 @@ export class Kernels {
     const tiles = mem.alloc(threads * KV_TILE_BYTES, 'attention tiles');
     k.setKvTile(tiles, KV_TILE_BYTES);
     const setup = (i: number): [string, ...number[]][] => [['setF16Table', f16Table], ['setThreadScratch', scratch + i * THREAD_SCRATCH], ['setKvTile', tiles + i * KV_TILE_BYTES, KV_TILE_BYTES]];
+    const ropeJob = mem.alloc(ROPE_WORDS * 4, 'the RoPE job');
     const pool = shared ? await ThreadPool.create(module, mem.memory, control, exports as Record<string, unknown>, NAMES, setup, wanted) : undefined;
-    return new Kernels(mem, k, simd, fourWay, pool, threadNote);
+    return new Kernels(mem, k, simd, fourWay, pool, threadNote, ropeJob);
   }
 
   get threads(): number {
@@ -448,8 +480,28 @@ export class Kernels {
     this.rows('gatedActRows', `gated activation ${n}`, args, T, n, () => this.k.gatedAct(g, u, T * n, gelu ? 1 : 0));
   }
 
+  /** x += add (where add ≠ 0), then out = rmsnorm(x) · weight (where weight ≠ 0), over T rows of n floats (wasm/norm.ts). */
+  rmsnorm(x: number, add: number, weight: number, out: number, n: number, T: number, eps: number): void {
+    const args = [x, add, weight, out, n, ...bitsOf(eps), 0];
+    this.rows('rmsnormRows', `rmsnorm ${n}${add ? ' + residual' : ''}`, args, T, n, () => this.k.rmsnormRows(x, add, weight, out, n, args[5]!, args[6]!, 0, T, 0, T));
+  }
+
+  /** Each row's q and k heads normed (where the model has q/k norms) and rotated (wasm/norm.ts). */
+  rope(j: RopeJob): void {
+    const words = new Int32Array(this.mem.memory.buffer, this.ropeJob, ROPE_WORDS);
+    words.set([j.q, j.k, j.angles, j.qNorm, j.kNorm, j.nHeads, j.nKvHeads, j.headDim, j.ropeDim, j.interleaved ? 1 : 0, ...bitsOf(j.eps)]);
+    const args = [this.ropeJob, 0, 0, 0, 0, 0, 0, 0];
+    this.rows('ropeRows', `rope ${j.nHeads + j.nKvHeads}x${j.headDim}`, args, j.rows, (j.nHeads + j.nKvHeads) * j.headDim, () => this.k.ropeRows(this.ropeJob, 0, 0, 0, 0, 0, 0, 0, j.rows, 0, j.rows));
+  }
+
+  /** T rows of keys and values (nKvHeads × headDim float32 at k, v) into a layer's caches kc, vc at their slots (int32 at `slots`), float16 if `half`. */
+  storeKv(k: number, v: number, kc: number, vc: number, slots: number, T: number, nKvHeads: number, headDim: number, half: boolean): void {
+    const args = [k, v, kc, vc, slots, nKvHeads, headDim, half ? 1 : 0];
+    this.rows('storeKvRows', `store kv ${nKvHeads}x${headDim}`, args, T, 2 * nKvHeads * headDim, () => this.k.storeKvRows(k, v, kc, vc, slots, nKvHeads, headDim, half ? 1 : 0, T, 0, T));
+  }
+
   /**
-   * Row-wise work (rounding inputs, the activation) on the pool where the chooser finds it faster:
+   * Row-wise work (rounding inputs, the activation, norms, RoPE, storing keys and values) on the pool where the chooser finds it faster:
    * at two threads it was ~30 % of a 135M prompt step run on the caller alone. Every row's numbers
    * are the same either way.
    */

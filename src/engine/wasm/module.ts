@@ -21,8 +21,12 @@ export interface KernelExports {
   gatedActRows(g: number, u: number, n: number, gelu: number, _4: number, _5: number, _6: number, _7: number, rows: number, r0: number, r1: number): void;
   /** Units u0 .. u1 - 1 of the attention job at `job` (wasm/attention.ts); the other parameters are unused. */
   attention(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, units: number, u0: number, u1: number): void;
-  /** T positions' keys or values (rows of nKvHeads × headDim float32 at src) into the layer's cache at their slots (i32s at `slots`). */
-  storeKv(src: number, T: number, cache: number, slots: number, nKvHeads: number, headDim: number, half: number): void;
+  /** Rows r0 .. r1 - 1 of a chunk's keys and values (rows of nKvHeads × headDim float32 at k, v) into the layer's caches at their slots (i32s at `slots`). */
+  storeKvRows(k: number, v: number, kc: number, vc: number, slots: number, nKvHeads: number, headDim: number, half: number, rows: number, r0: number, r1: number): void;
+  /** Rows r0 .. r1 - 1 of x [rows × n]: x += add (add ≠ 0), then out = rmsnorm(x) · w (w ≠ 0); epsilon's float64 bits in epsLo, epsHi (wasm/norm.ts). */
+  rmsnormRows(x: number, add: number, w: number, out: number, n: number, epsLo: number, epsHi: number, _7: number, rows: number, r0: number, r1: number): void;
+  /** Rows r0 .. r1 - 1 of the RoPE job at `job`: q/k norms where given, then the rotation (wasm/norm.ts). */
+  ropeRows(job: number, _1: number, _2: number, _3: number, _4: number, _5: number, _6: number, _7: number, rows: number, r0: number, r1: number): void;
   [matmul: `matmul_${string}`]: MatmulFn;
   /** Rows in fours, in place, group by group through `scratch` (room for four rows): wasm/pack.ts. */
   [pack: `pack_${string}`]: (w: number, rows: number, cols: number, scratch: number) => void;
