@@ -46,29 +46,7 @@ export function rmsnormRows(x: usize, add: usize, w: usize, out: usize, n: i32, 
 // heads × headDim] each), their angles (float64, [rows × ropeDim]: cos i at 2i, sin at 2i + 1:
 // the reference's ropeAngles), the q and k norms' weights (0: none), then the shape.
 // @ts-ignore: decorator
-@inline const Q = 0;
-// @ts-ignore: decorator
-@inline const K = 1;
-// @ts-ignore: decorator
-@inline const ANGLES = 2;
-// @ts-ignore: decorator
-@inline const Q_NORM = 3;
-// @ts-ignore: decorator
-@inline const K_NORM = 4;
-// @ts-ignore: decorator
-@inline const N_HEADS = 5;
-// @ts-ignore: decorator
-@inline const N_KV_HEADS = 6;
-// @ts-ignore: decorator
-@inline const HEAD_DIM = 7;
-// @ts-ignore: decorator
-@inline const ROPE_DIM = 8;
-// @ts-ignore: decorator
-@inline const INTERLEAVED = 9;
-// @ts-ignore: decorator
-@inline const EPS_LO = 10;
-// @ts-ignore: decorator
-@inline const EPS_HI = 11;
+@inline const Q = 0, K = 1, ANGLES = 2, Q_NORM = 3, K_NORM = 4, N_HEADS = 5, N_KV_HEADS = 6, HEAD_DIM = 7, ROPE_DIM = 8, INTERLEAVED = 9, EPS_LO = 10, EPS_HI = 11;
 
 // @ts-ignore: decorator
 @inline function word(job: usize, i: i32): i32 {
