@@ -273,6 +273,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
 
   // The WGSL sampler, on the device ORT runs on; it reads a copy of the last position's logits.
   let sampler: DeviceSampler | undefined;
+  let freeSampler = () => {};
   if (gpuSampling) {
     const device = (await ort.env.webgpu.device) as GPUDevice;
     const vocab = meta.config.vocabSize;
@@ -282,6 +283,13 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     const halfLogits = session.outputMetadata.some((m) => m.name === 'logits' && m.isTensor && m.type === 'float16');
     const toFloat = halfLogits ? await HalfToFloat.create(kernels) : undefined;
     const readback = device.createBuffer({ size: 4 * 48, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'ort.sample.readback' });
+    // ORT's device outlives this model: its buffers go with the model
+    freeSampler = () => {
+      gpu.destroy();
+      kernels.destroy();
+      last.destroy();
+      readback.destroy();
+    };
     sampler = {
       reset: (prompt) => gpu.reset(prompt),
       async step(tokens, pos, s) {
@@ -335,6 +343,7 @@ export async function loadOrt(source: ModelSource, options: OrtOptions): Promise
     },
     dispose() {
       for (const t of staticKV?.values() ?? []) t.dispose();
+      freeSampler();
       void session.release();
     },
   };

@@ -29,7 +29,6 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
   } catch (e) {
     await device.popErrorScope();
     weights.destroy();
-    device.destroy();
     throw e;
   }
   const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
@@ -40,13 +39,11 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
   } catch (e) {
     await device.popErrorScope();
     weights.destroy();
-    device.destroy();
     throw e;
   }
   const oom = await device.popErrorScope();
   if (oom) {
     transformer.destroy();
-    device.destroy();
     throw new Error(`the model does not fit in GPU memory (${(weights.bytes / 2 ** 20).toFixed(0)} MiB of weights + ${(transformer.kvBytes / 2 ** 20).toFixed(0)} MiB of KV cache): ${oom.message}`);
   }
   const alive = () => {
@@ -92,8 +89,8 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
       ? (tokens, pos) => transformer.profile(tokens, pos, { sampling: { temperature: 0, topP: 1, topK: 0, minP: 0 }, r: 0, bias: [] })
       : undefined,
     dispose() {
+      // The device stays for the next model (device.ts); everything this one made goes.
       transformer.destroy();
-      device.destroy();
     },
   };
   return { model, runner };

@@ -55,7 +55,26 @@ export async function isWebGPUAvailable(): Promise<boolean> {
   }
 }
 
-export async function acquireDevice(): Promise<GpuContext> {
+/**
+ * The page's (or Node process's) device, shared by every model loaded on it until it is lost:
+ * each model frees its own buffers, and the pipelines compiled for one model serve the next
+ * (kernels/op.ts), so reloading or switching models compiles only new kernels.
+ */
+let shared: Promise<GpuContext> | undefined;
+
+export function acquireDevice(): Promise<GpuContext> {
+  if (shared) return shared;
+  const created = createDevice();
+  shared = created;
+  created.then(
+    // destroy() (tests) loses it too: the next load then gets a new device
+    ({ device }) => void device.lost.then(() => shared === created && (shared = undefined)),
+    () => shared === created && (shared = undefined),
+  );
+  return created;
+}
+
+async function createDevice(): Promise<GpuContext> {
   const gpu = typeof navigator !== 'undefined' && navigator.gpu ? navigator.gpu : await nodeGpu();
   if (!gpu) throw new WebGPUUnavailableError('WebGPU is not available (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -59,6 +59,8 @@ interface MatrixUse {
 
 export class WgslTransformer {
   private readonly buffers: GPUBuffer[] = [];
+  /** The device's pipelines, and the ops' parameter buffers this model owns. */
+  private cache!: PipelineCache;
   private stepBuf!: GPUBuffer;
   private tokensBuf!: GPUBuffer;
   private metaBuf!: GPUBuffer;
@@ -114,7 +116,12 @@ export class WgslTransformer {
 
   static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number, cpuBacked = false, o: { maxBatch?: number; kvCacheBytes?: number } = {}): Promise<WgslTransformer> {
     const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked, o.maxBatch ?? 1, o.kvCacheBytes);
-    await t.build();
+    try {
+      await t.build();
+    } catch (e) {
+      t.destroy(); // the device is shared: what the build made must not outlive it
+      throw e;
+    }
     return t;
   }
 
@@ -131,7 +138,7 @@ export class WgslTransformer {
 
   private async build(): Promise<void> {
     const { device, c, weights: w } = this;
-    const cache = new PipelineCache(device);
+    const cache = (this.cache = new PipelineCache(device));
     const T = MAX_STEP;
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
@@ -536,6 +543,7 @@ export class WgslTransformer {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    this.cache?.destroy();
     this.sampler?.destroy();
     this.timer?.destroy();
     this.weights.destroy();

@@ -9,7 +9,7 @@
  * chunk, merged by attn_combine) for decode, attn_rows (a thread per query and head) for prompt
  * steps; otherwise attn_partial on 64 threads.
  */
-import { bind, uniform, type Op, type PipelineCache, type StepShape } from './op.js';
+import { bind, type Op, type PipelineCache, type StepShape } from './op.js';
 
 /**
  * Cached positions per attention workgroup (attn_decode: per thread): 256 for prompt steps (many
@@ -36,7 +36,7 @@ export async function attentionOps(
   const chunk = (s: StepShape) => attentionChunk(s.decode);
   const chunks = (s: StepShape) => Math.ceil(s.span / chunk(s));
   const window = a.window !== undefined && Number.isFinite(a.window) ? a.window : 0;
-  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, attentionChunk(true), { f32: a.scale ?? 1 / Math.sqrt(a.headDim) }, window, { f32: a.softcap ?? 0 }, 0], `${a.label}.params`);
+  const params = cache.uniform([a.heads, a.kvHeads, a.headDim, attentionChunk(true), { f32: a.scale ?? 1 / Math.sqrt(a.headDim) }, window, { f32: a.softcap ?? 0 }, 0], `${a.label}.params`);
   const combinePipe = await cache.get(['paged', 'attention'], 'attn_combine');
   const combine: Op = {
     label: `${a.label}.combine`,

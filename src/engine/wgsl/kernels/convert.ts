@@ -1,5 +1,5 @@
 /** shaders/convert.wgsl: float16 values (e.g. a float16 model's logits) into a float32 buffer. */
-import { grid, uniform, type PipelineCache } from './op.js';
+import { grid, type PipelineCache } from './op.js';
 
 export class HalfToFloat {
   private constructor(
@@ -10,7 +10,7 @@ export class HalfToFloat {
 
   static async create(cache: PipelineCache): Promise<HalfToFloat> {
     const pipeline = await cache.get('convert', 'f16_to_f32');
-    return new HalfToFloat(cache.device, pipeline, uniform(cache.device, [0, 0, 0, 0], 'f16_to_f32.params'));
+    return new HalfToFloat(cache.device, pipeline, cache.uniform([0, 0, 0, 0], 'f16_to_f32.params'));
   }
 
   /** Records dst[0 .. n) = src[offset .. offset + n) into `enc` (src's buffer may change every call). */

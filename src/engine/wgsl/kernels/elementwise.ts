@@ -1,5 +1,5 @@
 /** shaders/elementwise.wgsl: the FFN activations (SiLU·up, GELU·up), scaling, soft-capping and residual adds. */
-import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
+import { bind, grid, type Op, type PipelineCache } from './op.js';
 
 export type ElementwiseKind = 'silu_mul' | 'gelu_mul' | 'scale' | 'softcap' | 'add';
 
@@ -13,7 +13,7 @@ export async function elementwiseOp(
 ): Promise<Op> {
   const pipeline = await cache.get('elementwise', a.kind);
   const label = a.label ?? a.kind;
-  const params = uniform(cache.device, [a.width, a.rows ?? 0, { f32: a.value ?? 0 }, 0], `${label}.params`);
+  const params = cache.uniform([a.width, a.rows ?? 0, { f32: a.value ?? 0 }, 0], `${label}.params`);
   const y = a.y ?? a.dummy;
   if (!y) throw new Error(`${label}: needs a second buffer (or a dummy one)`);
   const entries: Record<number, GPUBuffer> = { 0: a.x, 2: params, 3: a.step };

@@ -8,7 +8,7 @@
  * (CPU-backed adapters) take integer inputs instead: a quantize op, then the integer kernels.
  */
 import type { GpuDType } from '../weights.js';
-import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
+import { bind, grid, type Op, type PipelineCache } from './op.js';
 import { quantizeOp } from './quantize.js';
 
 export interface WeightPart {
@@ -160,7 +160,7 @@ function partEntries(cache: PipelineCache, a: MatmulArgs, i: number, o: { y: GPU
   const seg = a.segments ?? [];
   const yStride = seg.length ? seg[0]!.rows : (a.yStride ?? o.N);
   const fields = [a.K, part.rows, o.xOffset, a.yOffset ?? 0, yStride, part.rowOffset, a.bias ? 1 : 0, a.tokens ?? 0, o.seg1, o.seg2, o.N, a.accumulate ? 1 : 0, { f32: o.eps }, 0, 0, 0];
-  const params = uniform(cache.device, fields, `${a.label}.params${i}`);
+  const params = cache.uniform(fields, `${a.label}.params${i}`);
   return { 0: part.buffer, 2: o.y, 3: a.bias ?? a.dummy, 4: params, 5: a.step, 6: seg[1]?.buffer ?? cache.unusedOutput(0), 7: seg[2]?.buffer ?? cache.unusedOutput(1) };
 }
 

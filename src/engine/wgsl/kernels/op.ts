@@ -53,18 +53,59 @@ const READER_EXTRAS: Partial<Record<GpuDType, string[]>> = {
   IQ4_XS: ['dequant_iq4_grid'],
 };
 
+/**
+ * Compiled pipelines per device, shared by every PipelineCache on it: the page's (or Node
+ * process's) one device serves every model loaded on it (device.ts), and a second load compiles
+ * only what the first did not. Compiling is the slow part of a load where shaders are compiled
+ * on the CPU (SwiftShader: 2.5 s of a small model's cpu-backed load, 16 s of its GPU-family one).
+ */
+const compiled = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * A model's kernels on a device: the device's compiled pipelines, and the small buffers its ops
+ * are built with (uniform parameters, unused outputs), which it owns and frees in destroy(); the
+ * device outlives the model.
+ */
 export class PipelineCache {
-  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly pipelines: Map<string, Promise<GPUComputePipeline>>;
   private readonly spares: GPUBuffer[] = [];
-  constructor(readonly device: GPUDevice) {}
+  private readonly owned: GPUBuffer[] = [];
+  constructor(readonly device: GPUDevice) {
+    let pipelines = compiled.get(device);
+    if (!pipelines) compiled.set(device, (pipelines = new Map()));
+    this.pipelines = pipelines;
+  }
 
   /**
    * The i-th tiny storage buffer bound where a shader declares an output a dispatch never writes
    * (WebGPU forbids two writable bindings of one buffer, so each such slot needs its own).
    */
   unusedOutput(i: number): GPUBuffer {
-    while (this.spares.length <= i) this.spares.push(this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: `unused output ${this.spares.length}` }));
+    while (this.spares.length <= i) this.spares.push(this.own(this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: `unused output ${this.spares.length}` })));
     return this.spares[i]!;
+  }
+
+  /** A uniform buffer of u32/f32 fields, written once, freed with the cache. */
+  uniform(fields: (number | { f32: number })[], label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+    const buf = this.own(this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label }));
+    const data = new ArrayBuffer(size);
+    const view = new DataView(data);
+    fields.forEach((f, i) => (typeof f === 'number' ? view.setUint32(i * 4, f, true) : view.setFloat32(i * 4, f.f32, true)));
+    this.device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
+
+  private own(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  /** Frees the buffers made for this cache's ops (the compiled pipelines stay with the device). */
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+    this.spares.length = 0;
   }
 
   /**
@@ -89,17 +130,6 @@ export class PipelineCache {
     }
     return p;
   }
-}
-
-/** A uniform buffer of u32/f32 fields, written once. */
-export function uniform(device: GPUDevice, fields: (number | { f32: number })[], label: string): GPUBuffer {
-  const size = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
-  const buf = device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label });
-  const data = new ArrayBuffer(size);
-  const view = new DataView(data);
-  fields.forEach((f, i) => (typeof f === 'number' ? view.setUint32(i * 4, f, true) : view.setFloat32(i * 4, f.f32, true)));
-  device.queue.writeBuffer(buf, 0, data);
-  return buf;
 }
 
 export function bind(device: GPUDevice, pipeline: GPUComputePipeline, entries: Record<number, GPUBuffer>, label: string): GPUBindGroup {

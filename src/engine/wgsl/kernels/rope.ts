@@ -1,6 +1,6 @@
 /** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the paged cache (kv_meta, paged.wgsl), in one dispatch. */
 import type { LayerRope } from '../../../model/config.js';
-import { bind, grid, uniform, type Op, type PipelineCache } from './op.js';
+import { bind, grid, type Op, type PipelineCache } from './op.js';
 
 /** (cos, sin) × attnFactor of every position × rotated pair, in float64 then rounded: [maxSeq, dim/2, 2]. */
 export function ropeTable(r: LayerRope, maxSeq: number): Float32Array<ArrayBuffer> {
@@ -20,7 +20,7 @@ export async function ropeStoreOp(
   a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; meta: GPUBuffer; rotDim?: number },
 ): Promise<Op> {
   const pipeline = await cache.get(['paged', 'rope'], 'rope_store');
-  const params = uniform(cache.device, [a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0, a.rotDim ?? a.headDim, 0, 0, 0], `${a.label}.params`);
+  const params = cache.uniform([a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0, a.rotDim ?? a.headDim, 0, 0, 0], `${a.label}.params`);
   return {
     label: a.label,
     pipeline,

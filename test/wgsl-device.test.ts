@@ -1,9 +1,12 @@
 /**
- * A lost GPU device: work on it fails with a 503 `device_lost` OpenAI error, and the next request
- * reloads the model and is answered correctly. Node, Dawn, SwiftShader.
+ * The page's GPU device (Node, Dawn, SwiftShader): shared by the models loaded on it, each
+ * freeing what it made; and lost: work on it fails with a 503 `device_lost` OpenAI error, and the
+ * next request reloads the model on a new device and is answered correctly.
  */
 import { expect, it } from 'vitest';
 import { APIError } from '../src/api/errors.js';
+import { loadWgsl } from '../src/engine/wgsl/backend.js';
+import { acquireDevice } from '../src/engine/wgsl/device.js';
 import { EngineHost } from '../src/worker/host.js';
 import type { PortToPage } from '../src/worker/protocol.js';
 import { STORIES_GGUF, storiesReference } from './helpers/paths.js';
@@ -46,3 +49,47 @@ it('a lost device answers 503 device_lost, then the model is reloaded', async ()
   expect(storiesReference().startsWith(JSON.parse(again.text).choices[0].text)).toBe(true);
   await host.unload();
 }, 60_000);
+
+it('models share the device: a second load compiles no pipeline, and dispose frees every buffer a model made', async () => {
+  const { device } = await acquireDevice();
+  const live = new Set<GPUBuffer>();
+  let compiled = 0;
+  const { createBuffer, createComputePipelineAsync } = device;
+  device.createBuffer = (d) => {
+    const b = createBuffer.call(device, d);
+    live.add(b);
+    const destroy = b.destroy;
+    b.destroy = () => {
+      live.delete(b);
+      destroy.call(b);
+    };
+    return b;
+  };
+  device.createComputePipelineAsync = (d) => {
+    compiled++;
+    return createComputePipelineAsync.call(device, d);
+  };
+  try {
+    const logits: Float32Array[] = [];
+    const counts: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const kernels of ['cpu-backed', 'gpu'] as const) {
+        const { runner } = await loadWgsl(STORIES_GGUF, { maxModelLen: 64, kernels });
+        expect((runner as unknown as { device: GPUDevice }).device).toBe(device);
+        expect(live.size).toBeGreaterThan(10);
+        logits.push(await runner.forward([1, 365, 1510, 263], 0));
+        runner.dispose();
+        expect(live.size, `${kernels}: buffers left after dispose`).toBe(0);
+      }
+      counts.push(compiled);
+    }
+    expect(counts[0]).toBeGreaterThan(0);
+    expect(counts[1], 'pipelines compiled by the second round').toBe(counts[0]);
+    // the same pipelines give the same logits
+    expect(logits[2]).toEqual(logits[0]);
+    expect(logits[3]).toEqual(logits[1]);
+  } finally {
+    device.createBuffer = createBuffer;
+    device.createComputePipelineAsync = createComputePipelineAsync;
+  }
+}, 120_000);
