@@ -1,7 +1,7 @@
 /**
  * The wgsl backend against the CPU reference on the generated fixture models, every architecture
- * and every GGUF weight type (plus safetensors): the same greedy tokens for 64 steps, and logits
- * within a named NMSE at every step. Node, Dawn, SwiftShader.
+ * and every GGUF weight type (plus safetensors): the same greedy tokens for 64 steps (24 on the
+ * GPU kernel variants), and logits within a named NMSE at every step. Node, Dawn, SwiftShader.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,13 @@ const INT_LOGITS_NMSE = 2e-4;
 /** The types whose matrices take integer inputs on CPU-backed kernels. */
 const INT_TYPES = new Set(['Q4_0', 'Q5_0', 'Q8_0', 'Q4_K', 'Q6_K']);
 const STEPS = 64;
+/**
+ * Decode steps of the GPU kernel variants: on SwiftShader their 256-thread workgroups run as 64
+ * coroutines of 4 lanes each, ~50x slower than the cpu-backed kernels (their 9 runs took 263 of
+ * this file's 346 s at 64 steps). 24 still pass position 31; chunk boundaries of the attention are
+ * tested on odd positions in kernels-attention.test.ts.
+ */
+const GPU_STEPS = 24;
 const PROMPT = [1, 300, 17, 259, 450, 88, 12];
 
 const runners: ModelRunner[] = [];
@@ -57,10 +64,11 @@ async function compare(path: string, k: Kernels, prompt = PROMPT, tolerance = LO
   const gpu = (await loadWgsl(path, { maxModelLen: 256, ...k })).runner;
   runners.push(gpu);
   const cpu = (await oracle(path, k)).runner;
-  const want = await greedy(cpu, STEPS, prompt);
-  const got = await greedy(gpu, STEPS, prompt);
+  const steps = k.kernels === 'gpu' ? GPU_STEPS : STEPS;
+  const want = await greedy(cpu, steps, prompt);
+  const got = await greedy(gpu, steps, prompt);
   expect(got.tokens).toEqual(want.tokens);
-  for (let i = 0; i < STEPS; i++) expect(nmse(got.logits[i]!, want.logits[i]!)).toBeLessThan(tolerance);
+  for (let i = 0; i < steps; i++) expect(nmse(got.logits[i]!, want.logits[i]!)).toBeLessThan(tolerance);
   gpu.dispose();
   runners.pop();
 }
