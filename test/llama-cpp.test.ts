@@ -27,9 +27,9 @@ import { ARCH_FIXTURES } from '../scripts/make-fixtures.js';
 const STEPS = 32;
 /**
  * Decode steps of the GPU kernel family, fewer than STEPS: SwiftShader runs its kernels' 256-thread
- * workgroups as 64 coroutines of 4 lanes, so a 576-row matvec there takes ~64 ms where the
- * cpu-backed kernels take ~1 (a step of smol576: ~1.4 s). The GPU family's 17 runs here took 612 of
- * this file's 772 s at 12 steps; each of its kernels is also tested alone on odd shapes
+ * workgroups as 64 coroutines of 4 lanes, so a 576 x 576 matvec there takes ~60 ms where the
+ * cpu-backed kernels take ~2 (a step of smol576: ~1.7 s against 43 ms). The GPU family's 17 runs
+ * here took 612 of this file's 772 s at 12 steps; each of its kernels is also tested alone on odd shapes
  * (kernels-*.test.ts). Six steps still cross the sliding windows of 8 after the 7-token prompt.
  */
 const GPU_KERNEL_STEPS = 6;

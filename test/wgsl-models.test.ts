@@ -27,7 +27,7 @@ const INT_TYPES = new Set(['Q4_0', 'Q5_0', 'Q8_0', 'Q4_K', 'Q6_K']);
 const STEPS = 64;
 /**
  * Decode steps of the GPU kernel variants: on SwiftShader their 256-thread workgroups run as 64
- * coroutines of 4 lanes each, ~50x slower than the cpu-backed kernels (their 9 runs took 263 of
+ * coroutines of 4 lanes each, ~40x slower than the cpu-backed kernels (their 9 runs took 263 of
  * this file's 346 s at 64 steps). 24 still pass position 31; chunk boundaries of the attention are
  * tested on odd positions in kernels-attention.test.ts.
  */
