@@ -66,11 +66,11 @@ export function acquireDevice(): Promise<GpuContext> {
   if (shared) return shared;
   const created = createDevice();
   shared = created;
-  created.then(
-    // destroy() (tests) loses it too: the next load then gets a new device
-    ({ device }) => void device.lost.then(() => shared === created && (shared = undefined)),
-    () => shared === created && (shared = undefined),
-  );
+  const forget = () => {
+    if (shared === created) shared = undefined;
+  };
+  // A lost device (destroy() in tests loses it too), or none: the next load asks again.
+  created.then(({ device }) => device.lost.then(forget), forget);
   return created;
 }
 
