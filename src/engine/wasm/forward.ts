@@ -187,12 +187,17 @@ export class WasmTransformer {
     if (!Number.isInteger(b) || b < 0 || b >= this.kv.numBlocks) throw new RangeError(`KV block ${b} does not exist (0..${this.kv.numBlocks - 1})`);
   }
 
-  /**
-   * Runs a step: the entries' tokens packed in order into chunks of CHUNK rows (an entry may
-   * span chunks; a chunk may hold several entries), each chunk through every layer.
-   */
+  /** Runs a step as one pass of the kernels (Kernels.pass: the threads held through it, or none). */
   step(batch: SeqStep[]): SeqResult[] {
     batch.forEach((s, i) => this.check(s, i));
+    return this.k.pass(batch.reduce((n, s) => n + s.tokens.length, 0), () => this.chunks(batch));
+  }
+
+  /**
+   * The entries' tokens packed in order into chunks of CHUNK rows (an entry may span chunks; a
+   * chunk may hold several entries), each chunk through every layer.
+   */
+  private chunks(batch: SeqStep[]): SeqResult[] {
     const vocab = this.c.vocabSize;
     const results: SeqResult[] = batch.map((s) => (s.logits === 'none' ? {} : { logits: new Float32Array((s.logits === 'all' ? s.tokens.length : 1) * vocab) }));
     let chunk: Segment[] = [];

@@ -319,6 +319,10 @@ export class Kernels {
   private jobRows = 0;
   private jobHeads = 0;
   private readonly chooser = new ThreadChooser();
+  /** Passes on the pool or alone (pass), by their median time. */
+  private readonly passes = new ThreadChooser({ typical: (t) => t[t.length >> 1]!, maxExplore: 512 });
+  /** This pass runs on the caller alone. */
+  private lone = false;
 
   private constructor(
     readonly mem: KernelMemory,
@@ -512,6 +516,7 @@ export class Kernels {
 
   /** Runs the work `key` names on the pool or on the caller alone, as the chooser picks, and tells it the time taken. */
   private chosen(key: string, pooled: () => void, alone: () => void): void {
+    if (this.lone) return alone();
     const onPool = this.chooser.pool(key);
     const start = performance.now();
     if (onPool) pooled();
@@ -536,6 +541,32 @@ export class Kernels {
     // two made each other's pooled and lone times incomparable.
     const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} T${2 ** Math.ceil(Math.log2(input.T))}`;
     this.chosen(key, () => this.pool!.run(INDEX.get(name)!, args, rows), alone);
+  }
+
+  /**
+   * Runs f, a forward pass over T rows, either on the pool with its threads held awake through
+   * the pass (ThreadPool.hold; each piece of work still on the pool or alone as the chooser
+   * picks) or wholly on the caller, whichever the pass chooser finds faster for passes of this
+   * size. Held: with threads that only spin briefly, a one-token step of the 135M Q4_0 model at
+   * two threads let them fall asleep between most jobs and decoded no faster than one thread.
+   * Alone: beside a process that keeps a core busy, held threads take the caller's core and two
+   * threads decoded slower than one (measured: ARCHITECTURE.md).
+   */
+  pass<R>(T: number, f: () => R): R {
+    const pool = this.pool;
+    if (!pool) return f();
+    const key = `pass T${2 ** Math.ceil(Math.log2(T))}`;
+    const pooled = this.passes.pool(key);
+    this.lone = !pooled;
+    const start = performance.now();
+    pool.hold(pooled);
+    try {
+      return f();
+    } finally {
+      pool.hold(false);
+      this.lone = false;
+      this.passes.record(key, pooled, performance.now() - start);
+    }
   }
 
   dispose(): void {

@@ -4,7 +4,8 @@
  *
  * No message per matmul: the job (kernel index and arguments) is written into a control block in
  * the shared memory and published by bumping a generation counter; each thread spins on it
- * briefly (a decode step issues a matmul every ~50 µs), then sleeps in Atomics.wait. Rows are
+ * briefly, then sleeps in Atomics.wait; while the caller holds the pool (a forward pass is running:
+ * `hold`) it spins longer, since the next job is at most the caller's lone work away. Rows are
  * handed out in chunks from a shared counter, the caller taking chunks like every thread, so a
  * thread the OS has descheduled (another process keeps the core busy) delays the job by at most
  * the chunk it holds instead of a fixed share: with fixed shares, a busy machine made two threads
@@ -13,14 +14,22 @@
  */
 
 /** Control block layout (int32 slots). */
-const GEN = 0, FINISHED = 1, FN = 2, SLEEPERS = 3, FAILED = 4, CLAIM = 5, CHUNK = 6, ARGS = 8;
+const GEN = 0, FINISHED = 1, FN = 2, SLEEPERS = 3, FAILED = 4, CLAIM = 5, CHUNK = 6, HOT = 7, ARGS = 8;
 export const CONTROL_BYTES = 32 * 4;
 /**
- * Spins before sleeping: ~50 µs, about the gap between two matmuls of a decode step. Longer spins
- * steal the core from the caller when the machine is busy; a thread that sleeps through the start
- * of a job only joins it late (the chunks it would have taken are taken by the others).
+ * Spins before sleeping outside a held pass: ~50-100 µs. Longer spins steal the core from the
+ * caller when the machine is busy; a thread that sleeps through the start of a job only joins it
+ * late (the chunks it would have taken are taken by the others).
  */
 const SPINS = 1 << 13;
+/**
+ * Spins before sleeping while the caller holds the pool: ~2-5 ms, longer than any stretch of lone
+ * work inside a forward pass. With only SPINS, a thread slept between most jobs of a one-token
+ * step (the chooser runs small matrices alone, and their run outlasts the spin), every pooled job
+ * then paid a wake-up (~50-100 µs on a VM) and the chooser, timing those, ran still more alone:
+ * two threads decoded no faster than one (measured: ARCHITECTURE.md).
+ */
+const HOT_SPINS = 1 << 18;
 /** Chunks per thread and job: small enough to balance, large enough to keep claims rare. */
 const CHUNKS_PER_THREAD = 4;
 
@@ -57,7 +66,7 @@ onMessage(async ({ module, memory, control, names, setup }) => {
   port.postMessage('ready');
   for (;;) {
     for (let spins = 0; Atomics.load(c, ${GEN}) === seen; ) {
-      if (++spins > ${SPINS}) {
+      if (++spins > ${SPINS} && !(spins < ${HOT_SPINS} && Atomics.load(c, ${HOT}) === 1)) {
         Atomics.add(c, ${SLEEPERS}, 1);
         Atomics.wait(c, ${GEN}, seen);
         Atomics.sub(c, ${SLEEPERS}, 1);
@@ -172,6 +181,16 @@ export class ThreadPool {
     if (c[FAILED]) throw new Error('a wasm kernel failed on a worker thread');
   }
 
+  /**
+   * Holds the pool for a forward pass (on) or lets it go (off): while held, idle threads spin
+   * HOT_SPINS instead of SPINS; holding wakes sleeping ones, so their wake-up overlaps the
+   * caller's work before the pass's first pooled job.
+   */
+  hold(on: boolean): void {
+    Atomics.store(this.c, HOT, on ? 1 : 0);
+    if (on && Atomics.load(this.c, SLEEPERS) > 0) Atomics.notify(this.c, GEN);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -198,32 +217,58 @@ export class ThreadPool {
  * give the same numbers (whole 4-row groups).
  */
 export class ThreadChooser {
-  /** Per key: each side's last KEPT times and their second fastest (kept up to date by record, read by every call). */
-  private readonly seen = new Map<string, { pool: number[]; alone: number[]; poolTime: number; aloneTime: number; calls: number }>();
+  private readonly typical: (sorted: number[]) => number;
+  private readonly maxExplore: number;
+
+  /**
+   * typical: how a side's kept times (sorted) are summed up; by default their second fastest (see
+   * above). maxExplore: explorations that confirm the choice double the calls until the next one,
+   * up to this many (by default none do), and an exploration then starts its side's times
+   * afresh (those kept from before the back-off are stale). A whole forward pass (Kernels.pass)
+   * takes the median and backs off: there a slow run is not noise but the cost that decides, and
+   * each exploration of the losing side costs a whole pass (beside a busy process, held threads'
+   * passes took several times a lone one's, and one in 32 of them made two threads 1.1x slower
+   * than one). Afresh, because the first pooled passes run while V8 optimises the kernels and
+   * the matrices' chooser warms up: kept, their slow times held a quiet machine's 8-row decode
+   * steps on lone passes (29.7 ms against 22.1 pooled) for most of a hundred steps.
+   */
+  constructor(options: { typical?: (sorted: number[]) => number; maxExplore?: number } = {}) {
+    this.typical = options.typical ?? ((t) => t[Math.min(1, t.length - 1)]!);
+    this.maxExplore = options.maxExplore ?? EXPLORE;
+  }
+
+  /** Per key: each side's last KEPT times and their typical one (kept up to date by record, read by every call), and when to explore next. */
+  private readonly seen = new Map<string, { pool: number[]; alone: number[]; poolTime: number; aloneTime: number; calls: number; interval: number; next: number; exploring?: boolean }>();
 
   /** True: run the work `key` names on the pool this time. */
   pool(key: string): boolean {
     let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { pool: [], alone: [], poolTime: Infinity, aloneTime: Infinity, calls: 0 }));
+    if (!s) this.seen.set(key, (s = { pool: [], alone: [], poolTime: Infinity, aloneTime: Infinity, calls: 0, interval: EXPLORE, next: 2 * WARM + EXPLORE }));
     s.calls++;
     if (s.calls <= 2 * WARM) return s.calls % 2 === 1;
     const better = s.poolTime <= s.aloneTime;
-    return s.calls % EXPLORE === 0 ? !better : better;
+    if (s.calls < s.next) return better;
+    s.exploring = true;
+    return !better;
   }
 
   record(key: string, pooled: boolean, ms: number): void {
     const s = this.seen.get(key)!;
+    const before = s.poolTime <= s.aloneTime;
     const times = pooled ? s.pool : s.alone;
+    // After a back-off, the explored side's kept times are stale: start them afresh.
+    if (s.exploring && this.maxExplore > EXPLORE) times.length = 0;
     times.push(ms);
     if (times.length > KEPT) times.shift();
-    if (pooled) s.poolTime = secondFastest(times);
-    else s.aloneTime = secondFastest(times);
+    const typical = this.typical([...times].sort((a, b) => a - b));
+    if (pooled) s.poolTime = typical;
+    else s.aloneTime = typical;
+    if (s.exploring) {
+      s.exploring = false;
+      s.interval = (s.poolTime <= s.aloneTime) === before ? Math.min(2 * s.interval, this.maxExplore) : EXPLORE;
+      s.next = s.calls + s.interval;
+    }
   }
-}
-
-function secondFastest(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[Math.min(1, sorted.length - 1)] ?? Infinity;
 }
 
 const WARM = 3;
