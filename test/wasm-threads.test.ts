@@ -91,7 +91,8 @@ it('decoding beside a CPU hog: two threads not slower than one, and the same log
   const model = writeFixtureGGUF(WIDE, makeWeights(WIDE, tok.vocab), tok.meta, 'Q4_0', 512);
   const runs: Record<number, number[]> = { 1: [], 2: [] };
   const logits: Float32Array<ArrayBufferLike>[] = [];
-  for (let round = 0; round < 2; round++)
+  // Alternating three times, each way's fastest: a shared machine runs a process at one of two speeds for seconds at a time.
+  for (let round = 0; round < 3; round++)
     for (const threads of [1, 2]) {
       const r = await decode(model, threads);
       runs[threads]!.push(r.ms);
@@ -100,7 +101,7 @@ it('decoding beside a CPU hog: two threads not slower than one, and the same log
   const [one, two] = [Math.min(...runs[1]!), Math.min(...runs[2]!)];
   console.log(`576-wide Q4_0 decode beside a hog: one thread ${one.toFixed(2)} ms a token, two ${two.toFixed(2)} ms`);
   for (const l of logits) expect(l).toEqual(logits[0]);
-  // Room for a shared machine's timing noise (repeated runs: 0.97-1.15x). What it catches is threads
+  // Room for a shared machine's timing noise (repeated runs: 0.82-1.16x). What it catches is threads
   // held awake through every pass beside the hog, with no fall-back to lone passes: 1.1-1.4x.
   expect(two).toBeLessThan(one * 1.2);
 }, 300_000);

@@ -219,10 +219,12 @@ export class ThreadPool {
 export class ThreadChooser {
   private readonly typical: (sorted: number[]) => number;
   private readonly maxExplore: number;
+  private readonly warm: number;
 
   /**
    * typical: how a side's kept times (sorted) are summed up; by default their second fastest (see
-   * above). maxExplore: explorations that confirm the choice double the calls until the next one,
+   * above). warm: calls per side alternated first (0: the pool until the first exploration).
+   * maxExplore: explorations that confirm the choice double the calls until the next one,
    * up to this many (by default none do), and an exploration then starts its side's times
    * afresh (those kept from before the back-off are stale). A whole forward pass (Kernels.pass)
    * takes the median and backs off: there a slow run is not noise but the cost that decides, and
@@ -232,9 +234,10 @@ export class ThreadChooser {
    * the matrices' chooser warms up: kept, their slow times held a quiet machine's 8-row decode
    * steps on lone passes (29.7 ms against 22.1 pooled) for most of a hundred steps.
    */
-  constructor(options: { typical?: (sorted: number[]) => number; maxExplore?: number } = {}) {
+  constructor(options: { typical?: (sorted: number[]) => number; maxExplore?: number; warm?: number } = {}) {
     this.typical = options.typical ?? ((t) => t[Math.min(1, t.length - 1)]!);
     this.maxExplore = options.maxExplore ?? EXPLORE;
+    this.warm = options.warm ?? WARM;
   }
 
   /** Per key: each side's last KEPT times and their typical one (kept up to date by record, read by every call), and when to explore next. */
@@ -243,9 +246,9 @@ export class ThreadChooser {
   /** True: run the work `key` names on the pool this time. */
   pool(key: string): boolean {
     let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { pool: [], alone: [], poolTime: Infinity, aloneTime: Infinity, calls: 0, interval: EXPLORE, next: 2 * WARM + EXPLORE }));
+    if (!s) this.seen.set(key, (s = { pool: [], alone: [], poolTime: Infinity, aloneTime: Infinity, calls: 0, interval: EXPLORE, next: 2 * this.warm + EXPLORE }));
     s.calls++;
-    if (s.calls <= 2 * WARM) return s.calls % 2 === 1;
+    if (s.calls <= 2 * this.warm) return s.calls % 2 === 1;
     const better = s.poolTime <= s.aloneTime;
     if (s.calls < s.next) return better;
     s.exploring = true;
