@@ -216,6 +216,11 @@ function fourWayIsFaster(mem: KernelMemory, k: KernelExports): boolean {
   return best[1]! < best[0]! * 0.97;
 }
 
+/** A chooser key's token count: T rounded up to a power of two (work of 5 and 8 tokens is timed together). */
+function tokensKey(T: number): string {
+  return `T${2 ** Math.ceil(Math.log2(T))}`;
+}
+
 /** Words of an attention job's header before its rows (wasm/attention.ts's JOB_WORDS). */
 const JOB_WORDS = 16;
 /** The header word holding the heads per unit (wasm/attention.ts's SPAN). */
@@ -515,7 +520,7 @@ export class Kernels {
    */
   private rows(fn: string, what: string, args: number[], T: number, n: number, alone: () => void): void {
     if (!this.pool || T < 2 * this.pool.count || T * n < 1 << 14) return alone();
-    this.chosen(`${what} T${2 ** Math.ceil(Math.log2(T))}`, () => this.pool!.run(INDEX.get(fn)!, args, T), alone);
+    this.chosen(`${what} ${tokensKey(T)}`, () => this.pool!.run(INDEX.get(fn)!, args, T), alone);
   }
 
   /** Runs the work `key` names on the pool or on the caller alone, as the chooser picks, and tells it the time taken. */
@@ -543,7 +548,7 @@ export class Kernels {
     // prompts' chunks or the first tokens at two threads. Tokens by powers of two: a step of 8
     // decode rows takes a quarter of a 32-row prompt chunk's time, and timed under one key the
     // two made each other's pooled and lone times incomparable.
-    const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} T${2 ** Math.ceil(Math.log2(input.T))}`;
+    const key = `${dtype}${layout === 'x4' ? 'x4' : ''} ${rows}x${input.n} ${tokensKey(input.T)}`;
     this.chosen(key, () => this.pool!.run(INDEX.get(name)!, args, rows), alone);
   }
 
@@ -559,7 +564,7 @@ export class Kernels {
   pass<R>(T: number, f: () => R): R {
     const pool = this.pool;
     if (!pool) return f();
-    const key = `pass T${2 ** Math.ceil(Math.log2(T))}`;
+    const key = `pass ${tokensKey(T)}`;
     const pooled = this.passes.pool(key);
     this.lone = !pooled;
     const start = performance.now();
