@@ -3195,6 +3195,34 @@ let sink: u32 = 0;
   const xb = sums32(xs, T, cols);
   const T4 = T & ~3;
   const m = splatAtRunTime(0x0f, nb), flip = splatAtRunTime(0x80, nb);
+  if (T == 1) {
+    // A decode step, read as packedQ4_0's: two groups half the chunk apart (two streams from
+    // memory), a word PREFETCH bytes ahead of each block loaded; each row's operations those of
+    // the loop below.
+    const last = w + <usize>(rows >> 2) * groupBytes - 4;
+    let touched: u32 = 0;
+    const groups = (r1 - r0) >> 2, half = groups >> 1;
+    for (let g = 0; g < half; g++) {
+      const ra = r0 + (g << 2), rb = ra + (half << 2);
+      let pa = w + <usize>(ra >> 2) * groupBytes, pb = w + <usize>(rb >> 2) * groupBytes;
+      let a = f32x4.splat(0), c = f32x4.splat(0);
+      let x = xq, d = xd, s = xb;
+      for (let b = 0; b < nb; b++) {
+        a = tokenBlockQ8(pa, x, d, s, m, flip, a);
+        c = tokenBlockQ8(pb, x, d, s, m, flip, c);
+        touched ^= touch(pa, last) ^ touch(pa + 64, last) ^ touch(pb, last) ^ touch(pb + 64, last);
+        pa += 136;
+        pb += 136;
+        x += 32;
+        d += 4;
+        s += 4;
+      }
+      v128.store(at(out, rows, 0, ra), a);
+      v128.store(at(out, rows, 0, rb), c);
+    }
+    sink ^= touched;
+    r0 += half << 3;
+  }
   for (let r = r0; r < r1; r += 4) {
     const p0 = w + <usize>(r >> 2) * groupBytes;
     tilesQ8_0(p0, nb, xq, xd, xb, T4, out, rows, r, m, flip);
