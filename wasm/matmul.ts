@@ -1111,15 +1111,33 @@ import { dotS, dotSv, dotU, dotUAcc, dotUv, dotUvAcc, f16, fma, fmaV, highNibble
 }
 
 // A matvec streams its matrix from memory once per token, and the CPU's prefetchers stop at each
-// 4 KB page; wasm has no prefetch instruction. The packed Q4_0 one-token loop loads a word
-// PREFETCH bytes ahead of each block it reads (about one per cache line) and keeps the words (in
-// `sink`) so the loads are not dropped. On a 1B Q4_0 file's decode (one thread): a step took 162
-// ms without, 142 / 139 / 121 / 118 / 121 ms at 512 / 1024 / 4096 / 8192 / 16384 bytes ahead; a
-// word per four blocks gave 138 ms, two per block 124. The other packed types are slower per
+// 4 KB page; wasm has no prefetch instruction. The packed Q4_0 and Q8_0 one-token loops load a
+// word PREFETCH bytes ahead where it starts a page (touchPage), the eight-token tiles one per
+// block (touch), and keep the words (in `sink`) so the loads are not dropped. First measured a
+// word per block, on a 1B Q4_0 file's decode (one thread): a step took 162 ms without, 142 / 139
+// / 121 / 118 / 121 ms at 512 / 1024 / 4096 / 8192 / 16384 bytes ahead; a word per four blocks
+// gave 138 ms, two per block 124 (per page: below). The other packed types are slower per
 // byte, and the same words made them slower (1B Q4_K_M step 117 -> 138 ms, 135M Q5_0 rows 7.8 ->
 // 8.5 ms); the stored-layout Q8_0 rows measured no different.
 const PREFETCH: usize = 8192;
 let sink: u32 = 0;
+
+/**
+ * touch for a one-token loop, only where the word PREFETCH bytes ahead is among the first `step`
+ * bytes of its 4 KB page (`step`: the bytes the loop moves on per call, so once per page): the
+ * CPU's prefetchers follow a stream within a page once its first line is asked for, and a load
+ * per block kept one that misses at the head of the reorder buffer (retired in order) for each
+ * block. On a Xeon (Sapphire Rapids, 2 vCPUs), one thread, matrices cycling from memory: Q4_0
+ * 6.9 -> 8.5 GB/s (7.1 -> 7.8 in a slower minute), Q8_0 7.8 -> 8.8; no touches 6.6; two or three
+ * words per page 7.5; 4 KB ahead 8.1, 12-32 KB 7.9-8.4. The 135M Q4_0 file's decode step 18.9 ->
+ * 17.5 ms at one thread, 11.8 -> 11.6 at two. The eight-token tiles keep a word per block
+ * (per page: 8-row decode steps 24.7 -> 25.7 ms).
+ */
+// @ts-ignore: decorator
+@inline function touchPage(p: usize, last: usize, step: usize): u32 {
+  const ahead = p + PREFETCH;
+  return (ahead & 4095) < step ? load<u32>(ahead < last ? ahead : last) : 0;
+}
 
 /** The word PREFETCH bytes after p, or at `last` (the matrix's last word) past the end. */
 // @ts-ignore: decorator
@@ -1385,7 +1403,7 @@ let sink: u32 = 0;
       for (let b = 0; b < nb; b++) {
         a = tokenBlockQ4(pa, x, d, s, a, fourWay);
         c = tokenBlockQ4(pb, x, d, s, c, fourWay);
-        touched ^= touch(pa, last) ^ touch(pb, last);
+        touched ^= touchPage(pa, last, 72) ^ touchPage(pb, last, 72);
         pa += 72;
         pb += 72;
         x += 32;
@@ -3210,7 +3228,7 @@ let sink: u32 = 0;
       for (let b = 0; b < nb; b++) {
         a = tokenBlockQ8(pa, x, d, s, m, flip, a);
         c = tokenBlockQ8(pb, x, d, s, m, flip, c);
-        touched ^= touch(pa, last) ^ touch(pa + 64, last) ^ touch(pb, last) ^ touch(pb + 64, last);
+        touched ^= touchPage(pa, last, 136) ^ touchPage(pb, last, 136);
         pa += 136;
         pb += 136;
         x += 32;
