@@ -3215,8 +3215,8 @@ let sink: u32 = 0;
   const m = splatAtRunTime(0x0f, nb), flip = splatAtRunTime(0x80, nb);
   if (T == 1) {
     // A decode step, read as packedQ4_0's: two groups half the chunk apart (two streams from
-    // memory), a word PREFETCH bytes ahead of each block loaded; each row's operations those of
-    // the loop below.
+    // memory), a word PREFETCH bytes ahead loaded once per page (touchPage); each row's
+    // operations those of the loop below.
     const last = w + <usize>(rows >> 2) * groupBytes - 4;
     let touched: u32 = 0;
     const groups = (r1 - r0) >> 2, half = groups >> 1;
