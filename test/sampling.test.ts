@@ -60,6 +60,79 @@ describe('sampling', () => {
   });
 });
 
+/** The sampler as first written (whole-vocabulary sorts): what the fast one must reproduce exactly. */
+function sortingSample(logits: Float32Array, p: SamplingParams, r: number): number {
+  if (p.temperature <= 0) return argmax(logits);
+  const n = logits.length;
+  const scaled = new Float32Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = logits[i]! / p.temperature;
+  let floor = -Infinity;
+  if (p.topK > 0 && p.topK < n) floor = [...scaled].sort((a, b) => b - a)[p.topK - 1]!;
+  const max = scaled[argmax(scaled)]!;
+  const e = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (scaled[i]! < floor || !Number.isFinite(scaled[i]!)) continue;
+    const v = Math.fround(Math.exp(scaled[i]! - max));
+    if (v >= p.minP) e[i] = v;
+  }
+  if (p.topP < 1) {
+    const total = e.reduce((a, b) => a + b, 0);
+    const sorted = Array.from(e).filter((v) => v > 0).sort((a, b) => b - a);
+    let mass = 0;
+    let tau = 0;
+    for (const v of sorted) {
+      mass += v;
+      tau = v;
+      if (mass >= p.topP * total) break;
+    }
+    for (let i = 0; i < n; i++) if (e[i]! < tau) e[i] = 0;
+  }
+  const total = e.reduce((a, b) => a + b, 0);
+  const target = r * total;
+  let cum = 0;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    if (e[i] === 0) continue;
+    cum += e[i]!;
+    last = i;
+    if (cum > target) return i;
+  }
+  return last;
+}
+
+describe('sampling without sorting the vocabulary', () => {
+  it('draws exactly what whole-vocabulary sorts draw: ties, masked tokens, every filter', () => {
+    const rng = new Rng(2026);
+    let draws = 0;
+    for (const n of [1, 2, 7, 64, 65, 300, 4099, 49152]) {
+      for (let trial = 0; trial < (n > 5000 ? 3 : 12); trial++) {
+        const logits = new Float32Array(n);
+        const kind = trial % 4;
+        for (let i = 0; i < n; i++) {
+          const u = rng.next();
+          // peaked, flat, coarse (many exact ties) and partly masked (a grammar's -Infinity)
+          logits[i] = kind === 0 ? 12 * u ** 6 : kind === 1 ? u * 0.5 : kind === 2 ? Math.round(u * 6) : u < 0.7 ? -Infinity : 4 * u;
+        }
+        for (const p of [
+          { temperature: 0.7, topP: 0.9, topK: 0, minP: 0 },
+          { temperature: 1, topP: 0.5, topK: 40, minP: 0 },
+          { temperature: 1.3, topP: 0.999, topK: 0, minP: 0.05 },
+          { temperature: 0.2, topP: 1, topK: Math.max(1, n >> 1), minP: 0 },
+          { temperature: 1, topP: 0.95, topK: n, minP: 0 },
+          { temperature: 2, topP: 1e-9, topK: 3, minP: 0 },
+        ]) {
+          for (let k = 0; k < 4; k++) {
+            const r = rng.next();
+            expect(sample(logits, p, r), `n ${n}, kind ${kind}, ${JSON.stringify(p)}, r ${r}`).toBe(sortingSample(logits, p, r));
+            draws++;
+          }
+        }
+      }
+    }
+    expect(draws).toBeGreaterThan(1000);
+  });
+});
+
 describe('stop strings', () => {
   it('holds back a possible stop prefix and cuts at the stop', () => {
     const m = new StopMatcher(['END'], false);
