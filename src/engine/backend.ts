@@ -80,6 +80,7 @@ export interface SeqStep {
 
 /** What a step returns for one sequence: its logits ([n × vocab], n per `logits`), or its sampled token. */
 export interface SeqResult {
+  /** A 'last' row may be the backend's own buffer, overwritten by its next step: copy it to keep it. */
   logits?: Float32Array;
   token?: number;
   logprob?: TokenLogprob;

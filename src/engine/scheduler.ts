@@ -102,6 +102,8 @@ export class Scheduler {
   private liveMatchers = 0;
   private preempted = 0;
   private readonly stepTokens: number;
+  /** The row of logits a sequence's next token is chosen from (steps, and their advances, run one at a time). */
+  private row = new Float32Array(0);
 
   constructor(
     private readonly model: LoadedModel,
@@ -342,7 +344,10 @@ export class Scheduler {
     else {
       // The last row's logits; a backend may answer a device-sampling request with them too.
       const all = r.logits!;
-      choice = await seq.choose(all.length > vocab ? all.slice(all.length - vocab) : all.slice(), spec);
+      // copied into the scheduler's own row: choose processes it in place, and the backend's may be reused
+      if (this.row.length !== vocab) this.row = new Float32Array(vocab);
+      this.row.set(all.subarray(all.length - vocab));
+      choice = await seq.choose(this.row, spec);
     }
     if (s.done) return;
     const events = [withCached(seq.take(choice.token, choice.logprob))];

@@ -58,7 +58,9 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
       async forward(tokens, pos, allLogits = false) {
         if (tokens.length === 0) throw new Error('forward needs at least one token');
         const blocks = Array.from({ length: Math.min(kv.numBlocks, Math.ceil((pos + tokens.length) / kv.blockSize)) }, (_, i) => i);
-        return transformer.step([{ tokens, pos, blocks, logits: allLogits ? 'all' : 'last' }])[0]!.logits!;
+        // a step's last-row logits are the transformer's reused buffer: the caller keeps a copy
+        const { logits } = transformer.step([{ tokens, pos, blocks, logits: allLogits ? 'all' : 'last' }])[0]!;
+        return allLogits ? logits! : logits!.slice();
       },
       async step(batch) {
         return transformer.step(batch);

@@ -56,6 +56,11 @@ export class WasmTransformer {
   private readonly maxBlocks: number;
   private readonly ropes: LayerRope[];
   /** Each distinct RoPE's angles for the chunk's rows (float64, CHUNK × its dim), in the kernels' memory. */
+  /**
+   * Each step entry's row of last logits, reused from step to step (SeqResult: valid until the
+   * next step): eight fresh vocabulary rows a batched step were most of its garbage collection.
+   */
+  private readonly lastRows: Float32Array[] = [];
   private readonly angles = new Map<LayerRope, { ptr: number; view: Float64Array }>();
   /** The norms' weights (float32), copied into the kernels' memory. */
   private readonly norms = new Map<string, number>();
@@ -199,7 +204,8 @@ export class WasmTransformer {
    */
   private chunks(batch: SeqStep[]): SeqResult[] {
     const vocab = this.c.vocabSize;
-    const results: SeqResult[] = batch.map((s) => (s.logits === 'none' ? {} : { logits: new Float32Array((s.logits === 'all' ? s.tokens.length : 1) * vocab) }));
+    while (this.lastRows.length < batch.length) this.lastRows.push(new Float32Array(vocab));
+    const results: SeqResult[] = batch.map((s, e) => (s.logits === 'none' ? {} : { logits: s.logits === 'all' ? new Float32Array(s.tokens.length * vocab) : this.lastRows[e]! }));
     let chunk: Segment[] = [];
     let rows = 0;
     batch.forEach((seq, e) => {
