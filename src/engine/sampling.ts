@@ -84,7 +84,7 @@ function kthLargest(values: Float32Array, k: number, scratch: Float32Array): num
   return min;
 }
 
-/** Per bucket of top-p's weights (their float bits' top 16): a count, then where the bucket ends. */
+/** Per bucket of top-p's weights (their float bits' top 16): a count, then where the bucket ends; zeros between calls. */
 const buckets = new Uint32Array(1 << 15);
 
 /**
@@ -93,36 +93,61 @@ const buckets = new Uint32Array(1 << 15);
  * whole vocabulary cost 22 ms a token at 49K entries, 62 ms at 128K. Instead the weights are
  * spread into buckets by their bits' top 16 (a positive float's order is its bits' order), largest
  * bucket first, and only the buckets the walk reaches are sorted: two passes over the vocabulary,
- * then a few small sorts for a peaked distribution, many tiny ones for a flat one.
+ * then a few small sorts for a peaked distribution, many tiny ones for a flat one. A few weights
+ * (a small vocabulary, a grammar's mask) are sorted whole: walking the buckets would cost more.
  */
 function topPThreshold(e: Float32Array, need: number, scratch: Float32Array): number {
   const n = e.length;
   const eBits = new Uint32Array(e.buffer, e.byteOffset, n);
   const sBits = new Uint32Array(scratch.buffer, scratch.byteOffset, n);
-  buckets.fill(0);
-  for (let i = 0; i < n; i++) if (e[i]! > 0) buckets[eBits[i]! >>> 16]!++;
-  // each bucket's start, the largest bucket first; the scatter then moves each start to its end
   let m = 0;
-  for (let b = buckets.length - 1; b >= 0; b--) {
+  let lo = buckets.length, hi = -1;
+  for (let i = 0; i < n; i++) {
+    if (!(e[i]! > 0)) continue;
+    const b = eBits[i]! >>> 16;
+    buckets[b]!++;
+    if (b < lo) lo = b;
+    if (b > hi) hi = b;
+    m++;
+  }
+  if (m === 0) return 0;
+  if (m <= 2048) {
+    buckets.fill(0, lo, hi + 1);
+    for (let i = 0, j = 0; i < n; i++) if (e[i]! > 0) sBits[j++] = eBits[i]!;
+    return walk(scratch, sBits, 0, m, { mass: 0, need }) ?? scratch[0]!;
+  }
+  // each bucket's start, the largest bucket first; the scatter then moves each start to its end
+  for (let b = hi, at = 0; b >= lo; b--) {
     const count = buckets[b]!;
-    buckets[b] = m;
-    m += count;
+    buckets[b] = at;
+    at += count;
   }
   for (let i = 0; i < n; i++) if (e[i]! > 0) sBits[buckets[eBits[i]! >>> 16]!++] = eBits[i]!;
-  let mass = 0;
+  const state = { mass: 0, need };
   let tau = 0;
-  for (let b = buckets.length - 1, start = 0; start < m; b--) {
+  for (let b = hi, start = 0; b >= lo; b--) {
     const end = buckets[b]!;
     if (end === start) continue;
-    sBits.subarray(start, end).sort();
-    for (let i = end - 1; i >= start; i--) {
-      mass += scratch[i]!;
-      tau = scratch[i]!;
-      if (mass >= need) return tau;
-    }
+    const t = walk(scratch, sBits, start, end, state);
+    tau = scratch[start]!;
     start = end;
+    if (t !== undefined) {
+      tau = t;
+      break;
+    }
   }
+  buckets.fill(0, lo, hi + 1);
   return tau;
+}
+
+/** Sorts scratch[start .. end) and adds it to the mass largest first: the weight that reached `need`, if one did. */
+function walk(scratch: Float32Array, bits: Uint32Array, start: number, end: number, state: { mass: number; need: number }): number | undefined {
+  bits.subarray(start, end).sort();
+  for (let i = end - 1; i >= start; i--) {
+    state.mass += scratch[i]!;
+    if (state.mass >= state.need) return scratch[i]!;
+  }
+  return undefined;
 }
 
 /** Picks a token from (already processed) logits with one uniform random number r ∈ [0, 1). */
