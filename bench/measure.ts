@@ -129,9 +129,10 @@ export async function measure(c: BenchCase): Promise<BenchResult> {
 }
 
 /**
- * Structured output's cost: a nested JSON schema too long to finish in `decodeTokens`, decoded at
- * temperature 1 with and without the constraint (the same request otherwise), and with the
- * constraint but jump-forward off (every token sampled through the mask). The first constrained
+ * Sampling's and structured output's cost: a nested JSON schema too long to finish in
+ * `decodeTokens`, decoded at temperature 1 with and without the constraint (the same request
+ * otherwise), and with the constraint but jump-forward off (every token sampled through the
+ * mask); and the free request with top_p 0.95 (nucleus: the kept set found every token). The first constrained
  * request also loads xgrammar and compiles the schema against the vocabulary: its extra time to
  * first token is the setup cost; later requests find the grammar cached.
  */
@@ -154,6 +155,8 @@ export interface ConstrainedResult {
   backend: string;
   model: string;
   freeTokPerS: number;
+  /** The free request with top_p 0.95. */
+  nucleusTokPerS: number;
   constrainedTokPerS: number;
   sampledOnlyTokPerS: number;
   setupMs: number;
@@ -162,9 +165,9 @@ export interface ConstrainedResult {
 
 export async function measureConstrained(c: BenchCase & { gpuSampling?: boolean }): Promise<ConstrainedResult> {
   const make = (jumpForward: boolean) => createFetch({ model: c.model, backend: c.backend, maxModelLen: 512, gpuSampling: c.gpuSampling, jumpForward, threads: c.threads });
-  const run = async (f: ReturnType<typeof createFetch>, constrained: boolean) => {
+  const run = async (f: ReturnType<typeof createFetch>, constrained: boolean, topP = 1) => {
     const s = performance.now();
-    const body = { model: 'default', messages: [{ role: 'user', content: 'The order as JSON.' }], temperature: 1, seed: 7, max_tokens: c.decodeTokens, stream: true, stream_options: { include_usage: true }, ...(constrained ? { response_format: { type: 'json_schema', json_schema: { name: 'order', schema: CONSTRAINED_SCHEMA } } } : { ignore_eos: true }) };
+    const body = { model: 'default', messages: [{ role: 'user', content: 'The order as JSON.' }], temperature: 1, top_p: topP, seed: 7, max_tokens: c.decodeTokens, stream: true, stream_options: { include_usage: true }, ...(constrained ? { response_format: { type: 'json_schema', json_schema: { name: 'order', schema: CONSTRAINED_SCHEMA } } } : { ignore_eos: true }) };
     const res = await f('http://webinfer.local/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) });
     let first = 0;
     let text = '';
@@ -183,6 +186,7 @@ export async function measureConstrained(c: BenchCase & { gpuSampling?: boolean 
   do await run(f, false);
   while (performance.now() - w0 < WARMUP_MS);
   const free = await run(f, false);
+  const nucleus = await run(f, false, 0.95);
   const cold = await run(f, true);
   const constrained = await run(f, true);
   await f.dispose();
@@ -198,6 +202,7 @@ export async function measureConstrained(c: BenchCase & { gpuSampling?: boolean 
     backend: c.backend + (c.gpuSampling ? ' (GPU sampling)' : ''),
     model: c.name,
     freeTokPerS: round1(free.tokPerS),
+    nucleusTokPerS: round1(nucleus.tokPerS),
     constrainedTokPerS: round1(constrained.tokPerS),
     sampledOnlyTokPerS: round1(sampled.tokPerS),
     setupMs: Math.round(cold.ttft - free.ttft),
