@@ -60,3 +60,25 @@ describe('pipelined device steps', () => {
     expect(again.choices[0].text).toBe(storiesReference());
   }, 120_000);
 });
+
+describe('chained steps (each submitted before the last one\'s tokens come back)', () => {
+  it('requests decoding together, chained or not, give the tokens each gives alone', async () => {
+    const bodies = [
+      { prompt: 'Once upon a time', temperature: 0.9, seed: 11, max_tokens: 48 },
+      { prompt: 'The cat', temperature: 1, top_p: 0.8, seed: 12, max_tokens: 40, logprobs: 2 },
+      { prompt: 'Tom and', temperature: 0, max_tokens: 30, stop: ['.'] }, // ends early: its chained step is dropped
+      { prompt: 'One day', temperature: 1.2, top_k: 8, seed: 13, max_tokens: 3 },
+      { prompt: 'Lily', temperature: 0.8, seed: 14, max_tokens: 36, frequency_penalty: 0.6 }, // penalties: never chained
+      { prompt: 'The dog', temperature: 0.7, seed: 15, max_tokens: 24, min_tokens: 10, logit_bias: { '2': 6 } },
+    ];
+    const ids = async (body: object) => (await complete(gpu, { ...body, return_token_ids: true })).choices[0].completion_token_ids;
+    const solo: unknown[] = [];
+    for (const b of bodies) solo.push(await ids(b));
+    const before = (await gpu.stats())!.chained;
+    const together = await Promise.all(bodies.map(ids));
+    expect(together).toEqual(solo);
+    expect((await gpu.stats())!.chained).toBeGreaterThan(before);
+    expect(await gpu.stats()).toMatchObject({ running: 0, waiting: 0, blocks: { used: 0 } });
+  }, 120_000);
+});
+

@@ -35,6 +35,11 @@ export interface DeviceSampler {
    * `slot` (0 .. maxBatch-1, default 0) is the sampler state the request's steps will name.
    */
   reset(prompt: number[], slot?: number): void;
+  /**
+   * Step entries may be `chained`: their token is the one their slot drew in an earlier step, read
+   * on the device, so the engine can submit the next step before that one's token has come back.
+   */
+  readonly chains?: boolean;
   /** forward(tokens, pos) and sampling in one submission. */
   step(tokens: number[], pos: number, s: StepSampling): Promise<{ token: number; logprob?: TokenLogprob }>;
 }
@@ -76,6 +81,11 @@ export interface SeqStep {
    * on the CPU with the same algorithm and random number.
    */
   sample?: { slot: number; spec: StepSampling };
+  /**
+   * The entry's one token (tokens[0] is a placeholder) is the token its sampler slot drew in the
+   * step submitted before this one, taken on the device (DeviceSampler.chains).
+   */
+  chained?: boolean;
 }
 
 /** What a step returns for one sequence: its logits ([n × vocab], n per `logits`), or its sampled token. */

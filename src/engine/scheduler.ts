@@ -12,7 +12,7 @@
  * other rows in the step.
  */
 import type { LoadedModel } from '../model/load.js';
-import type { ModelRunner, SeqStep, StepSampling } from './backend.js';
+import type { ModelRunner, SeqResult, SeqStep, StepSampling } from './backend.js';
 import { AbortError, type GenerationParams, type TokenEvent, type TokenLogprob } from './engine.js';
 import type { GrammarMatcher } from './grammar/grammar.js';
 import { BlockPool, ROOT_SERIAL, type BlockKey } from './kv-cache.js';
@@ -28,6 +28,8 @@ export interface EngineStats {
   matchers: number;
   /** Sequences preempted since the load (blocks ran out; recomputed later). */
   preempted: number;
+  /** Steps submitted before the step before them had come back (their tokens drawn on the device): Scheduler.chain. */
+  chained: number;
 }
 
 /** Tokens per step, all sequences together: decode rows first, prompt chunks fill the rest. */
@@ -91,6 +93,21 @@ interface Seq {
   done: boolean;
 }
 
+/** A sequence's rows in a step: n tokens from computed on, or (chainedAt) one row at that position whose token the device draws in the step before. */
+interface Planned {
+  s: Seq;
+  n: number;
+  chainedAt?: number;
+}
+
+/** A step submitted to the backend, its results still to come. */
+interface Launched {
+  plan: Planned[];
+  /** Each row's sampling, drawn at launch. */
+  specs: (StepSampling | undefined)[];
+  results: Promise<SeqResult[]>;
+}
+
 export class Scheduler {
   readonly pool: BlockPool;
   readonly maxBatch: number;
@@ -101,6 +118,7 @@ export class Scheduler {
   private serial = 0;
   private liveMatchers = 0;
   private preempted = 0;
+  private chained = 0;
   private readonly stepTokens: number;
   /** The row of logits a sequence's next token is chosen from (steps, and their advances, run one at a time). */
   private row = new Float32Array(0);
@@ -119,7 +137,7 @@ export class Scheduler {
 
   /** For tests and reports: sequences, KV blocks and grammar matchers alive now. */
   stats(): EngineStats {
-    return { running: this.running.length, waiting: this.waiting.length, blocks: this.pool.stats(), matchers: this.liveMatchers, preempted: this.preempted };
+    return { running: this.running.length, waiting: this.waiting.length, blocks: this.pool.stats(), matchers: this.liveMatchers, preempted: this.preempted, chained: this.chained };
   }
 
   async *generate(p: GenerationParams, seed: number, signal?: AbortSignal): AsyncGenerator<TokenEvent> {
@@ -189,19 +207,28 @@ export class Scheduler {
   }
 
   private async loop(): Promise<void> {
+    // A step submitted before the one before it came back (chain): at most one at a time.
+    let ahead: Launched | undefined;
     try {
       for (;;) {
-        this.admit();
-        const plan = this.plan();
-        if (!plan.length) {
-          // Set in the same turn as the check, so a request arriving later starts a new loop.
-          this.looping = false;
-          return;
+        let current = ahead;
+        ahead = undefined;
+        if (!current) {
+          this.admit();
+          const plan = this.plan();
+          if (!plan.length) {
+            // Set in the same turn as the check, so a request arriving later starts a new loop.
+            this.looping = false;
+            return;
+          }
+          current = this.launch(plan);
         }
-        await this.step(plan);
+        ahead = this.chain(current);
+        await this.complete(current);
         await yieldToEventLoop();
       }
     } catch (e) {
+      await ahead?.results.catch(() => undefined);
       // A broken invariant must not leave requests waiting forever: they all fail with it.
       for (const s of [...this.running, ...this.waiting]) this.finish(s, e);
       this.pool.clearCache();
@@ -234,10 +261,10 @@ export class Scheduler {
    * first, then prompt chunks, within the token budget. Blocks are allocated for them; when the
    * pool cannot hold them, the newest sequences are preempted (back to the queue's front).
    */
-  private plan(): { s: Seq; n: number }[] {
+  private plan(): Planned[] {
     for (;;) {
       let budget = this.stepTokens;
-      const plan: { s: Seq; n: number }[] = [];
+      const plan: Planned[] = [];
       const decoding = this.running.filter((s) => s.seq.output.length > 0);
       const prompting = this.running.filter((s) => !decoding.includes(s));
       for (const s of [...decoding, ...prompting]) {
@@ -268,11 +295,18 @@ export class Scheduler {
     this.waiting.unshift(s);
   }
 
-  private async step(plan: { s: Seq; n: number }[]): Promise<void> {
-    const vocab = this.model.config.vocabSize;
+  /** Submits a step for the plan's rows (a backend on a device has submitted its work when this returns). */
+  private launch(plan: Planned[]): Launched {
     const entries: SeqStep[] = [];
     const specs: (StepSampling | undefined)[] = [];
-    for (const { s, n } of plan) {
+    for (const { s, n, chainedAt } of plan) {
+      if (chainedAt !== undefined) {
+        // The token is the one the sampler slot draws in the step still running.
+        const spec = s.seq.stepSpec();
+        specs.push(spec);
+        entries.push({ tokens: [0], pos: chainedAt, blocks: s.blocks, logits: 'last', sample: { slot: s.slot!, spec }, chained: true });
+        continue;
+      }
       const ends = s.computed + n === s.tokens.length;
       let spec: StepSampling | undefined;
       // Sampling happens only once every token is in; maxTokens 0 ends without one.
@@ -286,9 +320,46 @@ export class Scheduler {
         ...(spec ? { sample: { slot: s.slot!, spec } } : {}),
       });
     }
+    const results = this.runner.step(entries);
+    // Awaited by complete; until then a failure must not count as unhandled.
+    results.catch(() => undefined);
+    return { plan, specs, results };
+  }
+
+  /**
+   * The step after `current`, submitted now, before current's tokens come back, when the device
+   * draws them and every sequence of current can go on without knowing its token (Sequence.chainable):
+   * the device then runs one step while the next is recorded and the last one's events go out.
+   * Not while a newcomer could be admitted (it would wait a step longer).
+   */
+  private chain(current: Launched): Launched | undefined {
+    if (!this.runner.sampler?.chains || (this.waiting.length && this.running.length < this.maxBatch)) return undefined;
+    const plan = current.plan.filter(({ s }) => !s.done);
+    if (!plan.length) return undefined;
+    const bs = this.pool.blockSize;
+    let need = 0;
+    for (const { s, n, chainedAt } of plan) {
+      // current's rows end the sequence's known tokens (a decode row, or a prompt's last chunk)
+      const ends = chainedAt !== undefined || s.computed + n === s.tokens.length;
+      if (!ends || s.cpuSampling || s.slot === undefined || s.seq.output.length >= s.p.maxTokens || !s.seq.chainable()) return undefined;
+      need += Math.max(0, Math.ceil((s.computed + n + 1) / bs) - s.blocks.length);
+    }
+    if (need > this.pool.available) return undefined;
+    this.chained++;
+    return this.launch(
+      plan.map(({ s, n }) => {
+        while (s.blocks.length * bs < s.computed + n + 1) s.blocks.push(this.pool.allocate()!);
+        return { s, n: 1, chainedAt: s.computed + n };
+      }),
+    );
+  }
+
+  /** Waits for a launched step and moves each sequence on: its computed tokens, its next token and events. */
+  private async complete({ plan, specs, results: pending }: Launched): Promise<void> {
+    const vocab = this.model.config.vocabSize;
     let results;
     try {
-      results = await this.runner.step(entries);
+      results = await pending;
     } catch (e) {
       // A step that failed half-way leaves its blocks' contents unknown.
       for (const { s } of plan) this.finish(s, e);
@@ -296,7 +367,7 @@ export class Scheduler {
       return;
     }
     for (const [i, { s, n }] of plan.entries()) {
-      if (s.done) continue; // aborted while the step ran
+      if (s.done) continue; // aborted while the step ran, or ended by the step before a chained one
       const r = results[i]!;
       if (s.promptLogprobs) {
         // Logits at position j predict token j + 1.

@@ -77,6 +77,16 @@ export class Sequence {
     return r && this.channel === 'reasoning' && r.maxTokens !== undefined && this.thoughts >= r.maxTokens ? r.endId : undefined;
   }
 
+  /**
+   * Whether the step after the one in flight can be drawn before that one's token is known: its
+   * sampling would not depend on the token (no grammar, penalties, bad_words, min_tokens still to
+   * reach or reasoning budget), and the token in flight leaves room under max_tokens.
+   */
+  chainable(): boolean {
+    const p = this.p;
+    return !this.grammar && !this.penalties && !p.badWords?.length && p.reasoning?.maxTokens === undefined && this.output.length >= this.minTokens && this.output.length + 1 < p.maxTokens;
+  }
+
   /** The next step's sampling (draws the step's random number). `countToken`: the step's input token. */
   stepSpec(countToken?: number): StepSampling {
     const p = this.p;

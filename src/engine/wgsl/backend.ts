@@ -79,6 +79,7 @@ export async function loadWgsl(source: ModelSource, options: LoadOptions): Promi
     sampler: options.gpuSampling ?? !cpuBacked
       ? {
           reset: (prompt, slot) => transformer.resetSampler(prompt, slot),
+          chains: true,
           async step(tokens, pos, s) {
             alive();
             return transformer.stepSample(tokens, pos, s);

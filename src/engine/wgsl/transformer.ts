@@ -73,7 +73,8 @@ export class WgslTransformer {
   private readonly kCaches: GPUBuffer[] = [];
   private readonly vCaches: GPUBuffer[] = [];
   private logits!: GPUBuffer;
-  private readback!: GPUBuffer;
+  /** Buffers the steps' results are mapped from; one at load (its size: a full step's logits), more made when steps overlap. */
+  private readonly readbacks: { buffer: GPUBuffer; busy: boolean }[] = [];
   private embed!: Op[];
   /** Every layer's ops for steps on the matvec kernels (a few tokens on GPUs; decode on CPU-backed adapters). */
   private matvecLayers: Op[] = [];
@@ -158,7 +159,7 @@ export class WgslTransformer {
     this.xg = this.buffer(T * c.dim, 'x.gathered');
     this.logits = this.buffer(this.logitRows * c.vocabSize, 'logits');
     // Logits rows, then each sampled sequence's token and logprobs (48 words).
-    this.readback = this.buffer(this.logitRows * c.vocabSize + 48 * this.stepSeqs, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.readbacks.push({ buffer: this.buffer(this.logitRows * c.vocabSize + 48 * this.stepSeqs, 'logits.readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST), busy: false });
     const dummy = this.buffer(4, 'dummy');
     // Integer inputs of the repacked matrices (CPU-backed adapters): one buffer, rewritten before each use.
     const repacked = [...w.matrices.values()].some((m) => REPACKED_DTYPES.has(m.dtype));
@@ -367,10 +368,12 @@ export class WgslTransformer {
     const tokens: number[] = [];
     const wanted: number[] = [];
     const rows: { piece: Piece; row: number }[] = [];
+    const chained: { row: number; slot: number }[] = [];
     let span = 0;
     for (const piece of pieces) {
       const s = batch[piece.e]!;
       const first = tokens.length;
+      if (s.chained) chained.push({ row: first, slot: s.sample!.slot });
       tokens.push(...s.tokens.slice(piece.start, piece.start + piece.n));
       span = Math.max(span, s.pos + piece.start + piece.n);
       if (piece.want === 'all') for (let t = 0; t < piece.n; t++) wanted.push(first + t);
@@ -386,6 +389,8 @@ export class WgslTransformer {
     this.device.queue.writeBuffer(this.tokensBuf, 0, new Uint32Array(tokens));
     this.device.queue.writeBuffer(this.metaBuf, 0, meta);
     const enc = this.device.createCommandEncoder();
+    // a chained row's token: what its slot drew in the step before, which the queue has run by now
+    for (const { row, slot } of chained) enc.copyBufferToBuffer(this.sampler.out(slot), 0, this.tokensBuf, row * 4, 4);
     this.encode(enc, T, pos0, shape, wanted, timer);
     return { enc, rows };
   }
@@ -404,6 +409,7 @@ export class WgslTransformer {
     }
     const slots = batch.filter((s) => s.sample && s.logits === 'last').map((s) => s.sample!.slot);
     if (new Set(slots).size !== slots.length) throw new Error('two sequences of one step sample in the same sampler slot');
+    if (batch.some((s) => s.chained && (s.tokens.length !== 1 || !s.sample))) throw new Error('a chained step entry has one token and samples in its slot');
   }
 
   /**
@@ -507,18 +513,30 @@ export class WgslTransformer {
     return this.timer.read(enc);
   }
 
-  /** Copies `bytes` from the start of each source, one after another, into the readback buffer. */
+  /**
+   * Copies `bytes` from the start of each source, one after another, into a readback buffer not
+   * in use: with chained steps, the next step is read back while this one's map is pending.
+   */
   private async read(enc: GPUCommandEncoder, copies: [GPUBuffer, number][]): Promise<ArrayBuffer> {
-    let bytes = 0;
+    const bytes = copies.reduce((sum, [, n]) => sum + n, 0);
+    let rb = this.readbacks.find((r) => !r.busy && r.buffer.size >= bytes);
+    if (!rb) this.readbacks.push((rb = { buffer: this.buffer(bytes / 4, 'readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST), busy: false }));
+    const { buffer } = rb;
+    let at = 0;
     for (const [src, n] of copies) {
-      enc.copyBufferToBuffer(src, 0, this.readback, bytes, n);
-      bytes += n;
+      enc.copyBufferToBuffer(src, 0, buffer, at, n);
+      at += n;
     }
     this.device.queue.submit([enc.finish()]);
-    await this.readback.mapAsync(GPUMapMode.READ, 0, bytes);
-    const out = this.readback.getMappedRange(0, bytes).slice(0);
-    this.readback.unmap();
-    return out;
+    rb.busy = true;
+    try {
+      await buffer.mapAsync(GPUMapMode.READ, 0, bytes);
+      const out = buffer.getMappedRange(0, bytes).slice(0);
+      buffer.unmap();
+      return out;
+    } finally {
+      rb.busy = false;
+    }
   }
 
   private blockScratch?: GPUBuffer;
