@@ -21,7 +21,7 @@ struct Params {
   frequency: f32,
   presence: f32,
   repetition: f32,
-  count_token: u32,  // the step's input token, counted as generated output (0xffffffff: none)
+  count_token: u32,  // the step's input token, counted as generated output (0xffffffff: none; 0xfffffffe: out[0], the token drawn last)
   use_mask: u32,     // 1: tokens whose bit in `mask` is 0 are not allowed
   row: u32,          // the row of `logits` to sample (a batched step has one per sequence)
 }
@@ -122,8 +122,10 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
   let V = p.vocab;
   // --- 1. logits processors -----------------------------------------------------------------
   if (lid == 0u && p.count_token != 0xffffffffu) {
-    counts[p.count_token] += 1u;
-    seen[p.count_token] = 1u;
+    // a chained step's input is the token this slot drew in the step before, still in out[0]
+    let t = select(p.count_token, out[0], p.count_token == 0xfffffffeu);
+    counts[t] += 1u;
+    seen[t] = 1u;
   }
   storageBarrier();
   workgroupBarrier();

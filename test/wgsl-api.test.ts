@@ -68,7 +68,8 @@ describe('chained steps (each submitted before the last one\'s tokens come back)
       { prompt: 'The cat', temperature: 1, top_p: 0.8, seed: 12, max_tokens: 40, logprobs: 2 },
       { prompt: 'Tom and', temperature: 0, max_tokens: 30, stop: ['.'] }, // ends early: its chained step is dropped
       { prompt: 'One day', temperature: 1.2, top_k: 8, seed: 13, max_tokens: 3 },
-      { prompt: 'Lily', temperature: 0.8, seed: 14, max_tokens: 36, frequency_penalty: 0.6 }, // penalties: never chained
+      { prompt: 'Lily', temperature: 0.8, seed: 14, max_tokens: 36, frequency_penalty: 0.6, repetition_penalty: 1.3 }, // counted on the device
+      { prompt: 'A bird', temperature: 0.9, seed: 16, max_tokens: 6, bad_words: ['the'] }, // no step chains while it runs
       { prompt: 'The dog', temperature: 0.7, seed: 15, max_tokens: 24, min_tokens: 10, logit_bias: { '2': 6 } },
     ];
     const ids = async (body: object) => (await complete(gpu, { ...body, return_token_ids: true })).choices[0].completion_token_ids;

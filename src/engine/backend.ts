@@ -22,6 +22,8 @@ export interface StepSampling {
   logprobs?: number;
   /** The step's input token, which counts as generated output for the penalties. */
   countToken?: number;
+  /** Count instead the token the slot drew in the step before (a chained step's input, still on the device). */
+  countDrawn?: boolean;
   /**
    * The grammar's allowed tokens for the sampled position (bit i%32 of word i/32), or undefined
    * when all are. A function, so the backend can compute it while the forward pass runs.

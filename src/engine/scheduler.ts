@@ -302,7 +302,7 @@ export class Scheduler {
     for (const { s, n, chainedAt } of plan) {
       if (chainedAt !== undefined) {
         // The token is the one the sampler slot draws in the step still running.
-        const spec = s.seq.stepSpec();
+        const spec = s.seq.stepSpec('drawn');
         specs.push(spec);
         entries.push({ tokens: [0], pos: chainedAt, blocks: s.blocks, logits: 'last', sample: { slot: s.slot!, spec }, chained: true });
         continue;

@@ -79,16 +79,20 @@ export class Sequence {
 
   /**
    * Whether the step after the one in flight can be drawn before that one's token is known: its
-   * sampling would not depend on the token (no grammar, penalties, bad_words, min_tokens still to
-   * reach or reasoning budget), and the token in flight leaves room under max_tokens.
+   * sampling would not depend on the token (no grammar, bad_words, min_tokens still to reach or
+   * reasoning budget; penalties count it on the device: stepSpec('drawn')), and the token in
+   * flight leaves room under max_tokens.
    */
   chainable(): boolean {
     const p = this.p;
-    return !this.grammar && !this.penalties && !p.badWords?.length && p.reasoning?.maxTokens === undefined && this.output.length >= this.minTokens && this.output.length + 1 < p.maxTokens;
+    return !this.grammar && !p.badWords?.length && p.reasoning?.maxTokens === undefined && this.output.length >= this.minTokens && this.output.length + 1 < p.maxTokens;
   }
 
-  /** The next step's sampling (draws the step's random number). `countToken`: the step's input token. */
-  stepSpec(countToken?: number): StepSampling {
+  /**
+   * The next step's sampling (draws the step's random number). `countToken`: the step's input
+   * token, or 'drawn' for the token the device drew in the step before (a chained step).
+   */
+  stepSpec(countToken?: number | 'drawn'): StepSampling {
     const p = this.p;
     const forced = this.forcedToken();
     const bias: [number, number][] = forced !== undefined ? [[forced, 1e4]] : [...(p.logitBias ?? [])];
@@ -103,7 +107,8 @@ export class Sequence {
       bias,
       penalties: this.penalties,
       logprobs: p.logprobs,
-      countToken: this.penalties ? countToken : undefined,
+      countToken: this.penalties && countToken !== 'drawn' ? countToken : undefined,
+      countDrawn: this.penalties && countToken === 'drawn' ? true : undefined,
       mask: grammar && (() => grammar.mask()),
     };
   }

@@ -6,6 +6,8 @@ import type { StepSampling as DeviceSampling } from '../../backend.js';
 import { bind, type Op, type PipelineCache } from './op.js';
 
 export const MAX_BIAS = 4096;
+/** count_token meaning "the token this slot drew last" (shaders/sample.wgsl reads it from `out`). */
+const DRAWN = 0xfffffffe;
 /** A bias at or below this bans the token (the shader's test is <= -1e29). */
 export const BAN = -1e30;
 
@@ -113,7 +115,7 @@ export class Sampler {
     f[8] = s.penalties?.frequency ?? 0;
     f[9] = s.penalties?.presence ?? 0;
     f[10] = s.penalties?.repetition ?? 1;
-    u[11] = s.countToken ?? 0xffffffff;
+    u[11] = s.countDrawn ? DRAWN : (s.countToken ?? 0xffffffff);
     u[12] = mask ? 1 : 0;
     u[13] = row;
     this.device.queue.writeBuffer(st.params, 0, data);
