@@ -36,7 +36,14 @@ export class Rng {
 /** Index of the largest value; the lowest index wins ties. */
 export function argmax(logits: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  let max = logits[0]!;
+  for (let i = 1; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v > max) {
+      max = v;
+      best = i;
+    }
+  }
   return best;
 }
 
