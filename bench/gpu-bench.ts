@@ -4,7 +4,10 @@
  * GGUF files: a 1B-class model (Llama-3.2-1B's shape, random weights, SmolLM2's tokenizer) and
  * SmolLM2-135M's shape, each in Q4_0 and Q4_K_M as llama-quantize writes them
  * (scripts/make-bench-models.ts, written on first use into bench/.models); then
- * decode after a ~4,000-token prompt against decode after the ~113-token one, for both engines.
+ * decode after a ~4,000-token prompt against decode after the ~113-token one, for both engines;
+ * and the 135M Q4_0 model's short prompt (or the first model's) with GPU sampling, chained steps on
+ * and off (off: each decode step submitted only after the last one's token came back), to show
+ * what chaining gives here (most where the CPU's recording of a step is as long as the GPU's run).
  * Prints the rows, the ratios webinfer / llama.cpp, and writes them to bench/results/.
  *
  * Options: --quick (the 135M Q4_0 only, 16 tokens, a ~230-token "long" prompt: checks the mode
@@ -107,6 +110,16 @@ export async function gpuBenchCli(argv: string[], resultsDir: string): Promise<v
       }
     };
     for (const key of keys) await measureBoth(key, 'short', BENCH_TEXT);
+    const chaining: Partial<Record<'on' | 'off', BenchResult>> = {};
+    const chainKey = keys.includes('135m-q4_0') ? '135m-q4_0' : keys[0]!;
+    for (const mode of ['on', 'off'] as const) {
+      try {
+        log(`${NAMES[chainKey]}, short prompt: webinfer wgsl, GPU sampling, chained steps ${mode}…`);
+        chaining[mode] = await measure({ ...(await describe(paths[chainKey]!, NAMES[chainKey], BENCH_TEXT, decode, LONG_CONTEXT)), backend: 'wgsl', gpuSampling: true, chainSteps: mode === 'on' });
+      } catch (e) {
+        skipped.push(`webinfer wgsl, chained steps ${mode}: ${(e as Error).message}`);
+      }
+    }
     if (long) await measureBoth(keys[0]!, 'long', Array(quick ? LONG_REPEATS.quick : LONG_REPEATS.full).fill(BENCH_TEXT).join(' '));
 
     const first = rows.find((r) => r.webinfer)?.webinfer;
@@ -126,6 +139,11 @@ export async function gpuBenchCli(argv: string[], resultsDir: string): Promise<v
       ...rows.map((r) => `| ${NAMES[r.key]} | ${r.context} (${r.webinfer?.promptTokens ?? r.native?.promptTokens ?? '?'} tok) | ${f(r.webinfer)} | ${f(r.native)} | ${ratio(r.webinfer?.decodeTokPerS, r.native?.decodeTokPerS)} | ${f(r.webinfer, 'prefillTokPerS')} | ${f(r.native, 'prefillTokPerS')} | ${ratio(r.webinfer?.prefillTokPerS, r.native?.prefillTokPerS)} |`),
     );
     const short = rows.find((r) => r.context === 'short' && r.key === keys[0]);
+    if (chaining.on && chaining.off)
+      lines.push(
+        '',
+        `Chained steps (${NAMES[chainKey]}, short prompt, GPU sampling): decode ${chaining.on.decodeTokPerS} tok/s chained, ${chaining.off.decodeTokPerS} with each step waiting for the last one's token: ${ratio(chaining.on.decodeTokPerS, chaining.off.decodeTokPerS)}.`,
+      );
     const lng = rows.find((r) => r.context === 'long');
     if (short && lng)
       lines.push(

@@ -30,6 +30,10 @@ export interface BenchCase {
   kvBytesPerPos: number;
   /** Context the engine is created with (default 512; the long-context rows need the prompt + decode). */
   maxModelLen?: number;
+  /** wgsl: createFetch's gpuSampling (default: the adapter's). */
+  gpuSampling?: boolean;
+  /** wgsl with GPU sampling: false runs the steps one at a time (createFetch's chainSteps). */
+  chainSteps?: boolean;
 }
 
 /** ~113 tokens with SmolLM2's tokenizer: the prefill the benchmark's targets name. */
@@ -93,7 +97,7 @@ async function readEvents(res: Response, onChunk: (chunk: any) => void): Promise
 
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
-  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: c.maxModelLen ?? 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads });
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: c.maxModelLen ?? 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads, gpuSampling: c.gpuSampling, chainSteps: c.chainSteps });
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });

@@ -94,7 +94,7 @@ export class Engine {
   /** Continuous batching, when the runner can step several sequences over a paged KV cache. */
   private readonly scheduler?: Scheduler;
 
-  constructor(loaded: LoadedRunner, options: { maxBatch?: number; stepTokens?: number } = {}) {
+  constructor(loaded: LoadedRunner, options: { maxBatch?: number; stepTokens?: number; chainSteps?: boolean } = {}) {
     this.model = loaded.model;
     this.runner = loaded.runner;
     const r = loaded.runner;

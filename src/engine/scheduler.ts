@@ -120,17 +120,20 @@ export class Scheduler {
   private preempted = 0;
   private chained = 0;
   private readonly stepTokens: number;
+  /** Steps may be chained (the runner's sampler feeds its drawn tokens to the next step, and chainSteps is not off). */
+  private readonly chains: boolean;
   /** The row of logits a sequence's next token is chosen from (steps, and their advances, run one at a time). */
   private row = new Float32Array(0);
 
   constructor(
     private readonly model: LoadedModel,
     private readonly runner: ModelRunner & Required<Pick<ModelRunner, 'step' | 'kv'>>,
-    options: { maxBatch?: number; stepTokens?: number } = {},
+    options: { maxBatch?: number; stepTokens?: number; chainSteps?: boolean } = {},
   ) {
     this.pool = new BlockPool(runner.kv.numBlocks, runner.kv.blockSize);
     this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? runner.maxBatch ?? 1, runner.maxBatch ?? 1));
     this.stepTokens = Math.max(1, options.stepTokens ?? STEP_TOKENS);
+    this.chains = options.chainSteps !== false && !!runner.sampler?.chains;
     this.freeSlots = Array.from({ length: this.maxBatch }, (_, i) => this.maxBatch - 1 - i);
   }
 
@@ -333,7 +336,7 @@ export class Scheduler {
    * Not while a newcomer could be admitted (it would wait a step longer).
    */
   private chain(current: Launched): Launched | undefined {
-    if (!this.runner.sampler?.chains || (this.waiting.length && this.running.length < this.maxBatch)) return undefined;
+    if (!this.chains || (this.waiting.length && this.running.length < this.maxBatch)) return undefined;
     const plan = current.plan.filter(({ s }) => !s.done);
     if (!plan.length) return undefined;
     const bs = this.pool.blockSize;

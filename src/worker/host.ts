@@ -151,7 +151,7 @@ export class EngineHost implements HostApi {
         loaded.runner.dispose();
         throw abort.signal.reason;
       }
-      const engine = new Engine(loaded);
+      const engine = new Engine(loaded, { chainSteps: o.chainSteps });
       id = o.modelId ?? loaded.model.id;
       this.engine = engine;
       this.fromCache = local.fromCache;

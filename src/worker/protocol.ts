@@ -68,6 +68,12 @@ export interface EngineOptions {
   /** wgsl: sample on the GPU (default: on hardware GPUs; off on software adapters such as SwiftShader). */
   gpuSampling?: boolean;
   /**
+   * With GPU sampling: submit each decode step before the last one's tokens have come back, the
+   * GPU feeding its drawn tokens to the next step (default: on). Off, steps run one at a time
+   * (for measuring what chaining gives).
+   */
+  chainSteps?: boolean;
+  /**
    * wgsl on software adapters (SwiftShader): Q4_0 and Q8_0 matrices multiply inputs rounded to
    * integers per block of 32 (9 and 8 bits), as llama.cpp does on CPUs, ~2.4x faster there
    * (default: on; never on hardware GPUs). false keeps float inputs. The cpu backend rounds the same way when it is true
