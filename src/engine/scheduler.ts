@@ -5,7 +5,8 @@
  * are aborted. A prompt runs in chunks under a per-step token budget (chunked prefill), so a long
  * prompt never stalls the others' decode. KV blocks come from one pool (kv-cache.ts): a prompt
  * starts from the longest cached prefix of full blocks, and when blocks run out the newest sequence
- * is preempted (its blocks released) and recomputed later, never failed.
+ * is preempted (its blocks released) and recomputed later, never failed. Where the device draws
+ * the tokens, the next decode step is submitted before the last one's tokens come back (chain).
  *
  * Each sequence's tokens are exactly those of a solo run: its random stream, penalties, grammar
  * and stops are its own (Sequence), and the backends compute a row's result independently of the
