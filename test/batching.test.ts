@@ -17,7 +17,10 @@ const MODEL = join(GENERATED, 'llama-tools.gguf');
 const TOOLS: OpenAI.ChatCompletionTool[] = [
   { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 10 } }, required: ['city'] } } },
 ];
-const BACKENDS = (process.env.BATCH_BACKENDS ?? 'cpu,wasm,wgsl').split(',') as ('cpu' | 'wasm' | 'wgsl')[];
+/** 'wgsl-gpu': wgsl with GPU sampling, as on hardware GPUs: its decode steps chain (Scheduler.chain). */
+type Variant = 'cpu' | 'wasm' | 'wgsl' | 'wgsl-gpu';
+const BACKENDS = (process.env.BATCH_BACKENDS ?? 'cpu,wasm,wgsl,wgsl-gpu').split(',') as Variant[];
+const load = (v: Variant) => (v === 'wgsl-gpu' ? { backend: 'wgsl' as const, gpuSampling: true } : { backend: v });
 
 /** What must not depend on the other requests: the choices, without timings and random call ids. */
 function choicesOf(r: { choices: unknown[] }): unknown {
@@ -75,7 +78,7 @@ describe.each(BACKENDS)('continuous batching on %s', (backend) => {
   let f: WebinferFetch;
   let c: OpenAI;
   beforeAll(async () => {
-    f = createFetch({ model: MODEL, backend, maxModelLen: 1024, maxBatch: 8, enableLogprob: true });
+    f = createFetch({ model: MODEL, ...load(backend), maxModelLen: 1024, maxBatch: 8, enableLogprob: true });
     await f.ready;
     c = client(f);
   });
@@ -141,14 +144,14 @@ describe.each(BACKENDS)('continuous batching on %s', (backend) => {
   }, 120_000);
 });
 
-describe('preemption', () => {
+describe.each((['cpu', 'wgsl-gpu'] as const).filter((v) => BACKENDS.includes(v)))('preemption on %s', (variant) => {
   it('sequences that outgrow a small KV cache are recomputed, not failed, with the same answers', async () => {
     // Room for 320 positions; four requests of ~200 positions each cannot all stay.
-    const probe = createFetch({ model: MODEL, backend: 'cpu', maxModelLen: 256 });
+    const probe = createFetch({ model: MODEL, ...load(variant), maxModelLen: 256 });
     const info = await probe.ready;
     const perPosition = info.kvCache!.bytes / (info.kvCache!.blocks * info.kvCache!.blockSize);
     await probe.dispose();
-    const f = createFetch({ model: MODEL, backend: 'cpu', maxModelLen: 256, maxBatch: 4, kvCacheBytes: 320 * perPosition });
+    const f = createFetch({ model: MODEL, ...load(variant), maxModelLen: 256, maxBatch: 4, kvCacheBytes: 320 * perPosition });
     const c = client(f);
     try {
       expect((await f.ready).kvCache!.blocks).toBe(20);
@@ -160,6 +163,8 @@ describe('preemption', () => {
       const stats = await f.stats();
       expect(stats).toMatchObject({ running: 0, waiting: 0, blocks: { used: 0 } });
       expect(stats!.preempted).toBeGreaterThan(0);
+      // with GPU sampling the decode steps chained (penalty-free requests), also around the preemptions
+      if (variant === 'wgsl-gpu') expect(stats!.chained).toBeGreaterThan(0);
     } finally {
       await f.dispose();
     }
