@@ -55,12 +55,12 @@ export class WasmTransformer {
   private readonly slots: Int32Array;
   private readonly maxBlocks: number;
   private readonly ropes: LayerRope[];
-  /** Each distinct RoPE's angles for the chunk's rows (float64, CHUNK × its dim), in the kernels' memory. */
   /**
    * Each step entry's row of last logits, reused from step to step (SeqResult: valid until the
    * next step): eight fresh vocabulary rows a batched step were most of its garbage collection.
    */
   private readonly lastRows: Float32Array[] = [];
+  /** Each distinct RoPE's angles for the chunk's rows (float64, CHUNK × its dim), in the kernels' memory. */
   private readonly angles = new Map<LayerRope, { ptr: number; view: Float64Array }>();
   /** The norms' weights (float32), copied into the kernels' memory. */
   private readonly norms = new Map<string, number>();
