@@ -92,7 +92,10 @@ export interface SeqStep {
 
 /** What a step returns for one sequence: its logits ([n × vocab], n per `logits`), or its sampled token. */
 export interface SeqResult {
-  /** A 'last' row may be the backend's own buffer, overwritten by its next step: copy it to keep it. */
+  /**
+   * A 'last' row may be the backend's own buffer, overwritten by its next step: copy it to keep
+   * it. The caller may change it in place (the engine's sampling does).
+   */
   logits?: Float32Array;
   token?: number;
   logprob?: TokenLogprob;

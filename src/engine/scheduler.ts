@@ -123,8 +123,6 @@ export class Scheduler {
   private readonly stepTokens: number;
   /** Steps may be chained (the runner's sampler feeds its drawn tokens to the next step, and chainSteps is not off). */
   private readonly chains: boolean;
-  /** The row of logits a sequence's next token is chosen from (steps, and their advances, run one at a time). */
-  private row = new Float32Array(0);
 
   constructor(
     private readonly model: LoadedModel,
@@ -419,10 +417,8 @@ export class Scheduler {
     else {
       // The last row's logits; a backend may answer a device-sampling request with them too.
       const all = r.logits!;
-      // copied into the scheduler's own row: choose processes it in place, and the backend's may be reused
-      if (this.row.length !== vocab) this.row = new Float32Array(vocab);
-      this.row.set(all.subarray(all.length - vocab));
-      choice = await seq.choose(this.row, spec);
+      // processed in place: the row is the step's, done with once the token is chosen
+      choice = await seq.choose(all.subarray(all.length - vocab), spec);
     }
     if (s.done) return;
     const events = [withCached(seq.take(choice.token, choice.logprob))];
