@@ -46,7 +46,7 @@ window.app = {
       const json = (await chat({ response_format: { type: 'json_schema', json_schema: { name: 's', schema: SCHEMA } } })).choices[0].message.content;
       const choice = (await chat({ guided_choice: ['yes', 'no'] })).choices[0].message.content;
       const call = (await chat({ tools: TOOLS, tool_choice: 'required' })).choices[0].message.tool_calls?.[0]?.function;
-      return { info, text, json, choice, call };
+      return { info, text, json, choice, call, stats: await fetch.stats() };
     } finally {
       await fetch.dispose();
     }
@@ -266,6 +266,7 @@ describe('a Vite app built with the packed library (GGUF)', () => {
   it.each([
     ['wasm', { backend: 'wasm' }],
     ['wgsl', { backend: 'wgsl' }],
+    ['wgsl with GPU sampling (decode steps chained)', { backend: 'wgsl', gpuSampling: true }],
     ['wasm without a worker (worker: false)', { backend: 'wasm', worker: false }],
   ])('%s: generation, json_schema, guided_choice and tools through the openai SDK', async (_, options) => {
     const { page, log } = await open(context, `${server.url}/`);
@@ -279,6 +280,7 @@ describe('a Vite app built with the packed library (GGUF)', () => {
     expect(['yes', 'no']).toContain(r.choice);
     expect(r.call?.name).toBe('get_weather');
     expect(['Paris', 'Rome']).toContain(JSON.parse(r.call.arguments).city);
+    if ('gpuSampling' in options) expect(r.stats.chained).toBeGreaterThan(0);
   }, 120_000);
 
   it('a missing worker script rejects ready, naming the file looked for; requests fail with 503; dispose() settles', async () => {
