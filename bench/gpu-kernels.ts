@@ -8,7 +8,9 @@
  * and to submission overhead), timed by timestamp queries where the device has them, else by the
  * wall clock around the submission; the figure is the median sample / R. Every kernel's output is
  * then checked on a few rows against a float64 dot product of the dequantised row, so a fast
- * kernel that computes garbage shows as FAIL rather than as a good number.
+ * kernel that computes garbage shows as FAIL rather than as a good number. The GPU family also
+ * times a step of eight tokens (a batched decode step), whose kernel should read the weights
+ * fewer than eight times: its µs against eight times the one-token row's says how many.
  *
  * Options: --families=gpu,cpu-backed  --types=Q4_0,Q4_K,...  --tiny (CI sizes)  --samples=N
  */
@@ -39,8 +41,12 @@ export interface KernelRow {
   /** The type the kernel reads (a word-aligned repack on the cpu-backed family). */
   gpuType: string;
   shape: string;
-  /** matvec: input read as is; folded: the transformer's decode form (RMSNorm or SiLU·up folded in). */
-  variant: 'matvec' | 'folded';
+  /**
+   * matvec: input read as is; folded: the transformer's decode form (RMSNorm or SiLU·up folded in);
+   * eight tokens: a step of 8 rows (batched decode), as the transformer runs it (GPU family:
+   * matvec_wide_tokens), its µs per step and GB/s counting the weights once.
+   */
+  variant: 'matvec' | 'folded' | 'eight tokens';
   us: number;
   weightBytes: number;
   gbPerS: number;
@@ -202,12 +208,15 @@ function weights(dtype: DType, rows: number, cols: number, seed: number): Uint8A
   return randomBlocks(dtype, rows * cols, seed);
 }
 
-function record(pass: GPUComputePassEncoder, ops: Op[]): void {
+/** Tokens of the 'eight tokens' variant. */
+const BATCH = 8;
+
+function record(pass: GPUComputePassEncoder, ops: Op[], T: number): void {
   for (const op of ops) {
-    if (op.active && !op.active(1, 0, singleShape(1, 0))) continue;
+    if (op.active && !op.active(T, 0, singleShape(T, 0))) continue;
     pass.setPipeline(op.pipeline);
     pass.setBindGroup(0, op.bindGroup);
-    pass.dispatchWorkgroups(...op.workgroups(1, 0, singleShape(1, 0)));
+    pass.dispatchWorkgroups(...op.workgroups(T, 0, singleShape(T, 0)));
   }
 }
 
@@ -243,6 +252,8 @@ export async function measureGpuKernels(o: GpuKernelOptions = {}): Promise<GpuKe
     const cache = new PipelineCache(device);
     const step = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'step' });
     device.queue.writeBuffer(step, 0, new Uint32Array([0, 1, 0, 0])); // pos0 0, one token
+    const stepBatch = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'step8' });
+    device.queue.writeBuffer(stepBatch, 0, new Uint32Array([0, BATCH, 0, 0]));
     const dummy = storage(device, 16, 'dummy');
     const rows: KernelRow[] = [];
     const families = o.families ?? ['gpu', 'cpu-backed'];
@@ -253,7 +264,7 @@ export async function measureGpuKernels(o: GpuKernelOptions = {}): Promise<GpuKe
         const halves = shape.kind === 'gateup' ? 2 : 1;
         const rowsPer = shape.N / halves;
         const stored = Array.from({ length: halves }, (_, h) => weights(type, rowsPer, shape.K, 100 + si * 10 + h));
-        const x = randoms(shape.K, 7 + si);
+        const xAll = randoms(BATCH * shape.K, 7 + si);
         const aux = shape.kind === 'down' ? randoms(shape.K, 8 + si) : Float32Array.from(randoms(shape.K, 9 + si), (v) => 1 + 0.2 * v);
         for (const family of families) {
           const cpuBacked = family === 'cpu-backed';
@@ -262,41 +273,45 @@ export async function measureGpuKernels(o: GpuKernelOptions = {}): Promise<GpuKe
           stored.forEach((b, h) => w.tensor(names[h]!, [rowsPer, shape.K], type, b));
           const fused = halves > 1 ? w.fuse(names, `${shape.kind}.fused`) : undefined;
           const m: GpuMatrix = fused ?? w.matrix(names[0]!);
-          const outs = Array.from({ length: halves }, (_, h) => storage(device, rowsPer * 4, `y${h}`));
-          const xBuf = upload(device, x, 'x');
+          const outs = Array.from({ length: halves }, (_, h) => storage(device, BATCH * rowsPer * 4, `y${h}`));
+          const xBuf = upload(device, xAll, 'x');
           const auxBuf = upload(device, aux, 'aux');
           const xq = storage(device, quantizedWords(shape.K, 1) * 4, 'xq');
-          const variants: KernelRow['variant'][] = cpuBacked || !canFoldInput(device, shape.K) ? ['matvec'] : ['matvec', 'folded'];
+          // cpu-backed adapters run steps of several tokens on their gemm kernels, not timed here
+          const variants: KernelRow['variant'][] = cpuBacked ? ['matvec'] : canFoldInput(device, shape.K) ? ['matvec', 'folded', 'eight tokens'] : ['matvec', 'eight tokens'];
           for (const variant of variants) {
             const folded = variant === 'folded';
+            const T = variant === 'eight tokens' ? BATCH : 1;
+            const stepBuf = T === 1 ? step : stepBatch;
             const input: MatmulArgs['input'] = !folded ? undefined : shape.kind === 'down' ? { swiglu: auxBuf } : { rmsnorm: auxBuf, eps: 1e-5 };
             // The transformer's down projection adds into the residual stream.
             const accumulate = shape.kind === 'down';
             const ops = (
               await matmulOps(cache, {
-                label: `${type} ${shape.kind}`, dtype: m.dtype, K: m.cols, parts: m.parts, x: xBuf, y: outs[0]!, step, dummy, cpuBacked, xq, input, accumulate,
+                label: `${type} ${shape.kind}`, dtype: m.dtype, K: m.cols, parts: m.parts, x: xBuf, y: outs[0]!, step: stepBuf, dummy, cpuBacked, xq, input, accumulate,
                 segments: fused ? outs.map((b) => ({ buffer: b, rows: rowsPer })) : undefined,
               })
             ).matvec;
             // Unfused halves (a type whose rows cannot be concatenated): both matvecs, as the transformer would run them.
-            const extra = halves > 1 && !fused ? (await matmulOps(cache, { label: `${type} up`, dtype: m.dtype, K: m.cols, parts: w.matrix(names[1]!).parts, x: xBuf, y: outs[1]!, step, dummy, cpuBacked, xq, input })).matvec : [];
+            const extra = halves > 1 && !fused ? (await matmulOps(cache, { label: `${type} up`, dtype: m.dtype, K: m.cols, parts: w.matrix(names[1]!).parts, x: xBuf, y: outs[1]!, step: stepBuf, dummy, cpuBacked, xq, input })).matvec : [];
             const all = [...ops, ...extra];
             device.pushErrorScope('validation');
-            const t = await timer.time({ compute: (pass) => record(pass, all) }, targetMs, samples);
+            const t = await timer.time({ compute: (pass) => record(pass, all, T) }, targetMs, samples);
             const err = await device.popErrorScope();
             if (err) throw new Error(`${type} ${shape.name} ${family} ${variant}: ${err.message}`);
-            // Check: zeroed outputs, one matvec, rows of each half against the float64 reference.
-            for (const b of outs) device.queue.writeBuffer(b, 0, new Float32Array(rowsPer));
+            // Check: zeroed outputs, one matvec, rows of each half (of the first and last token) against the float64 reference.
+            for (const b of outs) device.queue.writeBuffer(b, 0, new Float32Array(BATCH * rowsPer));
             const enc = device.createCommandEncoder();
             const pass = enc.beginComputePass();
-            record(pass, all);
+            record(pass, all, T);
             pass.end();
             device.queue.submit([enc.finish()]);
-            const xin = referenceInput(x, aux, folded ? (shape.kind === 'down' ? 'swiglu' : 'rmsnorm') : 'none');
             let worst = 0;
             for (const [h, b] of outs.entries()) {
-              const got = await readFloats(device, b, rowsPer);
-              for (const r of [0, (rowsPer >> 1) + 1, rowsPer - 1]) {
+              const gotAll = await readFloats(device, b, T * rowsPer);
+              for (const [t, r] of [0, T - 1].flatMap((t) => [0, (rowsPer >> 1) + 1, rowsPer - 1].map((r) => [t, r] as const))) {
+                const xin = referenceInput(xAll.subarray(t * shape.K, (t + 1) * shape.K), aux, folded ? (shape.kind === 'down' ? 'swiglu' : 'rmsnorm') : 'none');
+                const got = gotAll.subarray(t * rowsPer);
                 const rowBytes = byteSize(type, shape.K);
                 const wr = toFloat32(type, stored[h]!.subarray(r * rowBytes, (r + 1) * rowBytes), shape.K);
                 let want = 0, mag = 0;
@@ -356,7 +371,7 @@ export function gpuKernelTable(r: GpuKernelReport): string {
     '',
     `Plain copy (copyBufferToBuffer, ${mb(r.copy.bytes / 2)} MB): ${r.copy.gbPerS} GB/s read + written. Read-only shader (${mb(r.read.bytes)} MB): ${r.read.gbPerS} GB/s.`,
     '',
-    '| family | type | shape K→N | variant | µs per matvec (median) | weight MB | GB/s | % of copy | % of read-only | matvecs per pass | check vs cpu (max rel. err) |',
+    '| family | type | shape K→N | variant | µs per matvec (median; eight tokens: per step) | weight MB | GB/s | % of copy | % of read-only | matvecs per pass | check vs cpu (max rel. err) |',
     '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...r.rows.map(
       (x) =>

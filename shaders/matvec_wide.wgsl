@@ -116,3 +116,70 @@ fn matvec_wide(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
   }
   if (lid % WL == 0u) { wide_store(t, row, vec2f(wred[lid], wred[256u + lid])); }
 }
+
+// ---- Several tokens per workgroup: matvec_wide_tokens (steps of 2 to 32 rows) ----
+// The one-token entry reads every weight block once per token, so a batched decode step of eight
+// sequences (or a short prompt) read each matrix eight times: a 1B model's weights do not stay in
+// a GPU's L2 between tokens. Here a workgroup computes the same WROWS rows for TW tokens: each
+// lane dequantises its block of both rows once (the reader's deq32) and takes it to every token's
+// inputs, so the weights are read once per TW tokens, as llama.cpp's mul_mat_vec does for up to
+// 8 columns. One block per loop step: the two dequantised rows (16 vec4s) stay live across the
+// tokens. Tokens past the step's last re-read its inputs and are not stored. No folded input: the
+// folds serve one-token steps only.
+
+override TW: u32 = 4u; // tokens per workgroup, 2 to 8
+
+var<workgroup> wredt: array<f32, 512u * TW>; // 256 threads x 2 rows x TW tokens
+
+/** Lane `lane`'s partial dot products of rows row, row + 1 for tokens t0 .. t0 + TW - 1 (clamped to T - 1). */
+fn wide_tokens_dot(lane: u32, row: u32, t0: u32, T: u32) -> array<vec2f, 8> {
+  let r0 = min(row, p.N - 1u);
+  let r1 = min(row + 1u, p.N - 1u);
+  let nblk = p.K / 32u;
+  var acc: array<vec2f, 8>;
+  for (var b = lane; b < nblk; b += WL) {
+    let w0 = deq32(r0, b, p.K);
+    let w1 = deq32(r1, b, p.K);
+    for (var i = 0u; i < TW; i++) {
+      let j = (p.x_off + min(t0 + i, T - 1u) * p.K) / 4u + b * 8u;
+      var s = vec2f(0.0);
+      for (var v = 0u; v < 8u; v++) {
+        let xv = x4[j + v];
+        s += vec2f(dot(w0.v[v], xv), dot(w1.v[v], xv));
+      }
+      acc[i] += s;
+    }
+  }
+  return acc;
+}
+
+/** Sum j of a row group (j = 2 x token + row within the pair) stored, if its row and token exist. */
+fn wide_tokens_store(t0: u32, T: u32, row: u32, j: u32, s: f32) {
+  let t = t0 + j / 2u;
+  let n = row + j % 2u;
+  if (t < T && n < p.N) { store(t, p.row_off + n, s); }
+}
+
+@compute @workgroup_size(256)
+fn matvec_wide_tokens(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let T = token_count();
+  let t0 = wg.z * TW;
+  if (t0 >= T) { return; }
+  let row0 = (wg.x + wg.y * nwg.x) * WROWS;
+  let row = row0 + (lid / WL) * 2u;
+  let acc = wide_tokens_dot(lid % WL, row, t0, T);
+  for (var i = 0u; i < TW; i++) {
+    wredt[(2u * i) * 256u + lid] = acc[i].x;
+    wredt[(2u * i + 1u) * 256u + lid] = acc[i].y;
+  }
+  workgroupBarrier();
+  for (var s = WL / 2u; s > 0u; s >>= 1u) {
+    if (lid % WL < s) {
+      for (var j = 0u; j < 2u * TW; j++) { wredt[j * 256u + lid] += wredt[j * 256u + lid + s]; }
+    }
+    workgroupBarrier();
+  }
+  // the group's first 2 x TW lanes store one sum each
+  let j = lid % WL;
+  if (j < 2u * TW) { wide_tokens_store(t0, T, row, j, wredt[j * 256u + lid - j]); }
+}

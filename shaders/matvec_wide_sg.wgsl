@@ -35,3 +35,37 @@ fn matvec_wide_sg(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
     wide_store(t, row, s);
   }
 }
+
+// matvec_wide_tokens (matvec_wide.wgsl) with subgroup reductions, numbered the same way.
+@compute @workgroup_size(256)
+fn matvec_wide_tokens_sg(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                         @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32) {
+  let T = token_count();
+  let t0 = wg.z * TW;
+  if (t0 >= T) { return; }
+  let row0 = (wg.x + wg.y * nwg.x) * WROWS;
+  let lane = sgid * sgs + sgi;
+  let row = row0 + (lane / WL) * 2u;
+  var acc = wide_tokens_dot(lane % WL, row, t0, T);
+  for (var o = 1u; o < WL; o <<= 1u) {
+    for (var i = 0u; i < TW; i++) {
+      let other = subgroupShuffleXor(acc[i], o);
+      acc[i] = select(acc[i], acc[i] + other, o < sgs);
+    }
+  }
+  let run = min(WL, sgs);
+  if (lane % run == 0u) {
+    for (var i = 0u; i < TW; i++) {
+      wredt[(2u * i) * 256u + lane / run] = acc[i].x;
+      wredt[(2u * i + 1u) * 256u + lane / run] = acc[i].y;
+    }
+  }
+  workgroupBarrier();
+  let j = lane % WL;
+  if (j < 2u * TW) {
+    let first = lane - j; // the group's first lane
+    var s = 0.0;
+    for (var i = first / run; i < (first + WL) / run; i++) { s += wredt[j * 256u + i]; }
+    wide_tokens_store(t0, T, row, j, s);
+  }
+}

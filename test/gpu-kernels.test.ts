@@ -27,8 +27,10 @@ describe('GPU kernel harness', () => {
             expect(x.ok).toBe(true);
           }
         }
-    // the GPU family also times the transformer's decode form (RMSNorm folded into gate|up)
+    // the GPU family also times the transformer's decode form (RMSNorm folded into gate|up), and
+    // an eight-token step of every type and shape
     expect(r.rows.some((x) => x.family === 'gpu' && x.variant === 'folded' && x.shape.includes('gate|up'))).toBe(true);
+    expect(r.rows.filter((x) => x.family === 'gpu' && x.variant === 'eight tokens')).toHaveLength(GPU_KERNEL_TYPES.length * 3);
     const table = gpuKernelTable(r);
     expect(table.split('\n').filter((l) => /^\| (gpu|cpu-backed) \|/.test(l))).toHaveLength(r.rows.length);
     expect(table).toContain('GB/s read + written');

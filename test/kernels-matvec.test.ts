@@ -3,7 +3,8 @@
  * lanes per row; 8 rows of 64 lanes for K >= 4096) in both reductions, subgroup shuffles and workgroup memory, against the CPU
  * reference on odd shapes: N not a multiple of 16 (and N = 1), K a whole number of 32-blocks but
  * not of the 64 blocks two lanes' loop steps take, several parts, fused segments, bias,
- * accumulate and the folded RMSNorm / SwiGLU inputs, T of 1 and 3.
+ * accumulate and the folded RMSNorm / SwiGLU inputs, T of 1, 3 and 6. Steps of several tokens
+ * take matvec_wide_tokens (TOKENS_PER_WORKGROUP tokens per weight pass) unless an input is folded.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockElements, fromFloat32, toFloat32, type DType } from '../src/formats/dtypes.js';
@@ -73,7 +74,7 @@ describe('the wide decode matvec', () => {
     ['Q5_K', 512, 17],
     ['IQ4_XS', 256, 17],
   ];
-  it.each(cases)('%s, K=%i, N=%i in two parts, with bias, T 1 and 3: both reductions', async (dtype, K, N) => {
+  it.each(cases)('%s, K=%i, N=%i in two parts, with bias, T 1, 3 and 6 (several tokens per workgroup, the last group partial): both reductions', async (dtype, K, N) => {
     const bytes = weightBytes(dtype, N * K, 5);
     const wq = toFloat32(dtype, bytes, N * K);
     const rowBytes = bytes.length / N;
@@ -84,7 +85,7 @@ describe('the wide decode matvec', () => {
     ];
     const bias = randoms(N, 6);
     for (const matvec of kernels) {
-      for (const T of [1, 3]) {
+      for (const T of [1, 3, 6]) {
         const x = randoms(T * K, 7 + T);
         const y = g.buffer(T * N);
         const ops = await matmulOps(cache, { label: 'mm', dtype, K, parts, x: g.buffer(x), y, bias: g.buffer(bias), step: g.step, dummy: g.buffer(4), matvec });

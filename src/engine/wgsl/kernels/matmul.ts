@@ -64,6 +64,14 @@ export interface MatmulArgs {
 
 export type MatvecKernel = 'wide' | 'wide-wg' | 'classic';
 
+/**
+ * Tokens per workgroup of matvec_wide_tokens (shaders/matvec_wide.wgsl), the GPU matvec of steps
+ * of 2 to MATVEC_MAX_TOKENS rows: each weight block is read once per this many tokens. Four keeps
+ * eight accumulators and two dequantised blocks per thread; 8 (llama.cpp's mul_mat_vec limit) is
+ * one pass for eight streams. Chosen from the arithmetic, not yet timed on a GPU.
+ */
+export const TOKENS_PER_WORKGROUP = 4;
+
 /** Bytes of workgroup memory besides the folded input: matvec_wide's reduction array. */
 const WIDE_REDUCTION_BYTES = 2048;
 
@@ -125,8 +133,17 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
       : kernel === 'wide-wg'
         ? cache.get(['matmul', 'matvec_wide'], 'matvec_wide', a.dtype, constants)
         : cache.get('matmul', a.cpuBacked ? 'matvec_rows' : 'matvec', a.dtype, constants);
-  const [mv, gms] = await Promise.all([
+  // Steps of several tokens (no folded input) take matvec_wide_tokens: TOKENS_PER_WORKGROUP
+  // tokens per weight pass instead of one.
+  const multi = wide && !mode;
+  const tokensPipeline = !multi
+    ? undefined
+    : kernel === 'wide'
+      ? cache.get(['matmul', 'matvec_wide', 'matvec_wide_sg'], 'matvec_wide_tokens_sg', a.dtype, { WL: lanes, TW: TOKENS_PER_WORKGROUP }, ['subgroups'])
+      : cache.get(['matmul', 'matvec_wide'], 'matvec_wide_tokens', a.dtype, { WL: lanes, TW: TOKENS_PER_WORKGROUP });
+  const [mv, mt, gms] = await Promise.all([
     matvecPipeline,
+    tokensPipeline,
     mode ? undefined : Promise.all(a.parts.map((part) => (a.cpuBacked ? cache.get('matmul', 'gemm_rows', a.dtype) : cache.get(['matmul', 'gemm_tiled'], 'gemm_tiled', a.dtype, { GT_TOKENS: a.gemmTokens ?? gemmTokens(part.rows) })))),
   ]);
   const aux = !a.input ? a.dummy : 'rmsnorm' in a.input ? a.input.rmsnorm : a.input.swiglu;
@@ -134,13 +151,20 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   const matvec: Op[] = [];
   const gemm: Op[] = [];
   for (const [i, part] of a.parts.entries()) {
-    const entries = { ...partEntries(cache, a, i, { y, seg1, seg2, N, xOffset: a.xOffset ?? 0, eps }), 1: a.x };
+    const own = partEntries(cache, a, i, { y, seg1, seg2, N, xOffset: a.xOffset ?? 0, eps });
+    const entries = { ...own, 1: a.x };
     // Only the matvec entries have the folded-input prologue that reads aux; the wide ones read
     // x as vec4s through a second binding.
     const matvecEntries = a.cpuBacked ? entries : wide ? { ...entries, 8: aux, 10: a.x } : { ...entries, 8: aux };
     const tokens = (T: number) => a.tokens ?? T;
     const groups = Math.ceil(part.rows / (a.cpuBacked ? 64 : wide ? wideRows : 4));
-    matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
+    if (mt) {
+      matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, 1), active: (T) => tokens(T) === 1 });
+      // it reads the inputs only as vec4s (binding 10), and no aux
+      matvec.push({ label: a.label, pipeline: mt, bindGroup: bind(device, mt, { ...own, 10: a.x }, a.label), workgroups: (T) => grid(groups, Math.ceil(tokens(T) / TOKENS_PER_WORKGROUP)), active: (T) => tokens(T) > 1 });
+    } else {
+      matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
+    }
     const gm = gms?.[i];
     if (gm) {
       const tile = a.gemmTokens ?? gemmTokens(part.rows);
