@@ -24,8 +24,8 @@ struct Params {
 struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>; // paged.wgsl: float32 bits, or float16 pairs (KV_HALF)
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
@@ -34,6 +34,24 @@ struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 @group(0) @binding(7) var<storage, read> q4: array<vec4f>;
 @group(0) @binding(8) var<storage, read> k4: array<vec4f>;
 @group(0) @binding(9) var<storage, read> v4: array<vec4f>;
+
+/** Element i of the key (value) cache, and elements 4 i4 .. 4 i4 + 3. */
+fn k_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(k_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(k_cache[i]);
+}
+fn v_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(v_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(v_cache[i]);
+}
+fn k4_at(i4: u32) -> vec4f {
+  if (KV_HALF) { return vec4f(unpack2x16float(k_cache[2u * i4]), unpack2x16float(k_cache[2u * i4 + 1u])); }
+  return k4[i4];
+}
+fn v4_at(i4: u32) -> vec4f {
+  if (KV_HALF) { return vec4f(unpack2x16float(v_cache[2u * i4]), unpack2x16float(v_cache[2u * i4 + 1u])); }
+  return v4[i4];
+}
 
 // Threads per workgroup, a power of two: 256 on GPUs, where the scores of a chunk are computed
 // in one pass and WG / 64 groups of threads share the weighted sum of values; 64 on CPU-backed
@@ -93,7 +111,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   for (var j = start + lid; j < end; j += WG) {
     let ko = kv_row(t, j) * kvw + kvh * p.head_dim;
     var s = 0.0;
-    for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_cache[ko + d]; }
+    for (var d = 0u; d < p.head_dim; d++) { s += q[qo + d] * k_at(ko + d); }
     s = score(s);
     sc[j - start] = s;
     m = max(m, s);
@@ -125,7 +143,7 @@ fn attn_partial(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let direct = len <= chunk_size();
   for (var d = lid % 64u; d < p.head_dim; d += 64u) {
     var acc = 0.0;
-    for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_cache[kv_row(t, j) * kvw + kvh * p.head_dim + d]; }
+    for (var j = start + grp; j < end; j += groups) { acc += sc[j - start] * v_at(kv_row(t, j) * kvw + kvh * p.head_dim + d); }
     if (groups == 1u) {
       finish(base, qo + d, d, acc, sum, direct);
     } else {
@@ -175,13 +193,13 @@ fn attend(t: u32, h: u32, start: u32, end: u32, direct: bool, part_at: u32) {
   for (var j = start; j < end; j++) {
     let ko = kv_row(t, j) * p.kv_heads * hd4 + kvo;
     var s = 0.0;
-    for (var d = 0u; d < hd4; d++) { s += dot(q4[qo + d], k4[ko + d]); }
+    for (var d = 0u; d < hd4; d++) { s += dot(q4[qo + d], k4_at(ko + d)); }
     s = score(s);
     let mn = max(m, s);
     let alpha = exp(m - mn);
     let e = exp(s - mn);
     l = l * alpha + e;
-    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4[ko + d]; }
+    for (var d = 0u; d < hd4; d++) { acc[d] = acc[d] * alpha + e * v4_at(ko + d); }
     m = mn;
   }
   if (direct) {

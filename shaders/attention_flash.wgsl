@@ -25,8 +25,17 @@ struct Params {
 struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>; // paged.wgsl: float32 bits, or float16 pairs (KV_HALF)
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>;
+
+fn k_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(k_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(k_cache[i]);
+}
+fn v_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(v_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(v_cache[i]);
+}
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
@@ -103,7 +112,7 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     for (var i = lid; i < BK * HD; i += WG) {
       let j = i / HD;
       var v = 0.0;
-      if (kb + j < hi) { v = k_cache[kv_row(t0, kb + j) * kvw + ko + i % HD]; }
+      if (kb + j < hi) { v = k_at(kv_row(t0, kb + j) * kvw + ko + i % HD); }
       kv[j * (HD + 1u) + i % HD] = v;
     }
     workgroupBarrier();
@@ -139,7 +148,7 @@ fn attn_flash(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index)
     for (var i = lid; i < BK * HD; i += WG) {
       let j = i / HD;
       var v = 0.0;
-      if (kb + j < hi) { v = v_cache[kv_row(t0, kb + j) * kvw + ko + i % HD]; }
+      if (kb + j < hi) { v = v_at(kv_row(t0, kb + j) * kvw + ko + i % HD); }
       kv[j * (HD + 1u) + i % HD] = v;
     }
     for (var r = lid; r < R; r += WG) {

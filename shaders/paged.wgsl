@@ -4,9 +4,17 @@
 //   kv_meta[2t + 1]  where row t's block table starts in kv_meta (rows of a sequence share it)
 //   then the block tables: table[i] is the cache block holding positions 16i .. 16i + 15.
 // A cache buffer holds [block, 16 positions, kv_heads * head_dim]: position j of row t's
-// sequence is cache row kv_row(t, j).
+// sequence is cache row kv_row(t, j). Its elements are float32, or with KV_HALF float16 pairs
+// packed in u32 words (half the bytes; unpack2x16float and pack2x16float are core WGSL, so no
+// shader-f16 is needed). The buffers are array<u32> either way, float32 read through bitcast.
 
 const KV_BLOCK = 16u;
+override KV_HALF: bool = false;
+
+/** Two cache elements as one word: float16 values beyond its range would be undefined, so clamped. */
+fn kv_pack(v: vec2f) -> u32 {
+  return pack2x16float(clamp(v, vec2f(-65504.0), vec2f(65504.0)));
+}
 
 @group(0) @binding(15) var<storage, read> kv_meta: array<u32>;
 

@@ -26,8 +26,8 @@ struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 @group(0) @binding(3) var<uniform> step: Step;
 @group(0) @binding(4) var<storage, read> k_in: array<f32>;
 @group(0) @binding(5) var<storage, read> v_in: array<f32>;
-@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
-@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+@group(0) @binding(6) var<storage, read_write> k_cache: array<u32>; // paged.wgsl: float32 bits, or float16 pairs (KV_HALF)
+@group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
 
 /** The two dimensions of pair i (0 .. head_dim / 2): rotated below rot_dim / 2, else two passed-through ones. */
 fn pair(i: u32) -> vec2u {
@@ -44,7 +44,24 @@ fn rotate(a: f32, b: f32, pos: u32, i: u32) -> vec2f {
   return vec2f(a * cs.x - b * cs.y, a * cs.y + b * cs.x);
 }
 
-/** One invocation per rotated pair: a token's q heads come first, then its kv heads. */
+/** Dimension d of the key at k_in[src ..], rotated (for float16 words, built a dimension at a time). */
+fn k_dim(src: u32, d: u32, pos: u32) -> f32 {
+  let rh = p.rot_dim / 2u;
+  if (d >= p.rot_dim) { return k_in[src + d]; }
+  if (p.neox != 0u) {
+    let i = d % rh;
+    let r = rotate(k_in[src + i], k_in[src + i + rh], pos, i);
+    return select(r.x, r.y, d >= rh);
+  }
+  let r = rotate(k_in[src + (d & ~1u)], k_in[src + (d | 1u)], pos, d / 2u);
+  return select(r.x, r.y, (d & 1u) == 1u);
+}
+
+/**
+ * One invocation per rotated pair: a token's q heads come first, then its kv heads. With KV_HALF a
+ * kv head's invocation i writes word i (dimensions 2i, 2i + 1) instead: neox pairs are not adjacent,
+ * and two invocations must not write halves of one word.
+ */
 @compute @workgroup_size(64)
 fn rope_store(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
   let idx = g.x + g.y * n.x * 64u;
@@ -66,9 +83,15 @@ fn rope_store(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
   let width = p.kv_heads * p.head_dim;
   let src = t * width + (h - p.heads) * p.head_dim;
   let dst = kv_row(t, pos) * width + (h - p.heads) * p.head_dim;
+  if (KV_HALF) {
+    let w = dst / 2u + i; // head_dim is even
+    k_cache[w] = kv_pack(vec2f(k_dim(src, 2u * i, pos), k_dim(src, 2u * i + 1u, pos)));
+    v_cache[w] = kv_pack(vec2f(v_in[src + 2u * i], v_in[src + 2u * i + 1u]));
+    return;
+  }
   let v = rotate(k_in[src + ij.x], k_in[src + ij.y], pos, i);
-  k_cache[dst + ij.x] = v.x;
-  k_cache[dst + ij.y] = v.y;
-  v_cache[dst + ij.x] = v_in[src + ij.x];
-  v_cache[dst + ij.y] = v_in[src + ij.y];
+  k_cache[dst + ij.x] = bitcast<u32>(v.x);
+  k_cache[dst + ij.y] = bitcast<u32>(v.y);
+  v_cache[dst + ij.x] = bitcast<u32>(v_in[src + ij.x]);
+  v_cache[dst + ij.y] = bitcast<u32>(v_in[src + ij.y]);
 }

@@ -9,6 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionOps, attentionPartialBytes, flashTiles } from '../src/engine/wgsl/kernels/attention.js';
 import { PipelineCache } from '../src/engine/wgsl/kernels/op.js';
+import { f16ToF32, f32ToF16, fromFloat32 } from '../src/formats/dtypes.js';
 import { gpu, nmse, randoms } from './helpers/gpu.js';
 
 const NMSE = 1e-10;
@@ -100,7 +101,8 @@ describe('flash attention (GPU kernels)', () => {
  * own sequence's positions through a block table whose blocks are out of order and partly shared
  * (a prefix block of two sequences), against the reference on each sequence's logical cache.
  * Every attention family: the GPU's flash kernels (one-row tiles for several sequences), the
- * CPU-backed barrier-free kernels (head_dim a multiple of 4) and the split kernel (head_dim 10).
+ * CPU-backed barrier-free kernels (head_dim a multiple of 4) and the split kernel (head_dim 10),
+ * each over a float32 cache and a float16 one.
  */
 describe('paged attention: several sequences per step through block tables', () => {
   interface Seq { pos: number; rows: number; blocks: number[] }
@@ -114,16 +116,20 @@ describe('paged attention: several sequences per step through block tables', () 
     ['CPU-backed, a 5-row chunk from 250 and a decode row at 70, head_dim 12', { heads: 6, kvHeads: 2, hd: 12, cpuBacked: true, seqs: [{ pos: 250, rows: 5, blocks: [30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14] }, { pos: 70, rows: 1, blocks: [1, 3, 5, 7, 9] }] }],
     ['CPU-backed split kernel (head_dim 10), a 3-row chunk from 60 and decode rows at 300 and 2', { heads: 6, kvHeads: 2, hd: 10, cpuBacked: true, seqs: [{ pos: 60, rows: 3, blocks: [9, 8, 7, 6] }, { pos: 300, rows: 1, blocks: [2, 44, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] }, { pos: 2, rows: 1, blocks: [9] }] }],
   ];
-  it.each(cases)('%s', async (_, c) => {
+  // Each case with a float32 cache, then with float16 pairs (paged.wgsl's KV_HALF) against the
+  // reference on the same values rounded to float16.
+  it.each(cases.flatMap(([name, c]) => [[name, c, false], [`${name}, float16 cache`, c, true]] as [string, PagedCase, boolean][]))('%s', async (_, c, half) => {
     const kvw = c.kvHeads * c.hd;
     const T = c.seqs.reduce((n, s) => n + s.rows, 0);
     const maxSeq = 320;
-    const q = randoms(T * c.heads * c.hd, 61).map((v) => v * 3), kc = randoms(NB * 16 * kvw, 62), vc = randoms(NB * 16 * kvw, 63);
+    const round = (x: Float32Array) => (half ? x.map((v) => f16ToF32(f32ToF16(v))) : x);
+    const q = randoms(T * c.heads * c.hd, 61).map((v) => v * 3), kc = round(randoms(NB * 16 * kvw, 62)), vc = round(randoms(NB * 16 * kvw, 63));
+    const stored = (x: Float32Array) => g.buffer(half ? fromFloat32('F16', x) : x);
     const out = g.buffer(T * c.heads * c.hd);
     const ops = await attentionOps(cache, {
-      label: 'att', heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, maxSeq, q: g.buffer(q), kCache: g.buffer(kc), vCache: g.buffer(vc),
+      label: 'att', heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, maxSeq, q: g.buffer(q), kCache: stored(kc), vCache: stored(vc),
       partial: g.buffer(attentionPartialBytes(c.heads, c.hd, maxSeq, T, T) / 4), out, step: g.step, meta: g.meta(c.seqs), cpuBacked: c.cpuBacked,
-      window: c.window, softcap: c.softcap, workgroupStorage: c.storage,
+      window: c.window, softcap: c.softcap, workgroupStorage: c.storage, kvHalf: half,
     });
     if (c.storage) expect(ops.map((o) => o.label)).toEqual(['att.partial', 'att.combine']);
     const span = Math.max(...c.seqs.map((s) => s.pos + s.rows));

@@ -105,9 +105,10 @@ export class WgslTransformer {
     readonly cpuBacked: boolean,
     readonly maxBatch: number,
     kvCacheBytes?: number,
+    kvDtype: 'f32' | 'f16' = 'f32',
   ) {
     this.logitRows = Math.max(1, Math.min(MAX_STEP, Math.floor(LOGITS_BYTES / (c.vocabSize * 4))));
-    this.kv = planWgslKv(device, c, maxSeq, maxBatch, kvCacheBytes);
+    this.kv = planWgslKv(device, c, maxSeq, maxBatch, kvCacheBytes, kvDtype);
     this.stepSeqs = Math.min(maxBatch, MAX_STEP);
     const binding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     let rows = this.stepSeqs;
@@ -115,8 +116,15 @@ export class WgslTransformer {
     this.decodeRows = rows;
   }
 
-  static async create(device: GPUDevice, c: ModelConfig, weights: GpuWeights, maxSeq: number, cpuBacked = false, o: { maxBatch?: number; kvCacheBytes?: number } = {}): Promise<WgslTransformer> {
-    const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked, o.maxBatch ?? 1, o.kvCacheBytes);
+  static async create(
+    device: GPUDevice,
+    c: ModelConfig,
+    weights: GpuWeights,
+    maxSeq: number,
+    cpuBacked = false,
+    o: { maxBatch?: number; kvCacheBytes?: number; kvDtype?: 'f32' | 'f16' } = {},
+  ): Promise<WgslTransformer> {
+    const t = new WgslTransformer(device, c, weights, maxSeq, cpuBacked, o.maxBatch ?? 1, o.kvCacheBytes, o.kvDtype);
     try {
       await t.build();
     } catch (e) {
@@ -129,6 +137,11 @@ export class WgslTransformer {
   /** Bytes of the KV cache (all layers' keys and values). */
   get kvBytes(): number {
     return this.kv.bytes;
+  }
+
+  /** Bytes of one layer's keys (or values) in one block. */
+  private get kvBlockBytes(): number {
+    return KV_BLOCK_SIZE * this.c.nKvHeads * this.c.headDim * (this.kv.dtype === 'f16' ? 2 : 4);
   }
 
   private buffer(floats: number, label: string, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
@@ -178,6 +191,7 @@ export class WgslTransformer {
       return t;
     };
     const neox = c.ropeLayout === 'neox';
+    const kvHalf = this.kv.dtype === 'f16';
     // Gemma normalises each block's output before the residual add: the output and down
     // projections then write into xo, which is normed and added, instead of adding into x.
     const xo = c.postNorms ? this.buffer(T * c.dim, 'xo') : undefined;
@@ -219,8 +233,8 @@ export class WgslTransformer {
     for (let l = 0; l < c.nLayers; l++) {
       const p = `blk.${l}.`;
       // [block, position in block, kv_heads x head_dim]
-      const kCache = this.buffer(this.kv.numBlocks * KV_BLOCK_SIZE * kvDim, `${p}k_cache`);
-      const vCache = this.buffer(this.kv.numBlocks * KV_BLOCK_SIZE * kvDim, `${p}v_cache`);
+      const kCache = this.buffer((this.kv.numBlocks * this.kvBlockBytes) / 4, `${p}k_cache`);
+      const vCache = this.buffer((this.kv.numBlocks * this.kvBlockBytes) / 4, `${p}v_cache`);
       this.kCaches.push(kCache);
       this.vCaches.push(vCache);
       const qkvBias = c.qkvBias ? ['attn_q.bias', 'attn_k.bias', 'attn_v.bias'].map((n) => p + n) : undefined;
@@ -246,10 +260,10 @@ export class WgslTransformer {
             await normRowsOp(cache, { label: p + 'k_norm', width: c.headDim, rowsPerToken: c.nKvHeads, eps: c.normEps, x: k, weight: w.vector(p + 'attn_k_norm.weight'), step, cpuBacked: this.cpuBacked }),
           ]
         : [];
-      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig: trigOf(l), step, meta, rotDim: c.ropeDim });
+      const rope = await ropeStoreOp(cache, { label: p + 'rope_store', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, neox, q, k, v, kCache, vCache, trig: trigOf(l), step, meta, rotDim: c.ropeDim, kvHalf });
       const attention = await attentionOps(cache, {
         label: p + 'attention', heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, maxSeq: this.maxSeq, q, kCache, vCache, partial, out: att, step, meta, cpuBacked: this.cpuBacked,
-        scale: c.queryScale, window: attentionWindow(c, l), softcap: c.attnSoftcap,
+        scale: c.queryScale, window: attentionWindow(c, l), softcap: c.attnSoftcap, kvHalf,
       });
       const act = await siluMulOp(cache, { width: c.hiddenDim, gate: g, up: u, step, gelu });
       this.gemmLayers.push(attnNorm, ...qkv.gemm, ...qkNorm, rope, ...attention, ...out.gemm, ...postAttn, ffnNorm, ...gateUp.gemm, act, ...down.gemm, ...postFfn);
@@ -544,7 +558,7 @@ export class WgslTransformer {
   /** Copies one KV block (every layer's keys and values) into another: copy-on-write of a shared block. */
   copyBlock(src: number, dst: number): void {
     for (const id of [src, dst]) if (!Number.isInteger(id) || id < 0 || id >= this.kv.numBlocks) throw new RangeError(`KV block ${id} is outside 0..${this.kv.numBlocks - 1}`);
-    const bytes = KV_BLOCK_SIZE * this.c.nKvHeads * this.c.headDim * 4;
+    const bytes = this.kvBlockBytes;
     const caches = [...this.kCaches, ...this.vCaches];
     // WebGPU copies between two buffers only: through a scratch buffer holding every layer's block.
     this.blockScratch ??= this.buffer((caches.length * bytes) / 4, 'kv_block.scratch');
@@ -577,12 +591,14 @@ interface Piece {
 }
 
 /**
- * The paged KV cache on this device: planKvCache's f32 blocks, capped so that one layer's keys
- * (or values) fit one storage binding. A RangeError when not even one full context fits.
+ * The paged KV cache on this device: planKvCache's blocks (float32, or float16 pairs), capped so
+ * that one layer's keys (or values) fit one storage binding. A RangeError when not even one full
+ * context fits.
  */
-export function planWgslKv(device: GPUDevice, c: ModelConfig, maxSeq: number, maxBatch: number, kvCacheBytes?: number): KvCacheInfo {
-  const plan = planKvCache(c, maxSeq, maxBatch, 4, kvCacheBytes);
-  const layerBlockBytes = KV_BLOCK_SIZE * c.nKvHeads * c.headDim * 4;
+export function planWgslKv(device: GPUDevice, c: ModelConfig, maxSeq: number, maxBatch: number, kvCacheBytes?: number, kvDtype: 'f32' | 'f16' = 'f32'): KvCacheInfo {
+  const element = kvDtype === 'f16' ? 2 : 4;
+  const plan = planKvCache(c, maxSeq, maxBatch, element, kvCacheBytes);
+  const layerBlockBytes = KV_BLOCK_SIZE * c.nKvHeads * c.headDim * element;
   const binding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const cap = Math.floor(binding / layerBlockBytes);
   const need = Math.ceil(maxSeq / KV_BLOCK_SIZE);

@@ -9,7 +9,7 @@
  * chunk, merged by attn_combine) for decode, attn_rows (a thread per query and head) for prompt
  * steps; otherwise attn_partial on 64 threads.
  */
-import { bind, type Op, type PipelineCache, type StepShape } from './op.js';
+import { bind, kvConstants, type Op, type PipelineCache, type StepShape } from './op.js';
 
 /**
  * Cached positions per attention workgroup (attn_decode: per thread): 256 for prompt steps (many
@@ -30,6 +30,8 @@ export async function attentionOps(
     scale?: number; window?: number; softcap?: number;
     /** Workgroup memory the flash kernels may use (default: the device's limit); tests lower it to reach the small tiles. */
     workgroupStorage?: number;
+    /** The cache holds float16 pairs (paged.wgsl's KV_HALF). */
+    kvHalf?: boolean;
   },
 ): Promise<Op[]> {
   if (a.headDim > 512) throw new Error(`attention: head_dim ${a.headDim} is above the supported 512`);
@@ -52,8 +54,10 @@ export async function attentionOps(
     // On SwiftShader a 480-token prompt of the 135M model spent 20.6 s in attn_rows against
     // 34.0 s in a flash kernel (16 queries sharing key/value tiles in workgroup memory) that
     // this replaced: there workgroup memory is no cheaper than a buffer, and barriers are dear.
-    const [decodePipe, rowsPipe] = await Promise.all([cache.get(['paged', 'attention'], 'attn_decode'), cache.get(['paged', 'attention'], 'attn_rows')]);
-    const entries = { 3: a.partial, 4: params, 5: a.step, 6: a.out, 7: a.q, 8: a.kCache, 9: a.vCache, 15: a.meta };
+    const kv = kvConstants(a.kvHalf);
+    const [decodePipe, rowsPipe] = await Promise.all([cache.get(['paged', 'attention'], 'attn_decode', undefined, kv), cache.get(['paged', 'attention'], 'attn_rows', undefined, kv)]);
+    // the cache bound twice: as words (float16 pairs) and as vec4s (float32)
+    const entries = { 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out, 7: a.q, 8: a.kCache, 9: a.vCache, 15: a.meta };
     return [
       {
         label: `${a.label}.decode`,
@@ -82,7 +86,7 @@ export async function attentionOps(
   if (!a.cpuBacked && a.heads % a.kvHeads === 0 && decodeTiles && promptTiles) {
     const entries = { 0: a.q, 1: a.kCache, 2: a.vCache, 3: a.partial, 4: params, 5: a.step, 6: a.out, 15: a.meta };
     const flash = async (tiles: FlashTiles, label: string, active: (s: StepShape) => boolean): Promise<Op> => {
-      const pipe = await cache.get(['paged', 'attention_flash'], 'attn_flash', undefined, flashConstants(a.headDim, tiles));
+      const pipe = await cache.get(['paged', 'attention_flash'], 'attn_flash', undefined, kvConstants(a.kvHalf, flashConstants(a.headDim, tiles)));
       return {
         label: `${a.label}.${label}`,
         pipeline: pipe,
@@ -98,7 +102,7 @@ export async function attentionOps(
 
   // A workgroup per (token, head, chunk): 256 threads on GPUs (scores in one pass, four groups
   // summing values); 64 on CPU-backed adapters (head_dim not a multiple of 4).
-  const partialPipe = await cache.get(['paged', 'attention'], 'attn_partial', undefined, a.cpuBacked ? { WG: 64, ACCV: 1 } : { WG: 256, ACCV: 4 * 512 });
+  const partialPipe = await cache.get(['paged', 'attention'], 'attn_partial', undefined, kvConstants(a.kvHalf, a.cpuBacked ? { WG: 64, ACCV: 1 } : { WG: 256, ACCV: 4 * 512 }));
   return [
     {
       label: `${a.label}.partial`,

@@ -140,6 +140,11 @@ export function bind(device: GPUDevice, pipeline: GPUComputePipeline, entries: R
   });
 }
 
+/** The override constants of kernels that read or write the KV cache (shaders/paged.wgsl): KV_HALF where it holds float16. */
+export function kvConstants(half: boolean | undefined, others?: Record<string, number>): Record<string, number> | undefined {
+  return half ? { ...others, KV_HALF: 1 } : others;
+}
+
 /** Splits a workgroup count over x and y when it exceeds the 65535 per-dimension limit. */
 export function grid(count: number, z = 1): [number, number, number] {
   if (count <= 65535) return [Math.max(1, count), 1, z];

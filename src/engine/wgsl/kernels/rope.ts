@@ -1,6 +1,6 @@
 /** shaders/rope.wgsl: RoPE on q in place and on k while storing k and v into the paged cache (kv_meta, paged.wgsl), in one dispatch. */
 import type { LayerRope } from '../../../model/config.js';
-import { bind, grid, type Op, type PipelineCache } from './op.js';
+import { bind, grid, kvConstants, type Op, type PipelineCache } from './op.js';
 
 /** (cos, sin) × attnFactor of every position × rotated pair, in float64 then rounded: [maxSeq, dim/2, 2]. */
 export function ropeTable(r: LayerRope, maxSeq: number): Float32Array<ArrayBuffer> {
@@ -17,9 +17,11 @@ export function ropeTable(r: LayerRope, maxSeq: number): Float32Array<ArrayBuffe
 
 export async function ropeStoreOp(
   cache: PipelineCache,
-  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; meta: GPUBuffer; rotDim?: number },
+  a: { label: string; heads: number; kvHeads: number; headDim: number; neox: boolean; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; trig: GPUBuffer; step: GPUBuffer; meta: GPUBuffer; rotDim?: number;
+    /** The cache holds float16 pairs (paged.wgsl's KV_HALF). */
+    kvHalf?: boolean },
 ): Promise<Op> {
-  const pipeline = await cache.get(['paged', 'rope'], 'rope_store');
+  const pipeline = await cache.get(['paged', 'rope'], 'rope_store', undefined, kvConstants(a.kvHalf));
   const params = cache.uniform([a.heads, a.kvHeads, a.headDim, a.neox ? 1 : 0, a.rotDim ?? a.headDim, 0, 0, 0], `${a.label}.params`);
   return {
     label: a.label,
