@@ -120,7 +120,19 @@ export async function gpuBenchCli(argv: string[], resultsDir: string): Promise<v
         skipped.push(`webinfer wgsl, chained steps ${mode}: ${(e as Error).message}`);
       }
     }
-    if (long) await measureBoth(keys[0]!, 'long', Array(quick ? LONG_REPEATS.quick : LONG_REPEATS.full).fill(BENCH_TEXT).join(' '));
+    const longPrompt = Array(quick ? LONG_REPEATS.quick : LONG_REPEATS.full).fill(BENCH_TEXT).join(' ');
+    if (long) await measureBoth(keys[0]!, 'long', longPrompt);
+    // The long row again with a float32 cache (hardware GPUs default to float16): what halving the
+    // bytes attention reads gives at ~4,000 positions.
+    let longF32: BenchResult | undefined;
+    if (long) {
+      try {
+        log(`${NAMES[keys[0]!]}, long prompt: webinfer wgsl, float32 KV cache…`);
+        longF32 = await measure({ ...(await describe(paths[keys[0]!]!, NAMES[keys[0]!], longPrompt, decode, LONG_CONTEXT)), backend: 'wgsl', kvDtype: 'f32' });
+      } catch (e) {
+        skipped.push(`webinfer wgsl, float32 KV cache: ${(e as Error).message}`);
+      }
+    }
 
     const first = rows.find((r) => r.webinfer)?.webinfer;
     const f = (r?: BenchResult, k: 'decodeTokPerS' | 'prefillTokPerS' = 'decodeTokPerS') => (r ? String(r[k]) : '—');
@@ -152,6 +164,8 @@ export async function gpuBenchCli(argv: string[], resultsDir: string): Promise<v
           `webinfer ${ratio(lng.webinfer?.decodeTokPerS, short.webinfer?.decodeTokPerS)}, llama.cpp ${ratio(lng.native?.decodeTokPerS, short.native?.decodeTokPerS)}; ` +
           `webinfer / llama.cpp at the long prompt ${ratio(lng.webinfer?.decodeTokPerS, lng.native?.decodeTokPerS)}.`,
       );
+    if (lng?.webinfer && longF32)
+      lines.push('', `KV cache at the long prompt (${NAMES[lng.key]}): decode ${lng.webinfer.decodeTokPerS} tok/s with the default (${lng.webinfer.device?.match(/MiB (f16|f32)/)?.[1] ?? '?'}), ${longF32.decodeTokPerS} with float32: ${ratio(lng.webinfer.decodeTokPerS, longF32.decodeTokPerS)}.`);
     if (skipped.length) lines.push('', 'Skipped:', ...skipped.map((s) => `- ${s}`));
     const table = lines.join('\n');
     mkdirSync(resultsDir, { recursive: true });

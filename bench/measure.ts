@@ -34,6 +34,8 @@ export interface BenchCase {
   gpuSampling?: boolean;
   /** wgsl with GPU sampling: false runs the steps one at a time (createFetch's chainSteps). */
   chainSteps?: boolean;
+  /** createFetch's kvDtype (default: the backend's). */
+  kvDtype?: 'f16' | 'f32';
 }
 
 /** ~113 tokens with SmolLM2's tokenizer: the prefill the benchmark's targets name. */
@@ -97,7 +99,7 @@ async function readEvents(res: Response, onChunk: (chunk: any) => void): Promise
 
 export async function measure(c: BenchCase): Promise<BenchResult> {
   const t0 = performance.now();
-  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: c.maxModelLen ?? 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads, gpuSampling: c.gpuSampling, chainSteps: c.chainSteps });
+  const f = createFetch({ model: c.model, backend: c.backend, maxModelLen: c.maxModelLen ?? 512, executionProvider: c.executionProvider, onnxVariant: c.onnxVariant, threads: c.threads, gpuSampling: c.gpuSampling, chainSteps: c.chainSteps, kvDtype: c.kvDtype });
   const info = await f.ready;
   const loadMs = performance.now() - t0;
   const post = (body: object) => f('http://webinfer.local/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'default', prompt: c.prompt, temperature: 0, ...body }) });

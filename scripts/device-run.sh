@@ -108,7 +108,7 @@ for s in $steps; do
   case $s in
     info) step info 40 bash -c 'command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node scripts/device-info.mjs' ;;
     kernels) step kernels 100 "${tsx[@]}" bench/run.ts --node --gpu-kernels "${kernels[@]}" ;;
-    bench) wait_models >> "$OUT/bench.log" 2>&1; step bench 250 "${tsx[@]}" bench/run.ts --node --gpu "${bench[@]}" ;;
+    bench) wait_models >> "$OUT/bench.log" 2>&1; step bench 270 "${tsx[@]}" bench/run.ts --node --gpu "${bench[@]}" ;;
     profile) wait_models >> "$OUT/bench.log" 2>&1; step profile 60 "${tsx[@]}" bench/run.ts --node --gpu --profile-only "${profile[@]}" ;;
     # shellcheck disable=SC2086
     tests) step tests 150 node node_modules/vitest/vitest.mjs run $tests ;;

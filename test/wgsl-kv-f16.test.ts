@@ -46,7 +46,7 @@ describe.each(['cpu-backed', 'gpu'] as const)('kernels %s', (kernels) => {
     const prompt = tokensOf(vocab, 70, 1), decoded = tokensOf(vocab, 5, 2);
     const tokens = [...prompt, ...decoded];
     const all = await runner.forward(prompt, 0, true);
-    const rows = Array.from({ length: prompt.length }, (_, i) => all.slice(i * vocab, (i + 1) * vocab));
+    const rows: Float32Array[] = Array.from({ length: prompt.length }, (_, i) => all.slice(i * vocab, (i + 1) * vocab));
     for (const [i, t] of decoded.entries()) rows.push(await runner.forward([t], prompt.length + i));
     const weights = makeWeights(spec, vocab);
     const rounded = referenceLogits(spec, weights, tokens, (x) => f16ToF32(f32ToF16(x)));
@@ -68,7 +68,7 @@ describe.each(['cpu-backed', 'gpu'] as const)('kernels %s', (kernels) => {
     const prompt = tokensOf(vocab, 70, 5), decoded = tokensOf(vocab, 4, 6);
     const rowsOf = async (r: ModelRunner) => {
       const all = await r.forward(prompt, 0, true);
-      const rows = Array.from({ length: prompt.length }, (_, i) => all.slice(i * vocab, (i + 1) * vocab));
+      const rows: Float32Array[] = Array.from({ length: prompt.length }, (_, i) => all.slice(i * vocab, (i + 1) * vocab));
       for (const [i, t] of decoded.entries()) rows.push(await r.forward([t], prompt.length + i));
       return rows;
     };
