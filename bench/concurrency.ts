@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --node --concurrency [--backends=wasm,wgsl,cpu] [--streams=8] [--quick]
+ * npm run bench -- --node --concurrency [--backends=wasm,wgsl,cpu] [--streams=8] [--quick] [--files=a.gguf,b.gguf]
  *
  * Many conversations at once through the OpenAI API (createFetch), per backend, in one run:
  * - decode: one greedy stream alone, then `streams` concurrent greedy streams (different prompts),
@@ -7,10 +7,12 @@
  *   fastest of ROUNDS alternating runs of each);
  * - the prefix cache: time to first token of a chat turn that carries a ~1,000-token conversation,
  *   cold, then again after another conversation ran in between (cached_tokens from usage).
- * Models: stories260K (decode rows only: its context is 512) and SmolLM2-135M's shape in Q4_0.
+ * Models: stories260K (decode rows only: its context is 512) and SmolLM2-135M's shape in Q4_0, or
+ * in its place the GGUF files --files names (the GPU machine's run: the llama-quantize 135M and 1B
+ * files scripts/make-bench-models.ts --gpu writes).
  */
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createFetch } from '../src/index.js';
 import { ensureBenchModels } from '../scripts/make-bench-models.js';
@@ -169,7 +171,9 @@ export async function concurrencyCli(argv: string[], root: string, resultsDir: s
   const streams = Number(argv.find((a) => a.startsWith('--streams='))?.slice(10)) || 8;
   const quick = argv.includes('--quick');
   const models: { name: string; path: string; maxTokens: number; prefix: boolean }[] = [{ name: 'stories260K (F32)', path: join(root, 'models', 'stories260K.gguf'), maxTokens: 64, prefix: false }];
-  if (!quick) models.push({ name: 'SmolLM2-135M config (Q4_0)', path: ensureBenchModels()[0]!, maxTokens: 64, prefix: true });
+  const files = argv.find((a) => a.startsWith('--files='))?.slice(8).split(',');
+  if (files) models.push(...files.map((path) => ({ name: basename(path, '.gguf'), path, maxTokens: 64, prefix: true })));
+  else if (!quick) models.push({ name: 'SmolLM2-135M config (Q4_0)', path: ensureBenchModels()[0]!, maxTokens: 64, prefix: true });
   const decode: ConcurrencyRow[] = [];
   const prefix: PrefixRow[] = [];
   for (const m of models)
