@@ -3,13 +3,21 @@
  * attention in WebAssembly SIMD (wasm/*.ts), weights kept in their stored type, rows of each
  * matrix split across threads where memory can be shared.
  */
-import { toFloat32 } from '../../formats/dtypes.js';
+import { toFloat32, type DType } from '../../formats/dtypes.js';
 import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
 import { planKvCache, type LoadOptions, type LoadedRunner, type ModelRunner } from '../backend.js';
 import { WasmTransformer, type Matrix } from './forward.js';
 import { Kernels } from './kernels.js';
+
+/** The group a layer's matrix is stored with (backend: side by side), if any: q, k, v or gate, up. */
+function adjacentGroup(name: string): { key: string; names: string[] } | undefined {
+  const m = /^(blk\.\d+\.)(attn_[qkv]|ffn_gate|ffn_up)\.weight$/.exec(name);
+  if (!m) return undefined;
+  const parts = m[2]!.startsWith('attn') ? ['attn_q', 'attn_k', 'attn_v'] : ['ffn_gate', 'ffn_up'];
+  return { key: m[1]! + parts[0], names: parts.map((p) => `${m[1]}${p}.weight`) };
+}
 
 /** Mebibytes for a load report: whole above 10, one decimal below (a small model's cache is a fraction of one). */
 function mib(bytes: number): string {
@@ -23,6 +31,10 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
     const matrices = new Map<string, Matrix>();
     const small = new Map<string, Float32Array>();
     const shapes = new Map<string, number[]>();
+    // A layer's q, k, v and its gate, up are stored side by side (in that order) whatever order the
+    // file holds them in, so that a one-row step reads each group as one matrix (forward.ts): the
+    // first ones wait, copied, for the rest of their group.
+    const waiting = new Map<string, { name: string; dtype: DType; rows: number; cols: number; bytes: Uint8Array }[]>();
     const model = await loadModel(
       source,
       {
@@ -30,7 +42,14 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
           shapes.set(name, shape);
           if (shape.length === 2) {
             const [rows, cols] = shape as [number, number];
-            matrices.set(name, kernels.store(name, dtype, rows, cols, bytes));
+            const group = adjacentGroup(name);
+            if (!group) return void matrices.set(name, kernels.store(name, dtype, rows, cols, bytes));
+            const members = waiting.get(group.key) ?? [];
+            members.push({ name, dtype, rows, cols, bytes: members.length + 1 < group.names.length ? bytes.slice() : bytes });
+            if (members.length < group.names.length) return void waiting.set(group.key, members);
+            waiting.delete(group.key);
+            members.sort((a, b) => group.names.indexOf(a.name) - group.names.indexOf(b.name));
+            kernels.storeAdjacent(members).forEach((m, i) => matrices.set(members[i]!.name, m));
           } else {
             small.set(name, toFloat32(dtype, bytes, shape.reduce((a, b) => a * b, 1)));
           }
@@ -38,6 +57,8 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
       },
       options.onProgress,
     );
+    // groups the file did not complete (a model without a gate) are stored as they are
+    for (const m of [...waiting.values()].flat()) matrices.set(m.name, kernels.store(m.name, m.dtype, m.rows, m.cols, m.bytes));
     checkTensors(model.config, shapes);
     const maxSeqLen = Math.min(options.maxModelLen ?? model.config.contextLength, model.config.contextLength);
     const maxBatch = options.maxBatch ?? 8;

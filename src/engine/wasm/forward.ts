@@ -41,7 +41,14 @@ export class WasmTransformer {
   private readonly kvDim: number;
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
-  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables' | 'slots', number>;
+  private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables' | 'slots' | 'qkv1' | 'gateUp1', number>;
+  /**
+   * Per layer, q|k|v and gate|up read as one matrix where the backend stored them side by side in
+   * one type and layout (no biases): a one-row step then runs one matmul for each group, one job
+   * for the threads instead of three (or two), with k and v shared between them too. Their outputs
+   * go to qkv1 and gateUp1, whose parts are the q, k, v (gate, up) rows of that one token.
+   */
+  private readonly fused: { qkv?: Matrix; gateUp?: Matrix }[];
   /** Views of those the TypeScript reads and writes: the embeddings in, the head's input and logits out. */
   private readonly v: Record<'x' | 'xb' | 'logits', Float32Array>;
   /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
@@ -95,6 +102,8 @@ export class WasmTransformer {
       logits: a(CHUNK * c.vocabSize, 'the logits'),
       tables: a(CHUNK * this.maxBlocks, 'block tables'),
       slots: a(CHUNK, 'cache slots'),
+      qkv1: a(this.qDim + 2 * this.kvDim, 'activations'),
+      gateUp1: a(2 * c.hiddenDim, 'activations'),
     };
     k.reserveInputs(CHUNK * wide);
     k.reserveAttention(CHUNK, c.nHeads);
@@ -129,6 +138,16 @@ export class WasmTransformer {
       this.norms.set(name, ptr);
     }
     for (const [name, m] of matrices) m.bias = small.get(name.replace(/\.weight$/, '.bias'));
+    const adjacent = (names: string[]): Matrix | undefined => {
+      const ms = names.map((n) => matrices.get(n));
+      const [first] = ms;
+      if (!first || ms.some((m, i) => !m || m.bias || m.dtype !== first.dtype || m.layout !== first.layout || m.cols !== first.cols || (i > 0 && m.ptr !== ms[i - 1]!.ptr + ms[i - 1]!.bytes))) return undefined;
+      return { ptr: first.ptr, dtype: first.dtype, rows: ms.reduce((n, m) => n + m!.rows, 0), cols: first.cols, bytes: ms.reduce((n, m) => n + m!.bytes, 0), layout: first.layout };
+    };
+    this.fused = Array.from({ length: c.nLayers }, (_, l) => ({
+      qkv: adjacent(['attn_q', 'attn_k', 'attn_v'].map((n) => `blk.${l}.${n}.weight`)),
+      gateUp: adjacent(['ffn_gate', 'ffn_up'].map((n) => `blk.${l}.${n}.weight`)),
+    }));
   }
 
   private matrix(name: string): Matrix {
@@ -156,8 +175,8 @@ export class WasmTransformer {
   }
 
   /** out [T × rows] = W · x (+ bias) for each row. */
-  private matmul(out: number, input: Input, name: string): void {
-    const m = this.matrix(name);
+  private matmul(out: number, input: Input, name: string | Matrix): void {
+    const m = typeof name === 'string' ? this.matrix(name) : name;
     this.k.matmul(m.dtype, m.ptr, m.rows, input, out, m.layout);
     const bias = m.bias;
     if (bias) {
@@ -279,18 +298,25 @@ export class WasmTransformer {
       // ---- attention: each row's k and v go into its sequence's cache slot, then each segment attends ----
       this.k.rmsnorm(p.x, pending, this.norm(pre + 'attn_norm.weight'), p.xb, c.dim, T, eps);
       const xin = this.input(p.xb, c.dim, T, pre + 'attn_q.weight', pre + 'attn_k.weight', pre + 'attn_v.weight');
-      this.matmul(p.q, xin, pre + 'attn_q.weight');
-      this.matmul(p.k, xin, pre + 'attn_k.weight');
-      this.matmul(p.v, xin, pre + 'attn_v.weight');
+      const fused = T === 1 ? this.fused[l]! : {};
+      let [q, k, v] = [p.q, p.k, p.v];
+      if (fused.qkv) {
+        this.matmul(p.qkv1, xin, fused.qkv);
+        [q, k, v] = [p.qkv1, p.qkv1 + qDim * F32, p.qkv1 + (qDim + this.kvDim) * F32];
+      } else {
+        this.matmul(q, xin, pre + 'attn_q.weight');
+        this.matmul(k, xin, pre + 'attn_k.weight');
+        this.matmul(v, xin, pre + 'attn_v.weight');
+      }
       const r = this.ropes[l]!;
       this.k.rope({
-        q: p.q, k: p.k, angles: anglesOf(r), qNorm: c.qkNorm ? this.norm(pre + 'attn_q_norm.weight') : 0, kNorm: c.qkNorm ? this.norm(pre + 'attn_k_norm.weight') : 0,
+        q, k, angles: anglesOf(r), qNorm: c.qkNorm ? this.norm(pre + 'attn_q_norm.weight') : 0, kNorm: c.qkNorm ? this.norm(pre + 'attn_k_norm.weight') : 0,
         nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, ropeDim: r.dim, interleaved: c.ropeLayout === 'interleaved', eps, rows: T,
       });
-      this.k.storeKv(p.k, p.v, kc, vc, p.slots, T, c.nKvHeads, c.headDim, this.half === 1);
+      this.k.storeKv(k, v, kc, vc, p.slots, T, c.nKvHeads, c.headDim, this.half === 1);
       const window = attentionWindow(c, l);
       this.k.attention({
-        q: p.q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
+        q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
         window: Number.isFinite(window) ? window : 0x7fffffff, scale: c.queryScale ?? 1 / Math.sqrt(c.headDim), softcap: c.attnSoftcap ?? 0,
         half: this.half === 1, positions, tables, rows: T,
       });
@@ -300,10 +326,16 @@ export class WasmTransformer {
       // ---- gated feed-forward: down(act(gate x) * up x), act SiLU or GELU ----
       this.k.rmsnorm(p.x, p.xb2, this.norm(pre + 'ffn_norm.weight'), p.xb, c.dim, T, eps);
       const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
-      this.matmul(p.hb, fin, pre + 'ffn_gate.weight');
-      this.matmul(p.hb2, fin, pre + 'ffn_up.weight');
-      this.k.gatedAct(p.hb, p.hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
-      this.matmul(p.xb2, this.input(p.hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
+      let [hb, hb2] = [p.hb, p.hb2];
+      if (fused.gateUp) {
+        this.matmul(p.gateUp1, fin, fused.gateUp);
+        [hb, hb2] = [p.gateUp1, p.gateUp1 + c.hiddenDim * F32];
+      } else {
+        this.matmul(hb, fin, pre + 'ffn_gate.weight');
+        this.matmul(hb2, fin, pre + 'ffn_up.weight');
+      }
+      this.k.gatedAct(hb, hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
+      this.matmul(p.xb2, this.input(hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
       if (c.postNorms) this.k.rmsnorm(p.xb2, 0, this.norm(pre + 'post_ffw_norm.weight'), p.xb2, c.dim, T, eps);
       pending = p.xb2;
     }

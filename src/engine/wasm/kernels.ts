@@ -461,9 +461,23 @@ export class Kernels {
    * where four-way dots are used (1.28x), every other type as stored.
    */
   store(name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
+    return this.place(this.mem.alloc(byteSize(dtype, rows * cols), name), name, dtype, rows, cols, bytes);
+  }
+
+  /** store() for matrices kept side by side, in order, in one allocation (forward.ts reads some as one). */
+  storeAdjacent(matrices: { name: string; dtype: DType; rows: number; cols: number; bytes: Uint8Array }[]): StoredMatrix[] {
+    const sizes = matrices.map((m) => byteSize(m.dtype, m.rows * m.cols));
+    let at = this.mem.alloc(sizes.reduce((a, b) => a + b, 0), matrices.map((m) => m.name).join(' | '));
+    return matrices.map((m, i) => {
+      const stored = this.place(at, m.name, m.dtype, m.rows, m.cols, m.bytes);
+      at += sizes[i]!;
+      return stored;
+    });
+  }
+
+  private place(ptr: number, name: string, dtype: DType, rows: number, cols: number, bytes: Uint8Array): StoredMatrix {
     const size = byteSize(dtype, rows * cols);
     if (bytes.length < size) throw new Error(`${name}: ${bytes.length} bytes for a ${rows} × ${cols} ${dtype} matrix of ${size}`);
-    const ptr = this.mem.alloc(size, name);
     this.mem.u8(ptr, size).set(bytes.subarray(0, size));
     const packing = this.simd === 'relaxed' && rows % 4 === 0 ? this.packing(dtype) : undefined;
     if (packing) {
