@@ -27,6 +27,24 @@ export const CHUNK = 32;
 
 const F32 = 4;
 
+/** A layer's matrices and norm weights (pointers into the kernels' memory; 0 where the model has none). */
+interface Layer {
+  q: Matrix; k: Matrix; v: Matrix; o: Matrix; gate: Matrix; up: Matrix; down: Matrix;
+  /**
+   * q|k|v and gate|up as one matrix, where the backend stored them side by side in one type and
+   * layout (no biases): a one-row step then runs one matmul for each group, one job for the
+   * threads instead of three (or two), and k and v are shared out with q. Their outputs go to
+   * qkv1 and gateUp1, whose parts are that token's q, k, v (gate, up) rows.
+   */
+  qkv?: Matrix;
+  gateUp?: Matrix;
+  /** Whether the inputs of q|k|v, the output matrix, gate|up and down are rounded (a quantised matrix reads them). */
+  roundQkv: boolean; roundO: boolean; roundGateUp: boolean; roundDown: boolean;
+  attnNorm: number; ffnNorm: number; qNorm: number; kNorm: number; postAttnNorm: number; postFfnNorm: number;
+  /** Sliding window in positions, or 0x7fffffff. */
+  window: number;
+}
+
 /** A run of one step entry's tokens inside a chunk: tokens from .. from + n - 1 of `seq`. */
 interface Segment {
   seq: SeqStep;
@@ -42,13 +60,8 @@ export class WasmTransformer {
   private readonly qDim: number;
   // activations, [CHUNK × width] float32 each, at these pointers in the kernels' memory
   private readonly p: Record<'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'att' | 'hb' | 'hb2' | 'logits' | 'tables' | 'slots' | 'qkv1' | 'gateUp1', number>;
-  /**
-   * Per layer, q|k|v and gate|up read as one matrix where the backend stored them side by side in
-   * one type and layout (no biases): a one-row step then runs one matmul for each group, one job
-   * for the threads instead of three (or two), with k and v shared between them too. Their outputs
-   * go to qkv1 and gateUp1, whose parts are the q, k, v (gate, up) rows of that one token.
-   */
-  private readonly fused: { qkv?: Matrix; gateUp?: Matrix }[];
+  /** Each layer's weights and norms, looked up once: a step builds no names. */
+  private readonly layers: Layer[];
   /** Views of those the TypeScript reads and writes: the embeddings in, the head's input and logits out. */
   private readonly v: Record<'x' | 'xb' | 'logits', Float32Array>;
   /** Per layer, numBlocks × KV_BLOCK_SIZE rows of kvDim keys (values), float32 or float16. */
@@ -144,10 +157,24 @@ export class WasmTransformer {
       if (!first || ms.some((m, i) => !m || m.bias || m.dtype !== first.dtype || m.layout !== first.layout || m.cols !== first.cols || (i > 0 && m.ptr !== ms[i - 1]!.ptr + ms[i - 1]!.bytes))) return undefined;
       return { ptr: first.ptr, dtype: first.dtype, rows: ms.reduce((n, m) => n + m!.rows, 0), cols: first.cols, bytes: ms.reduce((n, m) => n + m!.bytes, 0), layout: first.layout };
     };
-    this.fused = Array.from({ length: c.nLayers }, (_, l) => ({
-      qkv: adjacent(['attn_q', 'attn_k', 'attn_v'].map((n) => `blk.${l}.${n}.weight`)),
-      gateUp: adjacent(['ffn_gate', 'ffn_up'].map((n) => `blk.${l}.${n}.weight`)),
-    }));
+    this.layers = Array.from({ length: c.nLayers }, (_, l): Layer => {
+      const m = (n: string) => this.matrix(`blk.${l}.${n}.weight`);
+      const norm = (n: string) => this.norm(`blk.${l}.${n}.weight`);
+      const optional = (n: string, has: boolean | undefined) => (has ? norm(n) : 0);
+      const rounded = (...ms: Matrix[]) => ms.some((x) => takesIntInputs(x.dtype));
+      const [q, k, v, o, gate, up, down] = [m('attn_q'), m('attn_k'), m('attn_v'), m('attn_output'), m('ffn_gate'), m('ffn_up'), m('ffn_down')];
+      const window = attentionWindow(c, l);
+      return {
+        q, k, v, o, gate, up, down,
+        qkv: adjacent(['attn_q', 'attn_k', 'attn_v'].map((n) => `blk.${l}.${n}.weight`)),
+        gateUp: adjacent(['ffn_gate', 'ffn_up'].map((n) => `blk.${l}.${n}.weight`)),
+        roundQkv: rounded(q, k, v), roundO: rounded(o), roundGateUp: rounded(gate, up), roundDown: rounded(down),
+        attnNorm: norm('attn_norm'), ffnNorm: norm('ffn_norm'),
+        qNorm: optional('attn_q_norm', c.qkNorm), kNorm: optional('attn_k_norm', c.qkNorm),
+        postAttnNorm: optional('post_attention_norm', c.postNorms), postFfnNorm: optional('post_ffw_norm', c.postNorms),
+        window: Number.isFinite(window) ? window : 0x7fffffff,
+      };
+    });
   }
 
   private matrix(name: string): Matrix {
@@ -291,52 +318,53 @@ export class WasmTransformer {
     // x += xb2 is left to the next norm, which adds it as it reads x (one pass over the rows, not two)
     let pending = 0;
 
+    const scale = c.queryScale ?? 1 / Math.sqrt(c.headDim);
     for (let l = 0; l < c.nLayers; l++) {
-      const pre = `blk.${l}.`;
+      const L = this.layers[l]!;
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
       // ---- attention: each row's k and v go into its sequence's cache slot, then each segment attends ----
-      this.k.rmsnorm(p.x, pending, this.norm(pre + 'attn_norm.weight'), p.xb, c.dim, T, eps);
-      const xin = this.input(p.xb, c.dim, T, pre + 'attn_q.weight', pre + 'attn_k.weight', pre + 'attn_v.weight');
-      const fused = T === 1 ? this.fused[l]! : {};
+      this.k.rmsnorm(p.x, pending, L.attnNorm, p.xb, c.dim, T, eps);
+      const xin = this.k.input(p.xb, c.dim, T, L.roundQkv);
+      // one-row steps read q|k|v (and gate|up) as one matrix where they are stored so (Layer.qkv)
+      const one = T === 1;
       let [q, k, v] = [p.q, p.k, p.v];
-      if (fused.qkv) {
-        this.matmul(p.qkv1, xin, fused.qkv);
+      if (one && L.qkv) {
+        this.matmul(p.qkv1, xin, L.qkv);
         [q, k, v] = [p.qkv1, p.qkv1 + qDim * F32, p.qkv1 + (qDim + this.kvDim) * F32];
       } else {
-        this.matmul(q, xin, pre + 'attn_q.weight');
-        this.matmul(k, xin, pre + 'attn_k.weight');
-        this.matmul(v, xin, pre + 'attn_v.weight');
+        this.matmul(q, xin, L.q);
+        this.matmul(k, xin, L.k);
+        this.matmul(v, xin, L.v);
       }
       const r = this.ropes[l]!;
       this.k.rope({
-        q, k, angles: anglesOf(r), qNorm: c.qkNorm ? this.norm(pre + 'attn_q_norm.weight') : 0, kNorm: c.qkNorm ? this.norm(pre + 'attn_k_norm.weight') : 0,
+        q, k, angles: anglesOf(r), qNorm: L.qNorm, kNorm: L.kNorm,
         nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, ropeDim: r.dim, interleaved: c.ropeLayout === 'interleaved', eps, rows: T,
       });
       this.k.storeKv(k, v, kc, vc, p.slots, T, c.nKvHeads, c.headDim, this.half === 1);
-      const window = attentionWindow(c, l);
       this.k.attention({
         q, out: p.att, kc, vc, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim,
-        window: Number.isFinite(window) ? window : 0x7fffffff, scale: c.queryScale ?? 1 / Math.sqrt(c.headDim), softcap: c.attnSoftcap ?? 0,
+        window: L.window, scale, softcap: c.attnSoftcap ?? 0,
         half: this.half === 1, positions, tables, rows: T,
       });
-      this.matmul(p.xb2, this.input(p.att, qDim, T, pre + 'attn_output.weight'), pre + 'attn_output.weight');
-      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, this.norm(pre + 'post_attention_norm.weight'), p.xb2, c.dim, T, eps);
+      this.matmul(p.xb2, this.k.input(p.att, qDim, T, L.roundO), L.o);
+      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, L.postAttnNorm, p.xb2, c.dim, T, eps);
 
       // ---- gated feed-forward: down(act(gate x) * up x), act SiLU or GELU ----
-      this.k.rmsnorm(p.x, p.xb2, this.norm(pre + 'ffn_norm.weight'), p.xb, c.dim, T, eps);
-      const fin = this.input(p.xb, c.dim, T, pre + 'ffn_gate.weight', pre + 'ffn_up.weight');
+      this.k.rmsnorm(p.x, p.xb2, L.ffnNorm, p.xb, c.dim, T, eps);
+      const fin = this.k.input(p.xb, c.dim, T, L.roundGateUp);
       let [hb, hb2] = [p.hb, p.hb2];
-      if (fused.gateUp) {
-        this.matmul(p.gateUp1, fin, fused.gateUp);
+      if (one && L.gateUp) {
+        this.matmul(p.gateUp1, fin, L.gateUp);
         [hb, hb2] = [p.gateUp1, p.gateUp1 + c.hiddenDim * F32];
       } else {
-        this.matmul(hb, fin, pre + 'ffn_gate.weight');
-        this.matmul(hb2, fin, pre + 'ffn_up.weight');
+        this.matmul(hb, fin, L.gate);
+        this.matmul(hb2, fin, L.up);
       }
       this.k.gatedAct(hb, hb2, c.hiddenDim, T, c.ffnAct === 'gelu');
-      this.matmul(p.xb2, this.input(hb, c.hiddenDim, T, pre + 'ffn_down.weight'), pre + 'ffn_down.weight');
-      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, this.norm(pre + 'post_ffw_norm.weight'), p.xb2, c.dim, T, eps);
+      this.matmul(p.xb2, this.k.input(hb, c.hiddenDim, T, L.roundDown), L.down);
+      if (c.postNorms) this.k.rmsnorm(p.xb2, 0, L.postFfnNorm, p.xb2, c.dim, T, eps);
       pending = p.xb2;
     }
     this.k.rmsnorm(p.x, pending, 0, 0, c.dim, T, eps);
