@@ -6,13 +6,15 @@
  * tokens for a request whatever else is running; forward itself is checked against the CPU
  * reference in test/wasm-models.test.ts.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LoadOptions, ModelRunner, SeqStep } from '../src/engine/backend.js';
 import { KV_BLOCK_SIZE } from '../src/engine/backend.js';
 import { CHUNK } from '../src/engine/wasm/forward.js';
 import { loadWasm } from '../src/engine/wasm/backend.js';
-import { FIXTURES, makeWeights } from '../scripts/make-fixtures.js';
+import { FIXTURES, makeWeights, storiesTokenizer, writeFixtureGGUF } from '../scripts/make-fixtures.js';
 import { f16ToF32, f32ToF16 } from '../src/formats/dtypes.js';
 import { nmse } from './helpers/gpu.js';
 import { referenceLogits } from './helpers/reference.js';
@@ -276,6 +278,24 @@ describe('float16 KV cache', () => {
     expectSame(await batched(f16, seqs, blockTables(f16, seqs, 7), 7), want);
     expect(nmse(want[4]![39]!, (await solo(f32, seqs[4]!))[39]!)).toBeGreaterThan(0); // the cache is really float16
   }, 120_000);
+});
+
+describe("a layer's q, k, v and gate, up stored side by side", () => {
+  // HF checkpoints list tensors alphabetically (k, o, q, v; down, gate, up), and llama.cpp's
+  // converter keeps that order: the loader waits for each group and stores it in order, and a
+  // one-row step then reads each group as one matrix. The same weights in file order must give the
+  // same logits, bit for bit, prompt and decoded rows, on one thread and two.
+  it.each([1, 2])('a file in HF order gives what the same weights in layer order give (%i threads)', async (threads) => {
+    const spec = FIXTURES.find((f) => f.name === 'llama')!;
+    const tok = await storiesTokenizer();
+    const sorted = new Map([...makeWeights(spec, tok.vocab)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const path = join(mkdtempSync(join(tmpdir(), 'webinfer-order-')), 'llama-q4_0-hf-order.gguf');
+    writeFileSync(path, writeFixtureGGUF(spec, sorted, tok.meta, 'Q4_0'));
+    const [shuffled, ordered] = [await load(path, { threads }), await load(join(GENERATED, 'llama-q4_0.gguf'), { threads })];
+    const s = sequences(ordered.config.vocabSize, [[20, 6]], 11)[0]!;
+    const [got, want] = [await solo(shuffled, s), await solo(ordered, s)];
+    expectSame([got], [want]);
+  }, 60_000);
 });
 
 describe('the cache and its checks', () => {
