@@ -45,8 +45,10 @@ export async function loadWasm(source: ModelSource, options: LoadOptions): Promi
             const group = adjacentGroup(name);
             if (!group) return void matrices.set(name, kernels.store(name, dtype, rows, cols, bytes));
             const members = waiting.get(group.key) ?? [];
-            members.push({ name, dtype, rows, cols, bytes: members.length + 1 < group.names.length ? bytes.slice() : bytes });
-            if (members.length < group.names.length) return void waiting.set(group.key, members);
+            const last = members.length + 1 === group.names.length;
+            // the loader's bytes are only valid during this call: a member that waits keeps a copy
+            members.push({ name, dtype, rows, cols, bytes: last ? bytes : bytes.slice() });
+            if (!last) return void waiting.set(group.key, members);
             waiting.delete(group.key);
             members.sort((a, b) => group.names.indexOf(a.name) - group.names.indexOf(b.name));
             kernels.storeAdjacent(members).forEach((m, i) => matrices.set(members[i]!.name, m));

@@ -1,7 +1,8 @@
 /**
  * shaders/matmul.wgsl: y[t, n] = W[n, :] · x[t, :] (+ bias). One Op per weight part (tensors
  * larger than a storage binding are split by rows). Two op lists: `matvec` for decode (the
- * coalesced reduction on GPUs; on CPU-backed adapters such as SwiftShader, where barriers and
+ * coalesced reduction on GPUs, whose steps of several tokens read each weight block once per
+ * TOKENS_PER_WORKGROUP tokens; on CPU-backed adapters such as SwiftShader, where barriers and
  * instructions are dear, a thread per 4 rows) and `gemm` for longer steps (on GPUs the
  * register-tiled gemm of shaders/gemm_tiled.wgsl; a thread per 4 rows x 4 tokens on CPU-backed
  * adapters). Q4_0W and Q8_0W matrices
