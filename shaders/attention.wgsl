@@ -35,15 +35,7 @@ struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 @group(0) @binding(8) var<storage, read> k4: array<vec4f>;
 @group(0) @binding(9) var<storage, read> v4: array<vec4f>;
 
-/** Element i of the key (value) cache, and elements 4 i4 .. 4 i4 + 3. */
-fn k_at(i: u32) -> f32 {
-  if (KV_HALF) { return unpack2x16float(k_cache[i / 2u])[i % 2u]; }
-  return bitcast<f32>(k_cache[i]);
-}
-fn v_at(i: u32) -> f32 {
-  if (KV_HALF) { return unpack2x16float(v_cache[i / 2u])[i % 2u]; }
-  return bitcast<f32>(v_cache[i]);
-}
+/** Elements 4 i4 .. 4 i4 + 3 of the key (value) cache (paged.wgsl's k_at for one). */
 fn k4_at(i4: u32) -> vec4f {
   if (KV_HALF) { return vec4f(unpack2x16float(k_cache[2u * i4]), unpack2x16float(k_cache[2u * i4 + 1u])); }
   return k4[i4];

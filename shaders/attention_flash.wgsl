@@ -27,15 +27,6 @@ struct Step { pos0: u32, T: u32, span: u32, decode: u32 }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k_cache: array<u32>; // paged.wgsl: float32 bits, or float16 pairs (KV_HALF)
 @group(0) @binding(2) var<storage, read> v_cache: array<u32>;
-
-fn k_at(i: u32) -> f32 {
-  if (KV_HALF) { return unpack2x16float(k_cache[i / 2u])[i % 2u]; }
-  return bitcast<f32>(k_cache[i]);
-}
-fn v_at(i: u32) -> f32 {
-  if (KV_HALF) { return unpack2x16float(v_cache[i / 2u])[i % 2u]; }
-  return bitcast<f32>(v_cache[i]);
-}
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;

@@ -11,6 +11,17 @@
 const KV_BLOCK = 16u;
 override KV_HALF: bool = false;
 
+// Element i of this layer's key (value) cache: k_cache and v_cache are declared by each file
+// this one is prepended to.
+fn k_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(k_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(k_cache[i]);
+}
+fn v_at(i: u32) -> f32 {
+  if (KV_HALF) { return unpack2x16float(v_cache[i / 2u])[i % 2u]; }
+  return bitcast<f32>(v_cache[i]);
+}
+
 /** Two cache elements as one word: float16 values beyond its range would be undefined, so clamped. */
 fn kv_pack(v: vec2f) -> u32 {
   return pack2x16float(clamp(v, vec2f(-65504.0), vec2f(65504.0)));
