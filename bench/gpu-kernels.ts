@@ -10,7 +10,8 @@
  * then checked on a few rows against a float64 dot product of the dequantised row, so a fast
  * kernel that computes garbage shows as FAIL rather than as a good number. The GPU family also
  * times a step of eight tokens (a batched decode step), whose kernel should read the weights
- * fewer than eight times: its µs against eight times the one-token row's says how many.
+ * fewer than eight times: its µs against eight times the one-token row's says how many; with 4
+ * tokens per workgroup (the default) and with 8.
  *
  * Options: --families=gpu,cpu-backed  --types=Q4_0,Q4_K,...  --tiny (CI sizes)  --samples=N
  */
@@ -44,9 +45,10 @@ export interface KernelRow {
   /**
    * matvec: input read as is; folded: the transformer's decode form (RMSNorm or SiLU·up folded in);
    * eight tokens: a step of 8 rows (batched decode), as the transformer runs it (GPU family:
-   * matvec_wide_tokens), its µs per step and GB/s counting the weights once.
+   * matvec_wide_tokens, 4 tokens per workgroup), its µs per step and GB/s counting the weights
+   * once; 'eight tokens, 8 per workgroup': the same step in one pass over the weights.
    */
-  variant: 'matvec' | 'folded' | 'eight tokens';
+  variant: 'matvec' | 'folded' | 'eight tokens' | 'eight tokens, 8 per workgroup';
   us: number;
   weightBytes: number;
   gbPerS: number;
@@ -278,22 +280,24 @@ export async function measureGpuKernels(o: GpuKernelOptions = {}): Promise<GpuKe
           const auxBuf = upload(device, aux, 'aux');
           const xq = storage(device, quantizedWords(shape.K, 1) * 4, 'xq');
           // cpu-backed adapters run steps of several tokens on their gemm kernels, not timed here
-          const variants: KernelRow['variant'][] = cpuBacked ? ['matvec'] : canFoldInput(device, shape.K) ? ['matvec', 'folded', 'eight tokens'] : ['matvec', 'eight tokens'];
+          const batched: KernelRow['variant'][] = ['eight tokens', 'eight tokens, 8 per workgroup'];
+          const variants: KernelRow['variant'][] = cpuBacked ? ['matvec'] : canFoldInput(device, shape.K) ? ['matvec', 'folded', ...batched] : ['matvec', ...batched];
           for (const variant of variants) {
             const folded = variant === 'folded';
-            const T = variant === 'eight tokens' ? BATCH : 1;
+            const T = batched.includes(variant) ? BATCH : 1;
+            const tokensPerWorkgroup = variant === 'eight tokens, 8 per workgroup' ? 8 : undefined;
             const stepBuf = T === 1 ? step : stepBatch;
             const input: MatmulArgs['input'] = !folded ? undefined : shape.kind === 'down' ? { swiglu: auxBuf } : { rmsnorm: auxBuf, eps: 1e-5 };
             // The transformer's down projection adds into the residual stream.
             const accumulate = shape.kind === 'down';
             const ops = (
               await matmulOps(cache, {
-                label: `${type} ${shape.kind}`, dtype: m.dtype, K: m.cols, parts: m.parts, x: xBuf, y: outs[0]!, step: stepBuf, dummy, cpuBacked, xq, input, accumulate,
+                label: `${type} ${shape.kind}`, dtype: m.dtype, K: m.cols, parts: m.parts, x: xBuf, y: outs[0]!, step: stepBuf, dummy, cpuBacked, xq, input, accumulate, tokensPerWorkgroup,
                 segments: fused ? outs.map((b) => ({ buffer: b, rows: rowsPer })) : undefined,
               })
             ).matvec;
             // Unfused halves (a type whose rows cannot be concatenated): both matvecs, as the transformer would run them.
-            const extra = halves > 1 && !fused ? (await matmulOps(cache, { label: `${type} up`, dtype: m.dtype, K: m.cols, parts: w.matrix(names[1]!).parts, x: xBuf, y: outs[1]!, step: stepBuf, dummy, cpuBacked, xq, input })).matvec : [];
+            const extra = halves > 1 && !fused ? (await matmulOps(cache, { label: `${type} up`, dtype: m.dtype, K: m.cols, parts: w.matrix(names[1]!).parts, x: xBuf, y: outs[1]!, step: stepBuf, dummy, cpuBacked, xq, input, tokensPerWorkgroup })).matvec : [];
             const all = [...ops, ...extra];
             device.pushErrorScope('validation');
             const t = await timer.time({ compute: (pass) => record(pass, all, T) }, targetMs, samples);

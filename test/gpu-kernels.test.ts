@@ -31,6 +31,7 @@ describe('GPU kernel harness', () => {
     // an eight-token step of every type and shape
     expect(r.rows.some((x) => x.family === 'gpu' && x.variant === 'folded' && x.shape.includes('gate|up'))).toBe(true);
     expect(r.rows.filter((x) => x.family === 'gpu' && x.variant === 'eight tokens')).toHaveLength(GPU_KERNEL_TYPES.length * 3);
+    expect(r.rows.filter((x) => x.family === 'gpu' && x.variant === 'eight tokens, 8 per workgroup')).toHaveLength(GPU_KERNEL_TYPES.length * 3);
     const table = gpuKernelTable(r);
     expect(table.split('\n').filter((l) => /^\| (gpu|cpu-backed) \|/.test(l))).toHaveLength(r.rows.length);
     expect(table).toContain('GB/s read + written');

@@ -95,6 +95,23 @@ describe('the wide decode matvec', () => {
     }
   }, SLOW);
 
+  // 8 tokens per workgroup (the other choice the kernel harness times): T 9 is one whole group and
+  // a partial one; K of 66 and 136 blocks (32 and 64 lanes)
+  it.each([['Q4_0', 2112, 19], ['Q4_K', 768, 21], ['Q6_K', 4352, 9], ['F16', 128, 17]] as [DType, number, number][])('%s, K=%i, N=%i: 8 tokens per workgroup, T 2 and 9, both reductions', async (dtype, K, N) => {
+    const bytes = weightBytes(dtype, N * K, 11);
+    const wq = toFloat32(dtype, bytes, N * K);
+    const parts = [{ buffer: g.buffer(bytes), rowOffset: 0, rows: N }];
+    for (const matvec of kernels) {
+      for (const T of [2, 9]) {
+        const x = randoms(T * K, 12 + T);
+        const y = g.buffer(T * N);
+        const ops = await matmulOps(cache, { label: 'tw8', dtype, K, parts, x: g.buffer(x), y, step: g.step, dummy: g.buffer(4), matvec, tokensPerWorkgroup: 8 });
+        await g.run(ops.matvec, T);
+        expect(nmse(await g.read(y, T * N), reference(wq, tokens(x, T, K), K, N)), `${matvec} T=${T}`).toBeLessThan(TOL.matmulNMSE);
+      }
+    }
+  }, SLOW);
+
   it('N = 1 (a single row), and an input at an offset of 8 floats', async () => {
     const K = 64, N = 1;
     const bytes = weightBytes('Q8_0', N * K, 9);

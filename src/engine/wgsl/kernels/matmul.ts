@@ -61,6 +61,8 @@ export interface MatmulArgs {
   matvec?: MatvecKernel;
   /** Tokens per gemm_tiled workgroup (GPUs), 64 or 32 (tests take both); gemmTokens(rows) by default. */
   gemmTokens?: 32 | 64;
+  /** Tokens per matvec_wide_tokens workgroup, 4 or 8 (tests and the kernel harness take both); TOKENS_PER_WORKGROUP by default. */
+  tokensPerWorkgroup?: 4 | 8;
 }
 
 export type MatvecKernel = 'wide' | 'wide-wg' | 'classic';
@@ -69,7 +71,8 @@ export type MatvecKernel = 'wide' | 'wide-wg' | 'classic';
  * Tokens per workgroup of matvec_wide_tokens (shaders/matvec_wide.wgsl), the GPU matvec of steps
  * of 2 to MATVEC_MAX_TOKENS rows: each weight block is read once per this many tokens. Four keeps
  * eight accumulators and two dequantised blocks per thread; 8 (llama.cpp's mul_mat_vec limit) is
- * one pass for eight streams. Chosen from the arithmetic, not yet timed on a GPU.
+ * one pass for eight streams. Chosen from the arithmetic, not yet timed on a GPU: `--gpu-kernels`
+ * times both.
  */
 export const TOKENS_PER_WORKGROUP = 4;
 
@@ -137,11 +140,12 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
   // Steps of several tokens (no folded input) take matvec_wide_tokens: TOKENS_PER_WORKGROUP
   // tokens per weight pass instead of one.
   const multi = wide && !mode;
+  const tw = a.tokensPerWorkgroup ?? TOKENS_PER_WORKGROUP;
   const tokensPipeline = !multi
     ? undefined
     : kernel === 'wide'
-      ? cache.get(['matmul', 'matvec_wide', 'matvec_wide_sg'], 'matvec_wide_tokens_sg', a.dtype, { WL: lanes, TW: TOKENS_PER_WORKGROUP }, ['subgroups'])
-      : cache.get(['matmul', 'matvec_wide'], 'matvec_wide_tokens', a.dtype, { WL: lanes, TW: TOKENS_PER_WORKGROUP });
+      ? cache.get(['matmul', 'matvec_wide', 'matvec_wide_sg'], 'matvec_wide_tokens_sg', a.dtype, { WL: lanes, TW: tw }, ['subgroups'])
+      : cache.get(['matmul', 'matvec_wide'], 'matvec_wide_tokens', a.dtype, { WL: lanes, TW: tw });
   const [mv, mt, gms] = await Promise.all([
     matvecPipeline,
     tokensPipeline,
@@ -162,7 +166,7 @@ export async function matmulOps(cache: PipelineCache, a: MatmulArgs): Promise<{ 
     if (mt) {
       matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, 1), active: (T) => tokens(T) === 1 });
       // it reads the inputs only as vec4s (binding 10), and no aux
-      matvec.push({ label: a.label, pipeline: mt, bindGroup: bind(device, mt, { ...own, 10: a.x }, a.label), workgroups: (T) => grid(groups, Math.ceil(tokens(T) / TOKENS_PER_WORKGROUP)), active: (T) => tokens(T) > 1 });
+      matvec.push({ label: a.label, pipeline: mt, bindGroup: bind(device, mt, { ...own, 10: a.x }, a.label), workgroups: (T) => grid(groups, Math.ceil(tokens(T) / tw)), active: (T) => tokens(T) > 1 });
     } else {
       matvec.push({ label: a.label, pipeline: mv, bindGroup: bind(device, mv, matvecEntries, a.label), workgroups: (T) => grid(groups, tokens(T)) });
     }
