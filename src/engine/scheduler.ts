@@ -343,7 +343,7 @@ export class Scheduler {
     for (const { s, n, chainedAt } of plan) {
       // current's rows end the sequence's known tokens (a decode row, or a prompt's last chunk)
       const ends = chainedAt !== undefined || s.computed + n === s.tokens.length;
-      if (!ends || s.cpuSampling || s.slot === undefined || s.seq.output.length >= s.p.maxTokens || !s.seq.chainable()) return undefined;
+      if (!ends || s.cpuSampling || s.slot === undefined || !s.seq.chainable()) return undefined;
       need += Math.max(0, Math.ceil((s.computed + n + 1) / bs) - s.blocks.length);
     }
     if (need > this.pool.available) return undefined;

@@ -8,14 +8,14 @@ import { loadModel } from '../../model/load.js';
 import { checkTensors } from '../../model/tensors.js';
 import type { ModelSource } from '../../model/files.js';
 import { planKvCache, type LoadOptions, type LoadedRunner, type ModelRunner } from '../backend.js';
-import { WasmTransformer, type Matrix } from './forward.js';
+import { JOINED_GROUPS, WasmTransformer, type Matrix } from './forward.js';
 import { Kernels } from './kernels.js';
 
-/** The group a layer's matrix is stored with (backend: side by side), if any: q, k, v or gate, up. */
+/** The group (forward.ts's JOINED_GROUPS) a layer's matrix is stored side by side with, if any. */
 function adjacentGroup(name: string): { key: string; names: string[] } | undefined {
-  const m = /^(blk\.\d+\.)(attn_[qkv]|ffn_gate|ffn_up)\.weight$/.exec(name);
-  if (!m) return undefined;
-  const parts = m[2]!.startsWith('attn') ? ['attn_q', 'attn_k', 'attn_v'] : ['ffn_gate', 'ffn_up'];
+  const m = /^(blk\.\d+\.)(\w+)\.weight$/.exec(name);
+  const parts = m && JOINED_GROUPS.find((g) => (g as readonly string[]).includes(m[2]!));
+  if (!parts) return undefined;
   return { key: m[1]! + parts[0], names: parts.map((p) => `${m[1]}${p}.weight`) };
 }
 

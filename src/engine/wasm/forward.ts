@@ -27,6 +27,12 @@ export const CHUNK = 32;
 
 const F32 = 4;
 
+/**
+ * A layer's matrices that a one-row step reads as one where they are stored side by side, in that
+ * order (the backend's loader stores them so): Layer.qkv and Layer.gateUp.
+ */
+export const JOINED_GROUPS = [['attn_q', 'attn_k', 'attn_v'], ['ffn_gate', 'ffn_up']] as const;
+
 /** A layer's matrices and norm weights (pointers into the kernels' memory; 0 where the model has none). */
 interface Layer {
   q: Matrix; k: Matrix; v: Matrix; o: Matrix; gate: Matrix; up: Matrix; down: Matrix;
@@ -166,8 +172,8 @@ export class WasmTransformer {
       const window = attentionWindow(c, l);
       return {
         q, k, v, o, gate, up, down,
-        qkv: adjacent(['attn_q', 'attn_k', 'attn_v'].map((n) => `blk.${l}.${n}.weight`)),
-        gateUp: adjacent(['ffn_gate', 'ffn_up'].map((n) => `blk.${l}.${n}.weight`)),
+        qkv: adjacent(JOINED_GROUPS[0].map((n) => `blk.${l}.${n}.weight`)),
+        gateUp: adjacent(JOINED_GROUPS[1].map((n) => `blk.${l}.${n}.weight`)),
         roundQkv: rounded(q, k, v), roundO: rounded(o), roundGateUp: rounded(gate, up), roundDown: rounded(down),
         attnNorm: norm('attn_norm'), ffnNorm: norm('ffn_norm'),
         qNorm: optional('attn_q_norm', c.qkNorm), kNorm: optional('attn_k_norm', c.qkNorm),

@@ -139,9 +139,8 @@ export class WgslTransformer {
     return this.kv.bytes;
   }
 
-  /** Bytes of one layer's keys (or values) in one block. */
   private get kvBlockBytes(): number {
-    return KV_BLOCK_SIZE * this.c.nKvHeads * this.c.headDim * (this.kv.dtype === 'f16' ? 2 : 4);
+    return layerBlockBytes(this.c, this.kv.dtype);
   }
 
   private buffer(floats: number, label: string, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
@@ -590,20 +589,24 @@ interface Piece {
   want: 'none' | 'last' | 'all';
 }
 
+/** Bytes of one layer's keys (or values) in one block: float32, or float16 pairs (paged.wgsl's KV_HALF). */
+function layerBlockBytes(c: ModelConfig, kvDtype: 'f32' | 'f16'): number {
+  return KV_BLOCK_SIZE * c.nKvHeads * c.headDim * (kvDtype === 'f16' ? 2 : 4);
+}
+
 /**
  * The paged KV cache on this device: planKvCache's blocks (float32, or float16 pairs), capped so
  * that one layer's keys (or values) fit one storage binding. A RangeError when not even one full
  * context fits.
  */
 export function planWgslKv(device: GPUDevice, c: ModelConfig, maxSeq: number, maxBatch: number, kvCacheBytes?: number, kvDtype: 'f32' | 'f16' = 'f32'): KvCacheInfo {
-  const element = kvDtype === 'f16' ? 2 : 4;
-  const plan = planKvCache(c, maxSeq, maxBatch, element, kvCacheBytes);
-  const layerBlockBytes = KV_BLOCK_SIZE * c.nKvHeads * c.headDim * element;
+  const plan = planKvCache(c, maxSeq, maxBatch, kvDtype === 'f16' ? 2 : 4, kvCacheBytes);
+  const blockBytes = layerBlockBytes(c, kvDtype);
   const binding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const cap = Math.floor(binding / layerBlockBytes);
+  const cap = Math.floor(binding / blockBytes);
   const need = Math.ceil(maxSeq / KV_BLOCK_SIZE);
   if (cap < need)
-    throw new RangeError(`maxModelLen ${maxSeq} needs ${need} KV blocks (${need * layerBlockBytes} bytes of keys per layer), but one GPU storage binding holds ${cap} (maxStorageBufferBindingSize ${binding}); lower maxModelLen`);
+    throw new RangeError(`maxModelLen ${maxSeq} needs ${need} KV blocks (${need * blockBytes} bytes of keys per layer), but one GPU storage binding holds ${cap} (maxStorageBufferBindingSize ${binding}); lower maxModelLen`);
   const numBlocks = Math.min(plan.numBlocks, cap);
   return { ...plan, numBlocks, bytes: (plan.bytes / plan.numBlocks) * numBlocks };
 }
